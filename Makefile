@@ -1,0 +1,34 @@
+# The two commands: `make run` and `make test`. Each installs missing Debian
+# packages first (scripts/install-deps.sh), then builds with CMake + Ninja.
+DATA ?= ./quipu-data
+LISTEN ?= 127.0.0.1:8080
+JOBS ?= $(shell nproc)
+
+.PHONY: run test bench build deps deps-bench asan clean
+
+deps:
+	@scripts/install-deps.sh
+
+deps-bench:
+	@scripts/install-deps.sh --bench
+
+build: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+
+run: build
+	./build/quipu serve --data $(DATA) --listen $(LISTEN)
+
+test: build
+	ctest --preset default -j $(JOBS)
+
+bench: deps-bench build
+	bench/run-all.sh
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,46 @@
+// SHA-256 through OpenSSL's EVP interface (SHA-NI where the CPU has it):
+// one-shot, streaming, and whole files in constant memory.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "crypto/status.h"
+
+namespace quipu::crypto {
+
+using Digest = std::array<uint8_t, 32>;
+
+// Returns SHA-256(data).
+Digest Sha256(std::span<const uint8_t> data);
+Digest Sha256(std::string_view data);
+
+// An incremental SHA-256. Not copyable; thread-compatible.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  void Update(std::span<const uint8_t> data);
+  void Update(std::string_view data);
+  // Returns the digest of everything given since construction or the last
+  // Finish(), and starts over.
+  Digest Finish();
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// Hashes the file at `path` ("-" reads standard input) in constant memory.
+// `size_out`, when given, receives the number of bytes read.
+// Errors: kNotFound (no such file), kIoError (any read error).
+Result<Digest> Sha256File(const std::string& path, uint64_t* size_out = nullptr);
+
+}  // namespace quipu::crypto

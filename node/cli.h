@@ -1,0 +1,33 @@
+// The quipu command line: `quipu COMMAND [ARGS...]`.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace quipu::node {
+
+// Exit statuses shared by every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;  // the operation failed (I/O, corruption, ...)
+constexpr int kExitBadInput = 2; // bad usage or bad input
+
+// A subcommand, `quipu NAME ARGS...`.
+struct Command {
+  std::string_view name;
+  std::string_view summary;  // one line, for `quipu --help`
+  std::string_view usage;    // the full text for `quipu NAME --help`
+  // Runs with the arguments after NAME; returns the exit status.
+  int (*run)(const std::vector<std::string>& args);
+};
+
+// Dispatches argv to a built-in command or to one of `extra` (commands the
+// composition root adds, such as `serve`). Prints help for `--help`, for
+// `COMMAND --help` and when no command is given.
+int RunCli(int argc, char** argv, std::span<const Command> extra = {});
+
+// Prints "quipu NAME: message" on stderr and returns `status`.
+int Fail(std::string_view command, std::string_view message, int status = kExitFailure);
+
+}  // namespace quipu::node

@@ -1,0 +1,10 @@
+#include "node/commands.h"
+
+namespace quipu::node {
+
+std::vector<Command> BuiltinCommands() {
+  return {
+  };
+}
+
+}  // namespace quipu::node

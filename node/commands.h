@@ -1,0 +1,13 @@
+// The built-in subcommands. Each lives in its own node/cmd_*.cpp.
+#pragma once
+
+#include <vector>
+
+#include "node/cli.h"
+
+namespace quipu::node {
+
+// Returns the built-in commands in the order `quipu --help` lists them.
+std::vector<Command> BuiltinCommands();
+
+}  // namespace quipu::node
