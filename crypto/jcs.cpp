@@ -13,7 +13,7 @@
 namespace quipu::crypto {
 namespace {
 
-constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+constexpr int64_t kMaxExactInteger = int64_t{1} << 53;  // every |n| <= 2^53 is a double
 
 Status JsonError(std::string_view reason, size_t offset) {
   std::string m = "json: ";
@@ -741,9 +741,13 @@ class DomSink {
   void EndArray() { stack_.pop_back(); }
   void Separator() {}
   void String(std::string_view value, bool) { Place(nlohmann::json(std::string(value))); }
-  void Number(double value, std::string_view, bool is_integer) {
-    if (is_integer && std::fabs(value) <= kMaxExactInteger) {
-      Place(nlohmann::json(static_cast<int64_t>(value)));
+  void Number(double value, std::string_view text, bool is_integer) {
+    // Keep an integer only when the written value itself is a double (|n| <=
+    // 2^53); 9007199254740993 becomes the double it rounds to.
+    int64_t n = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (is_integer && r.ec == std::errc() && n >= -kMaxExactInteger && n <= kMaxExactInteger) {
+      Place(nlohmann::json(n));
     } else {
       Place(nlohmann::json(value));
     }
@@ -791,7 +795,7 @@ Status DumpValue(const nlohmann::json& v, std::string* out) {
     case Type::boolean: out->append(v.get<bool>() ? "true" : "false"); return Status::Ok();
     case Type::number_integer: {
       const int64_t i = v.get<int64_t>();
-      if (i > int64_t{1} << 53 || i < -(int64_t{1} << 53)) {
+      if (i > kMaxExactInteger || i < -kMaxExactInteger) {
         return InvalidArgument("json: integer " + std::to_string(i) +
                                " is beyond ±2^53, not exactly an IEEE-754 double");
       }
@@ -801,7 +805,7 @@ Status DumpValue(const nlohmann::json& v, std::string* out) {
     }
     case Type::number_unsigned: {
       const uint64_t u = v.get<uint64_t>();
-      if (u > uint64_t{1} << 53) {
+      if (u > static_cast<uint64_t>(kMaxExactInteger)) {
         return InvalidArgument("json: integer " + std::to_string(u) +
                                " is beyond ±2^53, not exactly an IEEE-754 double");
       }

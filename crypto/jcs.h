@@ -50,8 +50,9 @@ Result<std::string> Canonicalize(std::string_view json_text, const JcsLimits& li
 
 // Parses `text` by exactly the same rules as Canonicalize and returns it as an
 // nlohmann::json for callers that read fields. A number written as an integer
-// (no fraction, no exponent) whose value is at most 2^53 in magnitude is kept
-// as an integer (number_integer); every other number is a double
+// (no fraction, no exponent) whose written value is at most 2^53 in magnitude
+// is kept as an integer (number_integer); every other number (including
+// 9007199254740993, which no double holds) is a double
 // (number_float) holding the correctly rounded value.
 Result<nlohmann::json> ParseJsonStrict(std::string_view text, const JcsLimits& limits = {});
 
