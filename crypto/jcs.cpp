@@ -626,7 +626,7 @@ class CanonicalSink {
     auto first = members_.begin() + static_cast<ptrdiff_t>(f.members_start);
     auto last = members_.end();
     bool sorted = true;
-    for (auto it = first; it + 1 < last && sorted; ++it) {
+    for (auto it = first; it != last && it + 1 != last && sorted; ++it) {
       sorted = CompareUtf16(KeyOf(*it), KeyOf(*(it + 1))) < 0;
     }
     if (!sorted) {
@@ -636,7 +636,7 @@ class CanonicalSink {
       });
       // Report the earliest second occurrence of any repeated name.
       const Member* dup = nullptr;
-      for (auto it = first; it + 1 < last; ++it) {
+      for (auto it = first; it + 1 != last; ++it) {  // here there are >= 2 members
         if (CompareUtf16(KeyOf(*it), KeyOf(*(it + 1))) == 0 &&
             (dup == nullptr || (it + 1)->offset < dup->offset)) {
           dup = &*(it + 1);

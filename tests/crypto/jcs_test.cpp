@@ -493,6 +493,7 @@ TEST(JcsErrors, EachRuleNamesTheReasonAndOffset) {
       {"True", "json: unexpected 'T' where a value should start at offset 0"},
       {"1 2", "json: unexpected '2' after the value at offset 2"},
       {"{}x", "json: unexpected 'x' after the value at offset 2"},
+      {"{}\"a\"", "json: unexpected '\"' after the value at offset 2"},  // found by jcs_fuzz
       {"\xEF\xBB\xBF{}", "json: unexpected byte 0xef where a value should start at offset 0"},
       {"[1,\f2]", "json: unexpected byte 0x0c where a value should start at offset 3"},
       {"[1,\xC2\xA0" "2]", "json: unexpected byte 0xc2 where a value should start at offset 3"},
