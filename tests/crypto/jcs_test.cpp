@@ -60,13 +60,13 @@ TEST(Jcs, Rfc8785Section3_2_2Example) {
   const std::string in =
       "{\n"
       "  \"numbers\": [333333333.33333329, 1E30, 4.50,\n"
-      "              2e-3, 0.000000000000000000000000001],\n"
+      "              2e-3, 0.000000000000000000000000000001],\n"
       "  \"string\": \"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\",\n"
       "  \"literals\": [null, true, false]\n"
       "}";
   EXPECT_EQ(MustCanonicalize(in),
             "{\"literals\":[null,true,false],"
-            "\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],"
+            "\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-30],"
             "\"string\":\"\xE2\x82\xAC$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
 }
 
