@@ -87,9 +87,13 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& path, const EnvOptions
   if ((rc = mdb_env_set_maxreaders(env, options.max_readers)) != 0) {
     return fail(rc, "set_maxreaders");
   }
-  // 0 before open adopts the map size recorded in the file (a previous run
-  // may have grown it); a writer then raises it to the configured size.
-  if ((rc = mdb_env_set_mapsize(env, 0)) != 0) return fail(rc, "set_mapsize");
+  // A new file starts at the configured size. For an existing one, 0 adopts
+  // the size recorded in the file (a previous run may have grown it), and a
+  // writer then raises it to the configured size if that is larger.
+  const bool new_file = st.st_size == 0 && !options.read_only;
+  if ((rc = mdb_env_set_mapsize(env, new_file ? options.map_size : 0)) != 0) {
+    return fail(rc, "set_mapsize");
+  }
   unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
   if (options.read_only) flags |= MDB_RDONLY;
   if (options.no_sync) flags |= MDB_NOSYNC | MDB_NOMETASYNC;
