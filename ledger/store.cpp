@@ -400,7 +400,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   };
   lmdb::Txn txn;
   if (options.read_only) {
-    QUIPU_ASSIGN_OR_RETURN(txn, lmdb::ReadTxn::Begin(*store->env_));
+    int rc = 0;
+    auto read_txn = lmdb::ReadTxn::Begin(*store->env_, &rc);
+    if (rc == MDB_MAP_RESIZED) {  // the writer grew the map as we opened
+      QUIPU_RETURN_IF_ERROR(store->env_->SetMapSize(0));
+      read_txn = lmdb::ReadTxn::Begin(*store->env_);
+    }
+    if (!read_txn.ok()) return read_txn.status();
+    txn = std::move(*read_txn);
   } else {
     QUIPU_ASSIGN_OR_RETURN(txn, lmdb::WriteTxn::Begin(*store->env_));
   }

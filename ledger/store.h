@@ -19,6 +19,11 @@
 //   subjects, clients, approvals, outbox   private tables: caller-defined
 //                byte keys and values, never published
 //
+// LMDB flags: MDB_NOSUBDIR (our own file names), MDB_NOTLS (a ReadView is
+// tied to its transaction, not its thread, so it may move between threads),
+// MDB_RDONLY for read-only opens. MDB_NORDAHEAD is not set: the audit scans
+// entries sequentially and benefits from the kernel's read-ahead.
+//
 // Concurrency: one writer process per directory (quipu.lock), any number of
 // read-only processes (audit while a node runs). Inside a process, Write
 // calls are serialised; ReadViews run concurrently with them and each other.
