@@ -1,0 +1,558 @@
+#include "ledger/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "crypto/encoding.h"
+#include "ledger/lmdb_env.h"
+
+namespace quipu::ledger {
+
+struct StoreTables {
+  MDB_dbi meta = 0, entries = 0, tiles = 0, docs = 0, checkpoints = 0, blocks = 0;
+  MDB_dbi private_tables[4] = {0, 0, 0, 0};  // indexed by PrivateTable
+
+  MDB_dbi Private(PrivateTable t) const { return private_tables[static_cast<int>(t)]; }
+};
+
+namespace {
+
+constexpr std::string_view kFormatVersionKey = "format_version";
+constexpr size_t kMaxKeySize = 511;  // LMDB's default mdb_env_get_maxkeysize
+constexpr size_t kHashSize = 32;
+constexpr size_t kMaxTileHashes = 256;  // C2SP tlog-tiles, height 8
+
+const char* PrivateTableName(PrivateTable t) {
+  switch (t) {
+    case PrivateTable::kSubjects: return "subjects";
+    case PrivateTable::kClients: return "clients";
+    case PrivateTable::kApprovals: return "approvals";
+    case PrivateTable::kOutbox: return "outbox";
+  }
+  return "?";
+}
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+Status CheckKeySize(size_t size, std::string_view what) {
+  if (size == 0 || size > kMaxKeySize) {
+    return InvalidArgument(std::string(what) + " key must be 1 to 511 bytes, got " +
+                           std::to_string(size));
+  }
+  return Status::Ok();
+}
+
+// mdb_get with a NotFound message naming `what`.
+Result<ByteView> GetValue(const lmdb::Txn* txn, MDB_dbi dbi, MDB_val key, std::string_view what) {
+  MDB_val data;
+  int rc = mdb_get(txn->get(), dbi, &key, &data);
+  if (rc == MDB_NOTFOUND) return NotFound(std::string(what) + " not found");
+  if (rc != 0) return lmdb::FromMdb(rc, "read " + std::string(what));
+  return lmdb::FromVal(data);
+}
+
+// The last record of `dbi`, whose key must be a u64 BE.
+Status LastU64Record(const lmdb::Txn* txn, MDB_dbi dbi, std::string_view what, uint64_t* key_out,
+                     MDB_val* data_out) {
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn, dbi));
+  MDB_val key;
+  int rc = cursor.Get(&key, data_out, MDB_LAST);
+  if (rc == MDB_NOTFOUND) return NotFound(std::string("no ") + std::string(what) + " stored");
+  if (rc != 0) return lmdb::FromMdb(rc, "read last " + std::string(what));
+  if (key.mv_size != 8) {
+    return Corruption(std::string(what) + " key has " + std::to_string(key.mv_size) +
+                      " bytes, expected 8");
+  }
+  *key_out = lmdb::LoadU64BE(static_cast<const uint8_t*>(key.mv_data));
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---- Reader ---------------------------------------------------------------
+
+Result<ByteView> Reader::GetEntry(uint64_t index) const {
+  lmdb::U64Key key(index);
+  return GetValue(txn_, tables_->entries, key.val(), "entry " + std::to_string(index));
+}
+
+Result<uint64_t> Reader::EntryCount() const {
+  uint64_t last;
+  MDB_val data;
+  Status status = LastU64Record(txn_, tables_->entries, "entry", &last, &data);
+  if (status.code() == StatusCode::kNotFound) return uint64_t{0};
+  QUIPU_RETURN_IF_ERROR(status);
+  return last + 1;
+}
+
+Status Reader::ForEachEntry(uint64_t begin, uint64_t end,
+                            const std::function<Status(uint64_t, ByteView)>& fn) const {
+  if (begin >= end) return Status::Ok();
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn_, tables_->entries));
+  lmdb::U64Key start(begin);
+  MDB_val key = start.val(), data;
+  int rc = cursor.Get(&key, &data, MDB_SET_RANGE);
+  while (rc == 0) {
+    if (key.mv_size != 8) return Corruption("entry key is not 8 bytes");
+    uint64_t index = lmdb::LoadU64BE(static_cast<const uint8_t*>(key.mv_data));
+    if (index >= end) return Status::Ok();
+    QUIPU_RETURN_IF_ERROR(fn(index, lmdb::FromVal(data)));
+    rc = cursor.Get(&key, &data, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return lmdb::FromMdb(rc, "iterate entries");
+}
+
+Result<ByteView> Reader::GetTile(uint8_t level, uint64_t index) const {
+  lmdb::TileKey key(level, index);
+  return GetValue(txn_, tables_->tiles, key.val(),
+                  "tile " + std::to_string(level) + "/" + std::to_string(index));
+}
+
+Result<std::vector<uint64_t>> Reader::DocIndices(const crypto::Digest& sha) const {
+  std::vector<uint64_t> indices;
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn_, tables_->docs));
+  MDB_val key = lmdb::ToVal(std::span<const uint8_t>(sha)), data;
+  int rc = cursor.Get(&key, &data, MDB_SET_KEY);
+  if (rc == MDB_NOTFOUND) return indices;
+  if (rc != 0) return lmdb::FromMdb(rc, "read document index");
+  // MDB_DUPFIXED: each GET/NEXT_MULTIPLE returns a page's worth of values.
+  rc = cursor.Get(&key, &data, MDB_GET_MULTIPLE);
+  while (rc == 0) {
+    if (data.mv_size % 8 != 0) return Corruption("document index value is not 8-byte aligned");
+    const auto* p = static_cast<const uint8_t*>(data.mv_data);
+    for (size_t i = 0; i < data.mv_size; i += 8) indices.push_back(lmdb::LoadU64BE(p + i));
+    rc = cursor.Get(&key, &data, MDB_NEXT_MULTIPLE);
+  }
+  if (rc != MDB_NOTFOUND) return lmdb::FromMdb(rc, "read document index");
+  return indices;
+}
+
+Result<std::string_view> Reader::GetCheckpoint(uint64_t tree_size) const {
+  lmdb::U64Key key(tree_size);
+  QUIPU_ASSIGN_OR_RETURN(ByteView note, GetValue(txn_, tables_->checkpoints, key.val(),
+                                                 "checkpoint " + std::to_string(tree_size)));
+  return crypto::AsString(note);
+}
+
+Result<Reader::Checkpoint> Reader::LatestCheckpoint() const {
+  Checkpoint cp;
+  MDB_val data;
+  QUIPU_RETURN_IF_ERROR(LastU64Record(txn_, tables_->checkpoints, "checkpoint", &cp.tree_size, &data));
+  cp.note = crypto::AsString(lmdb::FromVal(data));
+  return cp;
+}
+
+Result<ByteView> Reader::GetBlock(uint64_t height) const {
+  lmdb::U64Key key(height);
+  return GetValue(txn_, tables_->blocks, key.val(), "block " + std::to_string(height));
+}
+
+Result<Reader::Block> Reader::LatestBlock() const {
+  Block block;
+  MDB_val data;
+  QUIPU_RETURN_IF_ERROR(LastU64Record(txn_, tables_->blocks, "block", &block.height, &data));
+  block.header = lmdb::FromVal(data);
+  return block;
+}
+
+Result<ByteView> Reader::GetMeta(std::string_view key) const {
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), "meta"));
+  return GetValue(txn_, tables_->meta, lmdb::ToVal(key), "meta " + std::string(key));
+}
+
+Result<uint64_t> Reader::GetMetaU64(std::string_view key) const {
+  QUIPU_ASSIGN_OR_RETURN(ByteView value, GetMeta(key));
+  if (value.size() != 8) {
+    return Corruption("meta " + std::string(key) + " has " + std::to_string(value.size()) +
+                      " bytes, expected an 8-byte integer");
+  }
+  return lmdb::LoadU64BE(value.data());
+}
+
+Result<ByteView> Reader::Get(PrivateTable table, ByteView key) const {
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
+  return GetValue(txn_, tables_->Private(table), lmdb::ToVal(key),
+                  std::string(PrivateTableName(table)) + " record");
+}
+
+Status Reader::ForEach(PrivateTable table, ByteView from,
+                       const std::function<Status(ByteView, ByteView)>& fn) const {
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor,
+                         lmdb::Cursor::Open(*txn_, tables_->Private(table)));
+  MDB_val key = lmdb::ToVal(from), data;
+  int rc = from.empty() ? cursor.Get(&key, &data, MDB_FIRST)
+                        : cursor.Get(&key, &data, MDB_SET_RANGE);
+  while (rc == 0) {
+    QUIPU_RETURN_IF_ERROR(fn(lmdb::FromVal(key), lmdb::FromVal(data)));
+    rc = cursor.Get(&key, &data, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return lmdb::FromMdb(rc, std::string("iterate ") + PrivateTableName(table));
+}
+
+// ---- WriteBatch -----------------------------------------------------------
+
+Status WriteBatch::Check(int rc, std::string_view what) {
+  if (rc == 0) return Status::Ok();
+  if (lmdb::IsMapFull(rc)) map_full_ = true;
+  return lmdb::FromMdb(rc, what);
+}
+
+Status WriteBatch::PutEntry(uint64_t index, ByteView bytes) {
+  lmdb::U64Key key(index);
+  MDB_val k = key.val(), v = lmdb::ToVal(bytes);
+  int rc = mdb_put(txn_->get(), tables_->entries, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) {
+    return InvalidArgument("entry index " + std::to_string(index) +
+                           " is not after the last stored entry (entries are append-only)");
+  }
+  return Check(rc, "put entry " + std::to_string(index));
+}
+
+Status WriteBatch::PutTile(uint8_t level, uint64_t index, ByteView hashes) {
+  if (hashes.empty() || hashes.size() % kHashSize != 0 ||
+      hashes.size() > kMaxTileHashes * kHashSize) {
+    return InvalidArgument("tile " + std::to_string(level) + "/" + std::to_string(index) +
+                           " must hold 1 to 256 hashes of 32 bytes, got " +
+                           std::to_string(hashes.size()) + " bytes");
+  }
+  lmdb::TileKey key(level, index);
+  MDB_val k = key.val(), v = lmdb::ToVal(hashes);
+  return Check(mdb_put(txn_->get(), tables_->tiles, &k, &v, 0),
+               "put tile " + std::to_string(level) + "/" + std::to_string(index));
+}
+
+Status WriteBatch::AddDocIndex(const crypto::Digest& sha, uint64_t index) {
+  lmdb::U64Key value(index);
+  MDB_val k = lmdb::ToVal(std::span<const uint8_t>(sha)), v = value.val();
+  int rc = mdb_put(txn_->get(), tables_->docs, &k, &v, MDB_NODUPDATA);
+  if (rc == MDB_KEYEXIST) return Status::Ok();  // already recorded
+  return Check(rc, "add document index " + std::to_string(index));
+}
+
+Status WriteBatch::PutCheckpoint(uint64_t tree_size, std::string_view note) {
+  lmdb::U64Key key(tree_size);
+  MDB_val k = key.val(), v = lmdb::ToVal(note);
+  return Check(mdb_put(txn_->get(), tables_->checkpoints, &k, &v, 0),
+               "put checkpoint " + std::to_string(tree_size));
+}
+
+Status WriteBatch::PutBlock(uint64_t height, ByteView header) {
+  lmdb::U64Key key(height);
+  MDB_val k = key.val(), v = lmdb::ToVal(header);
+  int rc = mdb_put(txn_->get(), tables_->blocks, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) {
+    return InvalidArgument("block height " + std::to_string(height) +
+                           " is not after the last stored block (blocks are append-only)");
+  }
+  return Check(rc, "put block " + std::to_string(height));
+}
+
+Status WriteBatch::PutMeta(std::string_view key, ByteView value) {
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), "meta"));
+  if (key == kFormatVersionKey) {
+    return InvalidArgument("meta format_version is reserved to the store");
+  }
+  MDB_val k = lmdb::ToVal(key), v = lmdb::ToVal(value);
+  return Check(mdb_put(txn_->get(), tables_->meta, &k, &v, 0), "put meta " + std::string(key));
+}
+
+Status WriteBatch::PutMetaU64(std::string_view key, uint64_t value) {
+  lmdb::U64Key v(value);
+  MDB_val val = v.val();
+  return PutMeta(key, lmdb::FromVal(val));
+}
+
+Status WriteBatch::Put(PrivateTable table, ByteView key, ByteView value) {
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
+  MDB_val k = lmdb::ToVal(key), v = lmdb::ToVal(value);
+  return Check(mdb_put(txn_->get(), tables_->Private(table), &k, &v, 0),
+               std::string("put ") + PrivateTableName(table) + " record");
+}
+
+Status WriteBatch::Delete(PrivateTable table, ByteView key) {
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
+  MDB_val k = lmdb::ToVal(key);
+  int rc = mdb_del(txn_->get(), tables_->Private(table), &k, nullptr);
+  if (rc == MDB_NOTFOUND) {
+    return NotFound(std::string(PrivateTableName(table)) + " record to delete not found");
+  }
+  return Check(rc, std::string("delete ") + PrivateTableName(table) + " record");
+}
+
+// ---- ReadView -------------------------------------------------------------
+
+ReadView::ReadView(const StoreTables* tables, std::unique_ptr<lmdb::ReadTxn> txn,
+                   std::shared_lock<std::shared_timed_mutex> lock)
+    : Reader(tables, txn.get()), owned_txn_(std::move(txn)), resize_lock_(std::move(lock)) {}
+ReadView::ReadView(ReadView&&) noexcept = default;
+ReadView& ReadView::operator=(ReadView&& other) noexcept {
+  if (this != &other) {
+    owned_txn_.reset();  // end our transaction before releasing our lock
+    Reader::operator=(std::move(other));
+    owned_txn_ = std::move(other.owned_txn_);
+    resize_lock_ = std::move(other.resize_lock_);
+  }
+  return *this;
+}
+ReadView::~ReadView() { owned_txn_.reset(); }  // the txn ends before the lock is released
+
+// ---- Store ----------------------------------------------------------------
+
+namespace {
+
+struct TableSpec {
+  const char* name;
+  unsigned flags;
+  MDB_dbi StoreTables::*member;
+};
+
+}  // namespace
+
+Store::Store(std::string dir, const StoreOptions& options)
+    : dir_(std::move(dir)), options_(options), tables_(std::make_unique<StoreTables>()) {}
+
+Store::~Store() {
+  env_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+size_t Store::MapSize() const { return env_->MapSize(); }
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+  if (dir.empty()) return InvalidArgument("data directory path is empty");
+  if (options.initial_map_size < 4096 || options.max_map_size < options.initial_map_size) {
+    return InvalidArgument("store map sizes must satisfy 4096 <= initial_map_size <= max_map_size");
+  }
+  std::unique_ptr<Store> store(new Store(dir, options));
+
+  if (!options.read_only && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError("cannot create data directory " + dir + ": " + ErrnoText(errno));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT) return NotFound("data directory " + dir + " does not exist");
+    return IoError("cannot stat data directory " + dir + ": " + ErrnoText(err));
+  }
+  if (!S_ISDIR(st.st_mode)) return IoError("data directory " + dir + " is not a directory");
+
+  if (!options.read_only) {
+    // The writer lock. flock() locks belong to an open file description, so
+    // a second open in this process conflicts just as another process does.
+    std::string lock_path = dir + "/quipu.lock";
+    store->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (store->lock_fd_ < 0) {
+      return IoError("cannot open writer lock file " + lock_path + ": " + ErrnoText(errno));
+    }
+    if (::flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      if (err != EWOULDBLOCK) {
+        return IoError("cannot lock " + lock_path + ": " + ErrnoText(err));
+      }
+      char buf[32] = {0};
+      ssize_t n = ::pread(store->lock_fd_, buf, sizeof buf - 1, 0);
+      long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+      std::string holder = pid <= 0 ? std::string("another process")
+                           : pid == ::getpid() ? "this process (pid " + std::to_string(pid) + ")"
+                                               : "pid " + std::to_string(pid);
+      return Unavailable("data directory " + dir + " is in use by another writer: " + holder +
+                         " holds " + lock_path);
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(store->lock_fd_, 0) != 0 ||
+        ::pwrite(store->lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      return IoError("cannot write pid to " + lock_path + ": " + ErrnoText(errno));
+    }
+  }
+
+  lmdb::EnvOptions env_options;
+  env_options.map_size = options.initial_map_size;
+  env_options.read_only = options.read_only;
+  env_options.no_sync = options.sync == SyncMode::kNone;
+  std::string data_path = dir + "/ledger.mdb";
+  auto env = lmdb::Env::Open(data_path, env_options);
+  if (!env.ok()) {
+    if (env.status().code() == StatusCode::kNotFound) {
+      return NotFound("data directory " + dir + " holds no ledger (no ledger.mdb)");
+    }
+    return env.status();
+  }
+  store->env_ = std::move(*env);
+
+  // Open every table in one transaction; a writer creates them (and records
+  // the format version) on first use, so the set of tables is fixed.
+  static const TableSpec kTables[] = {
+      {"meta", 0, &StoreTables::meta},
+      {"entries", 0, &StoreTables::entries},
+      {"tiles", 0, &StoreTables::tiles},
+      {"docs", MDB_DUPSORT | MDB_DUPFIXED, &StoreTables::docs},
+      {"checkpoints", 0, &StoreTables::checkpoints},
+      {"blocks", 0, &StoreTables::blocks},
+  };
+  lmdb::Txn txn;
+  if (options.read_only) {
+    int rc = 0;
+    auto read_txn = lmdb::ReadTxn::Begin(*store->env_, &rc);
+    if (rc == MDB_MAP_RESIZED) {  // the writer grew the map as we opened
+      QUIPU_RETURN_IF_ERROR(store->env_->SetMapSize(0));
+      read_txn = lmdb::ReadTxn::Begin(*store->env_);
+    }
+    if (!read_txn.ok()) return read_txn.status();
+    txn = std::move(*read_txn);
+  } else {
+    QUIPU_ASSIGN_OR_RETURN(txn, lmdb::WriteTxn::Begin(*store->env_));
+  }
+  auto meta = lmdb::OpenDb(txn, "meta", 0, /*create=*/false);
+  bool fresh = false;
+  if (!meta.ok()) {
+    if (meta.status().code() != StatusCode::kNotFound) return meta.status().WithContext(data_path);
+    if (options.read_only) {
+      return NotFound("data directory " + dir + " holds no quipu ledger (no meta table in " +
+                      data_path + ")");
+    }
+    fresh = true;
+  }
+  const bool create = !options.read_only;
+  for (const TableSpec& spec : kTables) {
+    QUIPU_ASSIGN_OR_RETURN(store->tables_.get()->*spec.member,
+                           lmdb::OpenDb(txn, spec.name, spec.flags, create));
+  }
+  for (PrivateTable t : {PrivateTable::kSubjects, PrivateTable::kClients,
+                         PrivateTable::kApprovals, PrivateTable::kOutbox}) {
+    QUIPU_ASSIGN_OR_RETURN(store->tables_->private_tables[static_cast<int>(t)],
+                           lmdb::OpenDb(txn, PrivateTableName(t), 0, create));
+  }
+
+  MDB_val version_key = lmdb::ToVal(kFormatVersionKey);
+  if (fresh) {
+    lmdb::U64Key version(kStoreFormatVersion);
+    MDB_val v = version.val();
+    QUIPU_RETURN_IF_ERROR(
+        lmdb::FromMdb(mdb_put(txn.get(), store->tables_->meta, &version_key, &v, 0),
+                      "record format version in " + data_path));
+  } else {
+    MDB_val v;
+    int rc = mdb_get(txn.get(), store->tables_->meta, &version_key, &v);
+    if (rc == MDB_NOTFOUND) {
+      return Corruption("data directory " + dir + " has no format version in its meta table");
+    }
+    QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(rc, "read format version of " + data_path));
+    if (v.mv_size != 8) return Corruption("data directory " + dir + " has a malformed format version");
+    uint64_t version = lmdb::LoadU64BE(static_cast<const uint8_t*>(v.mv_data));
+    if (version > kStoreFormatVersion) {
+      return Unavailable("data directory " + dir + " format version " + std::to_string(version) +
+                         " is newer than this quipu (" + std::to_string(kStoreFormatVersion) +
+                         "); upgrade quipu");
+    }
+    if (version == 0) return Corruption("data directory " + dir + " has format version 0");
+  }
+  // Committing (a read transaction too) keeps the table handles for the
+  // life of the environment.
+  QUIPU_RETURN_IF_ERROR(txn.Commit().WithContext("open tables of " + data_path));
+  return store;
+}
+
+std::shared_lock<std::shared_timed_mutex> Store::LockForRead() const {
+  if (growing_.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> wait_for_growth(grow_gate_);
+  }
+  return std::shared_lock<std::shared_timed_mutex>(resize_mu_);
+}
+
+Result<ReadView> Store::Read() const {
+  for (int attempt = 0;; ++attempt) {
+    auto lock = LockForRead();
+    int rc = 0;
+    auto txn = lmdb::ReadTxn::Begin(*env_, &rc);
+    if (rc == MDB_MAP_RESIZED && attempt < 3) {
+      // The writer (another process) grew the file past our map.
+      lock.unlock();
+      QUIPU_RETURN_IF_ERROR(AdoptOtherProcessMapSize());
+      continue;
+    }
+    if (!txn.ok()) return txn.status();
+    return ReadView(tables_.get(), std::make_unique<lmdb::ReadTxn>(std::move(*txn)),
+                    std::move(lock));
+  }
+}
+
+Status Store::AdoptOtherProcessMapSize() const {
+  std::lock_guard<std::mutex> gate(grow_gate_);
+  growing_.store(true, std::memory_order_release);
+  std::unique_lock<std::shared_timed_mutex> lock(resize_mu_, std::defer_lock);
+  bool locked = lock.try_lock_for(options_.grow_wait);
+  growing_.store(false, std::memory_order_release);
+  if (!locked) {
+    return Unavailable("data directory " + dir_ +
+                       ": cannot adopt the grown map while ReadViews stay open");
+  }
+  return env_->SetMapSize(0);
+}
+
+Status Store::GrowMap() {
+  size_t current = env_->MapSize();
+  if (current >= options_.max_map_size) {
+    return Unavailable("data directory " + dir_ + " is full: map size " +
+                       std::to_string(current) + " bytes reached max_map_size");
+  }
+  size_t target = current > options_.max_map_size / 2 ? options_.max_map_size : current * 2;
+  std::lock_guard<std::mutex> gate(grow_gate_);
+  growing_.store(true, std::memory_order_release);
+  std::unique_lock<std::shared_timed_mutex> lock(resize_mu_, std::defer_lock);
+  bool locked = lock.try_lock_for(options_.grow_wait);
+  growing_.store(false, std::memory_order_release);
+  if (!locked) {
+    return Unavailable("data directory " + dir_ +
+                       ": map full and cannot grow while ReadViews stay open (is one held "
+                       "by the thread calling Write?)");
+  }
+  return env_->SetMapSize(target);
+}
+
+Status Store::Write(const std::function<Status(WriteBatch&)>& fn) {
+  if (options_.read_only) {
+    return InvalidArgument("data directory " + dir_ + " was opened read-only");
+  }
+  std::lock_guard<std::mutex> serialise(write_mu_);
+  for (;;) {
+    QUIPU_ASSIGN_OR_RETURN(lmdb::WriteTxn txn, lmdb::WriteTxn::Begin(*env_));
+    WriteBatch batch(tables_.get(), &txn);
+    Status status = fn(batch);
+    if (batch.map_full_) {
+      txn.Abort();  // no transaction may be active while the map grows
+      QUIPU_RETURN_IF_ERROR(GrowMap());
+      continue;
+    }
+    if (!status.ok()) return status;  // txn aborts: nothing of fn is written
+    int rc = 0;
+    status = txn.Commit(&rc);
+    if (lmdb::IsMapFull(rc)) {
+      QUIPU_RETURN_IF_ERROR(GrowMap());
+      continue;
+    }
+    return status.WithContext("commit to " + dir_);
+  }
+}
+
+Status Store::Backup(const std::string& dest_dir) const {
+  if (::mkdir(dest_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError("cannot create backup directory " + dest_dir + ": " + ErrnoText(errno));
+  }
+  struct stat st;
+  if (::stat(dest_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return IoError("backup destination " + dest_dir + " is not a directory");
+  }
+  auto lock = LockForRead();  // the copy runs a read transaction
+  return env_->CopyCompact(dest_dir + "/ledger.mdb");
+}
+
+}  // namespace quipu::ledger
