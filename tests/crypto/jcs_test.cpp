@@ -14,6 +14,8 @@
 #include <random>
 #include <sstream>
 #include <string>
+
+#include <unistd.h>
 #include <vector>
 
 namespace quipu::crypto {
@@ -33,9 +35,12 @@ double FromBits(uint64_t bits) {
 
 // Runs `node script input_file` and returns its stdout lines.
 std::vector<std::string> RunNode(const std::string& script, const std::string& input) {
-  const std::string dir = testing::TempDir();
-  const std::string script_path = dir + "/jcs_test_script.js";
-  const std::string input_path = dir + "/jcs_test_input.txt";
+  // ctest runs test cases in parallel processes: the file names must be unique.
+  static int calls = 0;
+  const std::string stem = testing::TempDir() + "/jcs_test_" + std::to_string(getpid()) + "_" +
+                           std::to_string(++calls);
+  const std::string script_path = stem + ".js";
+  const std::string input_path = stem + ".txt";
   std::ofstream(script_path, std::ios::binary) << script;
   std::ofstream(input_path, std::ios::binary) << input;
   const std::string cmd = "node " + script_path + " " + input_path;

@@ -1,0 +1,49 @@
+// Ledger entries: RFC 8785 canonical JSON objects with `v`, `type`, `time`
+// and the fields of their type (docs/ledger.md). Callers give the type
+// fields; the sequencer adds `v` and `time` and canonicalizes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/sha256.h"
+#include "crypto/status.h"
+
+namespace quipu::ledger {
+
+constexpr int kEntryVersion = 1;
+constexpr size_t kMaxEntryBytes = 16 * 1024;
+
+// Checks that `fields` is an object with a known `type` and exactly that
+// type's fields, well formed, and without `v` or `time` (the sequencer's).
+// kInvalidArgument naming the field and the reason otherwise.
+Status ValidateEntryFields(const nlohmann::json& fields);
+
+// Returns the canonical entry bytes: `fields` plus v and time. Errors if the
+// result is over kMaxEntryBytes or not canonicalizable.
+Result<std::string> BuildEntry(const nlohmann::json& fields, std::string_view time);
+
+// What the ledger indexes and shows of an entry, read back from its bytes.
+struct EntrySummary {
+  std::string type;
+  std::string time;
+  std::string client;
+  std::optional<crypto::Digest> doc_sha256;  // approval, rejection, qr_issue
+  std::string media_type;
+  std::optional<uint64_t> target;            // qr_revoke
+};
+
+// Parses and validates stored entry bytes (as the audit does): they must be
+// canonical and valid. kCorruption otherwise.
+Result<EntrySummary> ParseEntry(std::string_view bytes);
+
+// RFC 3339 UTC with microseconds: "2026-11-23T04:05:06.123456Z".
+std::string FormatTime(int64_t unix_micros);
+// The inverse; kInvalidArgument unless exactly that shape.
+Result<int64_t> ParseTime(std::string_view text);
+
+}  // namespace quipu::ledger
