@@ -37,6 +37,21 @@ Digest Sha256(std::string_view data) {
   return Sha256(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
 }
 
+Digest Sha256Concat(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx t;
+  Digest out;
+  unsigned int len = 0;
+  if (t.ctx == nullptr || EVP_DigestInit_ex(t.ctx, Sha256Md(), nullptr) != 1) std::abort();
+  EVP_DigestUpdate(t.ctx, a.data(), a.size());
+  EVP_DigestUpdate(t.ctx, b.data(), b.size());
+  EVP_DigestFinal_ex(t.ctx, out.data(), &len);
+  return out;
+}
+
 struct Sha256Hasher::Impl {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   ~Impl() { EVP_MD_CTX_free(ctx); }

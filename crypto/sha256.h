@@ -19,6 +19,10 @@ using Digest = std::array<uint8_t, 32>;
 Digest Sha256(std::span<const uint8_t> data);
 Digest Sha256(std::string_view data);
 
+// Returns SHA-256(a || b) without copying; for the Merkle tree's prefixed
+// leaf and node hashes. Uses a per-thread context (no allocation per call).
+Digest Sha256Concat(std::span<const uint8_t> a, std::span<const uint8_t> b);
+
 // An incremental SHA-256. Not copyable; thread-compatible.
 class Sha256Hasher {
  public:

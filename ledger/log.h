@@ -19,31 +19,37 @@
 
 #include "crypto/sha256.h"
 #include "crypto/status.h"
+#include "ledger/store.h"
 
 namespace quipu::ledger {
 
-using Hash = std::array<uint8_t, 32>;
+using Hash = crypto::Digest;
 
-enum class SyncMode {
-  kFull,  // fsync every commit: an acknowledged entry survives kill -9 and power loss
-  kNone,  // no fsync: for benchmarks only; a crash may lose acknowledged entries
-};
+// SyncMode and PrivateTable come from ledger/store.h.
 
 struct LogOptions {
   std::string dir;                       // the data directory
-  std::string origin = "quipu.localhost/log";  // the log's origin line; used when creating
+  // The log's origin (checkpoint first line, signer name). Used when creating
+  // (empty: kDefaultOrigin); when opening, a non-empty origin must match.
+  std::string origin;
   bool create = true;                    // create the directory and key on first use
   bool read_only = false;                // no writer lock, no sequencer: audit and CLI reads
   SyncMode sync = SyncMode::kFull;
   size_t max_batch_entries = 16384;      // entries in one commit at most
   size_t queue_capacity_entries = 65536; // entries waiting at most; beyond, kUnavailable
   uint64_t initial_map_bytes = uint64_t{1} << 30;  // grows by itself when full
-  // Microseconds since the Unix epoch; injectable for tests.
+  // Microseconds since the Unix epoch; injectable for tests. Default: the
+  // system clock.
   std::function<int64_t()> clock;
+  // Called by the sequencer after each commit (entries in it, seconds it
+  // took to write and sync); for metrics. Must be quick and not call Log.
+  std::function<void(size_t entries, double seconds)> on_commit;
 };
 
-// The private tables: never published, never in a tile or proof.
-enum class PrivateTable { kSubjects, kClients, kApprovals, kOutbox };
+inline constexpr char kDefaultOrigin[] = "quipu.localhost/log";
+// The node's signing key inside the data directory (mode 0600; a Go
+// signed-note private key string, see crypto/note.h).
+inline constexpr char kNodeKeyFile[] = "node.key";
 
 // Read and write access to the private tables inside the sequencer's write
 // transaction (see AppendRequest::apply). Valid only during that call.
@@ -101,6 +107,21 @@ struct Block {
   std::string CanonicalHeader() const;
 };
 
+// A document's records, all proven against one tree size, read from one
+// snapshot (so they agree with each other and with the checkpoint).
+struct DocumentRecord {
+  uint64_t index = 0;
+  std::string entry;  // exact bytes
+  Hash leaf_hash{};
+  std::vector<Hash> proof;  // to the root of tree_size
+};
+struct DocumentLookup {
+  uint64_t tree_size = 0;
+  std::string checkpoint;  // the signed note for tree_size
+  std::vector<DocumentRecord> records;  // ascending index; at most the limit asked
+  bool truncated = false;               // more records exist than the limit
+};
+
 struct SequencerStats {
   uint64_t queue_depth_entries = 0;
   uint64_t batches = 0;
@@ -137,6 +158,9 @@ class Log {
   Result<Hash> Root(uint64_t tree_size) const;
   // Indices of the entries whose `doc.sha256` is `sha256`, ascending.
   Result<std::vector<uint64_t>> FindDocument(const crypto::Digest& sha256) const;
+  // The entries concerning document `sha256` with their inclusion proofs to
+  // the latest checkpoint, at most `limit` of them (the first ones).
+  Result<DocumentLookup> LookupDocument(const crypto::Digest& sha256, size_t limit) const;
   Result<Block> GetBlock(uint64_t height) const;
   Result<Block> LatestBlock() const;
   // C2SP tlog-tiles: the hashes of tile (level, index) at width 1..256, and

@@ -135,6 +135,48 @@ Result<std::vector<uint64_t>> Reader::DocIndices(const crypto::Digest& sha) cons
   return indices;
 }
 
+Status Reader::ForEachDocIndex(
+    const std::function<Status(const crypto::Digest&, uint64_t)>& fn) const {
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn_, tables_->docs));
+  MDB_val key, data;
+  int rc = cursor.Get(&key, &data, MDB_FIRST);
+  crypto::Digest sha;
+  while (rc == 0) {
+    if (key.mv_size != sha.size() || data.mv_size != 8) return Corruption("malformed document index record");
+    std::memcpy(sha.data(), key.mv_data, sha.size());
+    QUIPU_RETURN_IF_ERROR(fn(sha, lmdb::LoadU64BE(static_cast<const uint8_t*>(data.mv_data))));
+    rc = cursor.Get(&key, &data, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return lmdb::FromMdb(rc, "iterate document index");
+}
+
+namespace {
+// Visits a table keyed by big-endian u64 in key order.
+Status ForEachU64Keyed(lmdb::Txn* txn, MDB_dbi dbi, const char* what,
+                       const std::function<Status(uint64_t, ByteView)>& fn) {
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn, dbi));
+  MDB_val key, data;
+  int rc = cursor.Get(&key, &data, MDB_FIRST);
+  while (rc == 0) {
+    if (key.mv_size != 8) return Corruption(std::string(what) + " key is not 8 bytes");
+    QUIPU_RETURN_IF_ERROR(fn(lmdb::LoadU64BE(static_cast<const uint8_t*>(key.mv_data)), lmdb::FromVal(data)));
+    rc = cursor.Get(&key, &data, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return lmdb::FromMdb(rc, std::string("iterate ") + what);
+}
+}  // namespace
+
+Status Reader::ForEachCheckpoint(const std::function<Status(uint64_t, std::string_view)>& fn) const {
+  return ForEachU64Keyed(txn_, tables_->checkpoints, "checkpoints",
+                         [&](uint64_t size, ByteView note) { return fn(size, crypto::AsString(note)); });
+}
+
+Status Reader::ForEachBlock(const std::function<Status(uint64_t, ByteView)>& fn) const {
+  return ForEachU64Keyed(txn_, tables_->blocks, "blocks", fn);
+}
+
 Result<std::string_view> Reader::GetCheckpoint(uint64_t tree_size) const {
   lmdb::U64Key key(tree_size);
   QUIPU_ASSIGN_OR_RETURN(ByteView note, GetValue(txn_, tables_->checkpoints, key.val(),

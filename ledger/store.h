@@ -110,6 +110,14 @@ class Reader {
   // The entry indices recorded for document `sha`, ascending; empty if none.
   Result<std::vector<uint64_t>> DocIndices(const crypto::Digest& sha) const;
 
+  // Calls fn(sha, index) for every document index record, in (sha, index)
+  // order, stopping at (and returning) the first non-ok Status. For audits.
+  Status ForEachDocIndex(const std::function<Status(const crypto::Digest&, uint64_t)>& fn) const;
+  // Calls fn(tree_size, note) for every stored checkpoint in size order.
+  Status ForEachCheckpoint(const std::function<Status(uint64_t, std::string_view)>& fn) const;
+  // Calls fn(height, header) for every stored block in height order.
+  Status ForEachBlock(const std::function<Status(uint64_t, ByteView)>& fn) const;
+
   // The note stored for `tree_size`. kNotFound if absent.
   Result<std::string_view> GetCheckpoint(uint64_t tree_size) const;
   struct Checkpoint {

@@ -15,7 +15,7 @@ packages=(
   lmdb-utils oathtool zbar-tools poppler-utils curl nodejs golang-go golang-golang-x-mod-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light hyperfine)
+  packages+=(wrk nginx-light hyperfine bc python3)
 fi
 
 missing=()

@@ -1,0 +1,69 @@
+#include "node/document.h"
+
+#include "crypto/encoding.h"
+#include "crypto/jcs.h"
+#include "pdf/inspect.h"
+
+namespace quipu::node {
+
+std::string_view DocTypeName(DocType type) {
+  switch (type) {
+    case DocType::kPdf: return "pdf";
+    case DocType::kJson: return "json";
+    case DocType::kRaw: return "raw";
+  }
+  return "raw";
+}
+
+std::string_view MediaType(DocType type) {
+  switch (type) {
+    case DocType::kPdf: return "application/pdf";
+    case DocType::kJson: return "application/json";
+    case DocType::kRaw: return "application/octet-stream";
+  }
+  return "application/octet-stream";
+}
+
+std::optional<DocType> ParseDocType(std::string_view text) {
+  if (text == "pdf" || text == "application/pdf") return DocType::kPdf;
+  if (text == "json" || text == "application/json") return DocType::kJson;
+  if (text == "raw" || text == "application/octet-stream") return DocType::kRaw;
+  return std::nullopt;
+}
+
+DocType SniffDocType(std::span<const uint8_t> head) {
+  if (pdf::LooksLikePdf(head)) return DocType::kPdf;
+  for (uint8_t c : head) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    return (c == '{' || c == '[') ? DocType::kJson : DocType::kRaw;
+  }
+  return DocType::kRaw;
+}
+
+Result<HashedDocument> HashDocument(std::span<const uint8_t> bytes, DocType type) {
+  HashedDocument doc;
+  doc.type = type;
+  doc.size = bytes.size();
+  switch (type) {
+    case DocType::kRaw:
+      doc.sha256 = crypto::Sha256(bytes);
+      break;
+    case DocType::kJson: {
+      QUIPU_ASSIGN_OR_RETURN(std::string canonical, crypto::Canonicalize(crypto::AsString(bytes)));
+      doc.sha256 = crypto::Sha256(canonical);
+      break;
+    }
+    case DocType::kPdf: {
+      QUIPU_ASSIGN_OR_RETURN(pdf::PdfInfo info, pdf::InspectPdf(bytes));
+      doc.pages = info.pages;
+      for (const pdf::PdfRevision& rev : info.revisions) {
+        doc.revisions.push_back({rev.length, crypto::Sha256(bytes.first(rev.length))});
+      }
+      doc.sha256 = crypto::Sha256(bytes);
+      break;
+    }
+  }
+  return doc;
+}
+
+}  // namespace quipu::node

@@ -1,0 +1,581 @@
+// The Log: sequencer, entries, tree rows, blocks, checkpoints, proofs and
+// the audit, in process. Proofs are checked with the RFC 9162 verifiers and
+// checkpoints with the signed-note verifier, not with what the Log says.
+#include "ledger/log.h"
+
+#include <gtest/gtest.h>
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <latch>
+#include <thread>
+
+#include "crypto/encoding.h"
+#include "crypto/note.h"
+#include "ledger/audit.h"
+#include "ledger/checkpoint.h"
+#include "ledger/entry.h"
+#include "ledger/merkle.h"
+#include "tests/common/process.h"
+
+namespace quipu::ledger {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+std::string Hex64(uint64_t n) {
+  const crypto::Digest d = crypto::Sha256(std::to_string(n));
+  return crypto::HexEncode(d);
+}
+
+json Approval(uint64_t n) {
+  return {{"type", "approval"},
+          {"client", "c_test"},
+          {"request", "r_" + std::to_string(n)},
+          {"subject", Hex64(n + 1000000)},
+          {"doc", {{"sha256", Hex64(n % 7)}, {"media_type", "application/pdf"}}}};
+}
+
+LogOptions Options(const TempDir& dir) {
+  LogOptions o;
+  o.dir = dir.File("data");
+  o.sync = SyncMode::kNone;  // these tests do not crash the machine
+  return o;
+}
+
+std::unique_ptr<Log> MustOpen(const LogOptions& o) {
+  auto log = Log::Open(o);
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+AppendResult MustAppend(Log& log, std::vector<json> entries) {
+  AppendRequest req;
+  req.entries = std::move(entries);
+  auto r = log.Append(std::move(req)).get();
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : AppendResult{};
+}
+
+TEST(Log, CreatesDirectoryKeyAndVerifierKey) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->origin(), "quipu.localhost/log");
+  auto v = crypto::ParseVerifierKey(log->verifier_key());
+  ASSERT_TRUE(v.ok()) << log->verifier_key();
+  EXPECT_EQ(v->name, "quipu.localhost/log");
+  struct stat st;
+  ASSERT_EQ(::stat(dir.File("data/node.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(log->Head().tree_size, 0u);
+  EXPECT_EQ(log->Head().root, crypto::Sha256(std::string_view()));
+}
+
+TEST(Log, ReopenKeepsKeyOriginAndHead) {
+  TempDir dir;
+  LogOptions o = Options(dir);
+  o.origin = "example.org/quipu";
+  std::string vkey;
+  LogHead head;
+  {
+    auto log = MustOpen(o);
+    vkey = log->verifier_key();
+    MustAppend(*log, {Approval(1), Approval(2)});
+    head = log->Head();
+  }
+  o.origin = "";
+  auto log = MustOpen(o);
+  EXPECT_EQ(log->origin(), "example.org/quipu");
+  EXPECT_EQ(log->verifier_key(), vkey);
+  EXPECT_EQ(log->Head().tree_size, 2u);
+  EXPECT_EQ(log->Head().root, head.root);
+  EXPECT_EQ(log->Head().checkpoint, head.checkpoint);
+  auto r = MustAppend(*log, {Approval(3)});
+  EXPECT_EQ(r.first_index, 2u);
+}
+
+TEST(Log, EntriesAreTheCanonicalFieldsWithTimeAndVersion) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  std::vector<json> entries = {
+      Approval(1),
+      {{"type", "rejection"}, {"client", "c_1"}, {"request", "r_9"}, {"subject", Hex64(5)},
+       {"doc", {{"media_type", "application/json"}, {"sha256", Hex64(6)}}}},
+      {{"type", "qr_issue"}, {"client", "c_1"}, {"payload", Hex64(7)},
+       {"doc", {{"sha256", Hex64(8)}, {"media_type", "application/pdf"}}}},
+      {{"type", "qr_revoke"}, {"client", "c_1"}, {"target", 2}, {"reason", "reemplazado \"por\" otro, ñ"}},
+  };
+  auto r = MustAppend(*log, entries);
+  ASSERT_EQ(r.count, 4u);
+  EXPECT_EQ(r.tree_size, 4u);
+  ASSERT_TRUE(ParseTime(r.time).ok()) << r.time;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto bytes = log->Entry(i);
+    ASSERT_TRUE(bytes.ok());
+    auto want = BuildEntry(entries[i], r.time);
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(*bytes, *want);
+    auto summary = ParseEntry(*bytes);
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    EXPECT_EQ(summary->time, r.time);
+  }
+}
+
+TEST(Log, InvalidEntriesAreRefusedAtOnceAndNothingIsAppended) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  json extra = Approval(1);
+  extra["name"] = "Juan";
+  json unknown = {{"type", "payment"}, {"client", "c"}};
+  json with_time = Approval(1);
+  with_time["time"] = "2026-01-01T00:00:00.000000Z";
+  json huge = {{"type", "qr_revoke"}, {"client", "c"}, {"target", 1}, {"reason", std::string(300, 'x')}};
+  for (const json& bad : {extra, unknown, with_time, huge, json::array(), json("x")}) {
+    AppendRequest req;
+    req.entries = {Approval(0), bad};
+    auto f = log->Append(std::move(req));
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    auto r = f.get();
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("entry 1"), std::string::npos) << r.status().message();
+  }
+  EXPECT_EQ(log->Head().tree_size, 0u);
+}
+
+TEST(Log, CheckpointsAreSignedNotesOverTheRoot) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  auto v = crypto::ParseVerifierKey(log->verifier_key());
+  ASSERT_TRUE(v.ok());
+  for (int batch = 1; batch <= 5; ++batch) {
+    std::vector<json> entries;
+    for (int i = 0; i < batch * 37; ++i) entries.push_back(Approval(static_cast<uint64_t>(batch * 1000 + i)));
+    auto r = MustAppend(*log, entries);
+    const crypto::NoteVerifier verifiers[] = {*v};
+    auto opened = crypto::OpenNote(r.checkpoint, verifiers);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ASSERT_EQ(opened->verified.size(), 1u);
+    auto body = ParseCheckpointBody(opened->text);
+    ASSERT_TRUE(body.ok());
+    EXPECT_EQ(body->origin, log->origin());
+    EXPECT_EQ(body->tree_size, r.tree_size);
+    auto root = log->Root(r.tree_size);
+    ASSERT_TRUE(root.ok());
+    EXPECT_EQ(body->root, *root);
+    auto stored = log->Checkpoint(r.tree_size);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(*stored, r.checkpoint);
+  }
+  EXPECT_EQ(log->Checkpoint(1).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Log, ProofsVerifyForEveryIndexAndEarlierSizes) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  std::vector<uint64_t> sizes;
+  for (int batch : {1, 2, 255, 1, 300, 7, 600}) {
+    std::vector<json> entries;
+    for (int i = 0; i < batch; ++i) entries.push_back(Approval(log->Head().tree_size + static_cast<uint64_t>(i)));
+    sizes.push_back(MustAppend(*log, entries).tree_size);
+  }
+  for (uint64_t size : sizes) {
+    auto root = log->Root(size);
+    ASSERT_TRUE(root.ok());
+    for (uint64_t index = 0; index < size; index += (size > 300 ? 7 : 1)) {
+      auto p = log->ProveInclusion(index, size);
+      ASSERT_TRUE(p.ok()) << p.status().ToString();
+      auto bytes = log->Entry(index);
+      ASSERT_TRUE(bytes.ok());
+      EXPECT_EQ(p->leaf_hash, LeafHash(crypto::AsBytes(*bytes)));
+      EXPECT_TRUE(VerifyInclusion(index, size, p->leaf_hash, p->proof, *root)) << index << "/" << size;
+      EXPECT_FALSE(p->checkpoint.empty());
+    }
+    for (uint64_t old : sizes) {
+      if (old > size) continue;
+      auto c = log->ProveConsistency(old, size);
+      ASSERT_TRUE(c.ok());
+      auto old_root = log->Root(old);
+      ASSERT_TRUE(old_root.ok());
+      EXPECT_TRUE(VerifyConsistency(old, size, *old_root, *root, *c)) << old << "->" << size;
+    }
+  }
+  const uint64_t n = log->Head().tree_size;
+  EXPECT_EQ(log->ProveInclusion(n, n).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(log->ProveInclusion(0, n + 1).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(log->ProveConsistency(5, 4).ok());
+}
+
+TEST(Log, TilesAndEntryBundlesFollowTlogTiles) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  std::vector<json> entries;
+  for (int i = 0; i < 600; ++i) entries.push_back(Approval(static_cast<uint64_t>(i)));
+  MustAppend(*log, entries);
+  // Level 0 tile 1 is the leaf hashes of entries 256..511.
+  auto tile = log->Tile(0, 1, 256);
+  ASSERT_TRUE(tile.ok());
+  ASSERT_EQ(tile->size(), 256u * 32);
+  for (uint64_t i = 0; i < 256; ++i) {
+    auto bytes = log->Entry(256 + i);
+    const crypto::Digest leaf = LeafHash(crypto::AsBytes(*bytes));
+    EXPECT_EQ(tile->substr(i * 32, 32), std::string(crypto::AsString(leaf)));
+  }
+  auto partial = log->Tile(0, 2, 88);
+  ASSERT_TRUE(partial.ok());
+  EXPECT_EQ(partial->size(), 88u * 32);
+  EXPECT_EQ(log->Tile(0, 2, 89).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(log->Tile(0, 3, 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(log->Tile(1, 0, 3).status().code(), StatusCode::kNotFound);  // 600 leaves: 2 level-8 hashes
+  auto level1 = log->Tile(1, 0, 2);
+  ASSERT_TRUE(level1.ok());
+  // The first level-1 tile hash is the root of the first 256 entries.
+  auto root256 = log->Root(256);
+  EXPECT_EQ(level1->substr(0, 32), std::string(crypto::AsString(*root256)));
+
+  auto bundle = log->EntryBundle(2, 88);
+  ASSERT_TRUE(bundle.ok());
+  size_t at = 0;
+  for (uint64_t i = 512; i < 600; ++i) {
+    ASSERT_LE(at + 2, bundle->size());
+    const size_t len = (static_cast<uint8_t>((*bundle)[at]) << 8) | static_cast<uint8_t>((*bundle)[at + 1]);
+    EXPECT_EQ(bundle->substr(at + 2, len), *log->Entry(i));
+    at += 2 + len;
+  }
+  EXPECT_EQ(at, bundle->size());
+  EXPECT_EQ(log->EntryBundle(2, 89).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Log, BlocksChainEveryCommit) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  for (int i = 0; i < 4; ++i) MustAppend(*log, {Approval(static_cast<uint64_t>(i))});
+  crypto::Digest prev{};
+  for (uint64_t h = 0; h < 4; ++h) {
+    auto b = log->GetBlock(h);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b->height, h);
+    EXPECT_EQ(b->tree_size, h + 1);
+    EXPECT_EQ(b->prev, prev);
+    EXPECT_EQ(b->root, *log->Root(h + 1));
+    prev = crypto::Sha256(b->CanonicalHeader());
+  }
+  auto latest = log->LatestBlock();
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->height, 3u);
+  EXPECT_EQ(log->GetBlock(4).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Log, FindsDocumentsByHash) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  std::vector<json> entries;
+  for (int i = 0; i < 30; ++i) entries.push_back(Approval(static_cast<uint64_t>(i)));
+  MustAppend(*log, entries);
+  auto sha = crypto::HexDecode(Hex64(3));
+  crypto::Digest d;
+  std::copy(sha->begin(), sha->end(), d.begin());
+  auto found = log->FindDocument(d);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(*found, (std::vector<uint64_t>{3, 10, 17, 24}));
+  EXPECT_TRUE(log->FindDocument(crypto::Sha256(std::string_view("nothing")))->empty());
+}
+
+TEST(Log, TimeNeverGoesBackwardsEvenWhenTheClockDoes) {
+  TempDir dir;
+  LogOptions o = Options(dir);
+  std::atomic<int64_t> now{1790000000000000};
+  o.clock = [&] { return now.load(); };
+  auto log = MustOpen(o);
+  auto a = MustAppend(*log, {Approval(1)});
+  now -= 5000000;  // the wall clock steps back five seconds
+  auto b = MustAppend(*log, {Approval(2)});
+  EXPECT_EQ(a.time, "2026-09-21T14:13:20.000000Z");
+  EXPECT_EQ(b.time, a.time);
+  now += 10000000;
+  auto c = MustAppend(*log, {Approval(3)});
+  EXPECT_GT(c.time, b.time);
+}
+
+TEST(Log, ApplyWritesPrivateRowsAtomicallyWithTheEntries) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  AppendRequest good;
+  good.entries = {Approval(1)};
+  good.apply = [](PrivateTxn& txn, uint64_t first, const std::string& time) {
+    return txn.Put(PrivateTable::kApprovals, "r_1", std::to_string(first) + " " + time);
+  };
+  AppendRequest bad;
+  bad.entries = {Approval(2)};
+  bad.apply = [](PrivateTxn& txn, uint64_t, const std::string&) {
+    EXPECT_TRUE(txn.Put(PrivateTable::kApprovals, "r_2", "half done").ok());
+    return Status(StatusCode::kAlreadyExists, "request r_2 already decided");
+  };
+  AppendRequest reads;
+  reads.entries = {};
+  reads.apply = [](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    auto v = txn.Get(PrivateTable::kApprovals, "r_1");
+    if (!v.ok() || !*v) return Internal("r_1 not visible");
+    return txn.Put(PrivateTable::kClients, "seen", **v);
+  };
+  auto f1 = log->Append(std::move(good));
+  auto f2 = log->Append(std::move(bad));
+  auto f3 = log->Append(std::move(reads));
+  auto r1 = f1.get(), r2 = f2.get(), r3 = f3.get();
+  ASSERT_TRUE(r1.ok());
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(r3.ok()) << r3.status().ToString();
+  EXPECT_EQ(log->Head().tree_size, 1u);
+  auto v = log->ReadPrivate(PrivateTable::kApprovals, "r_1");
+  ASSERT_TRUE(v.ok() && *v);
+  EXPECT_EQ(**v, "0 " + r1->time);
+  EXPECT_FALSE(*log->ReadPrivate(PrivateTable::kApprovals, "r_2"));
+  EXPECT_EQ(**log->ReadPrivate(PrivateTable::kClients, "seen"), **v);
+  std::vector<std::string> keys;
+  ASSERT_TRUE(log->ScanPrivate(PrivateTable::kApprovals, "r_", [&](std::string_view k, std::string_view) {
+                   keys.emplace_back(k);
+                   return true;
+                 }).ok());
+  EXPECT_EQ(keys, std::vector<std::string>{"r_1"});
+}
+
+TEST(Log, AFullQueueAnswersBusyAtOnce) {
+  TempDir dir;
+  LogOptions o = Options(dir);
+  o.queue_capacity_entries = 10;
+  auto log = MustOpen(o);
+  std::latch entered(1), release(1);
+  AppendRequest blocker;
+  blocker.entries = {Approval(0)};
+  blocker.apply = [&](PrivateTxn&, uint64_t, const std::string&) {
+    entered.count_down();
+    release.wait();
+    return Status::Ok();
+  };
+  auto held = log->Append(std::move(blocker));
+  entered.wait();  // the sequencer is inside the commit; the queue is empty
+  std::vector<std::future<Result<AppendResult>>> queued;
+  for (int i = 0; i < 10; ++i) queued.push_back(log->Append(AppendRequest{{Approval(static_cast<uint64_t>(i + 1))}, {}}));
+  auto busy = log->Append(AppendRequest{{Approval(99)}, {}});
+  ASSERT_EQ(busy.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  auto r = busy.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(log->stats().queue_depth_entries, 10u);
+  release.count_down();
+  ASSERT_TRUE(held.get().ok());
+  for (auto& f : queued) EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ(log->Head().tree_size, 11u);
+}
+
+TEST(Log, ConcurrentCallersAllGetDistinctCommittedIndices) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  constexpr int kThreads = 8, kEach = 200;
+  std::vector<std::vector<uint64_t>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = log->Append(AppendRequest{{Approval(static_cast<uint64_t>(t * kEach + i))}, {}}).get();
+        ASSERT_TRUE(r.ok());
+        got[t].push_back(r->first_index);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<uint64_t> all;
+  for (auto& g : got) all.insert(all.end(), g.begin(), g.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), size_t{kThreads * kEach});
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i);
+  EXPECT_LT(log->stats().batches, uint64_t{kThreads * kEach});  // group commit happened
+}
+
+TEST(Log, MapGrowsFromATinyInitialMap) {
+  TempDir dir;
+  LogOptions o = Options(dir);
+  o.initial_map_bytes = 64 * 1024;
+  auto log = MustOpen(o);
+  for (int b = 0; b < 20; ++b) {
+    std::vector<json> entries;
+    for (int i = 0; i < 500; ++i) entries.push_back(Approval(static_cast<uint64_t>(b * 500 + i)));
+    MustAppend(*log, entries);
+  }
+  EXPECT_EQ(log->Head().tree_size, 10000u);
+  log.reset();
+  AuditOptions ao;
+  ao.dir = o.dir;
+  auto report = Audit(ao);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->failure;
+  EXPECT_EQ(report->entries, 10000u);
+}
+
+TEST(Log, ASecondWriterIsRefused) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  auto second = Log::Open(Options(dir));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(Log, OpenErrors) {
+  TempDir dir;
+  LogOptions o = Options(dir);
+  o.create = false;
+  EXPECT_EQ(Log::Open(o).status().code(), StatusCode::kNotFound);
+  o.create = true;
+  o.origin = "bad origin with spaces";
+  EXPECT_EQ(Log::Open(o).status().code(), StatusCode::kInvalidArgument);
+  o.origin = "a.example/log";
+  { ASSERT_TRUE(Log::Open(o).ok()); }
+  o.origin = "b.example/log";
+  auto other = Log::Open(o);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("a.example/log"), std::string::npos);
+  // A key that is not this ledger's.
+  o.origin = "";
+  ASSERT_EQ(std::remove(dir.File("data/node.key").c_str()), 0);
+  ASSERT_TRUE(crypto::SaveSigningKey(dir.File("data/node.key"), crypto::SigningKey::Generate(), "a.example/log").ok());
+  EXPECT_EQ(Log::Open(o).status().code(), StatusCode::kCorruption);
+}
+
+// --- audit -------------------------------------------------------------------
+
+// Builds a ledger of `n` entries in batches of `batch`, closed.
+std::string BuildLedger(const TempDir& dir, int n, int batch) {
+  LogOptions o = Options(dir);
+  auto log = MustOpen(o);
+  for (int i = 0; i < n; i += batch) {
+    std::vector<json> entries;
+    for (int j = i; j < std::min(n, i + batch); ++j) entries.push_back(Approval(static_cast<uint64_t>(j)));
+    MustAppend(*log, entries);
+  }
+  return o.dir;
+}
+
+// Overwrites one byte of a record with LMDB directly, as an attacker with
+// the file would.
+void Tamper(const std::string& dir, const char* table, const std::string& key, size_t offset) {
+  MDB_env* env;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 32);
+  mdb_env_set_mapsize(env, size_t{1} << 30);
+  ASSERT_EQ(mdb_env_open(env, (dir + "/ledger.mdb").c_str(), MDB_NOSUBDIR, 0600), 0);
+  MDB_txn* txn;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi;
+  ASSERT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+  ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0) << table;
+  std::string value(static_cast<const char*>(v.mv_data), v.mv_size);
+  ASSERT_LT(offset, value.size());
+  value[offset] ^= 0x01;
+  MDB_val nv{value.size(), value.data()};
+  ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+std::string U64Key(uint64_t v) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(v >> (56 - 8 * i));
+  return k;
+}
+
+AuditReport MustAudit(const std::string& dir) {
+  AuditOptions o;
+  o.dir = dir;
+  o.threads = 2;
+  auto r = Audit(o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : AuditReport{};
+}
+
+TEST(Audit, ACleanLedgerPasses) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 1000, 97);
+  AuditReport r = MustAudit(data);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_EQ(r.entries, 1000u);
+  EXPECT_EQ(r.blocks, 11u);
+  EXPECT_EQ(r.checkpoints, 12u);  // one per commit and the empty tree's
+  EXPECT_EQ(r.doc_records, 1000u);
+  EXPECT_TRUE(r.vkey_from_ledger);
+}
+
+TEST(Audit, EmptyLedgerPasses) {
+  TempDir dir;
+  { auto log = MustOpen(Options(dir)); }
+  AuditReport r = MustAudit(dir.File("data"));
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_EQ(r.entries, 0u);
+}
+
+TEST(Audit, CatchesAnEntryByteAtItsIndex) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 700, 100);
+  // Flip a hex digit inside the subject: still valid JSON, wrong leaf hash.
+  Tamper(data, "entries", U64Key(345), 150);
+  AuditReport r = MustAudit(data);
+  EXPECT_FALSE(r.ok);
+  ASSERT_TRUE(r.index.has_value());
+  EXPECT_EQ(*r.index, 345u);
+}
+
+TEST(Audit, CatchesATileHash) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 700, 100);
+  // Level 0 row 1 holds leaves 256..511; byte 32*10 is in leaf 266's hash.
+  Tamper(data, "tiles", std::string(1, '\0') + U64Key(1), 32 * 10 + 3);
+  AuditReport r = MustAudit(data);
+  EXPECT_FALSE(r.ok);
+  ASSERT_TRUE(r.index.has_value());
+  EXPECT_EQ(*r.index, 266u);
+  EXPECT_NE(r.failure.find("tree hash"), std::string::npos) << r.failure;
+}
+
+TEST(Audit, CatchesABlock) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 700, 100);
+  Tamper(data, "blocks", U64Key(3), 60);  // inside the base64 root or prev
+  AuditReport r = MustAudit(data);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.failure.find("block 3"), std::string::npos) << r.failure;
+}
+
+TEST(Audit, CatchesACheckpoint) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 700, 100);
+  Tamper(data, "checkpoints", U64Key(400), 2);  // the origin line
+  AuditReport r = MustAudit(data);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.failure.find("checkpoint 400"), std::string::npos) << r.failure;
+}
+
+TEST(Audit, CatchesAWrongVerifierKey) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 10, 10);
+  AuditOptions o;
+  o.dir = data;
+  o.vkey = crypto::VerifierKeyString("quipu.localhost/log", crypto::SigningKey::Generate().PublicKey());
+  auto r = Audit(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->failure.find("signature"), std::string::npos) << r->failure;
+}
+
+TEST(Audit, MissingLedgerIsAnError) {
+  TempDir dir;
+  AuditOptions o;
+  o.dir = dir.File("nothing");
+  EXPECT_FALSE(Audit(o).ok());
+}
+
+}  // namespace
+}  // namespace quipu::ledger
