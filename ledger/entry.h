@@ -31,6 +31,7 @@ Result<std::string> BuildEntry(const nlohmann::json& fields, std::string_view ti
 struct EntrySummary {
   std::string type;
   std::string time;
+  int64_t time_micros = 0;  // `time` as microseconds since the Unix epoch
   std::string client;
   std::optional<crypto::Digest> doc_sha256;  // approval, rejection, qr_issue
   std::string media_type;

@@ -63,6 +63,23 @@ TEST(Entry, TimesRoundTrip) {
     EXPECT_EQ(*back, t) << s;
   }
   EXPECT_EQ(FormatTime(1795000000123456), "2026-11-18T11:06:40.123456Z");
+  // Every day from 1970 to 2200 (FormatTime uses the C library's gmtime_r,
+  // ParseTime its own calendar arithmetic).
+  for (int64_t day = 0; day < 84000; ++day) {
+    const int64_t t = day * 86400000000 + (day * 7919 % 86400) * 1000000 + day % 1000000;
+    auto back = ParseTime(FormatTime(t));
+    ASSERT_TRUE(back.ok()) << FormatTime(t);
+    ASSERT_EQ(*back, t) << FormatTime(t);
+  }
+  EXPECT_TRUE(ParseTime("2000-02-29T00:00:00.000000Z").ok());
+  EXPECT_TRUE(ParseTime("2024-02-29T23:59:59.999999Z").ok());
+  EXPECT_FALSE(ParseTime("2100-02-29T00:00:00.000000Z").ok());
+  EXPECT_FALSE(ParseTime("2026-04-31T00:00:00.000000Z").ok());
+  EXPECT_FALSE(ParseTime("2026-11-23T24:00:00.000000Z").ok());
+  EXPECT_FALSE(ParseTime("2026-11-23T23:60:00.000000Z").ok());
+  EXPECT_FALSE(ParseTime("2026-11-23T23:00:60.000000Z").ok());
+  EXPECT_FALSE(ParseTime("2026-00-10T23:00:00.000000Z").ok());
+  EXPECT_FALSE(ParseTime("2026-01-00T23:00:00.000000Z").ok());
 }
 
 TEST(Checkpoint, BodyRoundTrip) {
@@ -183,6 +200,59 @@ TEST(Block, RejectsNonCanonicalHeaders) {
   std::string spaced = header;
   spaced.insert(1, " ");
   EXPECT_FALSE(ParseBlockHeader(spaced).ok());
+}
+
+}  // namespace
+}  // namespace quipu::ledger
+
+namespace quipu::ledger {
+namespace {
+
+// The reference judgement of stored entry bytes, from the definitions:
+// strict JSON, canonical, v == 1, a valid time, valid type fields.
+bool ReferenceValid(const std::string& bytes) {
+  auto parsed = crypto::ParseJsonStrict(bytes);
+  if (!parsed.ok() || !parsed->is_object()) return false;
+  auto canonical = crypto::CanonicalDump(*parsed);
+  if (!canonical.ok() || *canonical != bytes) return false;
+  nlohmann::json j = *parsed;
+  if (!j.contains("v") || j["v"] != 1 || !j.contains("time") || !j["time"].is_string()) return false;
+  if (!ParseTime(j["time"].get<std::string>()).ok()) return false;
+  j.erase("v");
+  j.erase("time");
+  return ValidateEntryFields(j).ok();
+}
+
+// ParseEntry has a fast path for the shapes quipu writes; every single-byte
+// change of real entries must be judged exactly as the definitions judge it.
+TEST(Entry, ParseAgreesWithTheDefinitionOnEverySingleByteChange) {
+  const std::string hex(64, 'a');
+  const std::vector<nlohmann::json> fields = {
+      {{"type", "approval"}, {"client", "c_1"}, {"request", "r_12"}, {"subject", hex},
+       {"doc", {{"sha256", hex}, {"media_type", "application/pdf"}}}},
+      {{"type", "qr_issue"}, {"client", "c_1"}, {"payload", hex},
+       {"doc", {{"sha256", hex}, {"media_type", "application/json"}}}},
+      {{"type", "qr_revoke"}, {"client", "c_1"}, {"target", 1234}, {"reason", "x y"}},
+  };
+  const std::string replacements = "\"\\{}[],:0123456789afAF -_zv\x7f\x01";
+  int checked = 0;
+  for (const auto& f : fields) {
+    auto entry = BuildEntry(f, "2026-11-23T04:05:06.123456Z");
+    ASSERT_TRUE(entry.ok());
+    ASSERT_TRUE(ParseEntry(*entry).ok());
+    for (size_t i = 0; i < entry->size(); ++i) {
+      for (char r : replacements) {
+        std::string m = *entry;
+        if (m[i] == r) continue;
+        m[i] = r;
+        EXPECT_EQ(ParseEntry(m).ok(), ReferenceValid(m)) << m;
+        ++checked;
+      }
+      std::string cut = entry->substr(0, i);  // every truncation
+      EXPECT_FALSE(ParseEntry(cut).ok()) << cut;
+    }
+  }
+  EXPECT_GT(checked, 10000);
 }
 
 }  // namespace
