@@ -431,6 +431,70 @@ TEST(InspectPdfErrors, FlippedBytesAnywhereNeverCrash) {
   EXPECT_GT(ok, 0);  // most single flips land in content and leave the file readable
 }
 
+// A minimal classic-xref PDF built by hand from object bodies (object 1 is
+// the catalog), so tests can shape its structure freely.
+Bytes HandWrittenPdf(const std::vector<std::string>& objects) {
+  std::string out = "%PDF-1.4\n";
+  std::vector<size_t> offsets;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    offsets.push_back(out.size());
+    out += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+  }
+  const size_t xref = out.size();
+  out += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
+  for (size_t offset : offsets) {
+    char line[32];
+    std::snprintf(line, sizeof line, "%010zu 00000 n \n", offset);
+    out += line;
+  }
+  out += "trailer\n<< /Size " + std::to_string(objects.size() + 1) +
+         " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+  return Bytes(out.begin(), out.end());
+}
+
+TEST(InspectPdf, HandWrittenDocumentWithStringsAndStreams) {
+  // Brackets inside strings and stream data must not count as nesting.
+  const std::string brackets(1000, '[');
+  const Bytes pdf = HandWrittenPdf({
+      "<< /Type /Catalog /Pages 2 0 R /Note (" + brackets + " \\) ) >>",
+      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+      "<< /Length 1000 >>\nstream\n" + std::string(1000, '<') + "\nendstream",
+  });
+  const PdfInfo info = MustInspect(pdf);
+  EXPECT_EQ(info.version, "1.4");
+  EXPECT_EQ(info.pages, 1);
+  TempFile file(pdf);
+  EXPECT_EQ(PdfinfoField(file.path(), "Pages"), "1");
+}
+
+TEST(InspectPdfErrors, DeepNestingIsRefusedBeforeParsing) {
+  // PoDoFo 0.9.8 recurses per nesting level and overflows the stack at a few
+  // thousand; without the guard this test crashes.
+  for (std::string_view open_close : {"<</A |>>", "[|]"}) {
+    const size_t bar = open_close.find('|');
+    std::string nested;
+    for (int i = 0; i < 100000; ++i) nested += open_close.substr(0, bar);
+    for (int i = 0; i < 100000; ++i) nested += open_close.substr(bar + 1);
+    const Bytes pdf = HandWrittenPdf({"<< /Type /Catalog /Pages 2 0 R /X " + nested + " >>",
+                                      "<< /Type /Pages /Kids [] /Count 0 >>"});
+    auto r = InspectWithDeadline(pdf);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("deep"), std::string::npos) << r.status().message();
+  }
+}
+
+TEST(InspectPdfErrors, CyclicPageTreeDoesNotHang) {
+  const Bytes pdf = HandWrittenPdf({"<< /Type /Catalog /Pages 2 0 R >>",
+                                    "<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+                                    "<< /Type /Page /Parent 2 0 R >>"});
+  auto r = InspectWithDeadline(pdf);
+  if (r.ok()) {
+    EXPECT_GE(r->pages, 0);  // PoDoFo reports /Count; it must only return
+  }
+}
+
 TEST(InspectPdfErrors, FilesAndMakers) {
   auto missing = InspectPdfFile(::testing::TempDir() + "quipu_no_such_file.pdf");
   ASSERT_FALSE(missing.ok());
