@@ -3,7 +3,6 @@
 #include <podofo/podofo.h>
 
 #include <algorithm>
-#include <cctype>
 #include <exception>
 #include <fstream>
 #include <string_view>
@@ -46,49 +45,6 @@ bool HasSignatures(PoDoFo::PdfMemDocument& doc) {
     }
   }
   return false;
-}
-
-// PoDoFo 0.9.8 parses nested arrays and dictionaries recursively and
-// overflows the stack at a few thousand levels; real documents nest a few
-// levels deep. Checked by NestingDepthWithin before PoDoFo sees the bytes.
-constexpr int kMaxNesting = 256;
-
-bool IsEol(char c) { return c == '\r' || c == '\n'; }
-
-// Returns false if `<<`/`[` nest deeper than `limit` anywhere outside
-// comments, strings and stream data. A byte scan, not a parse: it only has
-// to be exact for well-formed input and safe (linear, no recursion) for any.
-bool NestingDepthWithin(std::string_view text, int limit) {
-  int depth = 0;
-  const size_t n = text.size();
-  for (size_t i = 0; i < n; ++i) {
-    const char c = text[i];
-    if (c == '%') {  // comment to end of line
-      while (i < n && !IsEol(text[i])) ++i;
-    } else if (c == '(') {  // literal string: balanced parentheses, escapes
-      int parens = 1;
-      for (++i; i < n && parens > 0; ++i) {
-        if (text[i] == '\\') ++i;
-        else if (text[i] == '(') ++parens;
-        else if (text[i] == ')') --parens;
-      }
-      --i;
-    } else if (c == '<' || c == '[') {
-      if (c == '<' && (i + 1 >= n || text[i + 1] != '<')) continue;  // hex string
-      if (c == '<') ++i;
-      if (++depth > limit) return false;
-    } else if (c == '>' || c == ']') {
-      if (c == '>' && (i + 1 >= n || text[i + 1] != '>')) continue;
-      if (c == '>') ++i;
-      if (depth > 0) --depth;
-    } else if (c == 's' && text.compare(i, 6, "stream") == 0 && i + 6 < n &&
-               IsEol(text[i + 6]) && (i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1])))) {
-      const size_t end = text.find("endstream", i + 6);  // skip binary data
-      if (end == std::string_view::npos) return true;
-      i = end + 8;
-    }
-  }
-  return true;
 }
 
 // True if `text` holds the name /Encrypt as a whole token (not, say,
@@ -232,9 +188,9 @@ Result<PdfInfo> InspectPdf(std::span<const uint8_t> bytes) {
   if (info.revisions.empty()) {
     return InvalidArgument("PDF has no %%EOF marker: truncated or not a complete file");
   }
-  if (!NestingDepthWithin(AsView(bytes), kMaxNesting)) {
+  if (!internal::NestingDepthWithin(AsView(bytes), internal::kMaxNesting)) {
     return InvalidArgument("PDF nests arrays or dictionaries more than " +
-                           std::to_string(kMaxNesting) + " levels deep");
+                           std::to_string(internal::kMaxNesting) + " levels deep");
   }
   QUIPU_RETURN_IF_ERROR(ParseWithPodofo(bytes, info));
   if (info.version.empty()) info.version = HeaderVersion(AsView(bytes));

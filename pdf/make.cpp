@@ -63,6 +63,11 @@ Result<Bytes> MakeSamplePdf(int pages, std::string_view text) {
 }
 
 Result<Bytes> AppendIncrementalUpdate(std::span<const uint8_t> pdf, std::string_view text) {
+  const std::string_view text_view(reinterpret_cast<const char*>(pdf.data()), pdf.size());
+  if (!internal::NestingDepthWithin(text_view, internal::kMaxNesting)) {
+    return InvalidArgument("PDF to update nests arrays or dictionaries more than " +
+                           std::to_string(internal::kMaxNesting) + " levels deep");
+  }
   auto lock = internal::LockPodofo();
   PoDoFo::PdfMemDocument doc;
   try {

@@ -2,6 +2,8 @@
 
 #include <podofo/podofo.h>
 
+#include <cctype>
+
 namespace quipu::pdf::internal {
 
 std::unique_lock<std::mutex> LockPodofo() {
@@ -14,6 +16,41 @@ std::unique_lock<std::mutex> LockPodofo() {
   }();
   (void)quiet;
   return lock;
+}
+
+static bool IsEol(char c) { return c == '\r' || c == '\n'; }
+
+bool NestingDepthWithin(std::string_view text, int limit) {
+  int depth = 0;
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    if (c == '%') {  // comment to end of line
+      while (i < n && !IsEol(text[i])) ++i;
+    } else if (c == '(') {  // literal string: balanced parentheses, escapes
+      int parens = 1;
+      for (++i; i < n && parens > 0; ++i) {
+        if (text[i] == '\\') ++i;
+        else if (text[i] == '(') ++parens;
+        else if (text[i] == ')') --parens;
+      }
+      --i;
+    } else if (c == '<' || c == '[') {
+      if (c == '<' && (i + 1 >= n || text[i + 1] != '<')) continue;  // hex string
+      if (c == '<') ++i;
+      if (++depth > limit) return false;
+    } else if (c == '>' || c == ']') {
+      if (c == '>' && (i + 1 >= n || text[i + 1] != '>')) continue;
+      if (c == '>') ++i;
+      if (depth > 0) --depth;
+    } else if (c == 's' && text.compare(i, 6, "stream") == 0 && i + 6 < n &&
+               IsEol(text[i + 6]) && (i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1])))) {
+      const size_t end = text.find("endstream", i + 6);  // skip binary data
+      if (end == std::string_view::npos) return true;
+      i = end + 8;
+    }
+  }
+  return true;
 }
 
 SpanStreamBuf::SpanStreamBuf(std::span<const char> bytes) {

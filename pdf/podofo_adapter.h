@@ -8,12 +8,24 @@
 #include <span>
 #include <streambuf>
 #include <string>
+#include <string_view>
 
 namespace quipu::pdf::internal {
 
 // Returns the lock every PoDoFo call must hold. The first call also turns
 // PoDoFo's stdout logging off (quipu's stdout carries hashes and JSON).
 std::unique_lock<std::mutex> LockPodofo();
+
+// PoDoFo 0.9.8 parses nested arrays and dictionaries recursively and
+// overflows the stack at a few thousand levels; real documents nest a few
+// levels deep. Callers check NestingDepthWithin before PoDoFo sees bytes.
+// (Objects inside compressed object streams escape this byte-level check.)
+inline constexpr int kMaxNesting = 256;
+
+// Returns false if `<<`/`[` nest deeper than `limit` anywhere outside
+// comments, strings and stream data. A byte scan, not a parse: it only has
+// to be exact for well-formed input and safe (linear, no recursion) for any.
+bool NestingDepthWithin(std::string_view text, int limit);
 
 // A read-only seekable istream over borrowed bytes, so PoDoFo can parse a
 // buffer without the copy its (buffer, length) constructors make.

@@ -482,6 +482,9 @@ TEST(InspectPdfErrors, DeepNestingIsRefusedBeforeParsing) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(r.status().message().find("deep"), std::string::npos) << r.status().message();
+    auto update = AppendIncrementalUpdate(pdf, "x");
+    ASSERT_FALSE(update.ok());
+    EXPECT_NE(update.status().message().find("deep"), std::string::npos);
   }
 }
 
