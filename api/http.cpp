@@ -1,0 +1,96 @@
+#include "api/http.h"
+
+namespace quipu::api {
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+std::string_view Request::header(std::string_view name) const {
+  auto it = headers.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == headers.end()) return {};
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+Response Json(const nlohmann::json& value, unsigned status) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  // Invalid UTF-8 cannot reach here from quipu's own data; replace rather
+  // than throw if it ever does.
+  r.body = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+Response Text(std::string body, unsigned status) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+Response Problem(unsigned status, std::string_view title, std::string_view detail) {
+  Response r = Json({{"type", "about:blank"},
+                     {"title", std::string(title)},
+                     {"status", status},
+                     {"detail", std::string(detail)}},
+                    status);
+  r.content_type = "application/problem+json";
+  return r;
+}
+
+std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      c = static_cast<char>(hi * 16 + lo);
+      if (c == '\0') return std::nullopt;
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    out += c;
+  }
+  return out;
+}
+
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::vector<std::pair<std::string, std::string>>& query) {
+  if (target.empty() || target[0] != '/') return false;
+  const size_t q = target.find('?');
+  auto decoded = PercentDecode(target.substr(0, q), false);
+  if (!decoded) return false;
+  path = std::move(*decoded);
+  query.clear();
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (!key || !value) return false;
+    query.emplace_back(std::move(*key), std::move(*value));
+  }
+  return true;
+}
+
+}  // namespace quipu::api

@@ -1,0 +1,59 @@
+// The HTTP vocabulary of quipu's API layer: a parsed request, a response
+// value, and RFC 9457 problem responses. Handlers are plain functions from
+// Request to Response; api/server.h does the wire.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+namespace quipu::api {
+
+namespace http = boost::beast::http;
+
+struct Request {
+  http::verb method = http::verb::get;
+  std::string target;  // as sent: path and query
+  std::string path;    // percent-decoded path, without the query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  http::fields headers;
+  std::string body;
+  std::vector<std::string> params;  // what the route's {} and * matched
+  std::string remote;               // peer address, for logs and rate limits
+
+  // The first value of query parameter `name`, if present.
+  std::optional<std::string> query_param(std::string_view name) const;
+  // A header's value, or "" when absent.
+  std::string_view header(std::string_view name) const;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// A JSON response (compact, UTF-8).
+Response Json(const nlohmann::json& value, unsigned status = 200);
+// A text/plain; charset=utf-8 response.
+Response Text(std::string body, unsigned status = 200);
+// An RFC 9457 application/problem+json response:
+// {"type":"about:blank","title":...,"status":...,"detail":...}.
+Response Problem(unsigned status, std::string_view title, std::string_view detail);
+
+// Decodes %XX escapes (and '+' as a space when `plus_is_space`). nullopt
+// for a malformed escape or a decoded NUL.
+std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+
+// Splits a request target into the decoded path and query. False when the
+// target is not origin-form ("/...") or has a malformed escape.
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::vector<std::pair<std::string, std::string>>& query);
+
+}  // namespace quipu::api

@@ -1,0 +1,179 @@
+#include "api/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <charconv>
+#include <iostream>
+
+#include "api/access_log.h"
+#include "api/ledger_routes.h"
+#include "api/metrics.h"
+#include "api/router.h"
+#include "api/server.h"
+#include "ledger/log.h"
+#include "node/flags.h"
+
+namespace quipu::api {
+namespace {
+
+using node::Fail;
+using node::kExitBadInput;
+using node::kExitFailure;
+using node::kExitOk;
+
+bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string p = listen.substr(colon + 1);
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (ec != std::errc() || end != p.data() + p.size() || v > 65535) return false;
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+int RunServe(const std::vector<std::string>& args) {
+  auto flags = node::Flags::Parse(args, {{"data", true},
+                                         {"listen", true},
+                                         {"threads", true},
+                                         {"origin", true},
+                                         {"body-limit", true},
+                                         {"sync", true},
+                                         {"header-timeout-ms", true},
+                                         {"request-timeout-ms", true},
+                                         {"max-connections", true}});
+  if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
+  ServerOptions so;
+  if (!ParseListen(flags->GetOr("listen", "127.0.0.1:8080"), so.address, so.port)) {
+    return Fail("serve", "--listen must be HOST:PORT, like 127.0.0.1:8080", kExitBadInput);
+  }
+  auto threads = flags->GetUint("threads", 4);
+  if (!threads.ok() || *threads < 1 || *threads > 256) return Fail("serve", "--threads must be 1..256", kExitBadInput);
+  so.threads = static_cast<int>(*threads);
+  auto body_limit = flags->GetUint("body-limit", so.body_limit);
+  if (!body_limit.ok() || *body_limit < 1024 || *body_limit > (uint64_t{4} << 30)) {
+    return Fail("serve", "--body-limit must be 1024 bytes .. 4 GiB", kExitBadInput);
+  }
+  so.body_limit = static_cast<size_t>(*body_limit);
+  auto header_ms = flags->GetUint("header-timeout-ms", 10000);
+  auto request_ms = flags->GetUint("request-timeout-ms", 60000);
+  auto max_conn = flags->GetUint("max-connections", 10000);
+  if (!header_ms.ok() || !request_ms.ok() || *header_ms < 100 || *request_ms < 100 || *header_ms > 3600000 ||
+      *request_ms > 3600000) {
+    return Fail("serve", "timeouts must be 100 ms .. 1 hour", kExitBadInput);
+  }
+  if (!max_conn.ok() || *max_conn < 1 || *max_conn > 1000000) {
+    return Fail("serve", "--max-connections must be 1..1000000", kExitBadInput);
+  }
+  so.header_timeout = std::chrono::milliseconds(*header_ms);
+  so.request_timeout = std::chrono::milliseconds(*request_ms);
+  so.max_connections = static_cast<size_t>(*max_conn);
+  const std::string sync = flags->GetOr("sync", "full");
+  if (sync != "full" && sync != "none") return Fail("serve", "--sync must be full or none", kExitBadInput);
+
+  // Signals are taken by sigwait below, never delivered to pool threads.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  AccessLog log;
+  Metrics metrics;
+  Histogram& batch_sizes = metrics.AddHistogram(
+      "quipu_sequencer_batch_entries", "Entries per ledger commit.", {1, 4, 16, 64, 256, 1024, 4096, 16384});
+  Histogram& commit_seconds =
+      metrics.AddHistogram("quipu_sequencer_commit_seconds", "Time to write and sync one ledger commit.",
+                           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
+
+  ledger::LogOptions lo;
+  lo.dir = flags->GetOr("data", "./quipu-data");
+  lo.origin = flags->GetOr("origin", "");
+  lo.sync = sync == "full" ? ledger::SyncMode::kFull : ledger::SyncMode::kNone;
+  lo.on_commit = [&](size_t entries, double seconds) {
+    batch_sizes.Observe(static_cast<double>(entries));
+    commit_seconds.Observe(seconds);
+  };
+  auto opened = ledger::Log::Open(lo);
+  if (!opened.ok()) {
+    return Fail("serve", opened.status().message(),
+                opened.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure);
+  }
+  std::unique_ptr<ledger::Log> ledger_log = std::move(*opened);
+  const ledger::Log* lp = ledger_log.get();
+  metrics.AddGauge("quipu_ledger_tree_size", "Entries in the ledger.",
+                   [lp] { return static_cast<double>(lp->Head().tree_size); });
+  metrics.AddGauge("quipu_sequencer_queue_entries", "Entries waiting for the sequencer.",
+                   [lp] { return static_cast<double>(lp->stats().queue_depth_entries); });
+
+  std::atomic<bool> stopping{false};
+  Router router;
+  AddLedgerRoutes(router, *ledger_log, LedgerRoutesOptions{so.body_limit});
+  router.Add(http::verb::get, "/healthz", [](const Request&) { return Json({{"status", "ok"}}); });
+  router.Add(http::verb::get, "/readyz", [&stopping](const Request&) {
+    if (stopping) {
+      Response r = Problem(503, "Service unavailable", "the node is shutting down");
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    return Json({{"status", "ready"}});
+  });
+  router.Add(http::verb::get, "/metrics", [&metrics](const Request&) {
+    Response r = Text(metrics.Render());
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  });
+
+  auto server = Server::Start(so, router, metrics, log);
+  if (!server.ok()) return Fail("serve", server.status().message(), kExitFailure);
+  const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
+  const std::string url = "http://" + host + ":" + std::to_string((*server)->port());
+  std::cout << "quipu: serving " << url << "\n"
+            << "quipu: data " << lo.dir << ", verifier key " << ledger_log->verifier_key() << std::endl;
+  log.Event("start", {{"url", url},
+                      {"data", lo.dir},
+                      {"vkey", ledger_log->verifier_key()},
+                      {"tree_size", ledger_log->Head().tree_size},
+                      {"threads", so.threads},
+                      {"sync", sync}});
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  stopping = true;
+  log.Event("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  (*server)->Stop();           // finish the requests in flight
+  server->reset();
+  const uint64_t size = ledger_log->Head().tree_size;
+  ledger_log.reset();          // drain the sequencer, close LMDB
+  log.Event("stop", {{"tree_size", size}});
+  return kExitOk;
+}
+
+}  // namespace
+
+const node::Command kServeCommand{
+    "serve", "run the node: the HTTP API and the ledger's sequencer",
+    "usage: quipu serve [--data DIR] [--listen HOST:PORT] [--threads N] [--origin O]\n"
+    "                   [--body-limit BYTES] [--sync full|none] [--max-connections N]\n"
+    "                   [--header-timeout-ms MS] [--request-timeout-ms MS]\n"
+    "\n"
+    "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
+    "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
+    "verifier key. SIGINT or SIGTERM stops it gracefully: no new connections, requests in\n"
+    "flight finish (up to 10 s), the sequencer commits what it holds, LMDB is closed.\n"
+    "\n"
+    "  --body-limit  largest request body, bytes (67108864 = 64 MiB); larger ones get 413\n"
+    "  --header-timeout-ms   a request line and headers must arrive within this (10000);\n"
+    "                        also the idle keep-alive limit\n"
+    "  --request-timeout-ms  a whole request, body included, within this (60000)\n"
+    "  --max-connections     open connections at most (10000); more are closed at once\n"
+    "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
+    "\n"
+    "Logs one JSON line per request on stderr (method, route, path, status, bytes, us).\n",
+    RunServe};
+
+}  // namespace quipu::api

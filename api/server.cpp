@@ -1,0 +1,314 @@
+#include "api/server.h"
+
+#include <condition_variable>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace quipu::api {
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class Session;
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(const ServerOptions& o, const Router& r, Metrics& m, AccessLog& l)
+      : options(o), router(r), metrics(m), log(l), acceptor(net::make_strand(ioc)) {}
+
+  void Accept();
+  void Register(Session* s) {
+    std::lock_guard lock(sessions_mu);
+    sessions.insert(s);
+  }
+  void Unregister(Session* s) {
+    std::lock_guard lock(sessions_mu);
+    sessions.erase(s);
+    if (sessions.empty()) drained.notify_all();
+  }
+
+  const ServerOptions options;
+  const Router& router;
+  Metrics& metrics;
+  AccessLog& log;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  uint16_t port = 0;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+  std::mutex sessions_mu;
+  std::condition_variable drained;
+  std::unordered_set<Session*> sessions;
+};
+
+namespace {
+
+// True for the errors that just mean "the client went away or was too slow".
+bool IsDisconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == http::error::partial_message;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Server::Impl& server) : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    server_.Register(this);
+  }
+  ~Session() { server_.Unregister(this); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Called by Stop(): closes the connection unless a request is in flight
+  // (that one finishes and then closes, since the server is stopping).
+  void CloseIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->Close();
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (server_.stopping) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_.options.header_limit));
+    parser_->body_limit(server_.options.body_limit);
+    stream_.expires_after(server_.options.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    busy_ = true;
+    start_ = std::chrono::steady_clock::now();
+    const auto& req = parser_->get();
+    // Refuse an announced oversized body before reading it.
+    if (auto length = parser_->content_length(); length && *length > server_.options.body_limit) {
+      return Respond(Problem(413, "Payload too large",
+                             "bodies up to " + std::to_string(server_.options.body_limit) + " bytes are accepted"),
+                     "unmatched", /*close=*/true);
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      // The client waits for this before sending the body.
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
+      stream_.expires_after(server_.options.request_timeout);
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+        if (wec) return self->Close();
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(server_.options.request_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return Respond(Problem(413, "Payload too large",
+                             "bodies up to " + std::to_string(server_.options.body_limit) + " bytes are accepted"),
+                     "unmatched", true);
+    }
+    if (ec == http::error::header_limit) {
+      return Respond(Problem(431, "Request header fields too large",
+                             "request line and headers up to " + std::to_string(server_.options.header_limit) +
+                                 " bytes are accepted"),
+                     "unmatched", true);
+    }
+    if (IsDisconnect(ec) && !(ec == http::error::partial_message && busy_)) return Close();
+    // Anything else is a malformed request: say so, then close (the
+    // stream cannot be resynchronised).
+    return Respond(Problem(400, "Bad request", "malformed HTTP request: " + ec.message()), "unmatched", true);
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto& msg = parser_->get();
+    Request req;
+    req.method = msg.method();
+    req.target = std::string(msg.target());
+    if (req.method == http::verb::unknown) {
+      return Respond(Problem(405, "Method not allowed", "unknown method"), "unmatched", true);
+    }
+    if (!ParseTarget(req.target, req.path, req.query)) {
+      return Respond(Problem(400, "Bad request", "the request target is not a valid path"), "unmatched",
+                     !msg.keep_alive());
+    }
+    req.headers = std::move(msg.base());
+    req.body = std::move(msg.body());
+    req.remote = remote_;
+    head_ = req.method == http::verb::head;
+    method_ = std::string(http::to_string(req.method));
+    path_ = req.path;
+    version_ = msg.version();
+    Router::Routed routed = server_.router.Route(req);
+    Respond(std::move(routed.response), routed.route, !msg.keep_alive());
+  }
+
+  void Respond(Response r, std::string_view route, bool close) {
+    if (!busy_) {
+      busy_ = true;
+      start_ = std::chrono::steady_clock::now();
+    }
+    if (method_.empty() && parser_ && parser_->is_header_done()) {
+      method_ = std::string(http::to_string(parser_->get().method()));
+      version_ = parser_->get().version();
+    }
+    route_ = std::string(route);
+    status_ = r.status;
+    close = close || server_.stopping;
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status),
+                                                                    version_ ? version_ : 11);
+    res->set(http::field::server, "quipu");
+    res->set(http::field::content_type, r.content_type);
+    res->set("X-Content-Type-Options", "nosniff");
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->keep_alive(!close);
+    body_bytes_ = r.body.size();
+    if (head_) {
+      res->content_length(r.body.size());
+    } else {
+      res->body() = std::move(r.body);
+      res->prepare_payload();
+    }
+    close_after_ = close;
+    stream_.expires_after(server_.options.request_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
+    const std::string method = method_.empty() ? "-" : method_;
+    server_.metrics.ObserveRequest(route_, method, status_, static_cast<double>(us.count()) / 1e6);
+    // Paths under /v1/subjects/ carry document numbers: log the route only.
+    const std::string_view logged_path =
+        path_.find("/subjects/") != std::string::npos ? std::string_view(route_) : std::string_view(path_);
+    server_.log.Request(method, route_, logged_path, status_, body_bytes_, us.count(), remote_);
+    busy_ = false;
+    method_.clear();
+    path_.clear();
+    head_ = false;
+    if (ec || close_after_) return Close();
+    ReadHeader();
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  Server::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  bool busy_ = false;
+  bool head_ = false;
+  bool close_after_ = false;
+  unsigned version_ = 11;
+  unsigned status_ = 0;
+  size_t body_bytes_ = 0;
+  std::string method_, path_, route_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+void Server::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || stopping) return;
+      Accept();  // EMFILE and friends: keep serving the others
+      return;
+    }
+    bool full;
+    {
+      std::lock_guard lock(sessions_mu);
+      full = sessions.size() >= options.max_connections;
+    }
+    if (full || stopping) {
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), *this)->Start();
+    }
+    if (!stopping) Accept();
+  });
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, const Router& router,
+                                              Metrics& metrics, AccessLog& log) {
+  auto impl = std::make_unique<Impl>(options, router, metrics, log);
+  beast::error_code ec;
+  auto address = net::ip::make_address(options.address, ec);
+  if (ec) return InvalidArgument("listen address '" + options.address + "': " + ec.message());
+  tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (ec) {
+    const std::string what = options.address + ":" + std::to_string(options.port) + ": " + ec.message();
+    return ec == net::error::address_in_use ? Unavailable("cannot listen on " + what)
+                                            : IoError("cannot listen on " + what);
+  }
+  impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return IoError("listen: " + ec.message());
+  impl->port = impl->acceptor.local_endpoint().port();
+  impl->Accept();
+  const int n = std::max(1, options.threads);
+  for (int i = 0; i < n; ++i) impl->threads.emplace_back([io = &impl->ioc] { io->run(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::~Server() { Stop(); }
+
+uint16_t Server::port() const { return impl_->port; }
+
+size_t Server::connections() const {
+  std::lock_guard lock(impl_->sessions_mu);
+  return impl_->sessions.size();
+}
+
+void Server::Stop() {
+  if (impl_->stopped.exchange(true)) return;
+  impl_->stopping = true;
+  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+  });
+  {
+    std::unique_lock lock(impl_->sessions_mu);
+    for (Session* s : impl_->sessions) {
+      if (auto alive = s->weak_from_this().lock()) alive->CloseIfIdle();
+    }
+    impl_->drained.wait_for(lock, impl_->options.drain_timeout, [&] { return impl_->sessions.empty(); });
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+}
+
+}  // namespace quipu::api
