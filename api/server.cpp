@@ -209,8 +209,28 @@ class Session : public std::enable_shared_from_this<Session> {
     method_.clear();
     path_.clear();
     head_ = false;
-    if (ec || close_after_) return Close();
+    if (ec) return Close();
+    if (close_after_) return LingerClose();
     ReadHeader();
+  }
+
+  // After an error response the client may still be sending (a body we
+  // refused): closing now would reset the connection and could destroy the
+  // response before the client reads it. So stop sending, then read and
+  // discard for a moment before closing.
+  void LingerClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+  void Drain() {
+    if (drained_ > (size_t{1} << 20)) return Close();
+    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec) return self->Close();
+      self->Drain();
+    });
   }
 
   void Close() {
@@ -231,6 +251,8 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned status_ = 0;
   size_t body_bytes_ = 0;
   std::string method_, path_, route_;
+  char scratch_[4096];
+  size_t drained_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
 
