@@ -43,6 +43,28 @@ Response Problem(unsigned status, std::string_view title, std::string_view detai
   return r;
 }
 
+Response ProblemFromStatus(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument: return Problem(400, "Bad request", s.message());
+    case StatusCode::kPermissionDenied: return Problem(403, "Forbidden", s.message());
+    case StatusCode::kNotFound: return Problem(404, "Not found", s.message());
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition: return Problem(409, "Conflict", s.message());
+    case StatusCode::kExpired: return Problem(410, "Gone", s.message());
+    case StatusCode::kResourceExhausted: {
+      Response r = Problem(429, "Too many requests", s.message());
+      r.headers.emplace_back("Retry-After", "60");
+      return r;
+    }
+    case StatusCode::kUnavailable: {
+      Response r = Problem(503, "Service unavailable", s.message());
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    default: return Problem(500, "Internal error", "the request could not be completed; see the node's log");
+  }
+}
+
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

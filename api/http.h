@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "crypto/status.h"
+
 namespace quipu::api {
 
 namespace http = boost::beast::http;
@@ -46,6 +48,12 @@ Response Text(std::string body, unsigned status = 200);
 // An RFC 9457 application/problem+json response:
 // {"type":"about:blank","title":...,"status":...,"detail":...}.
 Response Problem(unsigned status, std::string_view title, std::string_view detail);
+
+// The problem response for a Status: 400 invalid argument, 403 permission
+// denied, 404 not found, 409 already exists or failed precondition, 410
+// expired, 429 resource exhausted and 503 unavailable (both with
+// Retry-After), 500 otherwise (without the internal message).
+Response ProblemFromStatus(const Status& status);
 
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`). nullopt
 // for a malformed escape or a decoded NUL.

@@ -46,19 +46,7 @@ json BlockJson(const ledger::Block& b) {
           {"hash", crypto::Base64Encode(crypto::Sha256(b.CanonicalHeader()))}};
 }
 
-// Maps a ledger Status to its problem response.
-Response FromStatus(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument: return Problem(400, "Bad request", s.message());
-    case StatusCode::kNotFound: return Problem(404, "Not found", s.message());
-    case StatusCode::kUnavailable: {
-      Response r = Problem(503, "Service unavailable", s.message());
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
-    }
-    default: return Problem(500, "Internal error", "the ledger could not answer; see the node's log");
-  }
-}
+Response FromStatus(const Status& s) { return ProblemFromStatus(s); }
 
 Result<crypto::Digest> ParseSha256(std::string_view hex) {
   if (hex.size() != 64) return InvalidArgument("a document SHA-256 is 64 hex digits");
@@ -73,6 +61,17 @@ Result<crypto::Digest> ParseSha256(std::string_view hex) {
 
 void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesOptions& options) {
   const ledger::Log* lp = &log;
+  // Adds client_name to every record of a documents answer.
+  auto name_clients = [names = options.client_name](json& answer) {
+    if (!names) return;
+    auto name_all = [&](json& records) {
+      for (json& r : records) r["client_name"] = names(r.value("client", ""));
+    };
+    name_all(answer["records"]);
+    if (answer.contains("revisions")) {
+      for (json& rev : answer["revisions"]) name_all(rev["records"]);
+    }
+  };
 
   router.Add(http::verb::get, "/checkpoint", [lp](const Request&) {
     Response r = Text(lp->Head().checkpoint);
@@ -167,16 +166,22 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     return Json(BlockJson(*block));
   });
 
-  router.Add(http::verb::get, "/v1/documents/{}", [lp](const Request& req) {
+  router.Add(http::verb::get, "/v1/documents/{}",
+             [lp, name_clients, subject_query = options.subject_query](const Request& req) {
     auto sha = ParseSha256(req.params[0]);
     if (!sha.ok()) return FromStatus(sha.status());
     auto out = node::LookupDocumentJson(*lp, *sha);
     if (!out.ok()) return FromStatus(out.status());
+    name_clients(*out);
+    if (req.query_param("subject")) {
+      if (!subject_query) return Problem(400, "Bad request", "subject queries are not available");
+      if (auto refused = subject_query(req, *out)) return *refused;
+    }
     return Json(*out);
   });
 
   const size_t max_verify = options.max_verify_bytes;
-  router.Add(http::verb::post, "/v1/verify", [lp, max_verify](const Request& req) {
+  router.Add(http::verb::post, "/v1/verify", [lp, max_verify, name_clients](const Request& req) {
     if (req.body.size() > max_verify) {
       return Problem(413, "Payload too large",
                      "documents up to " + std::to_string(max_verify) + " bytes are verified");
@@ -211,6 +216,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
       }
       return FromStatus(out.status());
     }
+    name_clients(*out);
     return Json(*out);
   });
 }

@@ -4,15 +4,21 @@
 #include <signal.h>
 
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "api/access_log.h"
+#include "api/approval_routes.h"
 #include "api/ledger_routes.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "ledger/log.h"
+#include "node/approvals.h"
+#include "node/clients.h"
 #include "node/flags.h"
+#include "node/secrets.h"
 
 namespace quipu::api {
 namespace {
@@ -44,7 +50,10 @@ int RunServe(const std::vector<std::string>& args) {
                                          {"sync", true},
                                          {"header-timeout-ms", true},
                                          {"request-timeout-ms", true},
-                                         {"max-connections", true}});
+                                         {"max-connections", true},
+                                         {"issuer", true},
+                                         {"delivery-webhook", true},
+                                         {"test-clock-file", true}});
   if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
   ServerOptions so;
   if (!ParseListen(flags->GetOr("listen", "127.0.0.1:8080"), so.address, so.port)) {
@@ -110,9 +119,39 @@ int RunServe(const std::vector<std::string>& args) {
   metrics.AddGauge("quipu_sequencer_queue_entries", "Entries waiting for the sequencer.",
                    [lp] { return static_cast<double>(lp->stats().queue_depth_entries); });
 
+  auto secrets = node::LoadNodeSecrets(lo.dir, /*create=*/true);
+  if (!secrets.ok()) return Fail("serve", secrets.status().message(), kExitFailure);
+  node::Clients clients(*ledger_log, secrets->data_key);
+  node::ApprovalsOptions ao;
+  ao.issuer = flags->GetOr("issuer", "quipu");
+  ao.delivery_webhook = flags->GetOr("delivery-webhook", "");
+  if (!ao.delivery_webhook.empty() && !node::IsAllowedClientUri(ao.delivery_webhook)) {
+    return Fail("serve", "--delivery-webhook must be https:// (or http://localhost)", kExitBadInput);
+  }
+  if (const char* token = std::getenv("QUIPU_DELIVERY_TOKEN")) ao.delivery_token = token;
+  if (auto clock_file = flags->Get("test-clock-file")) {
+    // Tests only: the time is read from a file (unix microseconds), so that
+    // expiry can be tested without waiting.
+    ao.clock = [path = *clock_file]() -> int64_t {
+      std::ifstream in(path);
+      int64_t us = 0;
+      in >> us;
+      return us;
+    };
+  }
+  node::Approvals approvals(*ledger_log, clients, secrets->data_key, ao);
+
   std::atomic<bool> stopping{false};
   Router router;
-  AddLedgerRoutes(router, *ledger_log, LedgerRoutesOptions{so.body_limit});
+  LedgerRoutesOptions lro;
+  lro.max_verify_bytes = so.body_limit;
+  lro.client_name = [&clients](const std::string& id) {
+    auto c = clients.Get(id);
+    return c.ok() ? c->name : std::string();
+  };
+  lro.subject_query = MakeSubjectQuery(clients, approvals);
+  AddLedgerRoutes(router, *ledger_log, lro);
+  AddApprovalRoutes(router, clients, approvals, *secrets, nullptr);
   router.Add(http::verb::get, "/healthz", [](const Request&) { return Json({{"status", "ok"}}); });
   router.Add(http::verb::get, "/readyz", [&stopping](const Request&) {
     if (stopping) {
@@ -133,6 +172,7 @@ int RunServe(const std::vector<std::string>& args) {
   const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
   const std::string url = "http://" + host + ":" + std::to_string((*server)->port());
   std::cout << "quipu: serving " << url << "\n"
+            << "quipu: admin token in " << secrets->admin_token_path << "\n"
             << "quipu: data " << lo.dir << ", verifier key " << ledger_log->verifier_key() << std::endl;
   log.Event("start", {{"url", url},
                       {"data", lo.dir},
@@ -160,6 +200,7 @@ const node::Command kServeCommand{
     "usage: quipu serve [--data DIR] [--listen HOST:PORT] [--threads N] [--origin O]\n"
     "                   [--body-limit BYTES] [--sync full|none] [--max-connections N]\n"
     "                   [--header-timeout-ms MS] [--request-timeout-ms MS]\n"
+    "                   [--issuer NAME] [--delivery-webhook URL]\n"
     "\n"
     "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
     "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
@@ -171,6 +212,10 @@ const node::Command kServeCommand{
     "                        also the idle keep-alive limit\n"
     "  --request-timeout-ms  a whole request, body included, within this (60000)\n"
     "  --max-connections     open connections at most (10000); more are closed at once\n"
+    "  --issuer NAME         the issuer shown by authenticator apps (quipu)\n"
+    "  --delivery-webhook U  where codes of the \"message\" factor are POSTed (SMS/e-mail\n"
+    "                        gateway); its bearer token from $QUIPU_DELIVERY_TOKEN\n"
+    "  --test-clock-file F   tests only: read the time (unix µs) from F\n"
     "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
     "\n"
     "Logs one JSON line per request on stderr (method, route, path, status, bytes, us).\n",

@@ -22,6 +22,9 @@ enum class StatusCode {
   kPermissionDenied, // authentication or authorisation failed
   kIoError,          // the operating system refused a read, write or sync
   kInternal,         // a bug: an invariant was broken
+  kFailedPrecondition,  // the thing is in a state that refuses this (decided, locked)
+  kExpired,             // the thing existed but its time is over
+  kResourceExhausted,   // a rate limit or quota was reached; retry later
 };
 
 // Returns a stable lower-case name of the code ("invalid_argument", ...).
@@ -59,6 +62,9 @@ inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std
 inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+inline Status Expired(std::string m) { return {StatusCode::kExpired, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 
 // A value of type T or a non-ok Status. Thread-compatible.
 template <typename T>

@@ -6,6 +6,8 @@ extern const Command kHashCommand;
 extern const Command kJcsCommand;
 extern const Command kLogCommand;
 extern const Command kAuditCommand;
+extern const Command kClientCommand;
+extern const Command kSubjectCommand;
 
 std::vector<Command> BuiltinCommands() {
   return {
@@ -13,6 +15,8 @@ std::vector<Command> BuiltinCommands() {
       kJcsCommand,
       kLogCommand,
       kAuditCommand,
+      kClientCommand,
+      kSubjectCommand,
   };
 }
 

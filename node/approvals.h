@@ -1,0 +1,101 @@
+// Approvals (the *Aprobación de documentos* mechanism): a client asks a
+// subject (a citizen, by document number) to approve 1..100 documents; the
+// subject confirms within 10 minutes with a second factor (TOTP, or a code
+// sent through a delivery webhook); every document then gets an `approval`
+// entry (or `rejection`) in ONE ledger commit, together with the request's
+// new state and its notification in the outbox. docs/ledger.md has the
+// entries; README "Approvals" the HTTP flow.
+//
+// Personal data stays in the private tables: the ledger holds only the
+// subject commitment SHA-256(salt || id). Forgetting a subject deletes its
+// salt (and TOTP key): its entries stay valid but unlinkable.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/status.h"
+#include "ledger/log.h"
+#include "node/clients.h"
+
+namespace quipu::node {
+
+struct ApprovalsOptions {
+  std::string issuer = "quipu";        // the otpauth:// issuer label
+  int64_t ttl_seconds = 600;           // a request is pending this long
+  int max_wrong_codes = 5;             // then the request is locked
+  std::string delivery_webhook;        // "message" factor: where codes are POSTed; empty: unavailable
+  std::string delivery_token;          // sent as Bearer to the webhook, if set
+  size_t max_document_bytes = size_t{32} << 20;  // per inline document (content)
+  std::function<int64_t()> clock;      // unix microseconds; default: the system clock
+};
+
+// A queued outbound POST (a client notification or a code delivery).
+struct OutboxItem {
+  std::string key;         // its key in the outbox table
+  std::string kind;        // "notify" | "deliver"
+  std::string request_id;
+  std::string url;
+  std::string bearer;      // unsealed, for the Authorization header
+  nlohmann::json body;     // for "notify", `checkpoint` is filled at send time
+  int attempts = 0;
+  int64_t created_us = 0;
+};
+
+// Thread-safe.
+class Approvals {
+ public:
+  Approvals(ledger::Log& log, Clients& clients, const std::array<uint8_t, 32>& data_key, ApprovalsOptions options);
+
+  // --- subjects ---
+  struct Enrollment {
+    std::string otpauth_uri;
+    std::string secret_base32;
+  };
+  // A new TOTP key for the subject (replacing any earlier one): SHA-1, 6
+  // digits, 30 s, as authenticator apps expect.
+  Result<Enrollment> EnrollTotp(const ClientInfo& client, const std::string& subject_id);
+  // Deletes the subject's salt and TOTP key. kNotFound if unknown.
+  Status ForgetSubject(const std::string& subject_id);
+  // hex SHA-256(salt || id) if the subject has a salt.
+  Result<std::optional<std::string>> Commitment(const std::string& subject_id) const;
+
+  // --- requests ---
+  // body: {subject, documents: [{sha256 | content, media_type, name?}], factor?, channel?}
+  Result<nlohmann::json> Create(const ClientInfo& client, const nlohmann::json& body);
+  Result<nlohmann::json> Get(const ClientInfo& client, const std::string& id) const;
+  // body: {code}. Errors: kNotFound (unknown or another client's),
+  // kExpired, kFailedPrecondition (decided, locked), kPermissionDenied
+  // (wrong or replayed code), kInvalidArgument.
+  Result<nlohmann::json> Decide(const ClientInfo& client, const std::string& id, const nlohmann::json& body,
+                                bool approve);
+
+  // --- outbox (for the notifier) ---
+  Result<std::vector<OutboxItem>> DueOutbox(size_t max) const;
+  // Records an attempt: delivered items leave the outbox; failed ones are
+  // retried with exponential backoff up to 24 hours after creation.
+  Status RecordAttempt(const OutboxItem& item, bool delivered, const std::string& error);
+  // When the next item is due (unix µs), or nullopt if the outbox is empty.
+  Result<std::optional<int64_t>> NextDue() const;
+
+  int64_t NowMicros() const { return options_.clock(); }
+
+ private:
+  Result<nlohmann::json> LoadRequest(const ClientInfo& client, const std::string& id) const;
+  nlohmann::json PublicView(const nlohmann::json& stored) const;
+
+  ledger::Log& log_;
+  Clients& clients_;
+  const std::array<uint8_t, 32> data_key_;
+  ApprovalsOptions options_;
+};
+
+// Subject ids (document numbers): 4..32 of [0-9A-Za-z-].
+bool IsValidSubjectId(std::string_view id);
+
+}  // namespace quipu::node

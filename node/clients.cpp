@@ -1,0 +1,181 @@
+#include "node/clients.h"
+
+#include <sodium.h>
+
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+#include "crypto/sha256.h"
+#include "node/secrets.h"
+
+namespace quipu::node {
+namespace {
+
+using nlohmann::json;
+using ledger::PrivateTable;
+
+std::string ClientKey(std::string_view id) { return "c:" + std::string(id); }
+std::string TokenKey(std::string_view token) { return "t:" + crypto::HexEncode(crypto::Sha256(token)); }
+
+ClientInfo FromJson(const json& j) {
+  ClientInfo c;
+  c.id = j.value("id", "");
+  c.name = j.value("name", "");
+  c.redirect_uri = j.value("redirect_uri", "");
+  c.notify_uri = j.value("notify_uri", "");
+  c.disabled = j.value("disabled", false);
+  c.created = j.value("created", "");
+  return c;
+}
+
+Result<json> ParseStored(const std::string& value) {
+  json j = json::parse(value, nullptr, false);
+  if (!j.is_object()) return Corruption("a client record is not JSON");
+  return j;
+}
+
+}  // namespace
+
+json ClientInfo::ToJson() const {
+  return {{"client_id", id},        {"name", name},         {"redirect_uri", redirect_uri},
+          {"notify_uri", notify_uri}, {"disabled", disabled}, {"created", created}};
+}
+
+bool IsAllowedClientUri(std::string_view uri) {
+  auto after = [&](std::string_view scheme) -> std::string_view {
+    return uri.substr(0, scheme.size()) == scheme ? uri.substr(scheme.size()) : std::string_view();
+  };
+  for (char c : uri) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  }
+  std::string_view rest = after("https://");
+  if (!rest.empty()) return rest[0] != '/' && rest[0] != ':' && rest[0] != '?';
+  rest = after("http://");
+  if (rest.empty()) return false;
+  const size_t end = rest.find_first_of("/?#");
+  std::string_view host = rest.substr(0, end);
+  if (host.size() >= 2 && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+
+Status Clients::Commit(std::function<Status(ledger::PrivateTxn&, const std::string& time)> apply) {
+  ledger::AppendRequest req;
+  req.apply = [apply = std::move(apply)](ledger::PrivateTxn& txn, uint64_t, const std::string& time) {
+    return apply(txn, time);
+  };
+  auto r = log_.Append(std::move(req)).get();
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<Clients::Added> Clients::Add(const std::string& name, const std::string& redirect_uri,
+                                    const std::string& notify_uri, const std::string& notify_token) {
+  if (name.empty() || name.size() > 200) return InvalidArgument("name: 1 to 200 characters");
+  if (!IsAllowedClientUri(redirect_uri)) {
+    return InvalidArgument("redirect URI must be https:// (or http://localhost for development)");
+  }
+  if (!IsAllowedClientUri(notify_uri)) {
+    return InvalidArgument("notification URI must be https:// (or http://localhost for development)");
+  }
+  if (notify_token.empty() || notify_token.size() > 1024) return InvalidArgument("notification token: 1 to 1024 bytes");
+  Added out;
+  out.client.id = "c_" + crypto::HexEncode(crypto::RandomBytes(6));
+  out.client.name = name;
+  out.client.redirect_uri = redirect_uri;
+  out.client.notify_uri = notify_uri;
+  out.token = NewToken("qk_");
+  QUIPU_ASSIGN_OR_RETURN(std::string sealed, SealSecret(data_key_, notify_token, "notify:" + out.client.id));
+  const std::string token_key = TokenKey(out.token);
+  Status s = Commit([&](ledger::PrivateTxn& txn, const std::string& time) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(PrivateTable::kClients, ClientKey(out.client.id)));
+    if (existing) return AlreadyExists("client id collision; try again");
+    json j = out.client.ToJson();
+    j.erase("client_id");
+    j["id"] = out.client.id;
+    j["notify_token_sealed"] = sealed;
+    j["token_key"] = token_key;
+    j["created"] = time;
+    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kClients, ClientKey(out.client.id), j.dump()));
+    return txn.Put(PrivateTable::kClients, token_key, out.client.id);
+  });
+  QUIPU_RETURN_IF_ERROR(s);
+  QUIPU_ASSIGN_OR_RETURN(out.client, Get(out.client.id));  // with its commit time
+  return out;
+}
+
+Result<std::vector<ClientInfo>> Clients::List() const {
+  std::vector<ClientInfo> out;
+  Status bad = Status::Ok();
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kClients, "c:", [&](std::string_view, std::string_view v) {
+    auto j = ParseStored(std::string(v));
+    if (!j.ok()) {
+      bad = j.status();
+      return false;
+    }
+    out.push_back(FromJson(*j));
+    return true;
+  }));
+  QUIPU_RETURN_IF_ERROR(bad);
+  return out;
+}
+
+Result<ClientInfo> Clients::Get(const std::string& id) const {
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kClients, ClientKey(id)));
+  if (!v) return NotFound("no client " + id);
+  QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
+  return FromJson(j);
+}
+
+Status Clients::Disable(const std::string& id) {
+  return Commit([&](ledger::PrivateTxn& txn, const std::string&) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kClients, ClientKey(id)));
+    if (!v) return NotFound("no client " + id);
+    QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
+    j["disabled"] = true;
+    return txn.Put(PrivateTable::kClients, ClientKey(id), j.dump());
+  });
+}
+
+Result<std::string> Clients::Rotate(const std::string& id) {
+  const std::string token = NewToken("qk_");
+  const std::string token_key = TokenKey(token);
+  QUIPU_RETURN_IF_ERROR(Commit([&](ledger::PrivateTxn& txn, const std::string&) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kClients, ClientKey(id)));
+    if (!v) return NotFound("no client " + id);
+    QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
+    QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kClients, j.value("token_key", "")));
+    j["token_key"] = token_key;
+    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kClients, ClientKey(id), j.dump()));
+    return txn.Put(PrivateTable::kClients, token_key, id);
+  }));
+  return token;
+}
+
+Result<ClientInfo> Clients::Authenticate(std::string_view token) const {
+  const Status denied = PermissionDenied("invalid or disabled client token");
+  if (token.size() < 8 || token.size() > 256) return denied;
+  // The lookup is by the token's SHA-256, and the stored hash is compared
+  // in constant time: timing says nothing about the token.
+  const std::string key = TokenKey(token);
+  QUIPU_ASSIGN_OR_RETURN(auto id, log_.ReadPrivate(PrivateTable::kClients, key));
+  if (!id) return denied;
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kClients, ClientKey(*id)));
+  if (!v) return denied;
+  QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
+  const std::string stored = j.value("token_key", "");
+  if (stored.size() != key.size() || sodium_memcmp(stored.data(), key.data(), key.size()) != 0) return denied;
+  ClientInfo c = FromJson(j);
+  if (c.disabled) return denied;
+  return c;
+}
+
+Result<std::string> Clients::NotifyToken(const std::string& id) const {
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kClients, ClientKey(id)));
+  if (!v) return NotFound("no client " + id);
+  QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
+  return OpenSecret(data_key_, j.value("notify_token_sealed", ""), "notify:" + id);
+}
+
+}  // namespace quipu::node

@@ -1,0 +1,63 @@
+// Clients: the institutions' approval backends. Each has an id, a name, a
+// redirect URI (where the citizen returns), a notification URI and the
+// token quipu sends there, and its own API token, which quipu keeps only as
+// a SHA-256 hash. Stored in the ledger's private `clients` table; every
+// change commits through the sequencer (durable, atomic).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/status.h"
+#include "ledger/log.h"
+
+namespace quipu::node {
+
+struct ClientInfo {
+  std::string id;  // "c_" + 12 hex
+  std::string name;
+  std::string redirect_uri;
+  std::string notify_uri;
+  bool disabled = false;
+  std::string created;  // RFC 3339
+  nlohmann::json ToJson() const;  // without secrets
+};
+
+// https, or http to localhost / 127.0.0.1 / [::1] (development only).
+bool IsAllowedClientUri(std::string_view uri);
+
+// Thread-safe.
+class Clients {
+ public:
+  Clients(ledger::Log& log, const std::array<uint8_t, 32>& data_key) : log_(log), data_key_(data_key) {}
+
+  struct Added {
+    ClientInfo client;
+    std::string token;  // shown once; only its hash is kept
+  };
+  // kInvalidArgument for an empty or overlong name, or a URI that is not
+  // allowed, or an empty notification token.
+  Result<Added> Add(const std::string& name, const std::string& redirect_uri, const std::string& notify_uri,
+                    const std::string& notify_token);
+  Result<std::vector<ClientInfo>> List() const;
+  Result<ClientInfo> Get(const std::string& id) const;  // kNotFound
+  Status Disable(const std::string& id);
+  // A new API token; the old one stops working at once.
+  Result<std::string> Rotate(const std::string& id);
+  // The client a bearer token belongs to. kPermissionDenied for an unknown
+  // token or a disabled client (same message: nothing to learn from it).
+  Result<ClientInfo> Authenticate(std::string_view token) const;
+  // The token quipu presents at the client's notification URI.
+  Result<std::string> NotifyToken(const std::string& id) const;
+
+ private:
+  Status Commit(std::function<Status(ledger::PrivateTxn&, const std::string& time)> apply);
+  ledger::Log& log_;
+  const std::array<uint8_t, 32> data_key_;
+};
+
+}  // namespace quipu::node
