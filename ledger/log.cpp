@@ -243,7 +243,8 @@ void Log::Impl::Run() {
       if (queue.empty()) return;  // stopping, and everything queued is committed
       size_t taken = 0;
       while (!queue.empty() &&
-             (batch.empty() || taken + queue.front().entries.size() <= options.max_batch_entries)) {
+             (batch.empty() || (taken + queue.front().entries.size() <= options.max_batch_entries &&
+                                batch.size() < options.max_batch_requests))) {
         taken += queue.front().entries.size();
         batch.push_back(std::move(queue.front()));
         queue.pop_front();

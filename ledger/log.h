@@ -36,6 +36,9 @@ struct LogOptions {
   bool read_only = false;                // no writer lock, no sequencer: audit and CLI reads
   SyncMode sync = SyncMode::kFull;
   size_t max_batch_entries = 16384;      // entries in one commit at most
+  // Requests in one commit at most; 1 turns group commit off (a commit
+  // and fsync per request), for comparison in benchmarks.
+  size_t max_batch_requests = SIZE_MAX;
   size_t queue_capacity_entries = 65536; // entries waiting at most; beyond, kUnavailable
   uint64_t initial_map_bytes = uint64_t{1} << 30;  // grows by itself when full
   // Microseconds since the Unix epoch; injectable for tests. Default: the
