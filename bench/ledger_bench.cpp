@@ -49,7 +49,7 @@ void BM_Append(benchmark::State& state) {
   std::vector<json> entries;
   for (size_t i = 0; i < batch; ++i) entries.push_back(Approval(i));
   for (auto _ : state) {
-    auto r = (*log)->Append(ledger::AppendRequest{entries, {}}).get();
+    auto r = (*log)->Append(ledger::AppendRequest(entries)).get();
     if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
@@ -76,7 +76,7 @@ const std::string& BigLedger() {
     for (uint64_t i = (*log)->Head().tree_size; i < kBig;) {
       std::vector<json> entries;
       for (; entries.size() < 16384 && i < kBig; ++i) entries.push_back(Approval(i));
-      if (!(*log)->Append(ledger::AppendRequest{std::move(entries), {}}).get().ok()) std::abort();
+      if (!(*log)->Append(ledger::AppendRequest(std::move(entries))).get().ok()) std::abort();
     }
     return d;
   }();

@@ -34,6 +34,8 @@ struct PreparedEntry {
 struct Pending {
   std::vector<PreparedEntry> entries;
   std::function<Status(PrivateTxn&, uint64_t, const std::string&)> apply;
+  size_t late_count = 0;
+  std::function<Result<std::vector<nlohmann::json>>(uint64_t)> late_entries;
   std::promise<Result<AppendResult>> promise;
 };
 
@@ -107,6 +109,21 @@ Result<crypto::Digest> DocOf(const nlohmann::json& fields) {
   crypto::Digest d;
   std::copy(raw.begin(), raw.end(), d.begin());
   return d;
+}
+
+// Validates and canonicalizes one entry's type fields for the writer.
+Result<PreparedEntry> Prepare(const nlohmann::json& fields, size_t i) {
+  const std::string where = "entry " + std::to_string(i);
+  if (Status s = ValidateEntryFields(fields); !s.ok()) return s.WithContext(where);
+  auto canonical = crypto::CanonicalDump(fields);
+  if (!canonical.ok()) return canonical.status().WithContext(where);
+  // The final entry adds `"time":"<27 chars>",` and `,"v":1`.
+  if (canonical->size() + 44 > kMaxEntryBytes) {
+    return InvalidArgument(where + ": larger than " + std::to_string(kMaxEntryBytes) + " bytes");
+  }
+  PreparedEntry e{std::move(*canonical), std::nullopt};
+  if (auto d = DocOf(fields); d.ok()) e.doc = *d;
+  return e;
 }
 
 }  // namespace
@@ -243,9 +260,10 @@ void Log::Impl::Run() {
       if (queue.empty()) return;  // stopping, and everything queued is committed
       size_t taken = 0;
       while (!queue.empty() &&
-             (batch.empty() || (taken + queue.front().entries.size() <= options.max_batch_entries &&
-                                batch.size() < options.max_batch_requests))) {
-        taken += queue.front().entries.size();
+             (batch.empty() ||
+              (taken + queue.front().entries.size() + queue.front().late_count <= options.max_batch_entries &&
+               batch.size() < options.max_batch_requests))) {
+        taken += queue.front().entries.size() + queue.front().late_count;
         batch.push_back(std::move(queue.front()));
         queue.pop_front();
       }
@@ -265,20 +283,42 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   uint64_t size = old_size;
   std::vector<Hash> leaves;
   for (Pending& p : batch) {
+    // The request's private writes wait in an overlay until its late
+    // entries are made too: a failure of either leaves nothing behind.
+    OverlayTxn txn(b);
     if (p.apply) {
-      OverlayTxn txn(b);
       Status s = p.apply(txn, size, time);
       if (!s.ok()) {
         out.emplace_back(s);
         continue;
       }
-      QUIPU_RETURN_IF_ERROR(txn.Flush());
     }
+    std::vector<PreparedEntry> late;
+    if (p.late_entries) {
+      auto fields = p.late_entries(size + p.entries.size());
+      Status bad = fields.ok() ? Status::Ok() : fields.status();
+      if (bad.ok() && fields->size() != p.late_count) bad = Internal("late_entries returned the wrong count");
+      for (size_t i = 0; bad.ok() && i < fields->size(); ++i) {
+        auto e = Prepare((*fields)[i], p.entries.size() + i);
+        if (!e.ok()) bad = e.status();
+        else late.push_back(std::move(*e));
+      }
+      if (!bad.ok()) {
+        out.emplace_back(bad);
+        continue;
+      }
+    }
+    QUIPU_RETURN_IF_ERROR(txn.Flush());
     AppendResult r;
     r.first_index = size;
-    r.count = p.entries.size();
+    r.count = p.entries.size() + late.size();
     r.time = time;
-    for (const PreparedEntry& e : p.entries) {
+    std::vector<const PreparedEntry*> all;
+    all.reserve(r.count);
+    for (const PreparedEntry& e : p.entries) all.push_back(&e);
+    for (const PreparedEntry& e : late) all.push_back(&e);
+    for (const PreparedEntry* ep : all) {
+      const PreparedEntry& e = *ep;
       const std::string bytes = SpliceEntry(e.fields, time);
       QUIPU_RETURN_IF_ERROR(b.PutEntry(size, crypto::AsBytes(bytes)));
       if (e.doc) QUIPU_RETURN_IF_ERROR(b.AddDocIndex(*e.doc, size));
@@ -364,27 +404,23 @@ std::future<Result<AppendResult>> Log::Append(AppendRequest request) {
     return std::move(future);
   };
   if (impl_->options.read_only) return fail(Unavailable("the ledger is open read-only"));
-  if (request.entries.size() > impl_->options.max_batch_entries) {
+  if (request.entries.size() + request.late_count > impl_->options.max_batch_entries) {
     return fail(InvalidArgument("a request may hold at most " +
                                 std::to_string(impl_->options.max_batch_entries) + " entries"));
+  }
+  if (request.late_count > 0 && !request.late_entries) {
+    return fail(InvalidArgument("late_count without late_entries"));
   }
   Pending p;
   p.entries.reserve(request.entries.size());
   for (size_t i = 0; i < request.entries.size(); ++i) {
-    const nlohmann::json& fields = request.entries[i];
-    const std::string where = "entry " + std::to_string(i);
-    if (Status s = ValidateEntryFields(fields); !s.ok()) return fail(s.WithContext(where));
-    auto canonical = crypto::CanonicalDump(fields);
-    if (!canonical.ok()) return fail(canonical.status().WithContext(where));
-    // The final entry adds `"time":"<27 chars>",` and `,"v":1`.
-    if (canonical->size() + 44 > kMaxEntryBytes) {
-      return fail(InvalidArgument(where + ": larger than " + std::to_string(kMaxEntryBytes) + " bytes"));
-    }
-    PreparedEntry e{std::move(*canonical), std::nullopt};
-    if (auto d = DocOf(fields); d.ok()) e.doc = *d;
-    p.entries.push_back(std::move(e));
+    auto e = Prepare(request.entries[i], i);
+    if (!e.ok()) return fail(e.status());
+    p.entries.push_back(std::move(*e));
   }
   p.apply = std::move(request.apply);
+  p.late_count = request.late_count;
+  p.late_entries = std::move(request.late_entries);
   p.promise = std::move(promise);
   {
     std::lock_guard lock(impl_->queue_mu);
@@ -392,11 +428,12 @@ std::future<Result<AppendResult>> Log::Append(AppendRequest request) {
       p.promise.set_value(Unavailable("the ledger is closing"));
       return future;
     }
-    if (impl_->queued_entries + p.entries.size() > impl_->options.queue_capacity_entries) {
+    const size_t n = p.entries.size() + p.late_count;
+    if (impl_->queued_entries + n > impl_->options.queue_capacity_entries) {
       p.promise.set_value(Unavailable("the sequencer queue is full; retry shortly"));
       return future;
     }
-    impl_->queued_entries += p.entries.size();
+    impl_->queued_entries += n;
     impl_->queue.push_back(std::move(p));
   }
   impl_->queue_cv.notify_one();

@@ -75,6 +75,9 @@ struct AppendResult {
 
 // A group of entries that lands in one commit, or not at all.
 struct AppendRequest {
+  AppendRequest() = default;
+  explicit AppendRequest(std::vector<nlohmann::json> e) : entries(std::move(e)) {}
+
   // Each entry is a JSON object with `type` and its type's fields; the
   // sequencer adds `v` and `time`. Validated on Append (see docs/ledger.md).
   std::vector<nlohmann::json> entries;
@@ -83,6 +86,14 @@ struct AppendRequest {
   // request alone (its entries are not appended, its private writes are
   // undone) and is the request's answer; other requests in the batch go on.
   std::function<Status(PrivateTxn&, uint64_t first_index, const std::string& time)> apply;
+  // Optional: entries that depend on the index they get (a QR Seguro code
+  // is sealed with its own index as associated data). Called in the
+  // sequencer, after `apply`, with the first index; must return exactly
+  // `late_count` entries, appended after `entries`. Validated there; an
+  // error fails this request alone. May run more than once for one commit
+  // (after a map growth): keep only what the last call produced.
+  size_t late_count = 0;
+  std::function<Result<std::vector<nlohmann::json>>(uint64_t first_index)> late_entries;
 };
 
 struct LogHead {

@@ -343,6 +343,40 @@ TEST(Log, ApplyWritesPrivateRowsAtomicallyWithTheEntries) {
   EXPECT_EQ(keys, std::vector<std::string>{"r_1"});
 }
 
+TEST(Log, LateEntriesKnowTheirIndexAndFailAlone) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  MustAppend(*log, {Approval(0), Approval(1)});
+  AppendRequest good(std::vector<json>{Approval(2)});
+  good.late_count = 1;
+  good.late_entries = [](uint64_t first) -> Result<std::vector<json>> {
+    // The entry names its own index (as a QR Seguro code's sealing does).
+    return std::vector<json>{{{"type", "qr_revoke"}, {"client", "c"}, {"target", first}, {"reason", "self"}}};
+  };
+  AppendRequest bad(std::vector<json>{Approval(3)});
+  bad.apply = [](PrivateTxn& txn, uint64_t, const std::string&) {
+    return txn.Put(PrivateTable::kApprovals, "must-not-stay", "x");
+  };
+  bad.late_count = 1;
+  bad.late_entries = [](uint64_t) -> Result<std::vector<json>> {
+    return std::vector<json>{{{"type", "qr_revoke"}, {"client", "c"}}};  // invalid
+  };
+  auto f1 = log->Append(std::move(good));
+  auto f2 = log->Append(std::move(bad));
+  auto r1 = f1.get();
+  auto r2 = f2.get();
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_EQ(r1->first_index, 2u);
+  EXPECT_EQ(r1->count, 2u);
+  auto late = ParseEntry(*log->Entry(3));
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->target, 3u);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("entry 1"), std::string::npos) << r2.status().message();
+  EXPECT_EQ(log->Head().tree_size, 4u);
+  EXPECT_FALSE(*log->ReadPrivate(PrivateTable::kApprovals, "must-not-stay"));
+}
+
 TEST(Log, AFullQueueAnswersBusyAtOnce) {
   TempDir dir;
   LogOptions o = Options(dir);
@@ -359,8 +393,8 @@ TEST(Log, AFullQueueAnswersBusyAtOnce) {
   auto held = log->Append(std::move(blocker));
   entered.wait();  // the sequencer is inside the commit; the queue is empty
   std::vector<std::future<Result<AppendResult>>> queued;
-  for (int i = 0; i < 10; ++i) queued.push_back(log->Append(AppendRequest{{Approval(static_cast<uint64_t>(i + 1))}, {}}));
-  auto busy = log->Append(AppendRequest{{Approval(99)}, {}});
+  for (int i = 0; i < 10; ++i) queued.push_back(log->Append(AppendRequest(std::vector<json>{Approval(static_cast<uint64_t>(i + 1))})));
+  auto busy = log->Append(AppendRequest(std::vector<json>{Approval(99)}));
   ASSERT_EQ(busy.wait_for(std::chrono::seconds(0)), std::future_status::ready);
   auto r = busy.get();
   ASSERT_FALSE(r.ok());
@@ -381,7 +415,7 @@ TEST(Log, ConcurrentCallersAllGetDistinctCommittedIndices) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        auto r = log->Append(AppendRequest{{Approval(static_cast<uint64_t>(t * kEach + i))}, {}}).get();
+        auto r = log->Append(AppendRequest(std::vector<json>{Approval(static_cast<uint64_t>(t * kEach + i))})).get();
         ASSERT_TRUE(r.ok());
         got[t].push_back(r->first_index);
       }
