@@ -14,6 +14,7 @@ Status InitCrypto() {
 
 void RandomBytes(std::span<uint8_t> out) {
   if (!InitCrypto().ok()) std::abort();  // no randomness: nothing safe to do
+  if (out.empty()) return;  // libsodium wants a non-null buffer
   randombytes_buf(out.data(), out.size());
 }
 
