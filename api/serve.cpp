@@ -19,6 +19,7 @@
 #include "node/clients.h"
 #include "node/flags.h"
 #include "node/secrets.h"
+#include "web/assets.h"
 
 namespace quipu::api {
 namespace {
@@ -152,6 +153,25 @@ int RunServe(const std::vector<std::string>& args) {
   lro.subject_query = MakeSubjectQuery(clients, approvals);
   AddLedgerRoutes(router, *ledger_log, lro);
   AddApprovalRoutes(router, clients, approvals, *secrets, nullptr);
+  // The public verification page, with this node's verifier key.
+  std::string index_html(web::FindAsset("/")->body);
+  if (size_t at = index_html.find(web::kVkeyPlaceholder); at != std::string::npos) {
+    index_html.replace(at, web::kVkeyPlaceholder.size(), ledger_log->verifier_key());
+  }
+  for (const char* path : {"/", "/app.js", "/style.css"}) {
+    const web::Asset* asset = web::FindAsset(path);
+    std::string body = std::string(path) == "/" ? index_html : std::string(asset->body);
+    router.Add(http::verb::get, path, [asset, body](const Request&) {
+      Response r;
+      r.content_type = std::string(asset->content_type);
+      r.body = body;
+      r.headers.emplace_back("Cache-Control", "no-cache");
+      r.headers.emplace_back("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:");
+      r.headers.emplace_back("Permissions-Policy", "camera=(self)");
+      r.headers.emplace_back("Referrer-Policy", "no-referrer");
+      return r;
+    });
+  }
   router.Add(http::verb::get, "/healthz", [](const Request&) { return Json({{"status", "ok"}}); });
   router.Add(http::verb::get, "/readyz", [&stopping](const Request&) {
     if (stopping) {

@@ -12,7 +12,7 @@ packages=(
   libssl-dev libsodium-dev liblmdb-dev libboost-dev nlohmann-json3-dev
   libpodofo-dev libqrencode-dev libgtest-dev libgmock-dev libbenchmark-dev
   # independent tools the tests compare against
-  lmdb-utils oathtool zbar-tools poppler-utils curl nodejs golang-go golang-golang-x-mod-dev
+  lmdb-utils oathtool zbar-tools poppler-utils curl nodejs npm chromium golang-go golang-golang-x-mod-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light hyperfine bc python3)

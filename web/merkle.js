@@ -88,9 +88,13 @@ export async function rootFromInclusionProof(index, size, leaf, proof) {
 // Parses "name+hex8+base64(0x01||pub32)" and checks that the key hash is the
 // one the name and key give. Returns {name, keyHash (4 bytes), pub (32)}.
 export async function parseVerifierKey(vkey) {
-  const parts = String(vkey).trim().split('+');
-  if (parts.length !== 3) throw new ProofError('verifier key is not name+hash+key');
-  const [name, hashHex, keyB64] = parts;
+  // The name has no '+' and the hash is hex, but base64 may hold '+':
+  // split at the first two only.
+  const text = String(vkey).trim();
+  const a = text.indexOf('+');
+  const b = a < 0 ? -1 : text.indexOf('+', a + 1);
+  if (a <= 0 || b < 0) throw new ProofError('verifier key is not name+hash+key');
+  const [name, hashHex, keyB64] = [text.slice(0, a), text.slice(a + 1, b), text.slice(b + 1)];
   if (!/^[0-9a-f]{8}$/.test(hashHex)) throw new ProofError('verifier key hash is not 8 hex digits');
   const key = fromBase64(keyB64);
   if (key.length !== 33 || key[0] !== 1) throw new ProofError('verifier key is not an Ed25519 key');

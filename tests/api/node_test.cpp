@@ -354,6 +354,20 @@ TEST_F(NodeTest, ErrorsAreProblemsWithAllow) {
   EXPECT_NE(reply.find("Content-Length: " + std::to_string(get_body.size())), std::string::npos) << reply;
 }
 
+TEST_F(NodeTest, ServesTheVerificationPageWithItsKey) {
+  Http page = Curl(Url("/"));
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.headers.find("text/html"), std::string::npos);
+  EXPECT_NE(page.headers.find("Content-Security-Policy: default-src 'self'"), std::string::npos);
+  EXPECT_NE(page.body.find("content=\"" + vkey_ + "\""), std::string::npos);
+  EXPECT_EQ(page.body.find("{{QUIPU_VKEY}}"), std::string::npos);
+  Http js = Curl(Url("/app.js"));
+  EXPECT_EQ(js.status, 200);
+  EXPECT_NE(js.headers.find("javascript"), std::string::npos);
+  EXPECT_GT(js.body.size(), 10000u);  // jsQR is bundled in: nothing is loaded from elsewhere
+  EXPECT_EQ(Curl(Url("/style.css")).status, 200);
+}
+
 TEST_F(NodeTest, HealthReadinessAndMetrics) {
   EXPECT_EQ(Curl(Url("/healthz")).status, 200);
   EXPECT_EQ(Curl(Url("/readyz")).status, 200);

@@ -5,13 +5,31 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { canonicalize, canonicalizeBytes, serialize } from '../../web/jcs.js';
-import { ProofError, rootFromInclusionProof } from '../../web/merkle.js';
+import { ProofError, parseVerifierKey, rootFromInclusionProof } from '../../web/merkle.js';
 import { QrError, base45Decode, base45Encode, decodeQr } from '../../web/qr.js';
 
 let failures = 0;
 async function test(name, fn) {
   try { await fn(); console.log('ok   ' + name); } catch (e) { failures++; console.log('FAIL ' + name + ': ' + e.message); }
 }
+
+await test('verifier keys whose base64 holds + and / parse (the real key format)', async () => {
+  // Keys made the node's way: hash = SHA-256(name || "\n" || 0x01 || pub)[:4].
+  let plus = 0;
+  for (let i = 0; i < 64; i++) {
+    const pub = createHash('sha256').update('k' + i).digest();
+    const key = Buffer.concat([Buffer.from([1]), pub]);
+    const hash = createHash('sha256').update(Buffer.concat([Buffer.from('quipu.test/log\n'), key])).digest().subarray(0, 4);
+    const vkey = `quipu.test/log+${hash.toString('hex')}+${key.toString('base64')}`;
+    if (key.toString('base64').includes('+')) plus++;
+    const vk = await parseVerifierKey(vkey);
+    assert.equal(vk.name, 'quipu.test/log');
+    assert.deepEqual(Buffer.from(vk.pub), pub);
+  }
+  assert.ok(plus > 10, 'the sample holds keys with + in their base64');
+  await assert.rejects(parseVerifierKey('no-plus-here'));
+  await assert.rejects(parseVerifierKey('name+zzzzzzzz+AAAA'));
+});
 
 await test('RFC 8785 §3.2.2.3 numbers', () => {
   const cases = [['0', '0'], ['-0', '0'], ['1e21', '1e+21'], ['1e-7', '1e-7'], ['0.000001', '0.000001'],
