@@ -12,6 +12,7 @@
 #include "api/approval_routes.h"
 #include "api/ledger_routes.h"
 #include "api/metrics.h"
+#include "api/notifier.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "ledger/log.h"
@@ -141,6 +142,7 @@ int RunServe(const std::vector<std::string>& args) {
     };
   }
   node::Approvals approvals(*ledger_log, clients, secrets->data_key, ao);
+  Notifier notifier(approvals, *ledger_log, log);
 
   std::atomic<bool> stopping{false};
   Router router;
@@ -189,6 +191,7 @@ int RunServe(const std::vector<std::string>& args) {
 
   auto server = Server::Start(so, router, metrics, log);
   if (!server.ok()) return Fail("serve", server.status().message(), kExitFailure);
+  notifier.Start();  // delivers what an earlier run left in the outbox, too
   const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
   const std::string url = "http://" + host + ":" + std::to_string((*server)->port());
   std::cout << "quipu: serving " << url << "\n"
@@ -207,6 +210,7 @@ int RunServe(const std::vector<std::string>& args) {
   log.Event("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*server)->Stop();           // finish the requests in flight
   server->reset();
+  notifier.Stop();             // undelivered items stay in the outbox for the next start
   const uint64_t size = ledger_log->Head().tree_size;
   ledger_log.reset();          // drain the sequencer, close LMDB
   log.Event("stop", {{"tree_size", size}});

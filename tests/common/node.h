@@ -68,6 +68,16 @@ class Node {
     return exit_code_;
   }
   bool Alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+  // SIGKILL, as a crash would; returns once the process is gone.
+  void Kill9() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    ::close(out_fd_);
+    pid_ = -1;
+    exit_code_ = 137;
+  }
   const std::string& url() const { return url_; }
   int port() const { return port_; }
   std::string Stderr() const { return ReadFile(err_path_); }
