@@ -1,0 +1,221 @@
+#include "node/qr_format.h"
+
+#include "crypto/aead.h"
+#include "crypto/base45.h"
+#include "crypto/random.h"
+
+namespace quipu::node {
+namespace {
+
+using nlohmann::json;
+
+// Plaintext map keys (docs/qr-seguro.md).
+constexpr int kKeyDoc = 1;      // bstr(32): the document's SHA-256
+constexpr int kKeyMedia = 2;    // uint: 1 = application/pdf, 2 = application/json
+constexpr int kKeyFields = 3;   // map: the issuer's fields
+constexpr int kKeyExpires = 4;  // uint: unix seconds (absent: no expiry)
+
+json Bin(std::span<const uint8_t> b) { return json::binary(std::vector<uint8_t>(b.begin(), b.end())); }
+
+crypto::Bytes KeyIdBytes(uint32_t key_id) {
+  return {static_cast<uint8_t>(key_id >> 24), static_cast<uint8_t>(key_id >> 16), static_cast<uint8_t>(key_id >> 8),
+          static_cast<uint8_t>(key_id)};
+}
+
+crypto::Bytes Cbor(const json& j) { return json::to_cbor(j); }
+
+// The plaintext as a CBOR map with integer keys. nlohmann's to_cbor writes
+// definite lengths and shortest heads; object keys must be strings in
+// nlohmann, so the map is written by hand around the encoded values.
+Result<crypto::Bytes> EncodePlain(const QrPlain& p) {
+  auto sha = crypto::HexDecode(p.doc_sha256_hex);
+  if (!sha.ok() || sha->size() != 32) return InvalidArgument("qr: the document SHA-256 must be 64 hex digits");
+  int media;
+  if (p.media_type == "application/pdf") media = 1;
+  else if (p.media_type == "application/json") media = 2;
+  else return InvalidArgument("qr: media type must be application/pdf or application/json");
+  if (!p.fields.is_object()) return InvalidArgument("qr: fields must be a JSON object");
+  crypto::Bytes fields;
+  try {
+    fields = Cbor(p.fields);
+  } catch (const std::exception&) {
+    return InvalidArgument("qr: fields cannot be encoded");
+  }
+  if (fields.size() > kMaxQrFieldsBytes) {
+    return InvalidArgument("qr: fields take " + std::to_string(fields.size()) + " bytes encoded, over " +
+                           std::to_string(kMaxQrFieldsBytes));
+  }
+  crypto::Bytes out;
+  out.push_back(static_cast<uint8_t>(0xa0 | (p.expires_at ? 4 : 3)));  // map of 3 or 4
+  auto append = [&](const crypto::Bytes& b) { out.insert(out.end(), b.begin(), b.end()); };
+  append(Cbor(kKeyDoc));
+  append(Cbor(Bin(*sha)));
+  append(Cbor(kKeyMedia));
+  append(Cbor(media));
+  append(Cbor(kKeyFields));
+  append(fields);
+  if (p.expires_at) {
+    if (*p.expires_at < 0) return InvalidArgument("qr: expiry before 1970");
+    append(Cbor(kKeyExpires));
+    append(Cbor(static_cast<uint64_t>(*p.expires_at)));
+  }
+  return out;
+}
+
+// A strict reader of the few CBOR heads the outer structure needs
+// (deterministic encoding: shortest heads only).
+struct Reader {
+  std::span<const uint8_t> b;
+  size_t at = 0;
+  bool Head(int& major, uint64_t& arg) {
+    if (at >= b.size()) return false;
+    const uint8_t ib = b[at++];
+    major = ib >> 5;
+    const int info = ib & 31;
+    if (info < 24) {
+      arg = static_cast<uint64_t>(info);
+      return true;
+    }
+    int len = info == 24 ? 1 : info == 25 ? 2 : info == 26 ? 4 : info == 27 ? 8 : 0;
+    if (len == 0 || at + static_cast<size_t>(len) > b.size()) return false;
+    arg = 0;
+    for (int i = 0; i < len; ++i) arg = arg << 8 | b[at++];
+    // Shortest form only (deterministic CBOR).
+    const uint64_t min = len == 1 ? 24 : len == 2 ? 0x100 : len == 4 ? 0x10000 : 0x100000000ULL;
+    return arg >= min;
+  }
+  bool Uint(uint64_t& v) {
+    int major;
+    return Head(major, v) && major == 0;
+  }
+  bool Bytes(crypto::Bytes& out, size_t min, size_t max) {
+    int major;
+    uint64_t len;
+    if (!Head(major, len) || major != 2 || len < min || len > max || at + len > b.size()) return false;
+    out.assign(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + len));
+    at += len;
+    return true;
+  }
+};
+
+}  // namespace
+
+crypto::Bytes QrAssociatedData(uint32_t key_id, uint64_t index) {
+  return Cbor(json::array({kQrVersion, Bin(KeyIdBytes(key_id)), index}));
+}
+
+crypto::Bytes QrSignedBytes(const QrSealed& s) {
+  crypto::Bytes out(kQrSignatureContext, kQrSignatureContext + sizeof(kQrSignatureContext) - 1);
+  out.push_back(0x00);
+  const crypto::Bytes body =
+      Cbor(json::array({kQrVersion, Bin(KeyIdBytes(s.key_id)), s.index, Bin(s.nonce), Bin(s.ciphertext)}));
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+Result<QrSealed> SealQrWithNonce(const QrPlain& plain, uint64_t index, uint32_t key_id,
+                                 std::span<const uint8_t> data_key, const crypto::SigningKey& node_key,
+                                 std::span<const uint8_t> nonce) {
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes pt, EncodePlain(plain));
+  QrSealed s;
+  s.key_id = key_id;
+  s.index = index;
+  s.nonce.assign(nonce.begin(), nonce.end());
+  QUIPU_ASSIGN_OR_RETURN(s.ciphertext, crypto::AeadSeal(data_key, nonce, pt, QrAssociatedData(key_id, index)));
+  const crypto::Ed25519Signature sig = node_key.Sign(QrSignedBytes(s));
+  s.signature.assign(sig.begin(), sig.end());
+  return s;
+}
+
+Result<QrSealed> SealQr(const QrPlain& plain, uint64_t index, uint32_t key_id, std::span<const uint8_t> data_key,
+                        const crypto::SigningKey& node_key) {
+  const crypto::Bytes nonce = crypto::RandomBytes(crypto::kAeadNonceBytes);
+  return SealQrWithNonce(plain, index, key_id, data_key, node_key, nonce);
+}
+
+std::string QrText(const QrSealed& s) {
+  const crypto::Bytes cbor = Cbor(json::array(
+      {kQrVersion, Bin(KeyIdBytes(s.key_id)), s.index, Bin(s.nonce), Bin(s.ciphertext), Bin(s.signature)}));
+  return std::string(kQrPrefix) + crypto::Base45Encode(cbor);
+}
+
+Result<QrSealed> ParseQrText(std::string_view text) {
+  const std::string_view prefix = kQrPrefix;
+  if (text.substr(0, prefix.size()) != prefix) return InvalidArgument("not a QR Seguro code (no QS1: prefix)");
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes raw, crypto::Base45Decode(text.substr(prefix.size())));
+  Reader r{raw};
+  int major;
+  uint64_t n;
+  if (!r.Head(major, n) || major != 4 || n != 6) return InvalidArgument("qr: not an array of six items");
+  uint64_t version;
+  if (!r.Uint(version) || version != kQrVersion) return InvalidArgument("qr: unknown version");
+  QrSealed s;
+  crypto::Bytes key_id;
+  if (!r.Bytes(key_id, 4, 4)) return InvalidArgument("qr: key id must be 4 bytes");
+  s.key_id = static_cast<uint32_t>(key_id[0]) << 24 | static_cast<uint32_t>(key_id[1]) << 16 |
+             static_cast<uint32_t>(key_id[2]) << 8 | key_id[3];
+  if (!r.Uint(s.index) || s.index >= (uint64_t{1} << 53)) return InvalidArgument("qr: bad ledger index");
+  if (!r.Bytes(s.nonce, 24, 24)) return InvalidArgument("qr: nonce must be 24 bytes");
+  if (!r.Bytes(s.ciphertext, crypto::kAeadTagBytes, 4096)) return InvalidArgument("qr: bad ciphertext");
+  if (!r.Bytes(s.signature, 64, 64)) return InvalidArgument("qr: signature must be 64 bytes");
+  if (r.at != raw.size()) return InvalidArgument("qr: bytes after the code");
+  return s;
+}
+
+bool VerifyQrSignature(const QrSealed& s, std::span<const uint8_t> node_public_key) {
+  if (s.signature.size() != 64 || node_public_key.size() != 32) return false;
+  return crypto::VerifyEd25519(node_public_key, QrSignedBytes(s), s.signature);
+}
+
+Result<QrPlain> OpenQr(const QrSealed& s, std::span<const uint8_t> data_key) {
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes pt,
+                         crypto::AeadOpen(data_key, s.nonce, s.ciphertext, QrAssociatedData(s.key_id, s.index)));
+  // The map's keys are integers, which nlohmann cannot hold as object keys:
+  // decode the map's values one by one.
+  Reader r{pt};
+  int major;
+  uint64_t n;
+  if (!r.Head(major, n) || major != 5 || n < 3 || n > 4) return Corruption("qr: plaintext is not the fields map");
+  QrPlain p;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t key;
+    if (!r.Uint(key)) return Corruption("qr: plaintext key");
+    // CBOR items are prefix-free: the value ends at the shortest prefix
+    // that decodes (the plaintext is at most a few hundred bytes).
+    const size_t start = r.at;
+    json value;
+    bool parsed = false;
+    for (size_t end = start + 1; end <= pt.size() && !parsed; ++end) {
+      value = json::from_cbor(pt.begin() + static_cast<std::ptrdiff_t>(start),
+                              pt.begin() + static_cast<std::ptrdiff_t>(end), true, false);
+      if (!value.is_discarded()) {
+        parsed = true;
+        r.at = end;
+      }
+    }
+    if (!parsed) return Corruption("qr: plaintext value");
+    if (key == kKeyDoc && value.is_binary() && value.get_binary().size() == 32) {
+      p.doc_sha256_hex = crypto::HexEncode(value.get_binary());
+    } else if (key == kKeyMedia && value.is_number_unsigned()) {
+      p.media_type = value == 1 ? "application/pdf" : value == 2 ? "application/json" : "";
+    } else if (key == kKeyFields && value.is_object()) {
+      p.fields = value;
+    } else if (key == kKeyExpires && value.is_number_unsigned()) {
+      p.expires_at = value.get<int64_t>();
+    } else {
+      return Corruption("qr: plaintext key " + std::to_string(key) + " is unknown or malformed");
+    }
+  }
+  if (r.at != pt.size() || p.doc_sha256_hex.empty() || p.media_type.empty()) {
+    return Corruption("qr: plaintext is incomplete");
+  }
+  return p;
+}
+
+crypto::Digest QrPayloadHash(const QrSealed& s) {
+  crypto::Bytes b = s.nonce;
+  b.insert(b.end(), s.ciphertext.begin(), s.ciphertext.end());
+  return crypto::Sha256(b);
+}
+
+}  // namespace quipu::node

@@ -1,0 +1,73 @@
+// The QR Seguro code format (docs/qr-seguro.md): text "QS1:" + Base45 of
+// the CBOR array [1, key_id, index, nonce, ciphertext, signature]. The
+// fields are sealed with XChaCha20-Poly1305 under a node data key, bound to
+// [1, key_id, index]; the Ed25519 signature of the node key covers
+// everything before it, so anyone can check authenticity without reading
+// the fields. The ledger's `qr_issue` entry commits to SHA-256(nonce ||
+// ciphertext).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/ed25519.h"
+#include "crypto/encoding.h"
+#include "crypto/sha256.h"
+#include "crypto/status.h"
+
+namespace quipu::node {
+
+inline constexpr uint64_t kQrVersion = 1;
+inline constexpr char kQrPrefix[] = "QS1:";
+inline constexpr char kQrSignatureContext[] = "quipu/qr-seguro/v1";
+inline constexpr size_t kMaxQrFieldsBytes = 512;  // the fields' CBOR encoding
+
+// What a code says, readable only with the data key.
+struct QrPlain {
+  std::string doc_sha256_hex;  // 64 lower-case hex
+  std::string media_type;      // application/pdf | application/json
+  nlohmann::json fields = nlohmann::json::object();  // the issuer's fields
+  std::optional<int64_t> expires_at;                 // unix seconds
+};
+
+struct QrSealed {
+  uint32_t key_id = 0;  // the node signing key's signed-note key hash
+  uint64_t index = 0;   // the qr_issue entry's ledger index
+  crypto::Bytes nonce;  // 24 bytes
+  crypto::Bytes ciphertext;
+  crypto::Bytes signature;  // 64 bytes
+};
+
+// Seals and signs. kInvalidArgument for bad fields (not an object, over
+// kMaxQrFieldsBytes encoded, not representable) or a bad document.
+Result<QrSealed> SealQr(const QrPlain& plain, uint64_t index, uint32_t key_id,
+                        std::span<const uint8_t> data_key, const crypto::SigningKey& node_key);
+// The same with a given nonce: for test vectors and the worked example only.
+Result<QrSealed> SealQrWithNonce(const QrPlain& plain, uint64_t index, uint32_t key_id,
+                                 std::span<const uint8_t> data_key, const crypto::SigningKey& node_key,
+                                 std::span<const uint8_t> nonce);
+
+std::string QrText(const QrSealed& sealed);
+// Strict: the prefix, Base45, one CBOR array of exactly the six items with
+// their types and sizes, version 1, nothing after it. kInvalidArgument
+// naming what is wrong.
+Result<QrSealed> ParseQrText(std::string_view text);
+
+// The bytes the signature covers: context || 0x00 || CBOR([1, key_id, index, nonce, ciphertext]).
+crypto::Bytes QrSignedBytes(const QrSealed& sealed);
+// The AEAD associated data: CBOR([1, key_id, index]).
+crypto::Bytes QrAssociatedData(uint32_t key_id, uint64_t index);
+
+bool VerifyQrSignature(const QrSealed& sealed, std::span<const uint8_t> node_public_key);
+// kPermissionDenied when the key does not open it; kCorruption for a
+// plaintext that is not the format's map.
+Result<QrPlain> OpenQr(const QrSealed& sealed, std::span<const uint8_t> data_key);
+// SHA-256(nonce || ciphertext): the qr_issue entry's `payload`.
+crypto::Digest QrPayloadHash(const QrSealed& sealed);
+
+}  // namespace quipu::node
