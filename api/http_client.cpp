@@ -102,8 +102,6 @@ class Exchange {
   Exchange(asio::io_context& ioc, Stream& stream, const ParsedUrl& url,
            http::request<http::string_body>& req, std::chrono::milliseconds timeout)
       : stream_(stream), url_(url), req_(req), timeout_(timeout), resolver_(ioc), timer_(ioc) {
-    parser_.header_limit(kMaxResponseHeader);
-    parser_.body_limit(kMaxOutboundResponseBody);
   }
 
   void Start() {
@@ -162,7 +160,12 @@ class Exchange {
     http::async_write(stream_, req_, [this](beast::error_code ec, size_t) {
       if (ec) return Fail(ec);
       stage_ = "reading the response from";
+      parser_.header_limit(kMaxResponseHeader);
+      parser_.body_limit(kMaxOutboundResponseBody);
       http::async_read(stream_, buffer_, parser_, [this](beast::error_code ec, size_t) {
+        // The parser's body_limit should stop this earlier; checked again
+        // because a response over the cap must never reach the caller.
+        if (!ec && parser_.get().body().size() > kMaxOutboundResponseBody) ec = http::error::body_limit;
         if (ec) return Fail(ec);
         Finish(Status::Ok());
       });
