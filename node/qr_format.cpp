@@ -10,10 +10,8 @@ namespace {
 using nlohmann::json;
 
 // Plaintext map keys (docs/qr-seguro.md).
-constexpr int kKeyDoc = 1;      // bstr(32): the document's SHA-256
-constexpr int kKeyMedia = 2;    // uint: 1 = application/pdf, 2 = application/json
-constexpr int kKeyFields = 3;   // map: the issuer's fields
-constexpr int kKeyExpires = 4;  // uint: unix seconds (absent: no expiry)
+constexpr int kKeyFields = 1;   // map: the issuer's fields
+constexpr int kKeyExpires = 2;  // uint: unix seconds (absent: no expiry)
 
 json Bin(std::span<const uint8_t> b) { return json::binary(std::vector<uint8_t>(b.begin(), b.end())); }
 
@@ -28,12 +26,6 @@ crypto::Bytes Cbor(const json& j) { return json::to_cbor(j); }
 // definite lengths and shortest heads; object keys must be strings in
 // nlohmann, so the map is written by hand around the encoded values.
 Result<crypto::Bytes> EncodePlain(const QrPlain& p) {
-  auto sha = crypto::HexDecode(p.doc_sha256_hex);
-  if (!sha.ok() || sha->size() != 32) return InvalidArgument("qr: the document SHA-256 must be 64 hex digits");
-  int media;
-  if (p.media_type == "application/pdf") media = 1;
-  else if (p.media_type == "application/json") media = 2;
-  else return InvalidArgument("qr: media type must be application/pdf or application/json");
   if (!p.fields.is_object()) return InvalidArgument("qr: fields must be a JSON object");
   crypto::Bytes fields;
   try {
@@ -46,12 +38,8 @@ Result<crypto::Bytes> EncodePlain(const QrPlain& p) {
                            std::to_string(kMaxQrFieldsBytes));
   }
   crypto::Bytes out;
-  out.push_back(static_cast<uint8_t>(0xa0 | (p.expires_at ? 4 : 3)));  // map of 3 or 4
+  out.push_back(static_cast<uint8_t>(0xa0 | (p.expires_at ? 2 : 1)));  // map of 1 or 2
   auto append = [&](const crypto::Bytes& b) { out.insert(out.end(), b.begin(), b.end()); };
-  append(Cbor(kKeyDoc));
-  append(Cbor(Bin(*sha)));
-  append(Cbor(kKeyMedia));
-  append(Cbor(media));
   append(Cbor(kKeyFields));
   append(fields);
   if (p.expires_at) {
@@ -175,8 +163,9 @@ Result<QrPlain> OpenQr(const QrSealed& s, std::span<const uint8_t> data_key) {
   Reader r{pt};
   int major;
   uint64_t n;
-  if (!r.Head(major, n) || major != 5 || n < 3 || n > 4) return Corruption("qr: plaintext is not the fields map");
+  if (!r.Head(major, n) || major != 5 || n < 1 || n > 2) return Corruption("qr: plaintext is not the fields map");
   QrPlain p;
+  bool has_fields = false;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t key;
     if (!r.Uint(key)) return Corruption("qr: plaintext key");
@@ -194,19 +183,16 @@ Result<QrPlain> OpenQr(const QrSealed& s, std::span<const uint8_t> data_key) {
       }
     }
     if (!parsed) return Corruption("qr: plaintext value");
-    if (key == kKeyDoc && value.is_binary() && value.get_binary().size() == 32) {
-      p.doc_sha256_hex = crypto::HexEncode(value.get_binary());
-    } else if (key == kKeyMedia && value.is_number_unsigned()) {
-      p.media_type = value == 1 ? "application/pdf" : value == 2 ? "application/json" : "";
-    } else if (key == kKeyFields && value.is_object()) {
+    if (key == kKeyFields && value.is_object()) {
       p.fields = value;
+      has_fields = true;
     } else if (key == kKeyExpires && value.is_number_unsigned()) {
       p.expires_at = value.get<int64_t>();
     } else {
       return Corruption("qr: plaintext key " + std::to_string(key) + " is unknown or malformed");
     }
   }
-  if (r.at != pt.size() || p.doc_sha256_hex.empty() || p.media_type.empty()) {
+  if (r.at != pt.size() || !has_fields) {
     return Corruption("qr: plaintext is incomplete");
   }
   return p;

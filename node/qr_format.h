@@ -27,10 +27,10 @@ inline constexpr char kQrPrefix[] = "QS1:";
 inline constexpr char kQrSignatureContext[] = "quipu/qr-seguro/v1";
 inline constexpr size_t kMaxQrFieldsBytes = 512;  // the fields' CBOR encoding
 
-// What a code says, readable only with the data key.
+// What a code says, readable only with the data key. The document's hash
+// is not repeated here: the ledger entry at the code's index holds it, and
+// the entry commits to this ciphertext (which is bound to that index).
 struct QrPlain {
-  std::string doc_sha256_hex;  // 64 lower-case hex
-  std::string media_type;      // application/pdf | application/json
   nlohmann::json fields = nlohmann::json::object();  // the issuer's fields
   std::optional<int64_t> expires_at;                 // unix seconds
 };

@@ -1,0 +1,244 @@
+// QR Seguro codes: the format (round trips, every single-byte change
+// refused, other keys refused), the size of a typical code, rendering read
+// back by an independent reader (zbarimg, Debian zbar-tools), and stamping
+// on PDFs read back after rendering with pdftoppm (poppler-utils).
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "crypto/aead.h"
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+#include "node/qr_format.h"
+#include "node/qr_render.h"
+#include "pdf/inspect.h"
+#include "pdf/make.h"
+#include "pdf/stamp.h"
+#include "tests/common/process.h"
+
+namespace quipu::node {
+namespace {
+
+using nlohmann::json;
+using testing::RunShell;
+using testing::ShellQuote;
+using testing::TempDir;
+
+// Five typical fields, about 120 bytes as JSON.
+json FiveFields() {
+  return {{"tipo", "Certificado de nacimiento"},
+          {"numero", "CN-2026-0048213"},
+          {"titular", "María Quispe Mamani"},
+          {"fecha", "2026-11-23"},
+          {"oficina", "SERECI La Paz"}};
+}
+
+struct Keys {
+  crypto::SigningKey node = crypto::SigningKey::Generate();
+  crypto::Bytes data = crypto::RandomBytes(32);
+  uint32_t key_id = 0x1a2b3c4d;
+};
+
+QrPlain Plain() {
+  QrPlain p;
+  p.fields = FiveFields();
+  p.expires_at = 1900000000;
+  return p;
+}
+
+TEST(QrFormat, RoundTrip) {
+  Keys k;
+  auto sealed = SealQr(Plain(), 4242, k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  const std::string text = QrText(*sealed);
+  EXPECT_EQ(text.rfind("QS1:", 0), 0u);
+  auto parsed = ParseQrText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->index, 4242u);
+  EXPECT_EQ(parsed->key_id, k.key_id);
+  EXPECT_TRUE(VerifyQrSignature(*parsed, k.node.PublicKey()));
+  auto plain = OpenQr(*parsed, k.data);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->fields, FiveFields());
+  EXPECT_EQ(plain->expires_at, 1900000000);
+  // The ledger commitment is over nonce || ciphertext.
+  crypto::Bytes nc = parsed->nonce;
+  nc.insert(nc.end(), parsed->ciphertext.begin(), parsed->ciphertext.end());
+  EXPECT_EQ(QrPayloadHash(*parsed), crypto::Sha256(nc));
+  // Text only from the Base45 alphabet after the prefix (QR alphanumeric mode).
+  EXPECT_EQ(text.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"), std::string::npos);
+}
+
+TEST(QrFormat, EncodingIsDeterministicCbor) {
+  // The associated data for key 0x01020304, index 500: CBOR [1, h'01020304', 500].
+  EXPECT_EQ(crypto::HexEncode(QrAssociatedData(0x01020304, 500)), "830144010203041901f4");
+  Keys k;
+  const crypto::Bytes nonce(24, 0x07);
+  auto a = SealQrWithNonce(Plain(), 7, k.key_id, k.data, k.node, nonce);
+  auto b = SealQrWithNonce(Plain(), 7, k.key_id, k.data, k.node, nonce);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(QrText(*a), QrText(*b));  // Ed25519 and the AEAD are deterministic for a fixed nonce
+  // The signed bytes: context, a zero byte, CBOR of the first five items.
+  const crypto::Bytes signed_bytes = QrSignedBytes(*a);
+  const std::string ctx = "quipu/qr-seguro/v1";
+  ASSERT_GT(signed_bytes.size(), ctx.size() + 1);
+  EXPECT_EQ(std::string(signed_bytes.begin(), signed_bytes.begin() + static_cast<std::ptrdiff_t>(ctx.size())), ctx);
+  EXPECT_EQ(signed_bytes[ctx.size()], 0);
+  EXPECT_EQ(signed_bytes[ctx.size() + 1], 0x85);  // array of 5
+}
+
+TEST(QrFormat, EverySingleByteChangeIsRefused) {
+  Keys k;
+  auto sealed = SealQr(Plain(), 99, k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok());
+  const std::string text = QrText(*sealed);
+  const std::string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+  int checked = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    for (char r : {alphabet[(alphabet.find(text[i]) + 1) % alphabet.size()], 'a', '#'}) {
+      if (r == text[i]) continue;
+      std::string bad = text;
+      bad[i] = r;
+      auto p = ParseQrText(bad);
+      bool accepted = p.ok() && VerifyQrSignature(*p, k.node.PublicKey()) && OpenQr(*p, k.data).ok();
+      ASSERT_FALSE(accepted) << "position " << i;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 600);
+  EXPECT_FALSE(ParseQrText(text.substr(0, text.size() - 3)).ok());
+  EXPECT_FALSE(ParseQrText(text + "00").ok());
+  EXPECT_FALSE(ParseQrText("QS2:" + text.substr(4)).ok());
+  EXPECT_FALSE(ParseQrText("").ok());
+}
+
+TEST(QrFormat, AnotherNodesKeysAreRefused) {
+  Keys k, other;
+  auto sealed = SealQr(Plain(), 1, k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_FALSE(VerifyQrSignature(*sealed, other.node.PublicKey()));
+  EXPECT_EQ(OpenQr(*sealed, other.data).status().code(), StatusCode::kPermissionDenied);
+  // A code re-labelled with another index fails both checks.
+  QrSealed moved = *sealed;
+  moved.index = 2;
+  EXPECT_FALSE(VerifyQrSignature(moved, k.node.PublicKey()));
+  EXPECT_FALSE(OpenQr(moved, k.data).ok());
+}
+
+TEST(QrFormat, FieldsAreLimited) {
+  Keys k;
+  QrPlain p = Plain();
+  p.fields = {{"x", std::string(600, 'a')}};
+  EXPECT_EQ(SealQr(p, 1, k.key_id, k.data, k.node).status().code(), StatusCode::kInvalidArgument);
+  p.fields = json::array();
+  EXPECT_FALSE(SealQr(p, 1, k.key_id, k.data, k.node).ok());
+  p = Plain();
+  p.expires_at = -5;
+  EXPECT_FALSE(SealQr(p, 1, k.key_id, k.data, k.node).ok());
+}
+
+TEST(QrRender, FiveFieldsFitVersion12AtMAndZbarReadsThePng) {
+  Keys k;
+  auto sealed = SealQr(Plain(), 123456, k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok());
+  const std::string text = QrText(*sealed);
+  auto m = EncodeQr(text, 'M');
+  ASSERT_TRUE(m.ok());
+  std::printf("five-field QR Seguro: %zu characters, version %d at M\n", text.size(), m->version);
+  EXPECT_LE(m->version, 12) << text.size() << " characters";
+  EXPECT_EQ(m->size, 17 + 4 * m->version);
+  auto png = QrPng(*m, 4, 4);
+  ASSERT_TRUE(png.ok());
+  TempDir dir;
+  testing::WriteFile(dir.File("qr.png"), std::string(crypto::AsString(*png)));
+  auto r = RunShell("zbarimg --raw -q " + ShellQuote(dir.File("qr.png")));
+  ASSERT_EQ(r.exit_code, 0) << "zbarimg (Debian zbar-tools): " << r.err;
+  EXPECT_EQ(r.out, text + "\n");
+  const std::string svg = QrSvg(*m);
+  EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
+  EXPECT_NE(svg.find("<path fill=\"#000\" d=\"M4 4h7v1h-7z"), std::string::npos);  // the finder pattern's top row
+  EXPECT_FALSE(EncodeQr(text, 'X').ok());
+  EXPECT_FALSE(EncodeQr(std::string(5000, 'A')).ok());
+}
+
+// Renders page `page` of `pdf` and decodes every QR code on it.
+std::string ReadQrsFromPdf(const TempDir& dir, const crypto::Bytes& pdf, int page) {
+  testing::WriteFile(dir.File("stamped.pdf"), std::string(crypto::AsString(pdf)));
+  auto render = RunShell("pdftoppm -r 200 -f " + std::to_string(page) + " -l " + std::to_string(page) + " -png " +
+                         ShellQuote(dir.File("stamped.pdf")) + " " + ShellQuote(dir.File("page")));
+  EXPECT_EQ(render.exit_code, 0) << "pdftoppm (Debian poppler-utils): " << render.err;
+  auto r = RunShell("zbarimg --raw -q " + ShellQuote(dir.File("page")) + "-*.png");
+  return r.out;
+}
+
+TEST(QrStamp, TheCodeIsDrawnAsAnIncrementalUpdateAndReadsBack) {
+  Keys k;
+  auto sealed = SealQr(Plain(), 77, k.key_id, k.data, k.node);
+  const std::string text = QrText(*sealed);
+  auto m = EncodeQr(text);
+  auto original = pdf::MakeSamplePdf(3, "Certificado");
+  ASSERT_TRUE(original.ok());
+  const struct {
+    int page;
+    pdf::Corner corner;
+  } cases[] = {{1, pdf::Corner::kBottomRight}, {2, pdf::Corner::kTopLeft}, {0, pdf::Corner::kBottomLeft},
+               {3, pdf::Corner::kTopRight}};
+  for (const auto& c : cases) {
+    TempDir dir;
+    pdf::StampOptions o;
+    o.page = c.page;
+    o.corner = c.corner;
+    o.caption = "QR Seguro - verifique en quipu";
+    auto stamped = pdf::StampQr(*original, m->dark, m->size, o);
+    ASSERT_TRUE(stamped.ok()) << stamped.status().ToString();
+    ASSERT_GT(stamped->size(), original->size());
+    EXPECT_TRUE(std::equal(original->begin(), original->end(), stamped->begin()));  // a prefix
+    auto info = pdf::InspectPdf(*stamped);
+    ASSERT_TRUE(info.ok());
+    ASSERT_EQ(info->revisions.size(), 2u);
+    EXPECT_EQ(info->revisions[0].length, original->size());
+    EXPECT_EQ(info->pages, 3);
+    const int page = c.page == 0 ? 3 : c.page;
+    EXPECT_EQ(ReadQrsFromPdf(dir, *stamped, page), text + "\n") << "page " << page;
+    auto words = RunShell("pdftotext -f " + std::to_string(page) + " -l " + std::to_string(page) + " " +
+                          ShellQuote(dir.File("stamped.pdf")) + " -");
+    EXPECT_NE(words.out.find("QR Seguro"), std::string::npos) << words.out;
+    EXPECT_NE(words.out.find("Certificado"), std::string::npos);  // the page's own content is still there
+  }
+}
+
+TEST(QrStamp, StampingTwiceKeepsBothCodes) {
+  Keys k;
+  const std::string t1 = QrText(*SealQr(Plain(), 1, k.key_id, k.data, k.node));
+  const std::string t2 = QrText(*SealQr(Plain(), 2, k.key_id, k.data, k.node));
+  auto original = pdf::MakeSamplePdf(1, "Permiso");
+  pdf::StampOptions o;
+  auto once = pdf::StampQr(*original, EncodeQr(t1)->dark, EncodeQr(t1)->size, o);
+  ASSERT_TRUE(once.ok());
+  o.corner = pdf::Corner::kTopLeft;
+  auto twice = pdf::StampQr(*once, EncodeQr(t2)->dark, EncodeQr(t2)->size, o);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(pdf::InspectPdf(*twice)->revisions.size(), 3u);
+  TempDir dir;
+  const std::string read = ReadQrsFromPdf(dir, *twice, 1);
+  EXPECT_NE(read.find(t1), std::string::npos);
+  EXPECT_NE(read.find(t2), std::string::npos);
+}
+
+TEST(QrStamp, BadInputIsRefused) {
+  auto m = EncodeQr("QS1:TEST");
+  auto pdf = pdf::MakeSamplePdf(2, "x");
+  pdf::StampOptions o;
+  o.page = 3;
+  EXPECT_EQ(pdf::StampQr(*pdf, m->dark, m->size, o).status().code(), StatusCode::kInvalidArgument);
+  o.page = 1;
+  EXPECT_FALSE(pdf::StampQr(crypto::AsBytes("not a pdf"), m->dark, m->size, o).ok());
+  EXPECT_FALSE(pdf::StampQr(*pdf, std::vector<bool>(10), 3, o).ok());
+  crypto::Bytes cut(pdf->begin(), pdf->begin() + static_cast<std::ptrdiff_t>(pdf->size() / 2));
+  EXPECT_FALSE(pdf::StampQr(cut, m->dark, m->size, o).ok());
+  o.size_pt = 2000;
+  EXPECT_FALSE(pdf::StampQr(*pdf, m->dark, m->size, o).ok());
+}
+
+}  // namespace
+}  // namespace quipu::node
