@@ -13,12 +13,15 @@
 #include "api/ledger_routes.h"
 #include "api/metrics.h"
 #include "api/notifier.h"
+#include "api/qr_routes.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "ledger/log.h"
 #include "node/approvals.h"
 #include "node/clients.h"
 #include "node/flags.h"
+#include "node/qr_render.h"
+#include "node/qr_service.h"
 #include "node/secrets.h"
 #include "web/assets.h"
 
@@ -143,6 +146,11 @@ int RunServe(const std::vector<std::string>& args) {
   }
   node::Approvals approvals(*ledger_log, clients, secrets->data_key, ao);
   Notifier notifier(approvals, *ledger_log, log);
+  auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
+  if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
+  auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);
+  if (!qr_keys.ok()) return Fail("serve", qr_keys.status().message(), kExitFailure);
+  node::QrService qr(*ledger_log, clients, std::move(*signer), std::move(*qr_keys), ao.clock);
 
   std::atomic<bool> stopping{false};
   Router router;
@@ -154,7 +162,11 @@ int RunServe(const std::vector<std::string>& args) {
   };
   lro.subject_query = MakeSubjectQuery(clients, approvals);
   AddLedgerRoutes(router, *ledger_log, lro);
-  AddApprovalRoutes(router, clients, approvals, *secrets, nullptr);
+  AddApprovalRoutes(router, clients, approvals, *secrets, [](const std::string& text) {
+    auto m = node::EncodeQr(text, 'M');
+    return m.ok() ? node::QrSvg(*m) : std::string();
+  });
+  AddQrRoutes(router, clients, qr, so.body_limit);
   // The public verification page, with this node's verifier key.
   std::string index_html(web::FindAsset("/")->body);
   if (size_t at = index_html.find(web::kVkeyPlaceholder); at != std::string::npos) {

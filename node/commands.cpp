@@ -8,6 +8,7 @@ extern const Command kLogCommand;
 extern const Command kAuditCommand;
 extern const Command kClientCommand;
 extern const Command kSubjectCommand;
+extern const Command kQrCommand;
 
 std::vector<Command> BuiltinCommands() {
   return {
@@ -17,6 +18,7 @@ std::vector<Command> BuiltinCommands() {
       kAuditCommand,
       kClientCommand,
       kSubjectCommand,
+      kQrCommand,
   };
 }
 

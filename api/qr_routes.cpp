@@ -1,0 +1,138 @@
+#include "api/qr_routes.h"
+
+#include <charconv>
+
+#include "crypto/encoding.h"
+#include "crypto/jcs.h"
+#include "node/qr_render.h"
+
+namespace quipu::api {
+namespace {
+
+using nlohmann::json;
+
+std::string_view Bearer(const Request& req) {
+  std::string_view h = req.header("Authorization");
+  if (h.size() < 8) return {};
+  std::string scheme(h.substr(0, 7));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scheme == "bearer " ? h.substr(7) : std::string_view();
+}
+
+Response Unauthorized(std::string_view detail) {
+  Response r = Problem(401, "Unauthorized", detail);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"quipu\"");
+  return r;
+}
+
+Result<json> Body(const Request& req, size_t depth = 16) {
+  crypto::JcsLimits limits;
+  limits.max_depth = depth;
+  auto parsed = crypto::ParseJsonStrict(req.body, limits);
+  if (!parsed.ok()) return InvalidArgument("the body is not valid JSON: " + parsed.status().message());
+  return *parsed;
+}
+
+bool ParseIndex(std::string_view s, uint64_t& v) {
+  if (s.empty() || s.size() > 16 || (s.size() > 1 && s[0] == '0')) return false;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+}  // namespace
+
+void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, size_t max_pdf_bytes) {
+  auto client_of = [&clients](const Request& req) -> Result<node::ClientInfo> {
+    std::string_view token = Bearer(req);
+    if (token.empty()) return PermissionDenied("send Authorization: Bearer <client token>");
+    return clients.Authenticate(token);
+  };
+
+  router.Add(http::verb::post, "/v1/qr", [&qr, client_of](const Request& req) {
+    auto client = client_of(req);
+    if (!client.ok()) return Unauthorized(client.status().message());
+    auto body = Body(req);
+    if (!body.ok()) return ProblemFromStatus(body.status());
+    auto issued = qr.Issue(*client, *body);
+    if (!issued.ok()) return ProblemFromStatus(issued.status());
+    return Json(*issued, 201);
+  });
+
+  router.Add(http::verb::get, "/v1/qr/{}", [&qr](const Request& req) {
+    const std::string& name = req.params[0];
+    const size_t dot = name.rfind('.');
+    const std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
+    uint64_t index = 0;
+    if (dot == std::string::npos || (ext != "svg" && ext != "png") || !ParseIndex(name.substr(0, dot), index)) {
+      return Problem(404, "Not found", "QR images are /v1/qr/{index}.svg and /v1/qr/{index}.png");
+    }
+    auto text = qr.Text(index);
+    if (!text.ok()) return ProblemFromStatus(text.status());
+    auto m = node::EncodeQr(*text, 'M');
+    if (!m.ok()) return ProblemFromStatus(m.status());
+    Response r;
+    r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+    if (ext == "svg") {
+      r.content_type = "image/svg+xml";
+      r.body = node::QrSvg(*m);
+    } else {
+      auto png = node::QrPng(*m, 4, 4);
+      if (!png.ok()) return ProblemFromStatus(png.status());
+      r.content_type = "image/png";
+      r.body = std::string(crypto::AsString(*png));
+    }
+    return r;
+  });
+
+  router.Add(http::verb::post, "/v1/qr/verify", [&qr](const Request& req) {
+    auto body = Body(req, 4);
+    if (!body.ok()) return ProblemFromStatus(body.status());
+    if (!body->is_object() || !body->contains("qr_text") || !(*body)["qr_text"].is_string()) {
+      return Problem(400, "Bad request", "send {\"qr_text\": \"QS1:...\"}");
+    }
+    const std::string text = (*body)["qr_text"];
+    if (text.size() > 8000) return Problem(400, "Bad request", "qr_text is too long");
+    auto verified = qr.Verify(text);
+    if (!verified.ok()) return ProblemFromStatus(verified.status());
+    return Json(*verified);
+  });
+
+  router.Add(http::verb::post, "/v1/qr/{}/revoke", [&qr, client_of](const Request& req) {
+    auto client = client_of(req);
+    if (!client.ok()) return Unauthorized(client.status().message());
+    uint64_t index = 0;
+    if (!ParseIndex(req.params[0], index)) return Problem(404, "Not found", "no such QR code");
+    auto body = Body(req);
+    if (!body.ok()) return ProblemFromStatus(body.status());
+    auto revoked = qr.Revoke(*client, index, *body);
+    if (!revoked.ok()) return ProblemFromStatus(revoked.status());
+    return Json(*revoked);
+  });
+
+  router.Add(http::verb::post, "/v1/qr/stamp", [&qr, client_of, max_pdf_bytes](const Request& req) {
+    auto client = client_of(req);
+    if (!client.ok()) return Unauthorized(client.status().message());
+    auto body = Body(req);
+    if (!body.ok()) return ProblemFromStatus(body.status());
+    if (!body->is_object() || !body->contains("pdf") || !(*body)["pdf"].is_string()) {
+      return Problem(400, "Bad request", "send {\"pdf\": base64, \"fields\": {...}, \"page\"?, \"corner\"?, \"caption\"?}");
+    }
+    auto pdf = crypto::Base64Decode((*body)["pdf"].get<std::string>());
+    if (!pdf.ok()) return Problem(400, "Bad request", "pdf: not base64");
+    if (pdf->size() > max_pdf_bytes) return Problem(413, "Payload too large", "the PDF is too large");
+    json options = *body;
+    options.erase("pdf");
+    const json fields = options.value("fields", json::object());
+    options.erase("fields");
+    auto stamped = qr.Stamp(*client, *pdf, fields, options);
+    if (!stamped.ok()) return ProblemFromStatus(stamped.status());
+    Response r;
+    r.content_type = "application/pdf";
+    r.body = std::move(stamped->pdf);
+    r.headers.emplace_back("X-Quipu-QR-Index", std::to_string(stamped->qr["index"].get<uint64_t>()));
+    r.headers.emplace_back("X-Quipu-QR-Text", stamped->qr["qr_text"].get<std::string>());
+    return r;
+  });
+}
+
+}  // namespace quipu::api

@@ -1,0 +1,13 @@
+// QR Seguro over HTTP: issue (client), render (SVG, PNG), verify (public),
+// revoke (the issuing client), stamp a PDF (client). README "QR Seguro".
+#pragma once
+
+#include "api/router.h"
+#include "node/clients.h"
+#include "node/qr_service.h"
+
+namespace quipu::api {
+
+void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, size_t max_pdf_bytes);
+
+}  // namespace quipu::api

@@ -1,0 +1,216 @@
+// `quipu qr issue|verify|render|stamp|rotate-key`: QR Seguro codes from the
+// command line, against a data directory (issue, stamp and rotate-key need
+// the writer lock: with a node running, use its HTTP API).
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/encoding.h"
+#include "crypto/jcs.h"
+#include "crypto/note.h"
+#include "ledger/log.h"
+#include "node/commands.h"
+#include "node/flags.h"
+#include "node/qr_render.h"
+#include "node/qr_service.h"
+#include "node/secrets.h"
+
+namespace quipu::node {
+namespace {
+
+using nlohmann::json;
+
+Result<std::string> ReadAll(const std::string& path) {
+  std::ifstream in(path == "-" ? "/dev/stdin" : path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int QrFail(std::string_view sub, const Status& s) {
+  std::string msg = s.message();
+  if (s.code() == StatusCode::kUnavailable && msg.find("another writer") != std::string::npos) {
+    msg += " (the node is running: use POST /v1/qr)";
+  }
+  return Fail("qr " + std::string(sub), msg,
+              s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? kExitBadInput
+                                                                                             : kExitFailure);
+}
+
+struct Ctx {
+  std::unique_ptr<ledger::Log> log;
+  std::unique_ptr<Clients> clients;
+  std::unique_ptr<QrService> qr;
+  NodeSecrets secrets;
+};
+
+Result<Ctx> Open(const Flags& flags, bool read_only) {
+  const std::string dir = flags.GetOr("data", "./quipu-data");
+  ledger::LogOptions o;
+  o.dir = dir;
+  o.create = false;
+  o.read_only = read_only;
+  Ctx c;
+  QUIPU_ASSIGN_OR_RETURN(c.log, ledger::Log::Open(o));
+  QUIPU_ASSIGN_OR_RETURN(c.secrets, LoadNodeSecrets(dir, !read_only));
+  QUIPU_ASSIGN_OR_RETURN(crypto::NoteSigner signer, crypto::LoadNoteSigner(dir + "/" + ledger::kNodeKeyFile));
+  QUIPU_ASSIGN_OR_RETURN(QrKeyRing keys, LoadQrKeys(dir, !read_only));
+  c.clients = std::make_unique<Clients>(*c.log, c.secrets.data_key);
+  c.qr = std::make_unique<QrService>(*c.log, *c.clients, std::move(signer), std::move(keys));
+  return c;
+}
+
+// The client a CLI issue is made for: a registered one, or the operator.
+Result<ClientInfo> CliClient(const Flags& flags, Clients& clients) {
+  if (auto id = flags.Get("client")) return clients.Get(*id);
+  ClientInfo operator_client;
+  operator_client.id = "node-operator";
+  operator_client.name = "node operator";
+  return operator_client;
+}
+
+Result<json> Fields(const Flags& flags) {
+  if (!flags.Has("fields")) return json::object();
+  QUIPU_ASSIGN_OR_RETURN(std::string text, ReadAll(*flags.Get("fields")));
+  QUIPU_ASSIGN_OR_RETURN(json fields, crypto::ParseJsonStrict(text));
+  if (!fields.is_object()) return InvalidArgument("--fields must hold a JSON object");
+  return fields;
+}
+
+int RunQr(const std::vector<std::string>& args) {
+  auto flags = Flags::Parse(args, {{"data", true},
+                                   {"client", true},
+                                   {"fields", true},
+                                   {"document", true},
+                                   {"sha256", true},
+                                   {"media-type", true},
+                                   {"expires-at", true},
+                                   {"page", true},
+                                   {"corner", true},
+                                   {"caption", true},
+                                   {"svg", true},
+                                   {"png", true},
+                                   {"json", false}});
+  if (!flags.ok()) return Fail("qr", flags.status().message(), kExitBadInput);
+  const auto& pos = flags->positional();
+  if (pos.empty()) return Fail("qr", "missing subcommand: issue, verify, render, stamp or rotate-key", kExitBadInput);
+  const std::string& sub = pos[0];
+
+  if (sub == "render") {
+    if (pos.size() != 2) return Fail("qr render", "give the QR text (or - for standard input)", kExitBadInput);
+    std::string text = pos[1];
+    if (text == "-") {
+      auto in = ReadAll("-");
+      if (!in.ok()) return QrFail(sub, in.status());
+      text = *in;
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    }
+    auto m = EncodeQr(text, 'M');
+    if (!m.ok()) return QrFail(sub, m.status());
+    if (auto svg = flags->Get("svg")) std::ofstream(*svg, std::ios::binary) << QrSvg(*m);
+    if (auto png_path = flags->Get("png")) {
+      auto png = QrPng(*m, 8, 4);
+      if (!png.ok()) return QrFail(sub, png.status());
+      std::ofstream(*png_path, std::ios::binary).write(reinterpret_cast<const char*>(png->data()),
+                                                       static_cast<std::streamsize>(png->size()));
+    }
+    if (!flags->Has("svg") && !flags->Has("png")) std::cout << QrSvg(*m);
+    std::cerr << "QR version " << m->version << " at M, " << text.size() << " characters\n";
+    return kExitOk;
+  }
+  if (sub == "rotate-key") {
+    auto id = RotateQrKey(flags->GetOr("data", "./quipu-data"));
+    if (!id.ok()) return QrFail(sub, id.status());
+    std::cout << "new QR data key " << *id << " (older keys still open older codes)\n";
+    return kExitOk;
+  }
+  if (sub == "verify") {
+    if (pos.size() != 2) return Fail("qr verify", "give the QR text (or - for standard input)", kExitBadInput);
+    std::string text = pos[1];
+    if (text == "-") {
+      auto in = ReadAll("-");
+      if (!in.ok()) return QrFail(sub, in.status());
+      text = *in;
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    }
+    auto ctx = Open(*flags, /*read_only=*/true);
+    if (!ctx.ok()) return QrFail(sub, ctx.status());
+    auto v = ctx->qr->Verify(text);
+    if (!v.ok()) return QrFail(sub, v.status());
+    std::cout << v->dump() << "\n";
+    return (*v)["valid"] == true ? kExitOk : kExitFailure;
+  }
+  if (sub == "issue") {
+    auto fields = Fields(*flags);
+    if (!fields.ok()) return QrFail(sub, fields.status());
+    json document = {{"media_type", flags->GetOr("media-type", "application/pdf")}};
+    if (auto file = flags->Get("document")) {
+      auto bytes = ReadAll(*file);
+      if (!bytes.ok()) return QrFail(sub, bytes.status());
+      document["content"] = crypto::Base64Encode(crypto::AsBytes(*bytes));
+    } else if (auto sha = flags->Get("sha256")) {
+      document["sha256"] = *sha;
+    } else {
+      return Fail("qr issue", "give --document FILE or --sha256 HEX", kExitBadInput);
+    }
+    json body = {{"document", document}, {"fields", *fields}};
+    if (auto e = flags->Get("expires-at")) body["expires_at"] = *e;
+    auto ctx = Open(*flags, false);
+    if (!ctx.ok()) return QrFail(sub, ctx.status());
+    auto client = CliClient(*flags, *ctx->clients);
+    if (!client.ok()) return QrFail(sub, client.status());
+    auto issued = ctx->qr->Issue(*client, body);
+    if (!issued.ok()) return QrFail(sub, issued.status());
+    std::cout << issued->dump() << "\n";
+    return kExitOk;
+  }
+  if (sub == "stamp") {
+    if (pos.size() != 3) return Fail("qr stamp", "usage: quipu qr stamp IN.pdf OUT.pdf --fields F.json", kExitBadInput);
+    auto pdf = ReadAll(pos[1]);
+    if (!pdf.ok()) return QrFail(sub, pdf.status());
+    auto fields = Fields(*flags);
+    if (!fields.ok()) return QrFail(sub, fields.status());
+    json options = {{"corner", flags->GetOr("corner", "bottom-right")}};
+    auto page = flags->GetUint("page", 1);
+    if (!page.ok() || *page > 100000) return Fail("qr stamp", "--page must be a page number (0 = last)", kExitBadInput);
+    options["page"] = *page;
+    if (auto cap = flags->Get("caption")) options["caption"] = *cap;
+    if (auto e = flags->Get("expires-at")) options["expires_at"] = *e;
+    auto ctx = Open(*flags, false);
+    if (!ctx.ok()) return QrFail(sub, ctx.status());
+    auto client = CliClient(*flags, *ctx->clients);
+    if (!client.ok()) return QrFail(sub, client.status());
+    auto stamped = ctx->qr->Stamp(*client, crypto::AsBytes(*pdf), *fields, options);
+    if (!stamped.ok()) return QrFail(sub, stamped.status());
+    std::ofstream out(pos[2], std::ios::binary);
+    out.write(stamped->pdf.data(), static_cast<std::streamsize>(stamped->pdf.size()));
+    if (!out) return Fail("qr stamp", pos[2] + ": cannot write");
+    std::cout << stamped->qr.dump() << "\n";
+    return kExitOk;
+  }
+  return Fail("qr", "unknown subcommand '" + sub + "'", kExitBadInput);
+}
+
+}  // namespace
+
+extern const Command kQrCommand{
+    "qr", "QR Seguro codes: issue, verify, render, stamp, rotate-key",
+    "usage: quipu qr issue (--document FILE | --sha256 HEX) [--media-type T] [--fields F.json]\n"
+    "                      [--expires-at RFC3339] [--client ID] [--data DIR]\n"
+    "       quipu qr verify TEXT|- [--data DIR]          exit 0 when valid, 1 otherwise\n"
+    "       quipu qr render TEXT|- [--svg OUT] [--png OUT]\n"
+    "       quipu qr stamp IN.pdf OUT.pdf [--fields F.json] [--page N] [--corner C] [--caption T]\n"
+    "                      [--client ID] [--data DIR]\n"
+    "       quipu qr rotate-key [--data DIR]\n"
+    "\n"
+    "issue records a qr_issue entry and prints {qr_text, index, ...}; stamp issues a code for\n"
+    "IN.pdf and draws it (vector) on page N (1; 0 = last) at corner C (bottom-right,\n"
+    "bottom-left, top-right, top-left) as an incremental update: IN.pdf stays a prefix of\n"
+    "OUT.pdf. Without --client the code is issued by the node operator. issue, stamp and\n"
+    "rotate-key need the data directory's writer lock (with a node running, use its API).\n",
+    RunQr};
+
+}  // namespace quipu::node
