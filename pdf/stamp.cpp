@@ -3,169 +3,344 @@
 #include <podofo/podofo.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
 
+#include "pdf/inspect.h"
 #include "pdf/podofo_adapter.h"
 
 namespace quipu::pdf {
 namespace {
 
-using namespace PoDoFo;
+constexpr int kMaxQrSize = 177;        // version 40
+constexpr int kQuietModules = 4;       // ISO/IEC 18004 quiet zone
+constexpr size_t kMaxCaption = 120;
+constexpr double kCaptionMaxPt = 7.0;  // caption font size, shrunk to fit
+constexpr double kCaptionMinPt = 4.0;
+constexpr int kMaxInheritDepth = 64;   // guards /Parent cycles
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  std::string s = buf;
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s;
+std::string DescribePdfError(const PoDoFo::PdfError& e) {
+  const char* name = PoDoFo::PdfError::ErrorName(e.GetError());
+  return name != nullptr ? name : "unknown PoDoFo error";
 }
 
-// A PDF literal string of printable Latin-1 text.
-std::string Literal(const std::string& text) {
+// Appends `v` in a short fixed-point form PDF accepts (no exponent).
+void AppendNumber(std::string& out, double v) {
+  char buf[32];
+  int n = std::snprintf(buf, sizeof buf, "%.4f", v);
+  if (n <= 0) return;
+  while (n > 1 && buf[n - 1] == '0') --n;  // trim trailing zeros
+  if (buf[n - 1] == '.') --n;
+  if (n == 2 && buf[0] == '-' && buf[1] == '0') {
+    out += '0';
+    return;
+  }
+  out.append(buf, static_cast<size_t>(n));
+}
+
+void AppendNumbers(std::string& out, std::initializer_list<double> values) {
+  for (double v : values) {
+    AppendNumber(out, v);
+    out += ' ';
+  }
+}
+
+bool IsPrintableLatin1(unsigned char c) { return (c >= 0x20 && c <= 0x7e) || c >= 0xa0; }
+
+// Returns the PDF literal string for Latin-1 `text` (WinAnsi agrees with
+// Latin-1 on every printable byte).
+std::string LiteralString(std::string_view text) {
   std::string out = "(";
-  for (unsigned char c : text) {
+  for (char c : text) {
     if (c == '(' || c == ')' || c == '\\') out += '\\';
-    out += (c >= 0x20 && c != 0x7f) ? static_cast<char>(c) : '?';
+    out += c;
   }
   return out + ")";
 }
 
-std::string ErrorName(const PdfError& e) {
-  const char* name = PdfError::ErrorName(e.GetError());
-  return name != nullptr ? name : "unknown PoDoFo error";
+// Looks `key` up on the page and its /Parent chain (page attributes such as
+// /Resources and /Rotate are inheritable). Returns the resolved object or null.
+PoDoFo::PdfObject* InheritedKey(PoDoFo::PdfObject* node, const char* key) {
+  for (int depth = 0; node != nullptr && node->IsDictionary() && depth < kMaxInheritDepth; ++depth) {
+    if (PoDoFo::PdfObject* value = node->GetIndirectKey(key)) return value;
+    node = node->GetIndirectKey("Parent");
+  }
+  return nullptr;
+}
+
+// A 2-D affine map [a b c d e f] as PDF's `cm` takes it.
+struct Matrix {
+  double a, b, c, d, e, f;
+};
+
+// Maps "upright" coordinates (origin at the bottom-left of the page as it is
+// displayed, after a clockwise /Rotate) to default user space of the box
+// (x0, y0, w, h).
+Matrix UprightToUser(int rotate, double x0, double y0, double w, double h) {
+  switch (rotate) {
+    case 90: return {0, 1, -1, 0, x0 + w, y0};
+    case 180: return {-1, 0, 0, -1, x0 + w, y0 + h};
+    case 270: return {0, -1, 1, 0, x0, y0 + h};
+    default: return {1, 0, 0, 1, x0, y0};
+  }
+}
+
+// The content of the stamp's form XObject, in its own space (origin at the
+// bottom-left of the white square, `width` wide): the background, one `re`
+// per horizontal run of dark modules filled as one path (so no seams), and
+// the caption centred under the code.
+std::string StampContent(const std::vector<bool>& modules, int size, double side,
+                         double caption_height, double font_pt, double caption_width,
+                         std::string_view caption, double total_height) {
+  std::string out;
+  out.reserve(64 + static_cast<size_t>(size) * static_cast<size_t>(size) * 6);
+  out += "q 1 g 0 0 ";
+  AppendNumbers(out, {side, total_height});
+  out += "re f 0 g\n";
+  const double m = side / (size + 2 * kQuietModules);
+  for (int r = 0; r < size; ++r) {
+    const double y = caption_height + (size + kQuietModules - 1 - r) * m;
+    const size_t row = static_cast<size_t>(r) * static_cast<size_t>(size);
+    for (int c = 0; c < size;) {
+      if (!modules[row + static_cast<size_t>(c)]) {
+        ++c;
+        continue;
+      }
+      int end = c + 1;
+      while (end < size && modules[row + static_cast<size_t>(end)]) ++end;
+      AppendNumbers(out, {(kQuietModules + c) * m, y, (end - c) * m, m});
+      out += "re\n";
+      c = end;
+    }
+  }
+  out += "f\n";
+  if (!caption.empty()) {
+    out += "BT /F1 ";
+    AppendNumber(out, font_pt);
+    out += " Tf ";
+    AppendNumbers(out, {(side - caption_width) / 2, caption_height - font_pt * 1.1});
+    out += "Td ";
+    out += LiteralString(caption);
+    out += " Tj ET\n";
+  }
+  out += "Q\n";
+  return out;
+}
+
+PoDoFo::PdfObject* NewStream(PoDoFo::PdfVecObjects& objects, const std::string& content) {
+  PoDoFo::PdfObject* obj = objects.CreateObject();
+  obj->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()));
+  return obj;
+}
+
+Status CheckArguments(std::span<const uint8_t> pdf, const std::vector<bool>& modules, int size,
+                      const StampOptions& options) {
+  if (!LooksLikePdf(pdf)) return InvalidArgument("input to stamp is not a PDF (no %PDF- header)");
+  if (size <= 0 || size > kMaxQrSize) {
+    return InvalidArgument("QR matrix size " + std::to_string(size) + " is not in [1, " +
+                           std::to_string(kMaxQrSize) + "]");
+  }
+  if (modules.size() != static_cast<size_t>(size) * static_cast<size_t>(size)) {
+    return InvalidArgument("QR matrix has " + std::to_string(modules.size()) +
+                           " modules, not size x size = " + std::to_string(size * size));
+  }
+  if (!std::isfinite(options.size_pt) || options.size_pt <= 0 || options.size_pt > 14400) {
+    return InvalidArgument("QR stamp size must be a positive number of points");
+  }
+  if (!std::isfinite(options.margin_pt) || options.margin_pt < 0) {
+    return InvalidArgument("QR stamp margin must be a non-negative number of points");
+  }
+  if (options.page < 0) {
+    return InvalidArgument("page " + std::to_string(options.page) + " is not a page number (1-based, 0 = last)");
+  }
+  if (options.caption.size() > kMaxCaption) {
+    return InvalidArgument("QR stamp caption is longer than " + std::to_string(kMaxCaption) + " bytes");
+  }
+  for (char c : options.caption) {
+    if (!IsPrintableLatin1(static_cast<unsigned char>(c))) {
+      return InvalidArgument("QR stamp caption has a byte that is not printable Latin-1");
+    }
+  }
+  const std::string_view text(reinterpret_cast<const char*>(pdf.data()), pdf.size());
+  if (!internal::NestingDepthWithin(text, internal::kMaxNesting)) {
+    return InvalidArgument("PDF to stamp nests arrays or dictionaries more than " +
+                           std::to_string(internal::kMaxNesting) + " levels deep");
+  }
+  return Status::Ok();
+}
+
+// Adds the stamp to the loaded document. Throws PoDoFo::PdfError; returns a
+// non-ok Status for bad arguments found only now (page range, fit).
+Status AddStamp(PoDoFo::PdfMemDocument& doc, const std::vector<bool>& modules, int size,
+                const StampOptions& options) {
+  const int pages = doc.GetPageCount();
+  const int number = options.page == 0 ? pages : options.page;
+  if (pages <= 0 || number > pages) {
+    return InvalidArgument("page " + std::to_string(options.page) + " is out of range: the PDF has " +
+                           std::to_string(pages) + " page(s)");
+  }
+  PoDoFo::PdfPage* page = doc.GetPage(number - 1);
+  if (page == nullptr) return InvalidArgument("page " + std::to_string(number) + " cannot be read");
+  PoDoFo::PdfObject* page_obj = page->GetObject();
+  PoDoFo::PdfVecObjects& objects = doc.GetObjects();
+
+  // The visible area: the CropBox clipped to the MediaBox.
+  const PoDoFo::PdfRect media = page->GetMediaBox();
+  PoDoFo::PdfRect box = page->GetCropBox();
+  {
+    const double l = std::max(box.GetLeft(), media.GetLeft());
+    const double b = std::max(box.GetBottom(), media.GetBottom());
+    const double r = std::min(box.GetLeft() + box.GetWidth(), media.GetLeft() + media.GetWidth());
+    const double t = std::min(box.GetBottom() + box.GetHeight(), media.GetBottom() + media.GetHeight());
+    box = (r > l && t > b) ? PoDoFo::PdfRect(l, b, r - l, t - b) : media;
+  }
+  int rotate = 0;
+  if (PoDoFo::PdfObject* rot = InheritedKey(page_obj, "Rotate"); rot != nullptr && rot->IsNumber()) {
+    rotate = static_cast<int>(((rot->GetNumber() % 360) + 360) % 360);
+    if (rotate % 90 != 0) rotate = 0;  // invalid; readers ignore it
+  }
+  const bool quarter = rotate == 90 || rotate == 270;
+  const double shown_w = quarter ? box.GetHeight() : box.GetWidth();
+  const double shown_h = quarter ? box.GetWidth() : box.GetHeight();
+
+  // The caption's font and its size, shrunk until the text fits the width.
+  const double side = options.size_pt;
+  PoDoFo::PdfFont* font = nullptr;
+  double font_pt = 0, caption_width = 0, caption_height = 0;
+  if (!options.caption.empty()) {
+    font = doc.CreateFont("Helvetica", false, PoDoFo::PdfEncodingFactory::GlobalWinAnsiEncodingInstance(),
+                          PoDoFo::PdfFontCache::eFontCreationFlags_AutoSelectBase14, false);
+    if (font == nullptr) return Internal("PoDoFo could not create the Helvetica base-14 font");
+    PoDoFo::PdfFontMetrics* metrics = font->GetFontMetrics2();
+    for (font_pt = kCaptionMaxPt;; font_pt -= 0.5) {
+      metrics->SetFontSize(static_cast<float>(font_pt));
+      caption_width = metrics->StringWidth(options.caption.c_str(),
+                                           static_cast<PoDoFo::pdf_long>(options.caption.size()));
+      if (caption_width <= side * 0.96 || font_pt <= kCaptionMinPt) break;
+    }
+    if (caption_width > side * 0.96) {
+      return InvalidArgument("QR stamp caption is too long to fit under a " + std::to_string(side) +
+                             " pt code even at " + std::to_string(kCaptionMinPt) + " pt");
+    }
+    caption_height = font_pt * 1.5;
+  }
+  const double total_h = side + caption_height;
+  const double margin = options.margin_pt;
+  if (side + 2 * margin > shown_w || total_h + 2 * margin > shown_h) {
+    return InvalidArgument("QR stamp of " + std::to_string(side) + " pt with a " + std::to_string(margin) +
+                           " pt margin does not fit on page " + std::to_string(number));
+  }
+  const bool right = options.corner == Corner::kBottomRight || options.corner == Corner::kTopRight;
+  const bool top = options.corner == Corner::kTopRight || options.corner == Corner::kTopLeft;
+  const double u = right ? shown_w - margin - side : margin;
+  const double v = top ? shown_h - margin - total_h : margin;
+
+  // The form XObject holding the drawing, with its own resources.
+  PoDoFo::PdfObject* form =
+      NewStream(objects, StampContent(modules, size, side, caption_height, font_pt, caption_width,
+                                      options.caption, total_h));
+  PoDoFo::PdfDictionary& form_dict = form->GetDictionary();
+  form_dict.AddKey(PoDoFo::PdfName::KeyType, PoDoFo::PdfName("XObject"));
+  form_dict.AddKey(PoDoFo::PdfName::KeySubtype, PoDoFo::PdfName("Form"));
+  PoDoFo::PdfArray bbox;
+  for (double x : {0.0, 0.0, side, total_h}) bbox.push_back(PoDoFo::PdfVariant(x));
+  form_dict.AddKey("BBox", bbox);
+  PoDoFo::PdfDictionary form_resources;
+  if (font != nullptr) {
+    PoDoFo::PdfDictionary fonts;
+    fonts.AddKey("F1", font->GetObject()->Reference());
+    form_resources.AddKey("Font", fonts);
+  }
+  form_dict.AddKey("Resources", form_resources);
+
+  // The page's resources: a direct copy (they may be shared or inherited)
+  // with the form added under a name not used yet.
+  PoDoFo::PdfDictionary resources;
+  if (PoDoFo::PdfObject* old = InheritedKey(page_obj, "Resources"); old != nullptr && old->IsDictionary()) {
+    resources = old->GetDictionary();
+  }
+  PoDoFo::PdfDictionary xobjects;
+  if (PoDoFo::PdfObject* old = resources.GetKey("XObject")) {
+    if (old->IsReference()) old = objects.GetObject(old->GetReference());
+    if (old != nullptr && old->IsDictionary()) xobjects = old->GetDictionary();
+  }
+  std::string name;
+  for (int i = 1;; ++i) {
+    name = "QuipuQr" + std::to_string(i);
+    if (!xobjects.HasKey(name)) break;
+  }
+  xobjects.AddKey(PoDoFo::PdfName(name), form->Reference());
+  resources.AddKey("XObject", xobjects);
+  page_obj->GetDictionary().AddKey("Resources", resources);
+
+  // The contents: q, the original streams, Q, then the stamp, so whatever
+  // graphics state the original leaves behind cannot move or recolour it.
+  PoDoFo::PdfArray contents;
+  contents.push_back(NewStream(objects, "q\n")->Reference());
+  if (PoDoFo::PdfObject* old = page_obj->GetDictionary().GetKey("Contents")) {
+    PoDoFo::PdfObject* resolved = old->IsReference() ? objects.GetObject(old->GetReference()) : old;
+    if (resolved != nullptr && resolved->IsArray()) {
+      for (const PoDoFo::PdfObject& item : resolved->GetArray()) contents.push_back(item);
+    } else if (old->IsReference()) {
+      contents.push_back(*old);
+    }
+  }
+  contents.push_back(NewStream(objects, "\nQ\n")->Reference());
+  const Matrix to_user = UprightToUser(rotate, box.GetLeft(), box.GetBottom(), box.GetWidth(), box.GetHeight());
+  std::string draw = "q ";
+  AppendNumbers(draw, {to_user.a, to_user.b, to_user.c, to_user.d, to_user.e, to_user.f});
+  draw += "cm 1 0 0 1 ";
+  AppendNumbers(draw, {u, v});
+  draw += "cm /" + name + " Do Q\n";
+  contents.push_back(NewStream(objects, draw)->Reference());
+  page_obj->GetDictionary().AddKey("Contents", contents);
+  return Status::Ok();
 }
 
 }  // namespace
 
-Result<crypto::Bytes> StampQr(std::span<const uint8_t> pdf, const std::vector<bool>& modules, int size,
-                              const StampOptions& options) {
-  if (size < 21 || size > 177 || modules.size() != static_cast<size_t>(size) * static_cast<size_t>(size)) {
-    return InvalidArgument("stamp: not a QR module matrix");
-  }
-  if (options.size_pt < 36 || options.size_pt > 600 || options.margin_pt < 0 || options.margin_pt > 300) {
-    return InvalidArgument("stamp: size 36..600 pt, margin 0..300 pt");
-  }
-  if (options.caption.size() > 120) return InvalidArgument("stamp: caption up to 120 characters");
-  const std::string_view text(reinterpret_cast<const char*>(pdf.data()), pdf.size());
-  if (text.find("%PDF-") == std::string_view::npos || text.find("%PDF-") > 1024) {
-    return InvalidArgument("stamp: not a PDF");
-  }
-  if (!internal::NestingDepthWithin(text, internal::kMaxNesting)) return InvalidArgument("stamp: PDF nests too deep");
-
+Result<Bytes> StampQr(std::span<const uint8_t> pdf, const std::vector<bool>& modules, int size,
+                      const StampOptions& options) {
+  QUIPU_RETURN_IF_ERROR(CheckArguments(pdf, modules, size, options));
   auto lock = internal::LockPodofo();
-  PdfMemDocument doc;
+  PoDoFo::PdfMemDocument doc;
   try {
-    doc.LoadFromBuffer(reinterpret_cast<const char*>(pdf.data()), static_cast<long>(pdf.size()), /*bForUpdate=*/true);
-  } catch (const PdfError& e) {
-    if (e.GetError() == ePdfError_InvalidPassword) return InvalidArgument("stamp: the PDF is encrypted");
-    return InvalidArgument("stamp: not a readable PDF: " + ErrorName(e));
+    doc.LoadFromBuffer(reinterpret_cast<const char*>(pdf.data()), static_cast<long>(pdf.size()),
+                       /*bForUpdate=*/true);
+  } catch (const PoDoFo::PdfError& e) {
+    if (e.GetError() == PoDoFo::ePdfError_InvalidPassword) {
+      return InvalidArgument("PDF to stamp is encrypted with a password");
+    }
+    if (e.GetError() == PoDoFo::ePdfError_CannotEncryptedForUpdate) {
+      return InvalidArgument("PDF to stamp is encrypted; encrypted PDFs are not stamped");
+    }
+    return InvalidArgument("PDF to stamp cannot be parsed: " + DescribePdfError(e));
   } catch (const std::exception& e) {
-    return InvalidArgument(std::string("stamp: not a readable PDF: ") + e.what());
+    return InvalidArgument(std::string("PDF to stamp cannot be parsed: ") + e.what());
+  }
+  if (doc.GetEncrypted()) {
+    // New objects would have to be encrypted with the document's key; an
+    // encrypted document is not stamped rather than stamped in clear.
+    return InvalidArgument("PDF to stamp is encrypted; encrypted PDFs are not stamped");
   }
   try {
-    if (doc.GetEncrypted()) return InvalidArgument("stamp: the PDF is encrypted");
-    const int pages = doc.GetPageCount();
-    const int number = options.page == 0 ? pages : options.page;
-    if (number < 1 || number > pages) {
-      return InvalidArgument("stamp: page " + std::to_string(options.page) + " of a " + std::to_string(pages) +
-                             "-page PDF");
-    }
-    PdfPage* page = doc.GetPage(number - 1);
-    const PdfRect box = page->GetMediaBox();
-    const int rotation = ((page->GetRotation() % 360) + 360) % 360;
-    // The page as it is displayed (after /Rotate): width and height.
-    const bool sideways = rotation == 90 || rotation == 270;
-    const double w = box.GetWidth(), h = box.GetHeight();
-    const double vw = sideways ? h : w, vh = sideways ? w : h;
-
-    // The code's square and caption, in displayed coordinates.
-    const double side = options.size_pt;
-    const double caption_h = options.caption.empty() ? 0 : 10;
-    const bool left = options.corner == Corner::kBottomLeft || options.corner == Corner::kTopLeft;
-    const bool bottom = options.corner == Corner::kBottomLeft || options.corner == Corner::kBottomRight;
-    if (side + 2 * options.margin_pt > std::min(vw, vh)) return InvalidArgument("stamp: the page is too small");
-    const double x0 = left ? options.margin_pt : vw - options.margin_pt - side;
-    const double y0 = bottom ? options.margin_pt + caption_h : vh - options.margin_pt - side;
-
-    // Fonts: Helvetica (base 14), registered in the page's resources.
-    PdfFont* font = options.caption.empty() ? nullptr : doc.CreateFont("Helvetica");
-    std::string ops = "Q\nq\n";
-    // Map displayed coordinates to the page's user space.
-    double a = 1, b = 0, c = 0, d = 1, e = 0, f = 0;
-    if (rotation == 90) { a = 0; b = 1; c = -1; d = 0; e = w; f = 0; }
-    if (rotation == 180) { a = -1; b = 0; c = 0; d = -1; e = w; f = h; }
-    if (rotation == 270) { a = 0; b = -1; c = 1; d = 0; e = 0; f = h; }
-    ops += Num(a) + " " + Num(b) + " " + Num(c) + " " + Num(d) + " " + Num(e + box.GetLeft()) + " " +
-           Num(f + box.GetBottom()) + " cm\n";
-    ops += "1 g " + Num(x0) + " " + Num(y0 - caption_h) + " " + Num(side) + " " + Num(side + caption_h) + " re f\n";
-    const double unit = side / (size + 8);  // 4 modules of quiet zone each side
-    ops += "0 g\n";
-    for (int row = 0; row < size; ++row) {
-      for (int col = 0; col < size; ++col) {
-        if (!modules[static_cast<size_t>(row * size + col)]) continue;
-        int run = 1;
-        while (col + run < size && modules[static_cast<size_t>(row * size + col + run)]) ++run;
-        const double x = x0 + (col + 4) * unit;
-        const double y = y0 + side - (row + 5) * unit;  // row 0 at the top
-        ops += Num(x) + " " + Num(y) + " " + Num(run * unit) + " " + Num(unit) + " re\n";
-        col += run - 1;
-      }
-    }
-    ops += "f\n";
-    if (font != nullptr) {
-      ops += "BT /" + std::string(font->GetIdentifier().GetName()) + " 6.5 Tf " + Num(x0 + 2) + " " +
-             Num(y0 - caption_h + 3) + " Td " + Literal(options.caption) + " Tj ET\n";
-    }
-    ops += "Q\n";
-
-    // The page's contents become [q, original..., stamp]: its own graphics
-    // state cannot leak into the stamp, nor the stamp's into anything.
-    PdfObject* page_obj = page->GetObject();
-    PdfObject* open = doc.GetObjects().CreateObject();
-    open->GetStream()->Set("q\n");
-    PdfObject* stamp = doc.GetObjects().CreateObject();
-    stamp->GetStream()->Set(ops.c_str(), static_cast<pdf_long>(ops.size()));
-    PdfArray contents;
-    contents.push_back(open->Reference());
-    if (PdfObject* old = page_obj->GetDictionary().GetKey(PdfName("Contents"))) {
-      PdfObject* resolved = old->IsReference() ? doc.GetObjects().GetObject(old->GetReference()) : old;
-      if (resolved != nullptr && resolved->IsArray()) {
-        for (const PdfObject& item : resolved->GetArray()) contents.push_back(item);
-      } else {
-        contents.push_back(*old);
-      }
-    }
-    contents.push_back(stamp->Reference());
-    page_obj->GetDictionary().AddKey(PdfName("Contents"), contents);
-    if (font != nullptr) {
-      // Resources may be the page's own, inherited, or an indirect object:
-      // the page gets its own dictionary, a copy with the font added.
-      PdfObject* res = page->GetResources();
-      PdfDictionary resources = res != nullptr && res->IsDictionary() ? res->GetDictionary() : PdfDictionary();
-      PdfDictionary fonts;
-      if (PdfObject* f0 = resources.GetKey(PdfName("Font"))) {
-        PdfObject* rf = f0->IsReference() ? doc.GetObjects().GetObject(f0->GetReference()) : f0;
-        if (rf != nullptr && rf->IsDictionary()) fonts = rf->GetDictionary();
-      }
-      fonts.AddKey(font->GetIdentifier(), font->GetObject()->Reference());
-      resources.AddKey(PdfName("Font"), fonts);
-      page_obj->GetDictionary().AddKey(PdfName("Resources"), resources);
-    }
-
-    PdfRefCountedBuffer buffer;
-    PdfOutputDevice device(&buffer);
+    QUIPU_RETURN_IF_ERROR(AddStamp(doc, modules, size, options));
+    PoDoFo::PdfRefCountedBuffer buffer;
+    PoDoFo::PdfOutputDevice device(&buffer);
     doc.WriteUpdate(&device, /*bTruncate=*/true);
     const auto* begin = reinterpret_cast<const uint8_t*>(buffer.GetBuffer());
-    crypto::Bytes out(begin, begin + device.GetLength());
+    Bytes out(begin, begin + device.GetLength());
     if (out.size() <= pdf.size() || !std::equal(pdf.begin(), pdf.end(), out.begin())) {
-      return Internal("stamp: the update did not keep the original bytes as a prefix");
+      return Internal("PoDoFo's incremental update did not keep the original bytes as a prefix");
     }
     return out;
-  } catch (const PdfError& e) {
-    return InvalidArgument("stamp: PoDoFo could not stamp this PDF: " + ErrorName(e));
+  } catch (const PoDoFo::PdfError& e) {
+    return Internal("PoDoFo failed to stamp the PDF: " + DescribePdfError(e));
   } catch (const std::exception& e) {
-    return InvalidArgument(std::string("stamp: PoDoFo could not stamp this PDF: ") + e.what());
+    return Internal(std::string("PoDoFo failed to stamp the PDF: ") + e.what());
   }
 }
 
