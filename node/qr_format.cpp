@@ -10,8 +10,8 @@ namespace {
 using nlohmann::json;
 
 // Plaintext map keys (docs/qr-seguro.md).
-constexpr int kKeyFields = 1;   // map: the issuer's fields
-constexpr int kKeyExpires = 2;  // uint: unix seconds (absent: no expiry)
+constexpr int kKeyExpires = 1;  // uint: unix seconds (absent: no expiry)
+constexpr int kKeyFields = 2;   // map: the issuer's fields; last, so it runs to the end
 
 json Bin(std::span<const uint8_t> b) { return json::binary(std::vector<uint8_t>(b.begin(), b.end())); }
 
@@ -25,7 +25,7 @@ crypto::Bytes Cbor(const json& j) { return json::to_cbor(j); }
 // The plaintext as a CBOR map with integer keys. nlohmann's to_cbor writes
 // definite lengths and shortest heads; object keys must be strings in
 // nlohmann, so the map is written by hand around the encoded values.
-Result<crypto::Bytes> EncodePlain(const QrPlain& p) {
+Result<crypto::Bytes> EncodePlainImpl(const QrPlain& p) {
   if (!p.fields.is_object()) return InvalidArgument("qr: fields must be a JSON object");
   crypto::Bytes fields;
   try {
@@ -40,13 +40,13 @@ Result<crypto::Bytes> EncodePlain(const QrPlain& p) {
   crypto::Bytes out;
   out.push_back(static_cast<uint8_t>(0xa0 | (p.expires_at ? 2 : 1)));  // map of 1 or 2
   auto append = [&](const crypto::Bytes& b) { out.insert(out.end(), b.begin(), b.end()); };
-  append(Cbor(kKeyFields));
-  append(fields);
   if (p.expires_at) {
     if (*p.expires_at < 0) return InvalidArgument("qr: expiry before 1970");
     append(Cbor(kKeyExpires));
     append(Cbor(static_cast<uint64_t>(*p.expires_at)));
   }
+  append(Cbor(kKeyFields));
+  append(fields);
   return out;
 }
 
@@ -88,6 +88,8 @@ struct Reader {
 
 }  // namespace
 
+Result<crypto::Bytes> EncodeQrPlain(const QrPlain& plain) { return EncodePlainImpl(plain); }
+
 crypto::Bytes QrAssociatedData(uint32_t key_id, uint64_t index) {
   return Cbor(json::array({kQrVersion, Bin(KeyIdBytes(key_id)), index}));
 }
@@ -104,7 +106,7 @@ crypto::Bytes QrSignedBytes(const QrSealed& s) {
 Result<QrSealed> SealQrWithNonce(const QrPlain& plain, uint64_t index, uint32_t key_id,
                                  std::span<const uint8_t> data_key, const crypto::SigningKey& node_key,
                                  std::span<const uint8_t> nonce) {
-  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes pt, EncodePlain(plain));
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes pt, EncodePlainImpl(plain));
   QrSealed s;
   s.key_id = key_id;
   s.index = index;
@@ -165,36 +167,19 @@ Result<QrPlain> OpenQr(const QrSealed& s, std::span<const uint8_t> data_key) {
   uint64_t n;
   if (!r.Head(major, n) || major != 5 || n < 1 || n > 2) return Corruption("qr: plaintext is not the fields map");
   QrPlain p;
-  bool has_fields = false;
-  for (uint64_t i = 0; i < n; ++i) {
-    uint64_t key;
-    if (!r.Uint(key)) return Corruption("qr: plaintext key");
-    // CBOR items are prefix-free: the value ends at the shortest prefix
-    // that decodes (the plaintext is at most a few hundred bytes).
-    const size_t start = r.at;
-    json value;
-    bool parsed = false;
-    for (size_t end = start + 1; end <= pt.size() && !parsed; ++end) {
-      value = json::from_cbor(pt.begin() + static_cast<std::ptrdiff_t>(start),
-                              pt.begin() + static_cast<std::ptrdiff_t>(end), true, false);
-      if (!value.is_discarded()) {
-        parsed = true;
-        r.at = end;
-      }
+  uint64_t key;
+  if (n == 2) {
+    uint64_t expires;
+    if (!r.Uint(key) || key != kKeyExpires || !r.Uint(expires) || expires > (uint64_t{1} << 62)) {
+      return Corruption("qr: plaintext expiry");
     }
-    if (!parsed) return Corruption("qr: plaintext value");
-    if (key == kKeyFields && value.is_object()) {
-      p.fields = value;
-      has_fields = true;
-    } else if (key == kKeyExpires && value.is_number_unsigned()) {
-      p.expires_at = value.get<int64_t>();
-    } else {
-      return Corruption("qr: plaintext key " + std::to_string(key) + " is unknown or malformed");
-    }
+    p.expires_at = static_cast<int64_t>(expires);
   }
-  if (r.at != pt.size() || !has_fields) {
-    return Corruption("qr: plaintext is incomplete");
-  }
+  if (!r.Uint(key) || key != kKeyFields) return Corruption("qr: plaintext has no fields");
+  // The fields map is the last item: it runs to the end of the plaintext.
+  json fields = json::from_cbor(pt.begin() + static_cast<std::ptrdiff_t>(r.at), pt.end(), true, false);
+  if (fields.is_discarded() || !fields.is_object()) return Corruption("qr: plaintext fields are not a map");
+  p.fields = std::move(fields);
   return p;
 }
 

@@ -58,6 +58,9 @@ std::string QrText(const QrSealed& sealed);
 // naming what is wrong.
 Result<QrSealed> ParseQrText(std::string_view text);
 
+// The plaintext's CBOR map {1: fields, 2: expires_at?} (docs/qr-seguro.md §6).
+Result<crypto::Bytes> EncodeQrPlain(const QrPlain& plain);
+
 // The bytes the signature covers: context || 0x00 || CBOR([1, key_id, index, nonce, ciphertext]).
 crypto::Bytes QrSignedBytes(const QrSealed& sealed);
 // The AEAD associated data: CBOR([1, key_id, index]).

@@ -7,6 +7,8 @@
 #include <random>
 
 #include "crypto/aead.h"
+#include "crypto/base45.h"
+#include "crypto/note.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "node/qr_format.h"
@@ -238,6 +240,62 @@ TEST(QrStamp, BadInputIsRefused) {
   EXPECT_FALSE(pdf::StampQr(cut, m->dark, m->size, o).ok());
   o.size_pt = 2000;
   EXPECT_FALSE(pdf::StampQr(*pdf, m->dark, m->size, o).ok());
+}
+
+}  // namespace
+}  // namespace quipu::node
+
+namespace quipu::node {
+namespace {
+
+std::string Wrap(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 64) out += hex.substr(i, 64) + "\n";
+  return out;
+}
+
+// docs/qr-seguro.md §9: every value of the worked example is recomputed
+// here and must appear in the document as written.
+TEST(QrFormat, WorkedExampleInTheFormatDocument) {
+  crypto::Bytes seed(32), data_key(32), nonce(24);
+  for (int i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(i + 1);
+  for (int i = 0; i < 32; ++i) data_key[i] = static_cast<uint8_t>(0x40 + i);
+  for (int i = 0; i < 24; ++i) nonce[i] = static_cast<uint8_t>(0x80 + i);
+  auto key = crypto::SigningKey::FromSeed(seed);
+  ASSERT_TRUE(key.ok());
+  const std::string name = "quipu.example/node";
+  const uint32_t key_id = crypto::KeyHash(name, key->PublicKey());
+  QrPlain plain;
+  plain.fields = json::parse(R"({"tipo":"Bachiller","nro":"TB-2024-0012345","nombre":"Ana Quispe Mamani",)"
+                             R"("fecha":"2024-03-15","oficina":"SEDUCA La Paz"})");
+  plain.expires_at = 1893456000;
+  auto sealed = SealQrWithNonce(plain, 42, key_id, data_key, *key, nonce);
+  ASSERT_TRUE(sealed.ok());
+  char kid[9];
+  std::snprintf(kid, sizeof kid, "%08x", key_id);
+  const crypto::Bytes code_cbor = *crypto::Base45Decode(QrText(*sealed).substr(4));
+  const std::vector<std::pair<std::string, std::string>> values = {
+      {"public key", crypto::HexEncode(key->PublicKey())},
+      {"verifier key", crypto::VerifierKeyString(name, key->PublicKey())},
+      {"key_id", kid},
+      {"fields", Wrap(crypto::HexEncode(nlohmann::json::to_cbor(plain.fields)))},
+      {"plaintext", Wrap(crypto::HexEncode(*EncodeQrPlain(plain)))},
+      {"associated data", crypto::HexEncode(QrAssociatedData(key_id, 42))},
+      {"ciphertext", Wrap(crypto::HexEncode(sealed->ciphertext))},
+      {"signed bytes", Wrap(crypto::HexEncode(QrSignedBytes(*sealed)))},
+      {"signature", Wrap(crypto::HexEncode(sealed->signature))},
+      {"code", Wrap(crypto::HexEncode(code_cbor))},
+      {"payload", crypto::HexEncode(QrPayloadHash(*sealed))},
+      {"text", Wrap(QrText(*sealed))},
+  };
+  if (std::getenv("QUIPU_PRINT_EXAMPLE")) {
+    for (const auto& [what, v] : values) std::printf("== %s\n%s\n", what.c_str(), v.c_str());
+  }
+  const std::string doc = testing::ReadFile(std::string(QUIPU_SOURCE_DIR) + "/docs/qr-seguro.md");
+  for (const auto& [what, v] : values) EXPECT_NE(doc.find(v), std::string::npos) << what << ":\n" << v;
+  // And the example opens and verifies.
+  EXPECT_TRUE(VerifyQrSignature(*sealed, key->PublicKey()));
+  EXPECT_EQ(OpenQr(*sealed, data_key)->fields, plain.fields);
 }
 
 }  // namespace
