@@ -4,6 +4,7 @@
 // with a commit per request; prints the rates and the ratio.
 //
 //   build/bench/approvals_bench [approvals per scenario, default 3000]
+// Also durable QR Seguro issues/s (1 and 64 clients) and verifications/s.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "ledger/log.h"
 #include "node/approvals.h"
 #include "node/clients.h"
+#include "node/qr_service.h"
 
 namespace {
 
@@ -89,6 +91,49 @@ double Scenario(int concurrency, bool group_commit, int total) {
   return (total - failures) / secs;
 }
 
+// Durable QR Seguro issues per second with `concurrency` clients, then
+// verifications per second (signature, ledger record, decryption).
+void QrScenario(int concurrency, int total) {
+  const std::string dir = std::string(std::getenv("BENCH_DIR") ? std::getenv("BENCH_DIR") : "build/bench-data") + "/qr";
+  std::filesystem::remove_all(dir);
+  ledger::LogOptions lo;
+  lo.dir = dir;
+  auto log = ledger::Log::Open(lo);
+  std::array<uint8_t, 32> key{};
+  crypto::RandomBytes(key);
+  node::Clients clients(**log, key);
+  auto added = clients.Add("Bench", "https://b.example/r", "https://b.example/n", "t");
+  auto signer = crypto::LoadNoteSigner(dir + "/" + ledger::kNodeKeyFile);
+  auto keys = node::LoadQrKeys(dir, true);
+  node::QrService qr(**log, clients, std::move(*signer), std::move(*keys));
+  const json fields = {{"tipo", "Certificado"}, {"numero", "CN-2026-0048213"}, {"titular", "María Quispe Mamani"},
+                       {"fecha", "2026-11-23"}, {"oficina", "SERECI La Paz"}};
+  std::vector<std::string> texts(static_cast<size_t>(total));
+  std::atomic<int> next{0};
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < concurrency; ++w) {
+    threads.emplace_back([&] {
+      for (int i; (i = next++) < total;) {
+        auto r = qr.Issue(added->client, {{"document", {{"sha256", crypto::HexEncode(crypto::Sha256(std::to_string(i)))},
+                                                        {"media_type", "application/pdf"}}},
+                                          {"fields", fields}});
+        if (r.ok()) texts[static_cast<size_t>(i)] = (*r)["qr_text"];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double issue_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  start = std::chrono::steady_clock::now();
+  int valid = 0;
+  for (const auto& t : texts) valid += (*qr.Verify(t))["valid"] == true;
+  const double verify_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("QR Seguro, %d clients: %.0f durable issues/s; %.0f verifications/s on one thread (%d/%d valid)\n",
+              concurrency, total / issue_s, total / verify_s, valid, total);
+  log->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,5 +145,6 @@ int main(int argc, char** argv) {
     const double single = Scenario(c, false, total);
     std::printf("%-8d %16.0f %20.0f %8.2f\n", c, group, single, group / single);
   }
+  for (int c : {1, 64}) QrScenario(c, total);
   return 0;
 }
