@@ -23,15 +23,40 @@ std::string Now() {
 
 void AccessLog::Request(std::string_view method, std::string_view route, std::string_view path,
                         unsigned status, size_t bytes, int64_t micros, std::string_view remote) {
-  Write({{"ts", Now()},
-         {"event", "request"},
-         {"method", std::string(method)},
-         {"route", std::string(route)},
-         {"path", std::string(path.substr(0, 512))},
-         {"status", status},
-         {"bytes", bytes},
-         {"us", micros},
-         {"remote", std::string(remote)}});
+  // On every request: written by hand (a JSON library here costs more than
+  // the request), one write(2) a line.
+  auto quoted = [](std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (unsigned char c : s.substr(0, 512)) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20 || c >= 0x7f) {
+        out += "\\u00";  // bytes outside printable ASCII, escaped one by one
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    out += '"';
+  };
+  std::string line;
+  line.reserve(256);
+  line += "{\"bytes\":" + std::to_string(bytes) + ",\"event\":\"request\",\"method\":";
+  quoted(line, method);
+  line += ",\"path\":";
+  quoted(line, path);
+  line += ",\"remote\":";
+  quoted(line, remote);
+  line += ",\"route\":";
+  quoted(line, route);
+  line += ",\"status\":" + std::to_string(status) + ",\"ts\":\"" + Now() + "\",\"us\":" +
+          std::to_string(micros) + "}\n";
+  std::lock_guard lock(mu_);
+  std::fwrite(line.data(), 1, line.size(), out_);
+  std::fflush(out_);
 }
 
 void AccessLog::Event(std::string_view name, const nlohmann::json& fields) {

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <mutex>
 
 #include "api/access_log.h"
 #include "api/approval_routes.h"
@@ -156,9 +158,18 @@ int RunServe(const std::vector<std::string>& args) {
   Router router;
   LedgerRoutesOptions lro;
   lro.max_verify_bytes = so.body_limit;
-  lro.client_name = [&clients](const std::string& id) {
+  // Client names never change: cached after the first lookup.
+  auto names = std::make_shared<std::pair<std::mutex, std::map<std::string, std::string>>>();
+  lro.client_name = [&clients, names](const std::string& id) {
+    {
+      std::lock_guard lock(names->first);
+      if (auto it = names->second.find(id); it != names->second.end()) return it->second;
+    }
     auto c = clients.Get(id);
-    return c.ok() ? c->name : std::string();
+    if (!c.ok()) return std::string();
+    std::lock_guard lock(names->first);
+    names->second.emplace(id, c->name);
+    return c->name;
   };
   lro.subject_query = MakeSubjectQuery(clients, approvals);
   AddLedgerRoutes(router, *ledger_log, lro);

@@ -117,6 +117,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
+    // Beast reads at most the buffer's free capacity at a time: give large
+    // bodies room, or a 10 MiB upload takes thousands of 4 KiB reads.
+    if (auto length = parser_->content_length(); length && *length > 16384) {
+      buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(*length, 1 << 20)));
+      parser_->get().body().reserve(static_cast<size_t>(*length));  // no regrowth copies
+    }
     stream_.expires_after(server_.options.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -322,11 +328,19 @@ void Server::Stop() {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });
+  // Take references under the lock, use them outside it: the last
+  // reference to a session may drop here, and its destructor takes the lock.
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(impl_->sessions_mu);
+    for (Session* s : impl_->sessions) {
+      if (auto alive = s->weak_from_this().lock()) open.push_back(std::move(alive));
+    }
+  }
+  for (auto& s : open) s->CloseIfIdle();
+  open.clear();
   {
     std::unique_lock lock(impl_->sessions_mu);
-    for (Session* s : impl_->sessions) {
-      if (auto alive = s->weak_from_this().lock()) alive->CloseIfIdle();
-    }
     impl_->drained.wait_for(lock, impl_->options.drain_timeout, [&] { return impl_->sessions.empty(); });
   }
   impl_->ioc.stop();

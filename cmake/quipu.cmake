@@ -32,5 +32,5 @@ function(quipu_tests folder)
   gtest_discover_tests(${folder}_tests
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS ${folder})
+    PROPERTIES LABELS ${folder} TIMEOUT 300)
 endfunction()

@@ -56,10 +56,12 @@ Result<HashedDocument> HashDocument(std::span<const uint8_t> bytes, DocType type
     case DocType::kPdf: {
       QUIPU_ASSIGN_OR_RETURN(pdf::PdfInfo info, pdf::InspectPdf(bytes));
       doc.pages = info.pages;
-      for (const pdf::PdfRevision& rev : info.revisions) {
-        doc.revisions.push_back({rev.length, crypto::Sha256(bytes.first(rev.length))});
-      }
       doc.sha256 = crypto::Sha256(bytes);
+      for (const pdf::PdfRevision& rev : info.revisions) {
+        // The last revision is usually the whole file: hash it once.
+        doc.revisions.push_back(
+            {rev.length, rev.length == bytes.size() ? doc.sha256 : crypto::Sha256(bytes.first(rev.length))});
+      }
       break;
     }
   }
