@@ -12,7 +12,7 @@ packages=(
   libssl-dev libsodium-dev liblmdb-dev libboost-dev nlohmann-json3-dev
   libpodofo-dev libqrencode-dev libpng-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   # independent tools the tests compare against
-  lmdb-utils oathtool zbar-tools poppler-utils curl nodejs npm chromium golang-go golang-golang-x-mod-dev
+  lmdb-utils oathtool zbar-tools poppler-utils curl nodejs chromium golang-go golang-golang-x-mod-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light hyperfine bc python3)
@@ -23,6 +23,9 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# npm builds the verification page. Debian's nodejs needs the separate npm
+# package; a nodejs that bundles npm (NodeSource) conflicts with it.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
