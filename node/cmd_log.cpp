@@ -20,6 +20,7 @@
 #include "ledger/log.h"
 #include "node/commands.h"
 #include "node/flags.h"
+#include "node/secrets.h"
 
 namespace quipu::node {
 namespace {
@@ -61,7 +62,11 @@ Result<std::unique_ptr<ledger::Log>> OpenLog(const Flags& flags, bool read_only,
 int LogInit(const Flags& flags) {
   auto log = OpenLog(flags, false, true);
   if (!log.ok()) return LogFail("init", log.status());
+  // The node's other secrets (data key, admin token) are made now too.
+  auto secrets = LoadNodeSecrets(flags.GetOr("data", kDefaultData), /*create=*/true);
+  if (!secrets.ok()) return LogFail("init", secrets.status());
   std::cout << (*log)->verifier_key() << "\n";
+  std::cerr << "quipu log init: admin token in " << secrets->admin_token_path << " (mode 0600)\n";
   return kExitOk;
 }
 
