@@ -11,24 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-// The token of "Authorization: Bearer <token>", or "".
-std::string_view BearerToken(const Request& req) {
-  std::string_view h = req.header("Authorization");
-  if (h.size() < 7) return {};
-  std::string scheme(h.substr(0, 7));
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return {};
-  h.remove_prefix(7);
-  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-  return h;
-}
-
-Response Unauthorized(std::string_view detail) {
-  Response r = Problem(401, "Unauthorized", detail);
-  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"quipu\"");
-  return r;
-}
-
 // The client behind the request's bearer token, or the 401 to send.
 Result<node::ClientInfo> Authenticate(node::Clients& clients, const Request& req) {
   std::string_view token = BearerToken(req);

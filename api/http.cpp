@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include <cctype>
+
 namespace quipu::api {
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
@@ -63,6 +65,23 @@ Response ProblemFromStatus(const Status& s) {
     }
     default: return Problem(500, "Internal error", "the request could not be completed; see the node's log");
   }
+}
+
+std::string_view BearerToken(const Request& req) {
+  std::string_view h = req.header("Authorization");
+  if (h.size() < 7) return {};
+  for (size_t i = 0; i < 7; ++i) {
+    if (std::tolower(static_cast<unsigned char>(h[i])) != "bearer "[i]) return {};
+  }
+  h.remove_prefix(7);
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  return h;
+}
+
+Response Unauthorized(std::string_view detail) {
+  Response r = Problem(401, "Unauthorized", detail);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"quipu\"");
+  return r;
 }
 
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {

@@ -55,6 +55,11 @@ Response Problem(unsigned status, std::string_view title, std::string_view detai
 // Retry-After), 500 otherwise (without the internal message).
 Response ProblemFromStatus(const Status& status);
 
+// The token of "Authorization: Bearer <token>" (scheme case-insensitive), or "".
+std::string_view BearerToken(const Request& req);
+// 401 with `WWW-Authenticate: Bearer realm="quipu"`.
+Response Unauthorized(std::string_view detail);
+
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`). nullopt
 // for a malformed escape or a decoded NUL.
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);

@@ -32,12 +32,6 @@ Result<uint64_t> ParseIndex(std::string_view text, std::string_view what) {
   return v;
 }
 
-json ProofJson(const std::vector<ledger::Hash>& proof) {
-  json out = json::array();
-  for (const auto& h : proof) out.push_back(crypto::Base64Encode(h));
-  return out;
-}
-
 json BlockJson(const ledger::Block& b) {
   return {{"height", b.height},
           {"tree_size", b.tree_size},
@@ -132,7 +126,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
                  {"tree_size", size},
                  {"entry", std::move(parsed)},
                  {"leaf_hash", crypto::Base64Encode(proof->leaf_hash)},
-                 {"proof", ProofJson(proof->proof)},
+                 {"proof", node::ProofJson(proof->proof)},
                  {"checkpoint", proof->checkpoint.empty() ? json(nullptr) : json(proof->checkpoint)}});
   });
 
@@ -146,7 +140,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     if (!new_size.ok()) return FromStatus(new_size.status());
     auto proof = lp->ProveConsistency(*old_size, *new_size);
     if (!proof.ok()) return FromStatus(proof.status());
-    return Json({{"old", *old_size}, {"new", *new_size}, {"proof", ProofJson(*proof)}});
+    return Json({{"old", *old_size}, {"new", *new_size}, {"proof", node::ProofJson(*proof)}});
   });
 
   router.Add(http::verb::get, "/v1/blocks/{}", [lp](const Request& req) {

@@ -11,20 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view Bearer(const Request& req) {
-  std::string_view h = req.header("Authorization");
-  if (h.size() < 8) return {};
-  std::string scheme(h.substr(0, 7));
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return scheme == "bearer " ? h.substr(7) : std::string_view();
-}
-
-Response Unauthorized(std::string_view detail) {
-  Response r = Problem(401, "Unauthorized", detail);
-  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"quipu\"");
-  return r;
-}
-
 Result<json> Body(const Request& req, size_t depth = 16) {
   crypto::JcsLimits limits;
   limits.max_depth = depth;
@@ -43,7 +29,7 @@ bool ParseIndex(std::string_view s, uint64_t& v) {
 
 void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, size_t max_pdf_bytes) {
   auto client_of = [&clients](const Request& req) -> Result<node::ClientInfo> {
-    std::string_view token = Bearer(req);
+    std::string_view token = BearerToken(req);
     if (token.empty()) return PermissionDenied("send Authorization: Bearer <client token>");
     return clients.Authenticate(token);
   };

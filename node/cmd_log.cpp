@@ -20,6 +20,7 @@
 #include "ledger/log.h"
 #include "node/commands.h"
 #include "node/flags.h"
+#include "node/verify.h"
 #include "node/secrets.h"
 
 namespace quipu::node {
@@ -34,12 +35,6 @@ Result<ledger::SyncMode> ParseSync(const Flags& flags) {
   if (sync == "full") return ledger::SyncMode::kFull;
   if (sync == "none") return ledger::SyncMode::kNone;
   return InvalidArgument("--sync must be full or none, not '" + sync + "'");
-}
-
-json ProofJson(const std::vector<ledger::Hash>& proof) {
-  json out = json::array();
-  for (const auto& h : proof) out.push_back(crypto::Base64Encode(h));
-  return out;
 }
 
 int LogFail(std::string_view sub, const Status& s) {

@@ -8,12 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-json ProofJson(const std::vector<ledger::Hash>& proof) {
-  json out = json::array();
-  for (const auto& h : proof) out.push_back(crypto::Base64Encode(h));
-  return out;
-}
-
 Result<json> RecordsJson(const ledger::DocumentLookup& found) {
   json records = json::array();
   for (const ledger::DocumentRecord& r : found.records) {
@@ -35,6 +29,12 @@ Result<json> RecordsJson(const ledger::DocumentLookup& found) {
 }
 
 }  // namespace
+
+json ProofJson(const std::vector<ledger::Hash>& proof) {
+  json out = json::array();
+  for (const auto& h : proof) out.push_back(crypto::Base64Encode(h));
+  return out;
+}
 
 Result<json> LookupDocumentJson(const ledger::Log& log, const crypto::Digest& sha256) {
   QUIPU_ASSIGN_OR_RETURN(ledger::DocumentLookup found, log.LookupDocument(sha256, kMaxRecordsPerDocument));

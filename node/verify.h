@@ -15,6 +15,9 @@
 
 namespace quipu::node {
 
+// Proof hashes as a JSON array of base64 strings.
+nlohmann::json ProofJson(const std::vector<ledger::Hash>& proof);
+
 // Records returned for one document at most; `truncated` says there are more.
 inline constexpr size_t kMaxRecordsPerDocument = 100;
 
