@@ -21,7 +21,9 @@ using nlohmann::json;
 
 std::string BenchDir() {
   const char* d = std::getenv("BENCH_DIR");
-  return d ? d : "build/bench-data";
+  const std::string dir = d ? d : "build/bench-data";
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 json Approval(uint64_t n) {

@@ -6,29 +6,83 @@
 
 namespace quipu::ledger {
 
+std::span<const uint8_t> HashRowCache::Find(int level, uint64_t row) const {
+  const size_t l = static_cast<size_t>(level - kFirstLevel);
+  if (l >= levels_.size() || row >= levels_[l].size()) return {};
+  return levels_[l][row];
+}
+
+void HashRowCache::Keep(int level, uint64_t row, std::span<const uint8_t> bytes) {
+  const size_t l = static_cast<size_t>(level - kFirstLevel);
+  // Rows of a level are few (n / 2^16 at level 8), so they are indexed
+  // directly; trees past 2^32 leaves keep their far rows in LMDB only.
+  if (row >= (uint64_t{1} << 16)) return;
+  if (bytes_ + bytes.size() > kMaxBytes) {
+    levels_.clear();
+    bytes_ = 0;
+  }
+  if (l >= levels_.size()) levels_.resize(l + 1);
+  if (row >= levels_[l].size()) levels_[l].resize(row + 1);
+  std::vector<uint8_t>& copy = levels_[l][row];
+  bytes_ += bytes.size() - copy.size();
+  copy.assign(bytes.begin(), bytes.end());
+}
+
+const crypto::Digest* HashRowCache::FindRange(uint64_t begin, uint64_t end) const {
+  if (end != range_end_) return nullptr;
+  for (const auto& [b, hash] : ranges_) {
+    if (b == begin) return &hash;
+  }
+  return nullptr;
+}
+
+void HashRowCache::KeepRange(uint64_t begin, uint64_t end, const crypto::Digest& hash) {
+  if (end != range_end_) {
+    ranges_.clear();
+    range_end_ = end;
+  }
+  if (ranges_.size() < 64) ranges_.emplace_back(begin, hash);
+}
+
+Result<ByteView> HashRowReader::Row(int level, uint64_t row) const {
+  Cached& c = cache_[level];
+  if (c.row == row) return c.bytes;
+  auto bytes = reader_.GetTile(static_cast<uint8_t>(level), row);
+  if (!bytes.ok()) return bytes.status();
+  c.row = row;
+  c.bytes = *bytes;
+  return c.bytes;
+}
+
+void HashRowReader::PrefetchPath(uint64_t index, uint64_t size) const {
+  for (int level = 0; level < HashRowCache::kFirstLevel; ++level) {
+    const uint64_t sibling = (index >> level) ^ 1;
+    if ((sibling + 1) << level > size) continue;  // not complete: computed, not stored
+    auto row = Row(level, sibling / kHashRowWidth);
+    const size_t offset = (sibling % kHashRowWidth) * 32;
+    if (row.ok() && offset + 32 <= row->size()) __builtin_prefetch(row->data() + offset);
+  }
+}
+
 Result<crypto::Digest> HashRowReader::StoredHash(int level, uint64_t index) const {
   if (level < 0 || level >= kMaxRowLevel) return NotFound("no tree level " + std::to_string(level));
   const uint64_t row = index / kHashRowWidth;
-  Cached& c = cache_[level];
-  if (c.row != row) {
-    auto bytes = reader_.GetTile(static_cast<uint8_t>(level), row);
-    if (!bytes.ok()) {
-      if (bytes.status().code() == StatusCode::kNotFound) {
-        return NotFound("no stored hash at level " + std::to_string(level) + ", index " +
-                        std::to_string(index));
-      }
-      return bytes.status();
-    }
-    c.row = row;
-    c.bytes = *bytes;
-  }
   const size_t offset = (index % kHashRowWidth) * 32;
-  if (offset + 32 > c.bytes.size()) {
+  crypto::Digest d;
+  if (upper_ != nullptr && level >= HashRowCache::kFirstLevel) {
+    if (auto copy = upper_->Find(level, row); offset + 32 <= copy.size()) {
+      std::memcpy(d.data(), copy.data() + offset, d.size());
+      return d;
+    }
+  }
+  auto bytes = Row(level, row);
+  if (!bytes.ok() && bytes.status().code() != StatusCode::kNotFound) return bytes.status();
+  if (!bytes.ok() || offset + 32 > bytes->size()) {
     return NotFound("no stored hash at level " + std::to_string(level) + ", index " +
                     std::to_string(index));
   }
-  crypto::Digest d;
-  std::memcpy(d.data(), c.bytes.data() + offset, d.size());
+  if (upper_ != nullptr && level >= HashRowCache::kFirstLevel) upper_->Keep(level, row, *bytes);
+  std::memcpy(d.data(), bytes->data() + offset, d.size());
   return d;
 }
 

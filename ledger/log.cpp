@@ -1,5 +1,6 @@
 #include "ledger/log.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -96,6 +97,23 @@ class OverlayTxn final : public PrivateTxn {
   std::map<std::pair<PrivateTable, std::string>, std::optional<std::string>> writes_;
 };
 
+// Every Log gets its own number, so a thread's row cache (below) never
+// answers for another ledger, even one opened at the same address later.
+std::atomic<uint64_t> next_log_id{1};
+
+// This thread's copies of the upper hash rows of log `id` (see HashRowCache).
+HashRowCache* ThreadRowCache(uint64_t id) {
+  thread_local struct {
+    uint64_t id = 0;
+    HashRowCache cache;
+  } local;
+  if (local.id != id) {
+    local.cache = HashRowCache();
+    local.id = id;
+  }
+  return &local.cache;
+}
+
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -129,15 +147,18 @@ Result<PreparedEntry> Prepare(const nlohmann::json& fields, size_t i) {
 }  // namespace
 
 struct Log::Impl {
+  const uint64_t id = next_log_id.fetch_add(1);
   LogOptions options;
   std::unique_ptr<Store> store;
   std::optional<crypto::NoteSigner> signer;  // absent when read-only
   std::string origin;
   std::string vkey;
 
-  // The committed head, swapped after each commit.
+  // The committed head, swapped after each commit; its size is also kept
+  // apart for readers that need only that.
   mutable std::mutex head_mu;
   LogHead head;
+  std::atomic<uint64_t> tree_size{0};
 
   // Sequencer state, owned by the writer thread once it runs.
   uint64_t next_height = 0;
@@ -221,6 +242,7 @@ Status Log::Impl::Init() {
   QUIPU_ASSIGN_OR_RETURN(ReadView view, store->Read());
   QUIPU_ASSIGN_OR_RETURN(uint64_t size, view.EntryCount());
   head.tree_size = size;
+  tree_size.store(size, std::memory_order_release);
   if (auto cp = view.LatestCheckpoint(); cp.ok()) {
     if (cp->tree_size != size) {
       return Corruption("latest checkpoint is for size " + std::to_string(cp->tree_size) + " but " +
@@ -367,6 +389,7 @@ void Log::Impl::Commit(std::vector<Pending>& batch) {
     if (t.ok()) last_time = *t;
     std::lock_guard lock(head_mu);
     head = new_head;
+    tree_size.store(head.tree_size, std::memory_order_release);
   }
   batches.fetch_add(1, std::memory_order_relaxed);
   entries_committed.fetch_add(entries, std::memory_order_relaxed);
@@ -467,7 +490,7 @@ Result<std::string> Log::Checkpoint(uint64_t tree_size) const {
 }
 
 Result<InclusionProof> Log::ProveInclusion(uint64_t index, uint64_t tree_size) const {
-  const uint64_t current = Head().tree_size;
+  const uint64_t current = impl_->tree_size.load(std::memory_order_acquire);
   if (tree_size > current) {
     return NotFound("tree size " + std::to_string(tree_size) + " is beyond the log's " +
                     std::to_string(current));
@@ -477,10 +500,11 @@ Result<InclusionProof> Log::ProveInclusion(uint64_t index, uint64_t tree_size) c
                     std::to_string(tree_size));
   }
   QUIPU_ASSIGN_OR_RETURN(ReadView view, impl_->store->Read());
-  HashRowReader rows(view);
+  HashRowReader rows(view, ThreadRowCache(impl_->id));
   InclusionProof p;
   p.index = index;
   p.tree_size = tree_size;
+  rows.PrefetchPath(index, tree_size);
   QUIPU_ASSIGN_OR_RETURN(p.leaf_hash, rows.StoredHash(0, index));
   QUIPU_ASSIGN_OR_RETURN(p.proof, ledger::ProveInclusion(index, tree_size, rows));
   if (auto note = view.GetCheckpoint(tree_size); note.ok()) p.checkpoint = std::string(*note);
@@ -488,21 +512,23 @@ Result<InclusionProof> Log::ProveInclusion(uint64_t index, uint64_t tree_size) c
 }
 
 Result<std::vector<Hash>> Log::ProveConsistency(uint64_t old_size, uint64_t new_size) const {
-  const uint64_t current = Head().tree_size;
+  const uint64_t current = impl_->tree_size.load(std::memory_order_acquire);
   if (new_size > current) {
     return NotFound("tree size " + std::to_string(new_size) + " is beyond the log's " +
                     std::to_string(current));
   }
   if (old_size > new_size) return InvalidArgument("old size is larger than new size");
   QUIPU_ASSIGN_OR_RETURN(ReadView view, impl_->store->Read());
-  HashRowReader rows(view);
+  HashRowReader rows(view, ThreadRowCache(impl_->id));
   return ledger::ProveConsistency(old_size, new_size, rows);
 }
 
 Result<Hash> Log::Root(uint64_t tree_size) const {
-  if (tree_size > Head().tree_size) return NotFound("tree size beyond the log");
+  if (tree_size > impl_->tree_size.load(std::memory_order_acquire)) {
+    return NotFound("tree size beyond the log");
+  }
   QUIPU_ASSIGN_OR_RETURN(ReadView view, impl_->store->Read());
-  HashRowReader rows(view);
+  HashRowReader rows(view, ThreadRowCache(impl_->id));
   return TreeRoot(tree_size, rows);
 }
 
@@ -518,7 +544,7 @@ Result<DocumentLookup> Log::LookupDocument(const crypto::Digest& sha256, size_t 
   out.tree_size = cp.tree_size;
   out.checkpoint = std::string(cp.note);
   QUIPU_ASSIGN_OR_RETURN(std::vector<uint64_t> indices, view.DocIndices(sha256));
-  HashRowReader rows(view);
+  HashRowReader rows(view, ThreadRowCache(impl_->id));
   for (uint64_t index : indices) {
     if (index >= out.tree_size) break;
     if (out.records.size() == limit) {
@@ -529,6 +555,7 @@ Result<DocumentLookup> Log::LookupDocument(const crypto::Digest& sha256, size_t 
     r.index = index;
     QUIPU_ASSIGN_OR_RETURN(ByteView bytes, view.GetEntry(index));
     r.entry = std::string(crypto::AsString(bytes));
+    rows.PrefetchPath(index, out.tree_size);
     QUIPU_ASSIGN_OR_RETURN(r.leaf_hash, rows.StoredHash(0, index));
     QUIPU_ASSIGN_OR_RETURN(r.proof, ledger::ProveInclusion(index, out.tree_size, rows));
     out.records.push_back(std::move(r));

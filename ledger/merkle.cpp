@@ -15,10 +15,13 @@ Result<crypto::Digest> RangeHash(uint64_t begin, uint64_t end, const HashReader&
   if (std::has_single_bit(n) && begin % n == 0) {
     return reader.StoredHash(std::countr_zero(n), begin / n);
   }
+  if (const crypto::Digest* known = reader.RememberedRange(begin, end)) return *known;
   const uint64_t k = SplitPoint(n);
   QUIPU_ASSIGN_OR_RETURN(crypto::Digest left, RangeHash(begin, begin + k, reader));
   QUIPU_ASSIGN_OR_RETURN(crypto::Digest right, RangeHash(begin + k, end, reader));
-  return NodeHash(left, right);
+  const crypto::Digest hash = NodeHash(left, right);
+  reader.RememberRange(begin, end, hash);
+  return hash;
 }
 
 Status Path(uint64_t index, uint64_t begin, uint64_t end, const HashReader& reader,

@@ -27,6 +27,13 @@ class HashReader {
  public:
   virtual ~HashReader() = default;
   virtual Result<crypto::Digest> StoredHash(int level, uint64_t index) const = 0;
+  // Optional memo for MTH(D[begin:end]) of incomplete ranges (the right edge
+  // of a tree, which every proof against that size recomputes): a reader
+  // may return a hash it was given before by RememberRange, or nullptr.
+  virtual const crypto::Digest* RememberedRange(uint64_t /*begin*/, uint64_t /*end*/) const {
+    return nullptr;
+  }
+  virtual void RememberRange(uint64_t /*begin*/, uint64_t /*end*/, const crypto::Digest& /*hash*/) const {}
 };
 
 // The root of the tree of the first `size` leaves (SHA-256 of the empty

@@ -50,12 +50,15 @@ Status CheckKeySize(size_t size, std::string_view what) {
 }
 
 // mdb_get with a NotFound message naming `what`.
-Result<ByteView> GetValue(const lmdb::Txn* txn, MDB_dbi dbi, MDB_val key, std::string_view what) {
+// `describe()` names the record; it runs only on an error, so that the hot
+// reads (proofs, audits) build no strings.
+template <typename Describe>
+Result<ByteView> GetValue(const lmdb::Txn* txn, MDB_dbi dbi, MDB_val key, const Describe& describe) {
   MDB_val data;
   int rc = mdb_get(txn->get(), dbi, &key, &data);
-  if (rc == MDB_NOTFOUND) return NotFound(std::string(what) + " not found");
-  if (rc != 0) return lmdb::FromMdb(rc, "read " + std::string(what));
-  return lmdb::FromVal(data);
+  if (rc == 0) return lmdb::FromVal(data);
+  if (rc == MDB_NOTFOUND) return NotFound(std::string(describe()) + " not found");
+  return lmdb::FromMdb(rc, "read " + std::string(describe()));
 }
 
 // The last record of `dbi`, whose key must be a u64 BE.
@@ -80,7 +83,7 @@ Status LastU64Record(const lmdb::Txn* txn, MDB_dbi dbi, std::string_view what, u
 
 Result<ByteView> Reader::GetEntry(uint64_t index) const {
   lmdb::U64Key key(index);
-  return GetValue(txn_, tables_->entries, key.val(), "entry " + std::to_string(index));
+  return GetValue(txn_, tables_->entries, key.val(), [&] { return "entry " + std::to_string(index); });
 }
 
 Result<uint64_t> Reader::EntryCount() const {
@@ -113,7 +116,7 @@ Status Reader::ForEachEntry(uint64_t begin, uint64_t end,
 Result<ByteView> Reader::GetTile(uint8_t level, uint64_t index) const {
   lmdb::TileKey key(level, index);
   return GetValue(txn_, tables_->tiles, key.val(),
-                  "tile " + std::to_string(level) + "/" + std::to_string(index));
+                  [&] { return "tile " + std::to_string(level) + "/" + std::to_string(index); });
 }
 
 Result<std::vector<uint64_t>> Reader::DocIndices(const crypto::Digest& sha) const {
@@ -179,8 +182,9 @@ Status Reader::ForEachBlock(const std::function<Status(uint64_t, ByteView)>& fn)
 
 Result<std::string_view> Reader::GetCheckpoint(uint64_t tree_size) const {
   lmdb::U64Key key(tree_size);
-  QUIPU_ASSIGN_OR_RETURN(ByteView note, GetValue(txn_, tables_->checkpoints, key.val(),
-                                                 "checkpoint " + std::to_string(tree_size)));
+  QUIPU_ASSIGN_OR_RETURN(ByteView note, GetValue(txn_, tables_->checkpoints, key.val(), [&] {
+                           return "checkpoint " + std::to_string(tree_size);
+                         }));
   return crypto::AsString(note);
 }
 
@@ -194,7 +198,7 @@ Result<Reader::Checkpoint> Reader::LatestCheckpoint() const {
 
 Result<ByteView> Reader::GetBlock(uint64_t height) const {
   lmdb::U64Key key(height);
-  return GetValue(txn_, tables_->blocks, key.val(), "block " + std::to_string(height));
+  return GetValue(txn_, tables_->blocks, key.val(), [&] { return "block " + std::to_string(height); });
 }
 
 Result<Reader::Block> Reader::LatestBlock() const {
@@ -207,7 +211,7 @@ Result<Reader::Block> Reader::LatestBlock() const {
 
 Result<ByteView> Reader::GetMeta(std::string_view key) const {
   QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), "meta"));
-  return GetValue(txn_, tables_->meta, lmdb::ToVal(key), "meta " + std::string(key));
+  return GetValue(txn_, tables_->meta, lmdb::ToVal(key), [&] { return "meta " + std::string(key); });
 }
 
 Result<uint64_t> Reader::GetMetaU64(std::string_view key) const {
@@ -222,7 +226,7 @@ Result<uint64_t> Reader::GetMetaU64(std::string_view key) const {
 Result<ByteView> Reader::Get(PrivateTable table, ByteView key) const {
   QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
   return GetValue(txn_, tables_->Private(table), lmdb::ToVal(key),
-                  std::string(PrivateTableName(table)) + " record");
+                  [&] { return std::string(PrivateTableName(table)) + " record"; });
 }
 
 Status Reader::ForEach(PrivateTable table, ByteView from,
@@ -242,8 +246,7 @@ Status Reader::ForEach(PrivateTable table, ByteView from,
 
 // ---- WriteBatch -----------------------------------------------------------
 
-Status WriteBatch::Check(int rc, std::string_view what) {
-  if (rc == 0) return Status::Ok();
+Status WriteBatch::Failed(int rc, std::string_view what) {
   if (lmdb::IsMapFull(rc)) map_full_ = true;
   return lmdb::FromMdb(rc, what);
 }
@@ -256,7 +259,7 @@ Status WriteBatch::PutEntry(uint64_t index, ByteView bytes) {
     return InvalidArgument("entry index " + std::to_string(index) +
                            " is not after the last stored entry (entries are append-only)");
   }
-  return Check(rc, "put entry " + std::to_string(index));
+  return Check(rc, [&] { return "put entry " + std::to_string(index); });
 }
 
 Status WriteBatch::PutTile(uint8_t level, uint64_t index, ByteView hashes) {
@@ -269,7 +272,7 @@ Status WriteBatch::PutTile(uint8_t level, uint64_t index, ByteView hashes) {
   lmdb::TileKey key(level, index);
   MDB_val k = key.val(), v = lmdb::ToVal(hashes);
   return Check(mdb_put(txn_->get(), tables_->tiles, &k, &v, 0),
-               "put tile " + std::to_string(level) + "/" + std::to_string(index));
+               [&] { return "put tile " + std::to_string(level) + "/" + std::to_string(index); });
 }
 
 Status WriteBatch::AddDocIndex(const crypto::Digest& sha, uint64_t index) {
@@ -277,14 +280,14 @@ Status WriteBatch::AddDocIndex(const crypto::Digest& sha, uint64_t index) {
   MDB_val k = lmdb::ToVal(std::span<const uint8_t>(sha)), v = value.val();
   int rc = mdb_put(txn_->get(), tables_->docs, &k, &v, MDB_NODUPDATA);
   if (rc == MDB_KEYEXIST) return Status::Ok();  // already recorded
-  return Check(rc, "add document index " + std::to_string(index));
+  return Check(rc, [&] { return "add document index " + std::to_string(index); });
 }
 
 Status WriteBatch::PutCheckpoint(uint64_t tree_size, std::string_view note) {
   lmdb::U64Key key(tree_size);
   MDB_val k = key.val(), v = lmdb::ToVal(note);
   return Check(mdb_put(txn_->get(), tables_->checkpoints, &k, &v, 0),
-               "put checkpoint " + std::to_string(tree_size));
+               [&] { return "put checkpoint " + std::to_string(tree_size); });
 }
 
 Status WriteBatch::PutBlock(uint64_t height, ByteView header) {
@@ -295,7 +298,7 @@ Status WriteBatch::PutBlock(uint64_t height, ByteView header) {
     return InvalidArgument("block height " + std::to_string(height) +
                            " is not after the last stored block (blocks are append-only)");
   }
-  return Check(rc, "put block " + std::to_string(height));
+  return Check(rc, [&] { return "put block " + std::to_string(height); });
 }
 
 Status WriteBatch::PutMeta(std::string_view key, ByteView value) {
@@ -304,7 +307,7 @@ Status WriteBatch::PutMeta(std::string_view key, ByteView value) {
     return InvalidArgument("meta format_version is reserved to the store");
   }
   MDB_val k = lmdb::ToVal(key), v = lmdb::ToVal(value);
-  return Check(mdb_put(txn_->get(), tables_->meta, &k, &v, 0), "put meta " + std::string(key));
+  return Check(mdb_put(txn_->get(), tables_->meta, &k, &v, 0), [&] { return "put meta " + std::string(key); });
 }
 
 Status WriteBatch::PutMetaU64(std::string_view key, uint64_t value) {
@@ -317,7 +320,7 @@ Status WriteBatch::Put(PrivateTable table, ByteView key, ByteView value) {
   QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
   MDB_val k = lmdb::ToVal(key), v = lmdb::ToVal(value);
   return Check(mdb_put(txn_->get(), tables_->Private(table), &k, &v, 0),
-               std::string("put ") + PrivateTableName(table) + " record");
+               [&] { return std::string("put ") + PrivateTableName(table) + " record"; });
 }
 
 Status WriteBatch::Delete(PrivateTable table, ByteView key) {
@@ -327,7 +330,7 @@ Status WriteBatch::Delete(PrivateTable table, ByteView key) {
   if (rc == MDB_NOTFOUND) {
     return NotFound(std::string(PrivateTableName(table)) + " record to delete not found");
   }
-  return Check(rc, std::string("delete ") + PrivateTableName(table) + " record");
+  return Check(rc, [&] { return std::string("delete ") + PrivateTableName(table) + " record"; });
 }
 
 // ---- ReadView -------------------------------------------------------------

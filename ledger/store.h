@@ -193,8 +193,13 @@ class WriteBatch : public Reader {
   friend class Store;
   WriteBatch(const StoreTables* tables, lmdb::Txn* txn) : Reader(tables, txn) {}
   // Converts a put's rc; remembers MDB_MAP_FULL so Store::Write can grow
-  // the map and run the batch again.
-  Status Check(int rc, std::string_view what);
+  // the map and run the batch again. `describe()` names what was written; it
+  // runs only on failure, so the sequencer's puts build no strings.
+  template <typename Describe>
+  Status Check(int rc, const Describe& describe) {
+    return rc == 0 ? Status::Ok() : Failed(rc, describe());
+  }
+  Status Failed(int rc, std::string_view what);
   bool map_full_ = false;
 };
 

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <latch>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "crypto/encoding.h"
@@ -207,6 +209,58 @@ TEST(Log, ProofsVerifyForEveryIndexAndEarlierSizes) {
   EXPECT_EQ(log->ProveInclusion(n, n).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(log->ProveInclusion(0, n + 1).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(log->ProveConsistency(5, 4).ok());
+}
+
+// The root a checkpoint note signs (written by the sequencer, which reads
+// no cache), to check proofs that a Log serves from its caches.
+Hash SignedRoot(const std::string& note) {
+  auto body = ParseCheckpointBody(note.substr(0, note.find("\n\n") + 1));
+  EXPECT_TRUE(body.ok()) << note;
+  return body.ok() ? body->root : Hash{};
+}
+
+// Proofs read the upper hash rows and the right edge from per-thread
+// caches. They must stay right while the tree grows past the cached rows
+// (level 8 gets a second row past 65,536 leaves), for earlier sizes proven
+// after later ones, and when one thread serves two ledgers in turn.
+TEST(Log, ProofsStayRightWhileTheTreeGrowsUnderTheCaches) {
+  TempDir dir_a, dir_b;
+  auto a = MustOpen(Options(dir_a));
+  auto b = MustOpen(Options(dir_b));
+  std::map<uint64_t, Hash> roots_a;  // tree size -> signed root
+  Hash root_b{};
+  uint64_t size_b = 0;
+  std::mt19937_64 rng(7);
+  auto check = [&](Log& log, uint64_t size, const Hash& root) {
+    for (int k = 0; k < 40; ++k) {
+      const uint64_t index = k < 4 ? size - 1 - static_cast<uint64_t>(k) % size : rng() % size;
+      auto p = log.ProveInclusion(index, size);
+      ASSERT_TRUE(p.ok()) << p.status().ToString();
+      ASSERT_TRUE(VerifyInclusion(index, size, p->leaf_hash, p->proof, root)) << index << "/" << size;
+    }
+  };
+  uint64_t next = 0;
+  for (int batch : {700, 16384, 16384, 16384, 16384, 5000, 3}) {
+    std::vector<json> entries;
+    for (int i = 0; i < batch; ++i) entries.push_back(Approval(next++));
+    const AppendResult r = MustAppend(*a, entries);
+    roots_a[r.tree_size] = SignedRoot(r.checkpoint);
+    const AppendResult rb = MustAppend(*b, {Approval(next + 1000000)});
+    size_b = rb.tree_size;
+    root_b = SignedRoot(rb.checkpoint);
+    for (const auto& [size, root] : roots_a) {  // every size so far, oldest first
+      check(*a, size, root);
+      check(*b, size_b, root_b);
+    }
+    for (auto it = roots_a.rbegin(); it != roots_a.rend(); ++it) {  // and newest first
+      auto c = a->ProveConsistency(it->first, roots_a.rbegin()->first);
+      ASSERT_TRUE(c.ok());
+      EXPECT_TRUE(VerifyConsistency(it->first, roots_a.rbegin()->first, it->second,
+                                    roots_a.rbegin()->second, *c));
+      check(*a, it->first, it->second);
+    }
+  }
+  EXPECT_GT(roots_a.rbegin()->first, uint64_t{65536});
 }
 
 TEST(Log, TilesAndEntryBundlesFollowTlogTiles) {
