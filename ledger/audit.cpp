@@ -1,6 +1,7 @@
 #include "ledger/audit.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -46,80 +47,37 @@ struct DocSum {
   }
 };
 
-// What a worker learns from one entry.
-struct Checked {
-  crypto::Digest leaf{};
-  int64_t time = 0;
-};
-
-struct ChunkResult {
-  std::vector<Checked> entries;
-  DocSum docs;
-  std::optional<uint64_t> bad_index;
-  std::string failure;
-};
-
-ChunkResult CheckEntries(const Store& store, uint64_t begin, uint64_t end) {
-  ChunkResult r;
-  r.entries.resize(end - begin);
-  auto view = store.Read();
-  if (!view.ok()) {
-    r.bad_index = begin;
-    r.failure = view.status().message();
-    return r;
-  }
-  uint64_t expected = begin;
-  Status s = view->ForEachEntry(begin, end, [&](uint64_t index, ByteView bytes) -> Status {
-    if (index != expected) {
-      r.bad_index = expected;
-      r.failure = "entry missing";
-      return Corruption("stop");
-    }
-    ++expected;
-    auto summary = ParseEntry(crypto::AsString(bytes));
-    if (!summary.ok()) {
-      r.bad_index = index;
-      r.failure = summary.status().message();
-      return Corruption("stop");
-    }
-    Checked& c = r.entries[index - begin];
-    c.leaf = LeafHash(bytes);
-    c.time = summary->time_micros;
-    if (summary->doc_sha256) r.docs.Add(*summary->doc_sha256, index);
-    return Status::Ok();
-  });
-  if (!s.ok() && !r.bad_index) {
-    r.bad_index = begin;
-    r.failure = s.message();
-  } else if (s.ok() && expected != end && !r.bad_index) {
-    r.bad_index = expected;
-    r.failure = "entry missing";
-  }
-  return r;
-}
-
-// Checks the stored rows against hashes recomputed from the leaves, one leaf
-// at a time, keeping the right edge of complete subtrees (a compact range).
+// Checks the stored rows against hashes recomputed from the leaves, one
+// complete subtree at a time in leaf order, keeping the right edge of
+// complete subtrees (a compact range). A worker checks the subtrees inside
+// its part of the entries; the main thread joins the parts' edges.
 class TreeChecker {
  public:
+  struct Node {
+    int level;
+    uint64_t index;
+    crypto::Digest hash;
+  };
+
   explicit TreeChecker(const HashRowReader& rows) : rows_(rows) {}
 
-  // Adds leaf `index` (= the number of leaves so far). Returns what differs.
-  std::optional<std::string> Add(uint64_t index, const crypto::Digest& leaf) {
-    crypto::Digest h = leaf;
-    if (auto s = Compare(0, index, h)) return s;
-    int level = 0;
-    uint64_t i = index;
-    while (i & 1) {
-      h = NodeHash(edge_.back(), h);
+  // Adds the complete subtree (level, index), which must start where the
+  // ones added before end; checks its stored hash and those of the subtrees
+  // it completes together with them. Returns what differs.
+  std::optional<std::string> Add(int level, uint64_t index, crypto::Digest h) {
+    if (auto s = Compare(level, index, h)) return s;
+    while ((index & 1) && !edge_.empty() && edge_.back().level == level) {
+      h = NodeHash(edge_.back().hash, h);
       edge_.pop_back();
       ++level;
-      i >>= 1;
-      if (auto s = Compare(level, i, h)) return s;
+      index >>= 1;
+      if (auto s = Compare(level, index, h)) return s;
     }
-    edge_.push_back(h);
+    edge_.push_back(Node{level, index, h});
     return std::nullopt;
   }
+  // The subtrees not yet joined into larger ones, in leaf order.
+  const std::vector<Node>& edge() const { return edge_; }
 
  private:
   std::optional<std::string> Compare(int level, uint64_t index, const crypto::Digest& want) const {
@@ -137,8 +95,76 @@ class TreeChecker {
   }
 
   const HashRowReader& rows_;
-  std::vector<crypto::Digest> edge_;
+  std::vector<Node> edge_;
 };
+
+// What a worker learns from a part of the entries.
+struct PartResult {
+  std::vector<int64_t> times;             // of the entries checked
+  std::vector<TreeChecker::Node> edge;    // the part's complete subtrees, checked
+  DocSum docs;
+  std::optional<uint64_t> bad_index;
+  std::string failure;
+};
+
+// Parses and hashes entries [begin, end), checks them and every tree hash
+// inside the part. Stops at the first failure.
+PartResult CheckPart(const Store& store, uint64_t begin, uint64_t end) {
+  PartResult r;
+  r.times.reserve(end - begin);
+  auto view = store.Read();
+  if (!view.ok()) {
+    r.bad_index = begin;
+    r.failure = view.status().message();
+    return r;
+  }
+  HashRowReader rows(*view);
+  TreeChecker tree(rows);
+  uint64_t expected = begin;
+  Status s = view->ForEachEntry(begin, end, [&](uint64_t index, ByteView bytes) -> Status {
+    if (index != expected) {
+      r.bad_index = expected;
+      r.failure = "entry missing";
+      return Corruption("stop");
+    }
+    ++expected;
+    auto facts = CheckEntry(crypto::AsString(bytes));
+    if (!facts.ok()) {
+      r.bad_index = index;
+      r.failure = facts.status().message();
+      return Corruption("stop");
+    }
+    if (auto bad = tree.Add(0, index, LeafHash(bytes))) {
+      r.bad_index = index;
+      r.failure = *bad;
+      return Corruption("stop");
+    }
+    r.times.push_back(facts->time_micros);
+    if (facts->doc_sha256) r.docs.Add(*facts->doc_sha256, index);
+    return Status::Ok();
+  });
+  if (!s.ok() && !r.bad_index) {
+    r.bad_index = begin;
+    r.failure = s.message();
+  } else if (s.ok() && expected != end && !r.bad_index) {
+    r.bad_index = expected;
+    r.failure = "entry missing";
+  }
+  r.edge = tree.edge();
+  return r;
+}
+
+// The (document, index) pairs of the documents index of `view`'s snapshot,
+// counting records for entries at or past n (damage) without summing them.
+Result<DocSum> SumDocIndex(const Reader& view, uint64_t n) {
+  DocSum sum;
+  QUIPU_RETURN_IF_ERROR(view.ForEachDocIndex([&](const crypto::Digest& sha, uint64_t index) {
+    if (index < n) sum.Add(sha, index);
+    else ++sum.count;
+    return Status::Ok();
+  }));
+  return sum;
+}
 
 }  // namespace
 
@@ -180,6 +206,16 @@ Result<AuditReport> Audit(const AuditOptions& options) {
   const int threads = options.threads > 0 ? options.threads
                                           : std::max(1u, std::thread::hardware_concurrency());
 
+  // The documents index is summed meanwhile, from its own snapshot; it is
+  // used only if that snapshot holds the same entries as `view` (the index
+  // changes only with them), else summed again below.
+  auto index_sum = std::async(std::launch::async, [&store, n]() -> Result<DocSum> {
+    QUIPU_ASSIGN_OR_RETURN(ReadView own, store->Read());
+    QUIPU_ASSIGN_OR_RETURN(uint64_t count, own.EntryCount());
+    if (count != n) return Unavailable("a commit landed between the snapshots");
+    return SumDocIndex(own, n);
+  });
+
   // Entries, leaves, tree rows, time order and block membership, in order.
   uint64_t block_height = 0;
   std::optional<Block> block;  // the block the current entries belong to
@@ -202,55 +238,62 @@ Result<AuditReport> Audit(const AuditOptions& options) {
     return true;
   };
   int64_t last_time = 0;
-  // Workers parse and hash chunk k+1 while this thread checks chunk k.
+  // Workers check chunk k+1 while this thread joins chunk k. Parts are
+  // aligned powers of two when they can be, so that each worker checks whole
+  // subtrees and this thread only joins their tops.
   auto launch = [&](uint64_t chunk) {
-    std::vector<std::future<ChunkResult>> parts;
+    std::vector<std::future<PartResult>> parts;
     const uint64_t end = std::min(n, chunk + kChunk);
-    const uint64_t per = (end - chunk + threads - 1) / threads;
+    const uint64_t per = std::bit_ceil((end - chunk + threads - 1) / threads);
     for (uint64_t b = chunk; b < end; b += per) {
       const uint64_t e = std::min(end, b + per);
-      parts.push_back(std::async(std::launch::async, [&store, b, e] { return CheckEntries(*store, b, e); }));
+      parts.push_back(std::async(std::launch::async, [&store, b, e] { return CheckPart(*store, b, e); }));
     }
     return parts;
   };
-  std::vector<std::future<ChunkResult>> next;
+  std::vector<std::future<PartResult>> next;
   if (n > 0) next = launch(0);
   for (uint64_t chunk = 0; chunk < n && report.ok; chunk += kChunk) {
     const uint64_t end = std::min(n, chunk + kChunk);
-    std::vector<std::future<ChunkResult>> parts = std::move(next);
+    std::vector<std::future<PartResult>> parts = std::move(next);
     next.clear();
-    if (end < n) next = launch(end);
+    if (end < n && report.ok) next = launch(end);
     uint64_t base = chunk;
     for (auto& f : parts) {
-      ChunkResult part = f.get();
+      PartResult part = f.get();
       if (!report.ok) continue;
-      const uint64_t stop = part.bad_index ? *part.bad_index : base + part.entries.size();
+      const uint64_t stop = base + part.times.size();
       for (uint64_t i = base; i < stop && report.ok; ++i) {
-        const Checked& c = part.entries[i - base];
-        if (auto bad = tree.Add(i, c.leaf)) {
-          fail(i, "entry " + std::to_string(i) + ": " + *bad);
-          break;
-        }
-        if (c.time < last_time) fail(i, "entry " + std::to_string(i) + ": time goes backwards");
-        last_time = c.time;
+        const int64_t time = part.times[i - base];
+        if (time < last_time) fail(i, "entry " + std::to_string(i) + ": time goes backwards");
+        last_time = time;
         while (report.ok && (!block || i >= block->tree_size)) {
           if (block) block_first = block->tree_size;
           if (!load_block(block ? block->height + 1 : block_height)) break;
         }
-        if (report.ok) {
-          if (block_time != c.time) {
-            fail(i, "entry " + std::to_string(i) + ": time differs from its block " +
-                        std::to_string(block->height) + "'s");
-          }
+        if (report.ok && block_time != time) {
+          fail(i, "entry " + std::to_string(i) + ": time differs from its block " +
+                      std::to_string(block->height) + "'s");
         }
       }
-      if (part.bad_index && report.ok) fail(part.bad_index, "entry " + std::to_string(*part.bad_index) + ": " + part.failure);
+      if (part.bad_index && report.ok) {
+        fail(part.bad_index, "entry " + std::to_string(*part.bad_index) + ": " + part.failure);
+      }
+      for (const TreeChecker::Node& node : part.edge) {
+        if (!report.ok) break;
+        if (auto bad = tree.Add(node.level, node.index, node.hash)) {
+          const uint64_t last_leaf = ((node.index + 1) << node.level) - 1;
+          fail(last_leaf, "entry " + std::to_string(last_leaf) + ": " + *bad);
+        }
+      }
       entry_docs.Merge(part.docs);
-      base += part.entries.size();
+      base = stop;
     }
     if (options.progress) options.progress(end, n);
   }
+  for (auto& f : next) f.wait();  // stopped early: let the workers finish before the store closes
   if (!report.ok) {
+    index_sum.wait();
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
   }
@@ -345,12 +388,11 @@ Result<AuditReport> Audit(const AuditOptions& options) {
 
   // The documents index: the same (document, index) pairs as the entries.
   if (report.ok) {
-    DocSum index_docs;
-    QUIPU_RETURN_IF_ERROR(view.ForEachDocIndex([&](const crypto::Digest& sha, uint64_t index) {
-      if (index < n) index_docs.Add(sha, index);
-      else ++index_docs.count;  // an index beyond the snapshot: a writer's newer entry, or damage
-      return Status::Ok();
-    }));
+    // Records for indices past the snapshot are counted: damage.
+    auto summed = index_sum.get();
+    if (!summed.ok() && summed.status().code() == StatusCode::kUnavailable) summed = SumDocIndex(view, n);
+    QUIPU_RETURN_IF_ERROR(summed.status());
+    const DocSum& index_docs = *summed;
     report.doc_records = index_docs.count;
     if (!(index_docs == entry_docs)) {
       // Find the first culprit the slow way.

@@ -154,11 +154,19 @@ namespace {
 // of printable ASCII without escapes, small integers). It answers only when
 // it is sure: true with `out` filled for a canonical, valid entry; false
 // for anything else, which the full parser then judges.
+// The fields FastEntry found, borrowed from the bytes it scanned.
+struct EntryViews {
+  std::string_view type, time, client, media_type;
+  int64_t time_micros = 0;
+  std::optional<crypto::Digest> doc_sha256;
+  std::optional<uint64_t> target;
+};
+
 class FastEntry {
  public:
   explicit FastEntry(std::string_view s) : s_(s) {}
 
-  bool Parse(EntrySummary& out) {
+  bool Parse(EntryViews& out) {
     if (!Eat('{')) return false;
     std::string_view key, client, request, subject, payload, reason, time, type, sha, media;
     uint64_t target = 0, v = 0;
@@ -219,15 +227,15 @@ class FastEntry {
     } else {
       return false;
     }
-    out.type = std::string(type);
-    out.time = std::string(time);
+    out.type = type;
+    out.time = time;
     out.time_micros = *micros;
-    out.client = std::string(client);
+    out.client = client;
     if (has_doc) {
       crypto::Digest d;
       for (size_t i = 0; i < 32; ++i) d[i] = static_cast<uint8_t>(Nibble(sha[2 * i]) << 4 | Nibble(sha[2 * i + 1]));
       out.doc_sha256 = d;
-      out.media_type = std::string(media);
+      out.media_type = media;
     }
     if (has_target) out.target = target;
     return true;
@@ -247,12 +255,12 @@ class FastEntry {
   // A string of printable ASCII other than '"' and '\\' (no escapes).
   bool String(std::string_view& out) {
     if (!Eat('"')) return false;
+    // One pass: '"' is not plain, so the scan stops at the closing quote,
+    // or earlier at anything that would need an escape.
     const size_t start = pos_;
-    const size_t end = s_.find('"', pos_);
-    if (end == std::string_view::npos) return false;
-    bool ok = true;
-    for (size_t i = start; i < end; ++i) ok &= kChars.plain[static_cast<uint8_t>(s_[i])];
-    if (!ok) return false;
+    size_t end = start;
+    while (end < s_.size() && kChars.plain[static_cast<uint8_t>(s_[end])]) ++end;
+    if (end == s_.size() || s_[end] != '"') return false;
     out = s_.substr(start, end - start);
     pos_ = end + 1;
     return true;
@@ -276,7 +284,17 @@ class FastEntry {
 }  // namespace
 
 Result<EntrySummary> ParseEntry(std::string_view bytes) {
-  if (EntrySummary fast; FastEntry(bytes).Parse(fast)) return fast;
+  if (EntryViews fast; FastEntry(bytes).Parse(fast)) {
+    EntrySummary s;
+    s.type = std::string(fast.type);
+    s.time = std::string(fast.time);
+    s.time_micros = fast.time_micros;
+    s.client = std::string(fast.client);
+    s.doc_sha256 = fast.doc_sha256;
+    s.media_type = std::string(fast.media_type);
+    s.target = fast.target;
+    return s;
+  }
   auto parsed = crypto::ParseJsonStrict(bytes);
   if (!parsed.ok()) return Corruption("entry is not valid JSON: " + parsed.status().message());
   json j = std::move(parsed).value();
@@ -308,6 +326,12 @@ Result<EntrySummary> ParseEntry(std::string_view bytes) {
   }
   if (auto target = j.find("target"); target != j.end()) s.target = target->get<uint64_t>();
   return s;
+}
+
+Result<EntryFacts> CheckEntry(std::string_view bytes) {
+  if (EntryViews fast; FastEntry(bytes).Parse(fast)) return EntryFacts{fast.time_micros, fast.doc_sha256};
+  QUIPU_ASSIGN_OR_RETURN(EntrySummary s, ParseEntry(bytes));
+  return EntryFacts{s.time_micros, s.doc_sha256};
 }
 
 std::string FormatTime(int64_t unix_micros) {

@@ -42,6 +42,15 @@ struct EntrySummary {
 // canonical and valid. kCorruption otherwise.
 Result<EntrySummary> ParseEntry(std::string_view bytes);
 
+// What the audit needs of each entry: the same checks as ParseEntry, but
+// only the time and the document come back, so that quipu's own entries
+// (the fast path) are checked without copying anything.
+struct EntryFacts {
+  int64_t time_micros = 0;
+  std::optional<crypto::Digest> doc_sha256;
+};
+Result<EntryFacts> CheckEntry(std::string_view bytes);
+
 // RFC 3339 UTC with microseconds: "2026-11-23T04:05:06.123456Z".
 std::string FormatTime(int64_t unix_micros);
 // The inverse; kInvalidArgument unless exactly that shape.

@@ -628,6 +628,40 @@ TEST(Audit, CatchesATileHash) {
   EXPECT_NE(r.failure.find("tree hash"), std::string::npos) << r.failure;
 }
 
+// Workers check the subtrees inside their parts; the hashes joining parts
+// are checked by the audit's main thread. With three workers the parts of a
+// 1100-entry ledger are [0,512), [512,1024), [1024,1100): the level-10 hash
+// over 0..1023 joins the first two.
+TEST(Audit, CatchesATreeHashJoiningTwoParts) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 1100, 550);
+  Tamper(data, "tiles", std::string(1, '\x0a') + U64Key(0), 5);
+  AuditOptions o;
+  o.dir = data;
+  o.threads = 3;
+  auto r = Audit(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->ok);
+  ASSERT_TRUE(r->index.has_value());
+  EXPECT_EQ(*r->index, 1023u);
+  EXPECT_NE(r->failure.find("level 10"), std::string::npos) << r->failure;
+}
+
+// Past the first chunk of 65,536 entries (checked while the next is read),
+// a damaged entry is still named by its index.
+TEST(Audit, CatchesAnEntryInALaterChunk) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 70100, 16384);
+  AuditReport clean = MustAudit(data);
+  EXPECT_TRUE(clean.ok) << clean.failure;
+  EXPECT_EQ(clean.doc_records, 70100u);
+  Tamper(data, "entries", U64Key(70000), 150);
+  AuditReport r = MustAudit(data);
+  EXPECT_FALSE(r.ok);
+  ASSERT_TRUE(r.index.has_value());
+  EXPECT_EQ(*r.index, 70000u);
+}
+
 TEST(Audit, CatchesABlock) {
   TempDir dir;
   const std::string data = BuildLedger(dir, 700, 100);
