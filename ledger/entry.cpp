@@ -164,7 +164,9 @@ struct EntryViews {
 
 class FastEntry {
  public:
-  explicit FastEntry(std::string_view s) : s_(s) {}
+  // With fields_only, the bytes are a caller's type fields: no `v` and no
+  // `time` (the sequencer adds them).
+  explicit FastEntry(std::string_view s, bool fields_only = false) : s_(s), fields_only_(fields_only) {}
 
   bool Parse(EntryViews& out) {
     if (!Eat('{')) return false;
@@ -188,14 +190,14 @@ class FastEntry {
       } else if (key == "reason") {
         if (!String(reason)) return false;
       } else if (key == "time") {
-        if (!String(time)) return false;
+        if (fields_only_ || !String(time)) return false;
       } else if (key == "type") {
         if (!String(type)) return false;
       } else if (key == "target") {
         if (!Integer(target)) return false;
         has_target = true;
       } else if (key == "v") {
-        if (!Integer(v)) return false;
+        if (fields_only_ || !Integer(v)) return false;
       } else if (key == "doc") {
         std::string_view k1, k2;
         if (!Eat('{') || !String(k1) || k1 != "media_type" || !Eat(':') || !String(media) || !Eat(',') ||
@@ -209,18 +211,24 @@ class FastEntry {
     } while (Eat(','));
     if (!Eat('}') || pos_ != s_.size()) return false;
 
-    auto micros = ParseTime(time);
-    if (v != 1 || !micros.ok() || !IdText(client)) return false;
+    Result<int64_t> micros = int64_t{0};
+    if (!fields_only_) {
+      micros = ParseTime(time);
+      if (v != 1 || !micros.ok()) return false;
+    }
+    if (!IdText(client)) return false;
+    // The sequencer's two fields are absent from a caller's fields.
+    const int base = fields_only_ ? 0 : 2;
     auto hex = [](std::string_view h) { return IsLowerHex(h, 64); };
     auto doc_ok = [&] {
       return has_doc && hex(sha) && (media == "application/pdf" || media == "application/json");
     };
     if (type == "approval" || type == "rejection") {
-      if (fields != 7 || !IdText(request) || !hex(subject) || !doc_ok()) return false;
+      if (fields != base + 5 || !IdText(request) || !hex(subject) || !doc_ok()) return false;
     } else if (type == "qr_issue") {
-      if (fields != 6 || !hex(payload) || !doc_ok()) return false;
+      if (fields != base + 4 || !hex(payload) || !doc_ok()) return false;
     } else if (type == "qr_revoke") {
-      if (fields != 6 || !has_target || target >= (uint64_t{1} << 53) || reason.empty() ||
+      if (fields != base + 4 || !has_target || target >= (uint64_t{1} << 53) || reason.empty() ||
           reason.size() > kMaxTextField) {
         return false;
       }
@@ -278,6 +286,7 @@ class FastEntry {
   }
 
   std::string_view s_;
+  bool fields_only_;
   size_t pos_ = 0;
 };
 
@@ -326,6 +335,33 @@ Result<EntrySummary> ParseEntry(std::string_view bytes) {
   }
   if (auto target = j.find("target"); target != j.end()) s.target = target->get<uint64_t>();
   return s;
+}
+
+Result<CanonicalFields> ParseEntryFields(std::string_view text) {
+  if (text.size() + kSequencerBytes <= kMaxEntryBytes) {
+    if (EntryViews fast; FastEntry(text, /*fields_only=*/true).Parse(fast)) {
+      return CanonicalFields(std::string(text), fast.doc_sha256);
+    }
+  }
+  auto parsed = crypto::ParseJsonStrict(text);
+  if (!parsed.ok()) return InvalidArgument("entry: " + parsed.status().message());
+  return CanonicalEntryFields(*parsed);
+}
+
+Result<CanonicalFields> CanonicalEntryFields(const json& fields) {
+  QUIPU_RETURN_IF_ERROR(ValidateEntryFields(fields));
+  QUIPU_ASSIGN_OR_RETURN(std::string canonical, crypto::CanonicalDump(fields));
+  if (canonical.size() + kSequencerBytes > kMaxEntryBytes) {
+    return InvalidArgument("entry: larger than " + std::to_string(kMaxEntryBytes) + " bytes");
+  }
+  std::optional<crypto::Digest> doc_sha256;
+  if (auto doc = fields.find("doc"); doc != fields.end()) {
+    auto raw = crypto::HexDecode((*doc)["sha256"].get<std::string>());
+    crypto::Digest d;
+    std::copy(raw->begin(), raw->end(), d.begin());
+    doc_sha256 = d;
+  }
+  return CanonicalFields(std::move(canonical), doc_sha256);
 }
 
 Result<EntryFacts> CheckEntry(std::string_view bytes) {

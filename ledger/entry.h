@@ -23,6 +23,35 @@ constexpr size_t kMaxEntryBytes = 16 * 1024;
 // kInvalidArgument naming the field and the reason otherwise.
 Status ValidateEntryFields(const nlohmann::json& fields);
 
+// The bytes the sequencer adds to a caller's fields: `"time":"<27>",` and
+// `,"v":1`.
+constexpr size_t kSequencerBytes = 44;
+
+// A caller's type fields, validated, in canonical form, and the document
+// they concern (approval, rejection, qr_issue). Only the two functions below
+// make one, so holding one proves the check was done: the sequencer takes
+// them without checking again.
+class CanonicalFields {
+ public:
+  const std::string& text() const { return text_; }
+  const std::optional<crypto::Digest>& doc_sha256() const { return doc_; }
+
+ private:
+  friend Result<CanonicalFields> ParseEntryFields(std::string_view text);
+  friend Result<CanonicalFields> CanonicalEntryFields(const nlohmann::json& fields);
+  CanonicalFields(std::string text, std::optional<crypto::Digest> doc)
+      : text_(std::move(text)), doc_(doc) {}
+  std::string text_;
+  std::optional<crypto::Digest> doc_;
+};
+// From JSON text: text already in canonical form, as quipu's own tools and
+// the benchmarks write it, is checked by a scanner without building a JSON
+// tree; anything else is parsed strictly, validated and canonicalized.
+// kInvalidArgument naming the problem (bad JSON, a field, the size).
+Result<CanonicalFields> ParseEntryFields(std::string_view text);
+// From a JSON value: validated and canonicalized.
+Result<CanonicalFields> CanonicalEntryFields(const nlohmann::json& fields);
+
 // Returns the canonical entry bytes: `fields` plus v and time. Errors if the
 // result is over kMaxEntryBytes or not canonicalizable.
 Result<std::string> BuildEntry(const nlohmann::json& fields, std::string_view time);

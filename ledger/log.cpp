@@ -1,5 +1,6 @@
 #include "ledger/log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,10 +28,7 @@ constexpr char kMetaVerifierKey[] = "vkey";
 // An entry made ready by the caller's thread: its type fields in canonical
 // form (validated) and the document it concerns, so that the writer thread
 // only splices in the time and hashes.
-struct PreparedEntry {
-  std::string fields;
-  std::optional<crypto::Digest> doc;
-};
+using PreparedEntry = CanonicalFields;
 
 struct Pending {
   std::vector<PreparedEntry> entries;
@@ -120,29 +118,13 @@ int64_t SystemMicros() {
       .count();
 }
 
-Result<crypto::Digest> DocOf(const nlohmann::json& fields) {
-  auto doc = fields.find("doc");
-  if (doc == fields.end()) return NotFound("no doc");
-  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes raw, crypto::HexDecode((*doc)["sha256"].get<std::string>()));
-  crypto::Digest d;
-  std::copy(raw.begin(), raw.end(), d.begin());
-  return d;
-}
-
 // Validates and canonicalizes one entry's type fields for the writer.
 Result<PreparedEntry> Prepare(const nlohmann::json& fields, size_t i) {
-  const std::string where = "entry " + std::to_string(i);
-  if (Status s = ValidateEntryFields(fields); !s.ok()) return s.WithContext(where);
-  auto canonical = crypto::CanonicalDump(fields);
-  if (!canonical.ok()) return canonical.status().WithContext(where);
-  // The final entry adds `"time":"<27 chars>",` and `,"v":1`.
-  if (canonical->size() + 44 > kMaxEntryBytes) {
-    return InvalidArgument(where + ": larger than " + std::to_string(kMaxEntryBytes) + " bytes");
-  }
-  PreparedEntry e{std::move(*canonical), std::nullopt};
-  if (auto d = DocOf(fields); d.ok()) e.doc = *d;
-  return e;
+  auto prepared = CanonicalEntryFields(fields);
+  if (!prepared.ok()) return prepared.status().WithContext("entry " + std::to_string(i));
+  return prepared;
 }
+
 
 }  // namespace
 
@@ -304,6 +286,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   const uint64_t old_size = head.tree_size;
   uint64_t size = old_size;
   std::vector<Hash> leaves;
+  std::vector<std::pair<crypto::Digest, uint64_t>> docs;  // (document, index)
   for (Pending& p : batch) {
     // The request's private writes wait in an overlay until its late
     // entries are made too: a failure of either leaves nothing behind.
@@ -341,9 +324,9 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
     for (const PreparedEntry& e : late) all.push_back(&e);
     for (const PreparedEntry* ep : all) {
       const PreparedEntry& e = *ep;
-      const std::string bytes = SpliceEntry(e.fields, time);
+      const std::string bytes = SpliceEntry(e.text(), time);
       QUIPU_RETURN_IF_ERROR(b.PutEntry(size, crypto::AsBytes(bytes)));
-      if (e.doc) QUIPU_RETURN_IF_ERROR(b.AddDocIndex(*e.doc, size));
+      if (e.doc_sha256()) docs.emplace_back(*e.doc_sha256(), size);
       leaves.push_back(LeafHash(crypto::AsBytes(bytes)));
       ++size;
     }
@@ -352,6 +335,10 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   new_head = head;
   if (size == old_size) return Status::Ok();  // private writes only: the tree is unchanged
 
+  // The documents index takes its records in key order: each B-tree page
+  // is then visited once, while it is in the CPU's cache.
+  std::sort(docs.begin(), docs.end());
+  for (const auto& [doc, index] : docs) QUIPU_RETURN_IF_ERROR(b.AddDocIndex(doc, index));
   QUIPU_RETURN_IF_ERROR(AppendHashRows(b, old_size, leaves));
   HashRowReader rows(b);
   QUIPU_ASSIGN_OR_RETURN(Hash root, TreeRoot(size, rows));
@@ -427,7 +414,8 @@ std::future<Result<AppendResult>> Log::Append(AppendRequest request) {
     return std::move(future);
   };
   if (impl_->options.read_only) return fail(Unavailable("the ledger is open read-only"));
-  if (request.entries.size() + request.late_count > impl_->options.max_batch_entries) {
+  const size_t given = request.entries.size() + request.checked.size();
+  if (given + request.late_count > impl_->options.max_batch_entries) {
     return fail(InvalidArgument("a request may hold at most " +
                                 std::to_string(impl_->options.max_batch_entries) + " entries"));
   }
@@ -435,12 +423,13 @@ std::future<Result<AppendResult>> Log::Append(AppendRequest request) {
     return fail(InvalidArgument("late_count without late_entries"));
   }
   Pending p;
-  p.entries.reserve(request.entries.size());
+  p.entries.reserve(given);
   for (size_t i = 0; i < request.entries.size(); ++i) {
     auto e = Prepare(request.entries[i], i);
     if (!e.ok()) return fail(e.status());
     p.entries.push_back(std::move(*e));
   }
+  for (CanonicalFields& e : request.checked) p.entries.push_back(std::move(e));
   p.apply = std::move(request.apply);
   p.late_count = request.late_count;
   p.late_entries = std::move(request.late_entries);

@@ -19,6 +19,7 @@
 
 #include "crypto/sha256.h"
 #include "crypto/status.h"
+#include "ledger/entry.h"
 #include "ledger/store.h"
 
 namespace quipu::ledger {
@@ -81,6 +82,12 @@ struct AppendRequest {
   // Each entry is a JSON object with `type` and its type's fields; the
   // sequencer adds `v` and `time`. Validated on Append (see docs/ledger.md).
   std::vector<nlohmann::json> entries;
+  // More entries, appended after `entries`, already checked and in
+  // canonical form (ParseEntryFields or CanonicalEntryFields in entry.h, the
+  // only makers of CanonicalFields): nothing is redone on the caller's
+  // thread. ParseEntryFields checks canonical text without a JSON tree: the
+  // fast way to append many.
+  std::vector<CanonicalFields> checked;
   // Optional: runs inside the write transaction, before the entries are
   // added, with the indices they will get. A non-ok Status fails this
   // request alone (its entries are not appended, its private writes are

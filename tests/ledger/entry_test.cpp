@@ -255,5 +255,78 @@ TEST(Entry, ParseAgreesWithTheDefinitionOnEverySingleByteChange) {
   EXPECT_GT(checked, 10000);
 }
 
+// The reference judgement of a caller's type fields given as text, from
+// the definitions: strict JSON, valid type fields; its canonical form.
+std::optional<std::string> ReferenceFields(const std::string& text) {
+  auto parsed = crypto::ParseJsonStrict(text);
+  if (!parsed.ok() || !ValidateEntryFields(*parsed).ok()) return std::nullopt;
+  auto canonical = crypto::CanonicalDump(*parsed);
+  if (!canonical.ok() || canonical->size() + kSequencerBytes > kMaxEntryBytes) return std::nullopt;
+  return *canonical;
+}
+
+// ParseEntryFields (what `quipu log append` and the sequencer take) has a
+// fast path for canonical text; every single-byte change of canonical type
+// fields must be accepted or refused exactly as the definitions say, and
+// when accepted give the canonical form and the right document.
+TEST(Entry, ParseFieldsAgreesWithTheDefinitionOnEverySingleByteChange) {
+  const std::string hex(64, 'a');
+  const std::vector<nlohmann::json> fields = {
+      {{"type", "approval"}, {"client", "c_1"}, {"request", "r_12"}, {"subject", hex},
+       {"doc", {{"sha256", hex}, {"media_type", "application/pdf"}}}},
+      {{"type", "qr_issue"}, {"client", "c_1"}, {"payload", hex},
+       {"doc", {{"sha256", hex}, {"media_type", "application/json"}}}},
+      {{"type", "qr_revoke"}, {"client", "c_1"}, {"target", 1234}, {"reason", "x y"}},
+  };
+  const std::string replacements = "\"\\{}[],:0123456789afAF -_zv\x7f\x01";
+  int checked = 0;
+  for (const auto& f : fields) {
+    auto text = crypto::CanonicalDump(f);
+    ASSERT_TRUE(text.ok());
+    auto whole = ParseEntryFields(*text);
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    EXPECT_EQ(whole->text(), *text);
+    EXPECT_EQ(whole->doc_sha256().has_value(), f.contains("doc"));
+    for (size_t i = 0; i < text->size(); ++i) {
+      for (char r : replacements) {
+        std::string m = *text;
+        if (m[i] == r) continue;
+        m[i] = r;
+        auto got = ParseEntryFields(m);
+        auto want = ReferenceFields(m);
+        ASSERT_EQ(got.ok(), want.has_value()) << m;
+        if (got.ok()) {
+          EXPECT_EQ(got->text(), *want) << m;
+        }
+        ++checked;
+      }
+      EXPECT_FALSE(ParseEntryFields(text->substr(0, i)).ok()) << i;
+    }
+  }
+  EXPECT_GT(checked, 8000);
+}
+
+TEST(Entry, ParseFieldsCanonicalizesOtherTextAndNamesProblems) {
+  const std::string hex(64, 'b');
+  const std::string spaced = "{ \"type\": \"qr_issue\", \"payload\": \"" + hex +
+                             "\", \"client\": \"c\", \"doc\": {\"sha256\": \"" + hex +
+                             "\", \"media_type\": \"application/pdf\"} }";
+  auto f = ParseEntryFields(spaced);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->text(), *ReferenceFields(spaced));
+  ASSERT_TRUE(f->doc_sha256().has_value());
+  EXPECT_EQ(crypto::HexEncode(*f->doc_sha256()), hex);
+
+  auto with_time = ParseEntryFields(R"({"time":"2026-11-23T04:05:06.123456Z","type":"qr_revoke"})");
+  ASSERT_FALSE(with_time.ok());
+  EXPECT_NE(with_time.status().message().find("sequencer"), std::string::npos) << with_time.status().message();
+  auto bad_json = ParseEntryFields("{\"type\":");
+  ASSERT_FALSE(bad_json.ok());
+  EXPECT_EQ(bad_json.status().code(), StatusCode::kInvalidArgument);
+  const std::string big = R"({"client":"c","reason":")" + std::string(16300, 'x') +
+                          R"(","target":1,"type":"qr_revoke"})";
+  EXPECT_FALSE(ParseEntryFields(big).ok());
+}
+
 }  // namespace
 }  // namespace quipu::ledger
