@@ -43,17 +43,16 @@ struct Pending {
 // entry is the fields with `"time":"<t>",` inserted before the last
 // `"type":` and `,"v":1` before the final brace. Inside canonical strings
 // a quote is escaped, so the last `,"type":` is the key.
-std::string SpliceEntry(std::string_view fields, std::string_view time) {
+// Writes into `out` (cleared first), which the writer reuses for every entry.
+void SpliceEntry(std::string_view fields, std::string_view time, std::string& out) {
   const size_t at = fields.rfind(",\"type\":") + 1;
-  std::string out;
-  out.reserve(fields.size() + time.size() + 20);
+  out.clear();
   out.append(fields.substr(0, at));
   out += "\"time\":\"";
   out.append(time);
   out += "\",";
   out.append(fields.substr(at, fields.size() - at - 1));
   out += ",\"v\":1}";
-  return out;
 }
 
 // Private writes of one request, kept aside until its apply() succeeds so a
@@ -287,6 +286,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   uint64_t size = old_size;
   std::vector<Hash> leaves;
   std::vector<std::pair<crypto::Digest, uint64_t>> docs;  // (document, index)
+  std::string bytes;                                       // the entry being written
   for (Pending& p : batch) {
     // The request's private writes wait in an overlay until its late
     // entries are made too: a failure of either leaves nothing behind.
@@ -324,7 +324,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
     for (const PreparedEntry& e : late) all.push_back(&e);
     for (const PreparedEntry* ep : all) {
       const PreparedEntry& e = *ep;
-      const std::string bytes = SpliceEntry(e.text(), time);
+      SpliceEntry(e.text(), time, bytes);
       QUIPU_RETURN_IF_ERROR(b.PutEntry(size, crypto::AsBytes(bytes)));
       if (e.doc_sha256()) docs.emplace_back(*e.doc_sha256(), size);
       leaves.push_back(LeafHash(crypto::AsBytes(bytes)));
