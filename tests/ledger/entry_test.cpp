@@ -223,18 +223,25 @@ bool ReferenceValid(const std::string& bytes) {
   return ValidateEntryFields(j).ok();
 }
 
-// ParseEntry has a fast path for the shapes quipu writes; every single-byte
-// change of real entries must be judged exactly as the definitions judge it.
-TEST(Entry, ParseAgreesWithTheDefinitionOnEverySingleByteChange) {
+// One set of type fields of each shape, for the single-byte-change tests,
+// and the bytes they put in each position.
+std::vector<nlohmann::json> SampleFields() {
   const std::string hex(64, 'a');
-  const std::vector<nlohmann::json> fields = {
+  return {
       {{"type", "approval"}, {"client", "c_1"}, {"request", "r_12"}, {"subject", hex},
        {"doc", {{"sha256", hex}, {"media_type", "application/pdf"}}}},
       {{"type", "qr_issue"}, {"client", "c_1"}, {"payload", hex},
        {"doc", {{"sha256", hex}, {"media_type", "application/json"}}}},
       {{"type", "qr_revoke"}, {"client", "c_1"}, {"target", 1234}, {"reason", "x y"}},
   };
-  const std::string replacements = "\"\\{}[],:0123456789afAF -_zv\x7f\x01";
+}
+constexpr char kReplacements[] = "\"\\{}[],:0123456789afAF -_zv\x7f\x01";
+
+// ParseEntry has a fast path for the shapes quipu writes; every single-byte
+// change of real entries must be judged exactly as the definitions judge it.
+TEST(Entry, ParseAgreesWithTheDefinitionOnEverySingleByteChange) {
+  const std::vector<nlohmann::json> fields = SampleFields();
+  const std::string replacements = kReplacements;
   int checked = 0;
   for (const auto& f : fields) {
     auto entry = BuildEntry(f, "2026-11-23T04:05:06.123456Z");
@@ -270,15 +277,8 @@ std::optional<std::string> ReferenceFields(const std::string& text) {
 // fields must be accepted or refused exactly as the definitions say, and
 // when accepted give the canonical form and the right document.
 TEST(Entry, ParseFieldsAgreesWithTheDefinitionOnEverySingleByteChange) {
-  const std::string hex(64, 'a');
-  const std::vector<nlohmann::json> fields = {
-      {{"type", "approval"}, {"client", "c_1"}, {"request", "r_12"}, {"subject", hex},
-       {"doc", {{"sha256", hex}, {"media_type", "application/pdf"}}}},
-      {{"type", "qr_issue"}, {"client", "c_1"}, {"payload", hex},
-       {"doc", {{"sha256", hex}, {"media_type", "application/json"}}}},
-      {{"type", "qr_revoke"}, {"client", "c_1"}, {"target", 1234}, {"reason", "x y"}},
-  };
-  const std::string replacements = "\"\\{}[],:0123456789afAF -_zv\x7f\x01";
+  const std::vector<nlohmann::json> fields = SampleFields();
+  const std::string replacements = kReplacements;
   int checked = 0;
   for (const auto& f : fields) {
     auto text = crypto::CanonicalDump(f);

@@ -576,10 +576,10 @@ std::string U64Key(uint64_t v) {
   return k;
 }
 
-AuditReport MustAudit(const std::string& dir) {
+AuditReport MustAudit(const std::string& dir, int threads = 2) {
   AuditOptions o;
   o.dir = dir;
-  o.threads = 2;
+  o.threads = threads;
   auto r = Audit(o);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : AuditReport{};
@@ -636,15 +636,11 @@ TEST(Audit, CatchesATreeHashJoiningTwoParts) {
   TempDir dir;
   const std::string data = BuildLedger(dir, 1100, 550);
   Tamper(data, "tiles", std::string(1, '\x0a') + U64Key(0), 5);
-  AuditOptions o;
-  o.dir = data;
-  o.threads = 3;
-  auto r = Audit(o);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_FALSE(r->ok);
-  ASSERT_TRUE(r->index.has_value());
-  EXPECT_EQ(*r->index, 1023u);
-  EXPECT_NE(r->failure.find("level 10"), std::string::npos) << r->failure;
+  AuditReport r = MustAudit(data, /*threads=*/3);
+  EXPECT_FALSE(r.ok);
+  ASSERT_TRUE(r.index.has_value());
+  EXPECT_EQ(*r.index, 1023u);
+  EXPECT_NE(r.failure.find("level 10"), std::string::npos) << r.failure;
 }
 
 // Past the first chunk of 65,536 entries (checked while the next is read),
