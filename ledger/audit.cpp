@@ -291,9 +291,9 @@ Result<AuditReport> Audit(const AuditOptions& options) {
     }
     if (options.progress) options.progress(end, n);
   }
-  for (auto& f : next) f.wait();  // stopped early: let the workers finish before the store closes
+  // Stopped early: the futures of std::async wait for their workers when
+  // destroyed, before the store they read closes.
   if (!report.ok) {
-    index_sum.wait();
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
   }

@@ -149,11 +149,6 @@ Result<std::string> BuildEntry(const json& fields, std::string_view time) {
 
 namespace {
 
-// The fast path of ParseEntry, for the audit's millions of entries: a
-// scanner for the exact shape quipu writes (keys in canonical order, strings
-// of printable ASCII without escapes, small integers). It answers only when
-// it is sure: true with `out` filled for a canonical, valid entry; false
-// for anything else, which the full parser then judges.
 // The fields FastEntry found, borrowed from the bytes it scanned.
 struct EntryViews {
   std::string_view type, time, client, media_type;
@@ -162,6 +157,11 @@ struct EntryViews {
   std::optional<uint64_t> target;
 };
 
+// The fast path of ParseEntry, for the audit's millions of entries: a
+// scanner for the exact shape quipu writes (keys in canonical order, strings
+// of printable ASCII without escapes, small integers). It answers only when
+// it is sure: true with `out` filled for a canonical, valid entry; false
+// for anything else, which the full parser then judges.
 class FastEntry {
  public:
   // With fields_only, the bytes are a caller's type fields: no `v` and no
@@ -292,18 +292,11 @@ class FastEntry {
 
 }  // namespace
 
-Result<EntrySummary> ParseEntry(std::string_view bytes) {
-  if (EntryViews fast; FastEntry(bytes).Parse(fast)) {
-    EntrySummary s;
-    s.type = std::string(fast.type);
-    s.time = std::string(fast.time);
-    s.time_micros = fast.time_micros;
-    s.client = std::string(fast.client);
-    s.doc_sha256 = fast.doc_sha256;
-    s.media_type = std::string(fast.media_type);
-    s.target = fast.target;
-    return s;
-  }
+namespace {
+
+// ParseEntry by the definitions (strict JSON, JCS, field rules), for what
+// the fast scanner does not vouch for.
+Result<EntrySummary> ParseEntryByDefinition(std::string_view bytes) {
   auto parsed = crypto::ParseJsonStrict(bytes);
   if (!parsed.ok()) return Corruption("entry is not valid JSON: " + parsed.status().message());
   json j = std::move(parsed).value();
@@ -337,6 +330,22 @@ Result<EntrySummary> ParseEntry(std::string_view bytes) {
   return s;
 }
 
+}  // namespace
+
+Result<EntrySummary> ParseEntry(std::string_view bytes) {
+  EntryViews fast;
+  if (!FastEntry(bytes).Parse(fast)) return ParseEntryByDefinition(bytes);
+  EntrySummary s;
+  s.type = std::string(fast.type);
+  s.time = std::string(fast.time);
+  s.time_micros = fast.time_micros;
+  s.client = std::string(fast.client);
+  s.doc_sha256 = fast.doc_sha256;
+  s.media_type = std::string(fast.media_type);
+  s.target = fast.target;
+  return s;
+}
+
 Result<CanonicalFields> ParseEntryFields(std::string_view text) {
   if (text.size() + kSequencerBytes <= kMaxEntryBytes) {
     if (EntryViews fast; FastEntry(text, /*fields_only=*/true).Parse(fast)) {
@@ -366,7 +375,7 @@ Result<CanonicalFields> CanonicalEntryFields(const json& fields) {
 
 Result<EntryFacts> CheckEntry(std::string_view bytes) {
   if (EntryViews fast; FastEntry(bytes).Parse(fast)) return EntryFacts{fast.time_micros, fast.doc_sha256};
-  QUIPU_ASSIGN_OR_RETURN(EntrySummary s, ParseEntry(bytes));
+  QUIPU_ASSIGN_OR_RETURN(EntrySummary s, ParseEntryByDefinition(bytes));
   return EntryFacts{s.time_micros, s.doc_sha256};
 }
 

@@ -25,13 +25,8 @@ namespace {
 constexpr char kMetaOrigin[] = "origin";
 constexpr char kMetaVerifierKey[] = "vkey";
 
-// An entry made ready by the caller's thread: its type fields in canonical
-// form (validated) and the document it concerns, so that the writer thread
-// only splices in the time and hashes.
-using PreparedEntry = CanonicalFields;
-
 struct Pending {
-  std::vector<PreparedEntry> entries;
+  std::vector<CanonicalFields> entries;  // checked on the caller's thread: the writer only splices and hashes
   std::function<Status(PrivateTxn&, uint64_t, const std::string&)> apply;
   size_t late_count = 0;
   std::function<Result<std::vector<nlohmann::json>>(uint64_t)> late_entries;
@@ -118,7 +113,7 @@ int64_t SystemMicros() {
 }
 
 // Validates and canonicalizes one entry's type fields for the writer.
-Result<PreparedEntry> Prepare(const nlohmann::json& fields, size_t i) {
+Result<CanonicalFields> Prepare(const nlohmann::json& fields, size_t i) {
   auto prepared = CanonicalEntryFields(fields);
   if (!prepared.ok()) return prepared.status().WithContext("entry " + std::to_string(i));
   return prepared;
@@ -298,7 +293,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
         continue;
       }
     }
-    std::vector<PreparedEntry> late;
+    std::vector<CanonicalFields> late;
     if (p.late_entries) {
       auto fields = p.late_entries(size + p.entries.size());
       Status bad = fields.ok() ? Status::Ok() : fields.status();
@@ -318,12 +313,12 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
     r.first_index = size;
     r.count = p.entries.size() + late.size();
     r.time = time;
-    std::vector<const PreparedEntry*> all;
+    std::vector<const CanonicalFields*> all;
     all.reserve(r.count);
-    for (const PreparedEntry& e : p.entries) all.push_back(&e);
-    for (const PreparedEntry& e : late) all.push_back(&e);
-    for (const PreparedEntry* ep : all) {
-      const PreparedEntry& e = *ep;
+    for (const CanonicalFields& e : p.entries) all.push_back(&e);
+    for (const CanonicalFields& e : late) all.push_back(&e);
+    for (const CanonicalFields* ep : all) {
+      const CanonicalFields& e = *ep;
       SpliceEntry(e.text(), time, bytes);
       QUIPU_RETURN_IF_ERROR(b.PutEntry(size, crypto::AsBytes(bytes)));
       if (e.doc_sha256()) docs.emplace_back(*e.doc_sha256(), size);

@@ -11,6 +11,7 @@
 #include <latch>
 #include <map>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include "crypto/encoding.h"
@@ -585,6 +586,14 @@ AuditReport MustAudit(const std::string& dir, int threads = 2) {
   return r.ok() ? *r : AuditReport{};
 }
 
+// The audit found damage and named entry `index` first, saying `says`.
+void ExpectCaughtAt(const AuditReport& r, uint64_t index, std::string_view says = "") {
+  EXPECT_FALSE(r.ok);
+  ASSERT_TRUE(r.index.has_value());
+  EXPECT_EQ(*r.index, index);
+  EXPECT_NE(r.failure.find(says), std::string::npos) << r.failure;
+}
+
 TEST(Audit, ACleanLedgerPasses) {
   TempDir dir;
   const std::string data = BuildLedger(dir, 1000, 97);
@@ -610,10 +619,7 @@ TEST(Audit, CatchesAnEntryByteAtItsIndex) {
   const std::string data = BuildLedger(dir, 700, 100);
   // Flip a hex digit inside the subject: still valid JSON, wrong leaf hash.
   Tamper(data, "entries", U64Key(345), 150);
-  AuditReport r = MustAudit(data);
-  EXPECT_FALSE(r.ok);
-  ASSERT_TRUE(r.index.has_value());
-  EXPECT_EQ(*r.index, 345u);
+  ExpectCaughtAt(MustAudit(data), 345);
 }
 
 TEST(Audit, CatchesATileHash) {
@@ -621,11 +627,7 @@ TEST(Audit, CatchesATileHash) {
   const std::string data = BuildLedger(dir, 700, 100);
   // Level 0 row 1 holds leaves 256..511; byte 32*10 is in leaf 266's hash.
   Tamper(data, "tiles", std::string(1, '\0') + U64Key(1), 32 * 10 + 3);
-  AuditReport r = MustAudit(data);
-  EXPECT_FALSE(r.ok);
-  ASSERT_TRUE(r.index.has_value());
-  EXPECT_EQ(*r.index, 266u);
-  EXPECT_NE(r.failure.find("tree hash"), std::string::npos) << r.failure;
+  ExpectCaughtAt(MustAudit(data), 266, "tree hash");
 }
 
 // Workers check the subtrees inside their parts; the hashes joining parts
@@ -636,11 +638,7 @@ TEST(Audit, CatchesATreeHashJoiningTwoParts) {
   TempDir dir;
   const std::string data = BuildLedger(dir, 1100, 550);
   Tamper(data, "tiles", std::string(1, '\x0a') + U64Key(0), 5);
-  AuditReport r = MustAudit(data, /*threads=*/3);
-  EXPECT_FALSE(r.ok);
-  ASSERT_TRUE(r.index.has_value());
-  EXPECT_EQ(*r.index, 1023u);
-  EXPECT_NE(r.failure.find("level 10"), std::string::npos) << r.failure;
+  ExpectCaughtAt(MustAudit(data, /*threads=*/3), 1023, "level 10");
 }
 
 // Past the first chunk of 65,536 entries (checked while the next is read),
@@ -652,10 +650,7 @@ TEST(Audit, CatchesAnEntryInALaterChunk) {
   EXPECT_TRUE(clean.ok) << clean.failure;
   EXPECT_EQ(clean.doc_records, 70100u);
   Tamper(data, "entries", U64Key(70000), 150);
-  AuditReport r = MustAudit(data);
-  EXPECT_FALSE(r.ok);
-  ASSERT_TRUE(r.index.has_value());
-  EXPECT_EQ(*r.index, 70000u);
+  ExpectCaughtAt(MustAudit(data), 70000);
 }
 
 TEST(Audit, CatchesABlock) {
