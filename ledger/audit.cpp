@@ -387,11 +387,18 @@ Result<AuditReport> Audit(const AuditOptions& options) {
   }
 
   // The documents index: the same (document, index) pairs as the entries.
+  // Records for indices past the snapshot are counted: damage.
+  auto summed = index_sum.get();
+  if (report.ok && !summed.ok() && summed.status().code() == StatusCode::kUnavailable) {
+    summed = SumDocIndex(view, n);
+  }
+  if (report.ok && !summed.ok()) {
+    // A malformed index (a chunk out of order, a run short of records, a
+    // bad state record) is damage to report, not a failure to audit.
+    if (summed.status().code() != StatusCode::kCorruption) return summed.status();
+    fail(std::nullopt, summed.status().message());
+  }
   if (report.ok) {
-    // Records for indices past the snapshot are counted: damage.
-    auto summed = index_sum.get();
-    if (!summed.ok() && summed.status().code() == StatusCode::kUnavailable) summed = SumDocIndex(view, n);
-    QUIPU_RETURN_IF_ERROR(summed.status());
     const DocSum& index_docs = *summed;
     report.doc_records = index_docs.count;
     if (!(index_docs == entry_docs)) {

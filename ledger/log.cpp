@@ -280,7 +280,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   const uint64_t old_size = head.tree_size;
   uint64_t size = old_size;
   std::vector<Hash> leaves;
-  std::vector<std::pair<crypto::Digest, uint64_t>> docs;  // (document, index)
+  std::vector<WriteBatch::DocRecord> docs;
   std::string bytes;                                       // the entry being written
   for (Pending& p : batch) {
     // The request's private writes wait in an overlay until its late
@@ -321,7 +321,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
       const CanonicalFields& e = *ep;
       SpliceEntry(e.text(), time, bytes);
       QUIPU_RETURN_IF_ERROR(b.PutEntry(size, crypto::AsBytes(bytes)));
-      if (e.doc_sha256()) docs.emplace_back(*e.doc_sha256(), size);
+      if (e.doc_sha256()) docs.push_back({*e.doc_sha256(), size});
       leaves.push_back(LeafHash(crypto::AsBytes(bytes)));
       ++size;
     }
@@ -330,10 +330,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   new_head = head;
   if (size == old_size) return Status::Ok();  // private writes only: the tree is unchanged
 
-  // The documents index takes its records in key order: each B-tree page
-  // is then visited once, while it is in the CPU's cache.
-  std::sort(docs.begin(), docs.end());
-  for (const auto& [doc, index] : docs) QUIPU_RETURN_IF_ERROR(b.AddDocIndex(doc, index));
+  QUIPU_RETURN_IF_ERROR(b.IndexDocuments(docs));
   QUIPU_RETURN_IF_ERROR(AppendHashRows(b, old_size, leaves));
   HashRowReader rows(b);
   QUIPU_ASSIGN_OR_RETURN(Hash root, TreeRoot(size, rows));

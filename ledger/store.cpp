@@ -5,18 +5,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
 
 #include "crypto/encoding.h"
+#include "ledger/doc_index.h"
 #include "ledger/lmdb_env.h"
 
 namespace quipu::ledger {
 
 struct StoreTables {
-  MDB_dbi meta = 0, entries = 0, tiles = 0, docs = 0, checkpoints = 0, blocks = 0;
+  MDB_dbi meta = 0, entries = 0, tiles = 0, docs = 0, docruns = 0, checkpoints = 0, blocks = 0;
   MDB_dbi private_tables[4] = {0, 0, 0, 0};  // indexed by PrivateTable
 
   MDB_dbi Private(PrivateTable t) const { return private_tables[static_cast<int>(t)]; }
@@ -38,6 +41,8 @@ const char* PrivateTableName(PrivateTable t) {
   }
   return "?";
 }
+
+doc_index::Tables DocTables(const StoreTables& t) { return {t.meta, t.docruns, t.docs}; }
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
@@ -120,38 +125,12 @@ Result<ByteView> Reader::GetTile(uint8_t level, uint64_t index) const {
 }
 
 Result<std::vector<uint64_t>> Reader::DocIndices(const crypto::Digest& sha) const {
-  std::vector<uint64_t> indices;
-  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn_, tables_->docs));
-  MDB_val key = lmdb::ToVal(std::span<const uint8_t>(sha)), data;
-  int rc = cursor.Get(&key, &data, MDB_SET_KEY);
-  if (rc == MDB_NOTFOUND) return indices;
-  if (rc != 0) return lmdb::FromMdb(rc, "read document index");
-  // MDB_DUPFIXED: each GET/NEXT_MULTIPLE returns a page's worth of values.
-  rc = cursor.Get(&key, &data, MDB_GET_MULTIPLE);
-  while (rc == 0) {
-    if (data.mv_size % 8 != 0) return Corruption("document index value is not 8-byte aligned");
-    const auto* p = static_cast<const uint8_t*>(data.mv_data);
-    for (size_t i = 0; i < data.mv_size; i += 8) indices.push_back(lmdb::LoadU64BE(p + i));
-    rc = cursor.Get(&key, &data, MDB_NEXT_MULTIPLE);
-  }
-  if (rc != MDB_NOTFOUND) return lmdb::FromMdb(rc, "read document index");
-  return indices;
+  return doc_index::Lookup(*txn_, DocTables(*tables_), sha);
 }
 
 Status Reader::ForEachDocIndex(
     const std::function<Status(const crypto::Digest&, uint64_t)>& fn) const {
-  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn_, tables_->docs));
-  MDB_val key, data;
-  int rc = cursor.Get(&key, &data, MDB_FIRST);
-  crypto::Digest sha;
-  while (rc == 0) {
-    if (key.mv_size != sha.size() || data.mv_size != 8) return Corruption("malformed document index record");
-    std::memcpy(sha.data(), key.mv_data, sha.size());
-    QUIPU_RETURN_IF_ERROR(fn(sha, lmdb::LoadU64BE(static_cast<const uint8_t*>(data.mv_data))));
-    rc = cursor.Get(&key, &data, MDB_NEXT);
-  }
-  if (rc == MDB_NOTFOUND) return Status::Ok();
-  return lmdb::FromMdb(rc, "iterate document index");
+  return doc_index::ForEach(*txn_, DocTables(*tables_), fn);
 }
 
 namespace {
@@ -275,12 +254,24 @@ Status WriteBatch::PutTile(uint8_t level, uint64_t index, ByteView hashes) {
                [&] { return "put tile " + std::to_string(level) + "/" + std::to_string(index); });
 }
 
-Status WriteBatch::AddDocIndex(const crypto::Digest& sha, uint64_t index) {
-  lmdb::U64Key value(index);
-  MDB_val k = lmdb::ToVal(std::span<const uint8_t>(sha)), v = value.val();
-  int rc = mdb_put(txn_->get(), tables_->docs, &k, &v, MDB_NODUPDATA);
-  if (rc == MDB_KEYEXIST) return Status::Ok();  // already recorded
-  return Check(rc, [&] { return "add document index " + std::to_string(index); });
+Status WriteBatch::IndexDocuments(std::span<const DocRecord> records) {
+  std::vector<std::array<uint8_t, doc_index::kRecordSize>> packed(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    std::memcpy(packed[i].data(), records[i].sha.data(), kHashSize);
+    lmdb::StoreU64BE(records[i].index, packed[i].data() + kHashSize);
+  }
+  // By the first 8 bytes as a number, then the rest: the same order as
+  // memcmp, with one integer compare for nearly every pair.
+  std::sort(packed.begin(), packed.end(), [](const auto& a, const auto& b) {
+    const uint64_t x = lmdb::LoadU64BE(a.data()), y = lmdb::LoadU64BE(b.data());
+    return x != y ? x < y : std::memcmp(a.data() + 8, b.data() + 8, a.size() - 8) < 0;
+  });
+  int rc = 0;
+  Status s = doc_index::AddRun(
+      *txn_, DocTables(*tables_),
+      std::span<const uint8_t>(packed.empty() ? nullptr : packed[0].data(), packed.size() * doc_index::kRecordSize), &rc);
+  if (lmdb::IsMapFull(rc)) map_full_ = true;
+  return s;
 }
 
 Status WriteBatch::PutCheckpoint(uint64_t tree_size, std::string_view note) {
@@ -303,8 +294,8 @@ Status WriteBatch::PutBlock(uint64_t height, ByteView header) {
 
 Status WriteBatch::PutMeta(std::string_view key, ByteView value) {
   QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), "meta"));
-  if (key == kFormatVersionKey) {
-    return InvalidArgument("meta format_version is reserved to the store");
+  if (key == kFormatVersionKey || key == doc_index::kStateKey) {
+    return InvalidArgument("meta " + std::string(key) + " is reserved to the store");
   }
   MDB_val k = lmdb::ToVal(key), v = lmdb::ToVal(value);
   return Check(mdb_put(txn_->get(), tables_->meta, &k, &v, 0), [&] { return "put meta " + std::string(key); });
@@ -471,6 +462,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     QUIPU_ASSIGN_OR_RETURN(store->tables_.get()->*spec.member,
                            lmdb::OpenDb(txn, spec.name, spec.flags, create));
   }
+  // Format 1 had no runs table; a read-only open of such a directory reads
+  // the `docs` table alone (docruns stays 0).
+  auto docruns = lmdb::OpenDb(txn, "docruns", 0, create);
+  if (docruns.ok()) store->tables_->docruns = *docruns;
+  else if (!(options.read_only && docruns.status().code() == StatusCode::kNotFound)) return docruns.status();
   for (PrivateTable t : {PrivateTable::kSubjects, PrivateTable::kClients,
                          PrivateTable::kApprovals, PrivateTable::kOutbox}) {
     QUIPU_ASSIGN_OR_RETURN(store->tables_->private_tables[static_cast<int>(t)],
@@ -499,6 +495,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
                          "); upgrade quipu");
     }
     if (version == 0) return Corruption("data directory " + dir + " has format version 0");
+    if (version < kStoreFormatVersion && !options.read_only) {
+      // 1 → 2: new documents-index records go to `docruns`; a format-1
+      // quipu must not write `docs` alone any more.
+      lmdb::U64Key current(kStoreFormatVersion);
+      MDB_val cv = current.val();
+      QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(mdb_put(txn.get(), store->tables_->meta, &version_key, &cv, 0),
+                                          "upgrade format version of " + data_path));
+    }
   }
   // Committing (a read transaction too) keeps the table handles for the
   // life of the environment.

@@ -8,12 +8,16 @@
 //   <dir>/quipu.lock    flock()ed by the one writer Store; holds its PID
 // Named databases (keys compare as bytes; integers are big-endian so byte
 // order is numeric order):
-//   meta         UTF-8 name → value; "format_version" → u64 BE
+//   meta         UTF-8 name → value; "format_version" → u64 BE;
+//                "docs_runs" → the documents index's runs (reserved)
 //   entries      index u64 BE → entry bytes (append-only)
 //   tiles        level u8 ‖ index u64 BE → concatenated 32-byte hashes
 //                (a partial tile is overwritten as it grows)
-//   docs         document SHA-256 (32 bytes) → entry index u64 BE, one
-//                duplicate per index (MDB_DUPSORT|MDB_DUPFIXED, ascending)
+//   docruns      the documents index as sorted runs (ledger/doc_index.h):
+//                run id u64 BE ‖ document SHA-256 ‖ entry index u64 BE of
+//                the chunk's last record → up to 102 such 40-byte records
+//   docs         format 1's documents index, still read: document SHA-256
+//                → entry index u64 BE (MDB_DUPSORT|MDB_DUPFIXED)
 //   checkpoints  tree size u64 BE → signed note text
 //   blocks       height u64 BE → block header bytes (append-only)
 //   subjects, clients, approvals, outbox   private tables: caller-defined
@@ -59,7 +63,9 @@ using ByteView = std::span<const uint8_t>;
 
 // The on-disk format this build writes and reads. A directory written by a
 // newer format is refused; older formats would be migrated here.
-inline constexpr uint64_t kStoreFormatVersion = 1;
+// Version 2 keeps the documents index as sorted runs; a version 1 directory
+// opened for writing is upgraded in place (its `docs` records stay valid).
+inline constexpr uint64_t kStoreFormatVersion = 2;
 
 // Durability of each committed Write.
 enum class SyncMode {
@@ -110,8 +116,10 @@ class Reader {
   // The entry indices recorded for document `sha`, ascending; empty if none.
   Result<std::vector<uint64_t>> DocIndices(const crypto::Digest& sha) const;
 
-  // Calls fn(sha, index) for every document index record, in (sha, index)
-  // order, stopping at (and returning) the first non-ok Status. For audits.
+  // Calls fn(sha, index) for every document index record (no particular
+  // order), stopping at (and returning) the first non-ok Status, after
+  // checking the index's structure (kCorruption names what is wrong). For
+  // audits.
   Status ForEachDocIndex(const std::function<Status(const crypto::Digest&, uint64_t)>& fn) const;
   // Calls fn(tree_size, note) for every stored checkpoint in size order.
   Status ForEachCheckpoint(const std::function<Status(uint64_t, std::string_view)>& fn) const;
@@ -173,8 +181,15 @@ class WriteBatch : public Reader {
   // Stores (or replaces, as a partial tile grows) tile (level, index):
   // 1 to 256 hashes of 32 bytes, else kInvalidArgument.
   Status PutTile(uint8_t level, uint64_t index, ByteView hashes);
-  // Records that entry `index` concerns document `sha` (idempotent).
-  Status AddDocIndex(const crypto::Digest& sha, uint64_t index);
+  // Records that each entry (index) concerns its document (sha): one call per
+  // commit with all of its entries, any order, each index not recorded
+  // before (a repeated pair is kInvalidArgument). Also moves the index's
+  // background merges forward by an amount proportional to `records`.
+  struct DocRecord {
+    crypto::Digest sha;
+    uint64_t index;
+  };
+  Status IndexDocuments(std::span<const DocRecord> records);
   // Stores (or replaces, e.g. with more cosignatures) the note for
   // `tree_size`.
   Status PutCheckpoint(uint64_t tree_size, std::string_view note);

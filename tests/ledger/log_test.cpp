@@ -549,26 +549,36 @@ std::string BuildLedger(const TempDir& dir, int n, int batch) {
 }
 
 // Overwrites one byte of a record with LMDB directly, as an attacker with
-// the file would.
-void Tamper(const std::string& dir, const char* table, const std::string& key, size_t offset) {
+// the file would. An empty key means the table's first record. Returns the
+// record's bytes before the change.
+std::string Tamper(const std::string& dir, const char* table, const std::string& key, size_t offset) {
+  std::string before;
   MDB_env* env;
-  ASSERT_EQ(mdb_env_create(&env), 0);
+  EXPECT_EQ(mdb_env_create(&env), 0);
   mdb_env_set_maxdbs(env, 32);
   mdb_env_set_mapsize(env, size_t{1} << 30);
-  ASSERT_EQ(mdb_env_open(env, (dir + "/ledger.mdb").c_str(), MDB_NOSUBDIR, 0600), 0);
+  EXPECT_EQ(mdb_env_open(env, (dir + "/ledger.mdb").c_str(), MDB_NOSUBDIR, 0600), 0);
   MDB_txn* txn;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
   MDB_dbi dbi;
-  ASSERT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
+  MDB_cursor* cursor;
+  EXPECT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  EXPECT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
+  EXPECT_EQ(mdb_cursor_open(txn, dbi, &cursor), 0);
   MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
-  ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0) << table;
-  std::string value(static_cast<const char*>(v.mv_data), v.mv_size);
-  ASSERT_LT(offset, value.size());
-  value[offset] ^= 0x01;
-  MDB_val nv{value.size(), value.data()};
-  ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  if (mdb_cursor_get(cursor, &k, &v, key.empty() ? MDB_FIRST : MDB_SET_KEY) == 0) {
+    before.assign(static_cast<const char*>(v.mv_data), v.mv_size);
+    std::string value = before;
+    EXPECT_LT(offset, value.size());
+    value[offset % value.size()] ^= 0x01;
+    MDB_val nv{value.size(), value.data()};
+    EXPECT_EQ(mdb_cursor_put(cursor, &k, &nv, MDB_CURRENT), 0);
+  } else {
+    ADD_FAILURE() << "no such record in " << table;
+  }
+  mdb_cursor_close(cursor);
+  EXPECT_EQ(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
+  return before;
 }
 
 std::string U64Key(uint64_t v) {
@@ -669,6 +679,32 @@ TEST(Audit, CatchesACheckpoint) {
   AuditReport r = MustAudit(data);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.failure.find("checkpoint 400"), std::string::npos) << r.failure;
+}
+
+// The documents index: a record naming another entry is found by the
+// index it names; a chunk out of order is named as damage to the index.
+TEST(Audit, CatchesADocumentsIndexRecord) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 3000, 50);  // enough commits for merges
+  EXPECT_TRUE(MustAudit(data).ok);
+  // The last byte of the first record is the low byte of its entry index.
+  const std::string chunk = Tamper(data, "docruns", "", 39);
+  ASSERT_GE(chunk.size(), 80u);
+  uint64_t index = 0;
+  for (int i = 32; i < 40; ++i) index = index << 8 | static_cast<uint8_t>(chunk[i]);
+  ExpectCaughtAt(MustAudit(data), index ^ 1, "which it does not concern");
+}
+
+TEST(Audit, CatchesADocumentsIndexChunkOutOfOrder) {
+  TempDir dir;
+  const std::string data = BuildLedger(dir, 700, 100);
+  // The high byte of the first record's index: it now sorts after the
+  // document's next record (entries 0..99 cycle through seven documents).
+  Tamper(data, "docruns", "", 32);
+  AuditReport r = MustAudit(data);
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.index.has_value());
+  EXPECT_NE(r.failure.find("documents index run"), std::string::npos) << r.failure;
 }
 
 TEST(Audit, CatchesAWrongVerifierKey) {

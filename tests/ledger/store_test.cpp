@@ -135,12 +135,9 @@ TEST(StoreTest, PutsAndGetsEveryTable) {
     QUIPU_RETURN_IF_ERROR(b.PutTile(0, 0, full_tile));  // a partial tile grows
     QUIPU_RETURN_IF_ERROR(b.PutTile(1, 0, tile));
     QUIPU_RETURN_IF_ERROR(b.PutTile(0, 1, tile));
-    // Indices added out of order and twice come back sorted and unique.
-    QUIPU_RETURN_IF_ERROR(b.AddDocIndex(doc_a, 300));
-    QUIPU_RETURN_IF_ERROR(b.AddDocIndex(doc_a, 1));
-    QUIPU_RETURN_IF_ERROR(b.AddDocIndex(doc_a, 1ull << 40));
-    QUIPU_RETURN_IF_ERROR(b.AddDocIndex(doc_a, 1));
-    QUIPU_RETURN_IF_ERROR(b.AddDocIndex(doc_b, 0));
+    // Indices given out of order come back sorted.
+    const WriteBatch::DocRecord docs[] = {{doc_a, 300}, {doc_a, 1}, {doc_b, 0}, {doc_a, 1ull << 40}};
+    QUIPU_RETURN_IF_ERROR(b.IndexDocuments(docs));
     QUIPU_RETURN_IF_ERROR(b.PutCheckpoint(1, "origin\n1\nroot1\n"));
     QUIPU_RETURN_IF_ERROR(b.PutCheckpoint(2, "origin\n2\nroot2\n"));
     QUIPU_RETURN_IF_ERROR(b.PutBlock(0, crypto::AsBytes("block0")));
@@ -365,7 +362,7 @@ TEST(StoreTest, RefusesNewerFormatVersion) {
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
     EXPECT_THAT(store.status().message(),
-                HasSubstr("format version 7 is newer than this quipu (1); upgrade quipu"));
+                HasSubstr("format version 7 is newer than this quipu (2); upgrade quipu"));
   }
 }
 
@@ -651,6 +648,12 @@ TEST(StoreErrorTest, BadArgumentsAndMissingRecords) {
   expect_invalid([&](WriteBatch& b) { return b.PutTile(0, 0, std::vector<uint8_t>(257 * 32)); });
   expect_invalid([&](WriteBatch& b) { return b.PutMeta("", Bytes("v")); });
   expect_invalid([&](WriteBatch& b) { return b.PutMeta("format_version", Bytes("v")); });
+  expect_invalid([&](WriteBatch& b) { return b.PutMeta("docs_runs", Bytes("v")); });
+  expect_invalid([&](WriteBatch& b) {
+    const crypto::Digest doc = crypto::Sha256("d");
+    const WriteBatch::DocRecord twice[] = {{doc, 4}, {doc, 4}};
+    return b.IndexDocuments(twice);
+  });
   expect_invalid([&](WriteBatch& b) { return b.Put(PrivateTable::kClients, key512, Bytes("v")); });
   expect_invalid([&](WriteBatch& b) -> Status {
     QUIPU_RETURN_IF_ERROR(b.PutBlock(5, Bytes("b")));
