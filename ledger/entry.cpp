@@ -3,6 +3,10 @@
 #include <cstdio>
 #include <ctime>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "crypto/encoding.h"
 #include "crypto/jcs.h"
 
@@ -25,10 +29,41 @@ struct CharTables {
 };
 constexpr CharTables kChars;
 
+// The length of the longest prefix of `s` that kChars.plain accepts. The
+// audit and `log append` run this over every string of every entry, so it
+// looks at 16 bytes a step where SSE2 is there.
+size_t PlainPrefix(std::string_view s) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    // Signed compare: bytes >= 0x80 are negative, so below 0x20 too.
+    const __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+    if (const int mask = _mm_movemask_epi8(bad); mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+#endif
+  while (i < s.size() && kChars.plain[static_cast<uint8_t>(s[i])]) ++i;
+  return i;
+}
+
 bool IsLowerHex(std::string_view s, size_t len) {
   if (s.size() != len) return false;
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
+  const __m128i belowa = _mm_set1_epi8('a' - 1), abovef = _mm_set1_epi8('f' + 1);
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9));
+    const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(x, belowa), _mm_cmplt_epi8(x, abovef));
+    if (_mm_movemask_epi8(_mm_or_si128(digit, letter)) != 0xffff) return false;
+  }
+#endif
   bool ok = true;
-  for (char c : s) ok &= kChars.lower_hex[static_cast<uint8_t>(c)];
+  for (; i < s.size(); ++i) ok &= kChars.lower_hex[static_cast<uint8_t>(s[i])];
   return ok;
 }
 
@@ -266,8 +301,7 @@ class FastEntry {
     // One pass: '"' is not plain, so the scan stops at the closing quote,
     // or earlier at anything that would need an escape.
     const size_t start = pos_;
-    size_t end = start;
-    while (end < s_.size() && kChars.plain[static_cast<uint8_t>(s_[end])]) ++end;
+    const size_t end = start + PlainPrefix(s_.substr(start));
     if (end == s_.size() || s_[end] != '"') return false;
     out = s_.substr(start, end - start);
     pos_ = end + 1;

@@ -102,7 +102,7 @@ int LogAppend(const Flags& flags) {
     return kExitOk;
   };
   ledger::AppendRequest req;
-  std::string line;
+  req.checked.reserve(*batch_size);
   uint64_t line_no = 0;
   // The only writer is this process: bounding what it has in flight below
   // the queue's capacity means the sequencer never answers "busy".
@@ -120,6 +120,7 @@ int LogAppend(const Flags& flags) {
     in_flight_entries += req.checked.size();
     in_flight.push_back((*log)->Append(std::move(req)));
     req = ledger::AppendRequest{};
+    req.checked.reserve(*batch_size);
     return kExitOk;
   };
   // Lines are read with read(2): when no more input is waiting, the partial
@@ -140,7 +141,7 @@ int LogAppend(const Flags& flags) {
     }
     size_t start = 0;
     for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
-      line.assign(buf, start, nl - start);
+      const std::string_view line(buf.data() + start, nl - start);
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       // Checked here to name the line; canonical lines skip the JSON tree.
