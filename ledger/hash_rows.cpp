@@ -86,7 +86,8 @@ Result<crypto::Digest> HashRowReader::StoredHash(int level, uint64_t index) cons
   return d;
 }
 
-Status AppendHashRows(WriteBatch& batch, uint64_t old_size, std::span<const crypto::Digest> leaves) {
+Status AppendHashRows(WriteBatch& batch, uint64_t old_size, std::span<const crypto::Digest> leaves,
+                      const ParallelFor& parallel_for) {
   // `level_hashes` are the new hashes of the current level, the first one at
   // index `start`; the existing hashes of that level end just before it.
   std::vector<crypto::Digest> level_hashes(leaves.begin(), leaves.end());
@@ -126,12 +127,17 @@ Status AppendHashRows(WriteBatch& batch, uint64_t old_size, std::span<const cryp
     }
 
     // Parents finished by the new hashes: p with 2p+1 in [start, end).
-    parents.clear();
-    for (uint64_t p = start >> 1; p < (end >> 1); ++p) {
-      const uint64_t l = 2 * p;
-      const crypto::Digest& left = l < start ? left_of_start : level_hashes[l - start];
-      parents.push_back(NodeHash(left, level_hashes[l + 1 - start]));
-    }
+    const uint64_t first = start >> 1;
+    parents.resize((end >> 1) - first);
+    auto hash_parents = [&](size_t begin, size_t stop) {
+      for (size_t k = begin; k < stop; ++k) {
+        const uint64_t l = 2 * (first + k);
+        const crypto::Digest& left = l < start ? left_of_start : level_hashes[l - start];
+        parents[k] = NodeHash(left, level_hashes[l + 1 - start]);
+      }
+    };
+    if (parallel_for) parallel_for(parents.size(), hash_parents);
+    else hash_parents(0, parents.size());
     level_hashes.swap(parents);
     start >>= 1;
   }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -88,6 +89,11 @@ class HashRowReader final : public HashReader {
 // Adds the leaf hashes of entries old_size … old_size+n-1 to the rows, and
 // every complete-subtree hash they finish, writing each touched row once.
 // O(n + log size) hashing. The rows must hold exactly the tree of old_size.
-Status AppendHashRows(WriteBatch& batch, uint64_t old_size, std::span<const crypto::Digest> leaves);
+// `parallel_for(n, body)`, if given, must run body(begin, end) over disjoint
+// ranges covering [0, n) and return when all are done; each level's parent
+// hashes are computed through it (the sequencer passes its helper thread).
+using ParallelFor = std::function<void(size_t, const std::function<void(size_t, size_t)>&)>;
+Status AppendHashRows(WriteBatch& batch, uint64_t old_size, std::span<const crypto::Digest> leaves,
+                      const ParallelFor& parallel_for = {});
 
 }  // namespace quipu::ledger

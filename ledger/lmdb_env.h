@@ -14,6 +14,7 @@
 
 #include <lmdb.h>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -38,16 +39,20 @@ inline bool IsMapFull(int rc) { return rc == MDB_MAP_FULL; }
 // LMDB compares keys with memcmp by default, so big-endian integers sort in
 // numeric order and MDB_APPEND works for sequential indices.
 
+// One load or store and a byte swap (sorting and merging index records
+// calls these for every comparison).
+inline uint64_t ToBigEndian(uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);
+  return v;
+}
 inline void StoreU64BE(uint64_t v, uint8_t* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
+  v = ToBigEndian(v);
+  std::memcpy(out, &v, sizeof v);
 }
 inline uint64_t LoadU64BE(const uint8_t* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
-  return v;
+  uint64_t v;
+  std::memcpy(&v, in, sizeof v);
+  return ToBigEndian(v);
 }
 
 // An 8-byte big-endian key that owns its bytes; val() points into it, so the

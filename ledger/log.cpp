@@ -16,6 +16,7 @@
 #include "ledger/checkpoint.h"
 #include "ledger/entry.h"
 #include "ledger/hash_rows.h"
+#include "ledger/helper_thread.h"
 #include "ledger/merkle.h"
 #include "ledger/tiles.h"
 
@@ -38,10 +39,9 @@ struct Pending {
 // entry is the fields with `"time":"<t>",` inserted before the last
 // `"type":` and `,"v":1` before the final brace. Inside canonical strings
 // a quote is escaped, so the last `,"type":` is the key.
-// Writes into `out` (cleared first), which the writer reuses for every entry.
+// Appends the entry to `out`, which holds a whole batch's entries.
 void SpliceEntry(std::string_view fields, std::string_view time, std::string& out) {
   const size_t at = fields.rfind(",\"type\":") + 1;
-  out.clear();
   out.append(fields.substr(0, at));
   out += "\"time\":\"";
   out.append(time);
@@ -112,6 +112,9 @@ int64_t SystemMicros() {
       .count();
 }
 
+// Hashes a helper thread claims at a time.
+constexpr size_t kHashChunk = 64;
+
 // Validates and canonicalizes one entry's type fields for the writer.
 Result<CanonicalFields> Prepare(const nlohmann::json& fields, size_t i) {
   auto prepared = CanonicalEntryFields(fields);
@@ -147,6 +150,7 @@ struct Log::Impl {
   size_t queued_entries = 0;
   bool stopping = false;
   std::thread writer;
+  std::unique_ptr<HelperThread> helper;  // the writer thread's hashing helper
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> entries_committed{0};
 
@@ -279,9 +283,9 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   const std::string time = FormatTime(now);
   const uint64_t old_size = head.tree_size;
   uint64_t size = old_size;
-  std::vector<Hash> leaves;
   std::vector<WriteBatch::DocRecord> docs;
-  std::string bytes;                                       // the entry being written
+  std::string spliced;        // the batch's entries, back to back
+  std::vector<size_t> ends;   // where each ends in `spliced`
   for (Pending& p : batch) {
     // The request's private writes wait in an overlay until its late
     // entries are made too: a failure of either leaves nothing behind.
@@ -319,10 +323,9 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
     for (const CanonicalFields& e : late) all.push_back(&e);
     for (const CanonicalFields* ep : all) {
       const CanonicalFields& e = *ep;
-      SpliceEntry(e.text(), time, bytes);
-      QUIPU_RETURN_IF_ERROR(b.PutEntry(size, crypto::AsBytes(bytes)));
+      SpliceEntry(e.text(), time, spliced);
+      ends.push_back(spliced.size());
       if (e.doc_sha256()) docs.push_back({*e.doc_sha256(), size});
-      leaves.push_back(LeafHash(crypto::AsBytes(bytes)));
       ++size;
     }
     out.emplace_back(std::move(r));
@@ -330,8 +333,27 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
   new_head = head;
   if (size == old_size) return Status::Ok();  // private writes only: the tree is unchanged
 
-  QUIPU_RETURN_IF_ERROR(b.IndexDocuments(docs));
-  QUIPU_RETURN_IF_ERROR(AppendHashRows(b, old_size, leaves));
+  // The leaves are hashed (partly on the helper thread) while the entries
+  // and the documents index are written.
+  std::vector<std::string_view> entries(ends.size());
+  for (size_t i = 0, start = 0; i < ends.size(); start = ends[i++]) {
+    entries[i] = std::string_view(spliced).substr(start, ends[i] - start);
+  }
+  std::vector<Hash> leaves(entries.size());
+  helper->Start(entries.size(), kHashChunk, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) leaves[i] = LeafHash(crypto::AsBytes(entries[i]));
+  });
+  Status written = [&]() -> Status {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      QUIPU_RETURN_IF_ERROR(b.PutEntry(old_size + i, crypto::AsBytes(entries[i])));
+    }
+    return b.IndexDocuments(docs);
+  }();
+  helper->Finish();
+  QUIPU_RETURN_IF_ERROR(written);
+  QUIPU_RETURN_IF_ERROR(AppendHashRows(b, old_size, leaves, [&](size_t n, const HelperThread::Body& body) {
+    helper->For(n, kHashChunk, body);
+  }));
   HashRowReader rows(b);
   QUIPU_ASSIGN_OR_RETURN(Hash root, TreeRoot(size, rows));
   block = Block{next_height, size, root, time, prev_block};
@@ -385,7 +407,10 @@ Result<std::unique_ptr<Log>> Log::Open(const LogOptions& options) {
   impl->options = options;
   QUIPU_RETURN_IF_ERROR(impl->Init());
   Impl* raw = impl.get();
-  if (!options.read_only) raw->writer = std::thread([raw] { raw->Run(); });
+  if (!options.read_only) {
+    raw->helper = std::make_unique<HelperThread>();
+    raw->writer = std::thread([raw] { raw->Run(); });
+  }
   return std::unique_ptr<Log>(new Log(std::move(impl)));
 }
 

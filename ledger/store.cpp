@@ -255,21 +255,29 @@ Status WriteBatch::PutTile(uint8_t level, uint64_t index, ByteView hashes) {
 }
 
 Status WriteBatch::IndexDocuments(std::span<const DocRecord> records) {
-  std::vector<std::array<uint8_t, doc_index::kRecordSize>> packed(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    std::memcpy(packed[i].data(), records[i].sha.data(), kHashSize);
-    lmdb::StoreU64BE(records[i].index, packed[i].data() + kHashSize);
-  }
-  // By the first 8 bytes as a number, then the rest: the same order as
-  // memcmp, with one integer compare for nearly every pair.
-  std::sort(packed.begin(), packed.end(), [](const auto& a, const auto& b) {
-    const uint64_t x = lmdb::LoadU64BE(a.data()), y = lmdb::LoadU64BE(b.data());
-    return x != y ? x < y : std::memcmp(a.data() + 8, b.data() + 8, a.size() - 8) < 0;
+  // Sorted through a small (first 8 bytes, position) array: one integer
+  // compare for nearly every pair, and 16-byte moves instead of 40.
+  struct Order {
+    uint64_t prefix;
+    size_t at;
+  };
+  std::vector<Order> order(records.size());
+  for (size_t i = 0; i < records.size(); ++i) order[i] = {lmdb::LoadU64BE(records[i].sha.data()), i};
+  std::sort(order.begin(), order.end(), [&](const Order& x, const Order& y) {
+    if (x.prefix != y.prefix) return x.prefix < y.prefix;
+    const DocRecord &a = records[x.at], &b = records[y.at];
+    const int c = std::memcmp(a.sha.data() + 8, b.sha.data() + 8, kHashSize - 8);
+    return c != 0 ? c < 0 : a.index < b.index;
   });
+  std::vector<uint8_t> packed(records.size() * doc_index::kRecordSize);
+  uint8_t* out = packed.data();
+  for (const Order& o : order) {
+    std::memcpy(out, records[o.at].sha.data(), kHashSize);
+    lmdb::StoreU64BE(records[o.at].index, out + kHashSize);
+    out += doc_index::kRecordSize;
+  }
   int rc = 0;
-  Status s = doc_index::AddRun(
-      *txn_, DocTables(*tables_),
-      std::span<const uint8_t>(packed.empty() ? nullptr : packed[0].data(), packed.size() * doc_index::kRecordSize), &rc);
+  Status s = doc_index::AddRun(*txn_, DocTables(*tables_), packed, &rc);
   if (lmdb::IsMapFull(rc)) map_full_ = true;
   return s;
 }
