@@ -3,7 +3,7 @@
 // ${BENCH_DIR:-build/bench-data}; the 1M-entry one is built once and reused.
 //
 //   build/bench/ledger_bench --benchmark_filter=Append
-//   build/bench/ledger_bench --benchmark_filter='Prove|Audit'
+//   build/bench/ledger_bench --benchmark_filter='Prove|Find|Audit'
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -117,6 +117,19 @@ void BM_ProveConsistency(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ProveConsistency);
+
+// The documents index: which entries concern a document (every lookup of
+// the verify path starts here). Documents of random entries, all present.
+void BM_FindDocument(benchmark::State& state) {
+  auto log = OpenBig();
+  std::mt19937_64 rng(3);
+  for (auto _ : state) {
+    auto found = log->FindDocument(crypto::Sha256(std::to_string(rng() % kBig)));
+    if (!found.ok() || found->size() != 1) state.SkipWithError("document not found");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_FindDocument);
 
 void BM_Audit(benchmark::State& state) {
   ledger::AuditOptions o;

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -52,12 +53,25 @@ inline constexpr size_t kMinWork = 4 * kChunkRecords;
 // The key in `meta` holding the state.
 inline constexpr std::string_view kStateKey = "docs_runs";
 
+// Bloom filters of runs, so that a lookup reads only the runs that may hold
+// the document: without them every run costs a cold chunk page (a few
+// hundred ns each, with up to ~7 runs per size class). A run's filter is
+// built from its records on the first lookup that needs it (runs never
+// change once live, and run numbers are never reused) and is dropped once
+// the run is merged away; about 10 bits per record. Thread-safe; one per
+// Store.
+class FilterCache;
+std::shared_ptr<FilterCache> NewFilterCache();
+
 // The tables the index lives in. `runs` may be 0 in a read-only open of a
 // format-1 directory that never had it.
 struct Tables {
   MDB_dbi meta = 0;
   MDB_dbi runs = 0;    // run id u64 BE ‖ last record of the chunk → records
   MDB_dbi legacy = 0;  // format 1: sha → u64 BE indices (MDB_DUPSORT|MDB_DUPFIXED)
+  // Used by Lookup when set: only for committed snapshots (read
+  // transactions), never inside a write transaction that may still abort.
+  FilterCache* filters = nullptr;
 };
 
 // Adds one run holding `records` (kRecordSize bytes each, strictly

@@ -23,6 +23,8 @@ struct StoreTables {
   MDB_dbi private_tables[4] = {0, 0, 0, 0};  // indexed by PrivateTable
 
   MDB_dbi Private(PrivateTable t) const { return private_tables[static_cast<int>(t)]; }
+  // The documents index's run filters, shared by this store's read views.
+  std::shared_ptr<doc_index::FilterCache> doc_filters = doc_index::NewFilterCache();
 };
 
 namespace {
@@ -125,7 +127,9 @@ Result<ByteView> Reader::GetTile(uint8_t level, uint64_t index) const {
 }
 
 Result<std::vector<uint64_t>> Reader::DocIndices(const crypto::Digest& sha) const {
-  return doc_index::Lookup(*txn_, DocTables(*tables_), sha);
+  doc_index::Tables t = DocTables(*tables_);
+  if (snapshot_) t.filters = tables_->doc_filters.get();  // not in a write that may abort
+  return doc_index::Lookup(*txn_, t, sha);
 }
 
 Status Reader::ForEachDocIndex(
@@ -336,7 +340,9 @@ Status WriteBatch::Delete(PrivateTable table, ByteView key) {
 
 ReadView::ReadView(const StoreTables* tables, std::unique_ptr<lmdb::ReadTxn> txn,
                    std::shared_lock<std::shared_timed_mutex> lock)
-    : Reader(tables, txn.get()), owned_txn_(std::move(txn)), resize_lock_(std::move(lock)) {}
+    : Reader(tables, txn.get()), owned_txn_(std::move(txn)), resize_lock_(std::move(lock)) {
+  snapshot_ = true;
+}
 ReadView::ReadView(ReadView&&) noexcept = default;
 ReadView& ReadView::operator=(ReadView&& other) noexcept {
   if (this != &other) {

@@ -167,6 +167,7 @@ class Reader {
 
   const StoreTables* tables_;
   lmdb::Txn* txn_;
+  bool snapshot_ = false;  // a committed snapshot (ReadView), not a write in progress
 };
 
 // A write transaction handed to the function given to Store::Write; it sees

@@ -155,6 +155,29 @@ TEST(DocIndex, LookupsMatchAReferenceWhileRunsMerge) {
   EXPECT_GE(st.ms_entries, index / doc_index::kChunkRecords);
 }
 
+// Filters are built only from committed snapshots: a lookup inside a write
+// that then aborts must not leave a filter for a run number the next commit
+// reuses with other records.
+TEST(DocIndex, ALookupInsideAnAbortedWriteLeavesNoStaleFilter) {
+  TempDir tmp;
+  auto store = Store::Open(tmp.Sub("d"), {});
+  ASSERT_TRUE(store.ok());
+  Status aborted = (*store)->Write([](WriteBatch& b) -> Status {
+    const WriteBatch::DocRecord first[] = {{Doc(1), 0}};
+    QUIPU_RETURN_IF_ERROR(b.IndexDocuments(first));
+    auto seen = b.DocIndices(Doc(1));
+    if (!seen.ok() || *seen != std::vector<uint64_t>{0}) return Internal("the write does not see its run");
+    return Internal("abort on purpose");
+  });
+  EXPECT_EQ(aborted.message(), "abort on purpose");
+  const WriteBatch::DocRecord other[] = {{Doc(2), 0}};
+  ASSERT_TRUE((*store)->Write([&](WriteBatch& b) { return b.IndexDocuments(other); }).ok());
+  auto view = (*store)->Read();
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(*view->DocIndices(Doc(2)), (std::vector<uint64_t>{0}));
+  EXPECT_TRUE(view->DocIndices(Doc(1))->empty());
+}
+
 // A directory of format 1 kept its index in the `docs` table: it is still
 // read (read-only, before any upgrade), and a writer upgrades the directory
 // to format 2 and adds runs beside it.
