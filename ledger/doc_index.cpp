@@ -98,7 +98,9 @@ class StateReader {
 
 Status BadState(const std::string& why) { return Corruption("documents index state (meta docs_runs): " + why); }
 
-Result<State> DecodeState(std::span<const uint8_t> bytes) {
+// `checked`: also check that the ids are consistent (writes and audits do;
+// lookups need only the live runs and leave the rest to audits).
+Result<State> DecodeState(std::span<const uint8_t> bytes, bool checked) {
   StateReader in(bytes);
   State s;
   uint64_t n;
@@ -124,6 +126,7 @@ Result<State> DecodeState(std::span<const uint8_t> bytes) {
   s.dead.resize(n);
   for (uint64_t& id : s.dead) in.U64(&id);
   if (!in.AtEnd()) return BadState("trailing bytes");
+  if (!checked) return s;
 
   // Every id names one run, below next_id; merge inputs are live runs.
   std::vector<uint64_t> ids;
@@ -153,12 +156,12 @@ Result<State> DecodeState(std::span<const uint8_t> bytes) {
   return s;
 }
 
-Result<State> LoadState(const lmdb::Txn& txn, const Tables& t) {
+Result<State> LoadState(const lmdb::Txn& txn, const Tables& t, bool checked = true) {
   MDB_val k = lmdb::ToVal(kStateKey), v;
   int rc = mdb_get(txn.get(), t.meta, &k, &v);
   if (rc == MDB_NOTFOUND) return State{};
   if (rc != 0) return lmdb::FromMdb(rc, "read documents index state");
-  return DecodeState(lmdb::FromVal(v));
+  return DecodeState(lmdb::FromVal(v), checked);
 }
 
 // ---- Chunks -----------------------------------------------------------------
@@ -475,34 +478,50 @@ Status LegacyLookup(const lmdb::Txn& txn, const Tables& t, const crypto::Digest&
 
 class FilterCache {
  public:
-  // The filter of `run` as `txn` sees it, built on first use.
-  Result<std::shared_ptr<const Filter>> Get(const lmdb::Txn& txn, const Tables& t, const Run& run,
-                                            const std::vector<Run>& live) {
+  // Sets `out` to the runs of `live` whose filters may hold `sha`, building
+  // the filters it lacks from `txn`'s snapshot.
+  Status Candidates(const lmdb::Txn& txn, const Tables& t, const std::vector<Run>& live,
+                    const crypto::Digest& sha, std::vector<Run>& out) {
+    out.clear();
+    std::vector<const Run*> missing;
     {
       std::shared_lock lock(mu_);
-      if (auto it = filters_.find(run.id); it != filters_.end()) return it->second;
+      for (const Run& run : live) {
+        auto it = filters_.find(run.id);
+        if (it == filters_.end()) missing.push_back(&run);
+        else if (it->second->MayContain(sha.data())) out.push_back(run);
+      }
     }
-    auto filter = std::make_shared<Filter>(run.count);
-    QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(txn, t.runs));
-    ChunkKey key(run.id, nullptr);
-    MDB_val k = key.val(), v;
-    int rc = cursor.Get(&k, &v, MDB_SET_RANGE);
-    for (; rc == 0 && InRun(k, run.id); rc = cursor.Get(&k, &v, MDB_NEXT)) {
-      QUIPU_ASSIGN_OR_RETURN(std::span<const uint8_t> records, ChunkRecords(run.id, v));
-      for (size_t at = 0; at < records.size(); at += kRecordSize) filter->Add(records.data() + at);
+    for (const Run* run : missing) {
+      auto filter = std::make_unique<Filter>(run->count);
+      QUIPU_RETURN_IF_ERROR(Fill(txn, t, run->id, *filter));
+      if (filter->MayContain(sha.data())) out.push_back(*run);
+      std::unique_lock lock(mu_);
+      // Runs no longer live in this snapshot are merged away: forget them.
+      std::erase_if(filters_, [&](const auto& f) {
+        return std::none_of(live.begin(), live.end(), [&](const Run& r) { return r.id == f.first; });
+      });
+      filters_.emplace(run->id, std::move(filter));
     }
-    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::FromMdb(rc, "read documents index run");
-    std::unique_lock lock(mu_);
-    // Runs no longer live in this snapshot are merged away: forget them.
-    std::erase_if(filters_, [&](const auto& f) {
-      return std::none_of(live.begin(), live.end(), [&](const Run& r) { return r.id == f.first; });
-    });
-    return filters_.emplace(run.id, std::move(filter)).first->second;
+    return Status::Ok();
   }
 
  private:
+  static Status Fill(const lmdb::Txn& txn, const Tables& t, uint64_t run, Filter& filter) {
+    QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(txn, t.runs));
+    ChunkKey key(run, nullptr);
+    MDB_val k = key.val(), v;
+    int rc = cursor.Get(&k, &v, MDB_SET_RANGE);
+    for (; rc == 0 && InRun(k, run); rc = cursor.Get(&k, &v, MDB_NEXT)) {
+      QUIPU_ASSIGN_OR_RETURN(std::span<const uint8_t> records, ChunkRecords(run, v));
+      for (size_t at = 0; at < records.size(); at += kRecordSize) filter.Add(records.data() + at);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::FromMdb(rc, "read documents index run");
+    return Status::Ok();
+  }
+
   std::shared_mutex mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<const Filter>> filters_;  // guarded by mu_
+  std::unordered_map<uint64_t, std::unique_ptr<const Filter>> filters_;  // guarded by mu_
 };
 
 std::shared_ptr<FilterCache> NewFilterCache() { return std::make_shared<FilterCache>(); }
@@ -535,16 +554,22 @@ Result<std::vector<uint64_t>> Lookup(const lmdb::Txn& txn, const Tables& tables,
   std::vector<uint64_t> out;
   QUIPU_RETURN_IF_ERROR(LegacyLookup(txn, tables, sha, out));
   if (tables.runs == 0) return out;
-  QUIPU_ASSIGN_OR_RETURN(State state, LoadState(txn, tables));
+  QUIPU_ASSIGN_OR_RETURN(State state, LoadState(txn, tables, /*checked=*/false));
+  std::vector<Run> candidates;
+  if (tables.filters != nullptr) {
+    QUIPU_RETURN_IF_ERROR(tables.filters->Candidates(txn, tables, state.live, sha, candidates));
+  } else {
+    candidates = state.live;
+  }
+  if (candidates.empty()) {
+    std::sort(out.begin(), out.end());
+    return out;
+  }
   QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(txn, tables.runs));
   Record probe{};
   std::memcpy(probe.data(), sha.data(), sha.size());
   auto below = [&](const uint8_t* record) { return std::memcmp(record, sha.data(), sha.size()) < 0; };
-  for (const Run& run : state.live) {
-    if (tables.filters != nullptr) {
-      QUIPU_ASSIGN_OR_RETURN(std::shared_ptr<const Filter> filter, tables.filters->Get(txn, tables, run, state.live));
-      if (!filter->MayContain(sha.data())) continue;
-    }
+  for (const Run& run : candidates) {
     ChunkKey key(run.id, probe.data());
     MDB_val k = key.val(), v;
     int rc = cursor.Get(&k, &v, MDB_SET_RANGE);
