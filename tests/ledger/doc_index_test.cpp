@@ -4,7 +4,6 @@
 #include <lmdb.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -18,25 +17,14 @@
 #include "ledger/doc_index.h"
 #include "ledger/lmdb_env.h"
 #include "ledger/store.h"
+#include "tests/common/process.h"
 
 namespace quipu::ledger {
 namespace {
 
-namespace fs = std::filesystem;
 using Reference = std::map<crypto::Digest, std::vector<uint64_t>>;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/quipu_doc_index_test_XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 crypto::Digest Doc(uint64_t n) { return crypto::Sha256("document " + std::to_string(n)); }
 
@@ -96,7 +84,7 @@ void ExpectWalkMatches(const Store& store, const Reference& ref) {
 // document, some others and an absent one must read back exactly.
 TEST(DocIndex, LookupsMatchAReferenceWhileRunsMerge) {
   TempDir tmp;
-  auto opened = Store::Open(tmp.Sub("d"), {});
+  auto opened = Store::Open(tmp.File("d"), {});
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   Store& store = **opened;
   std::mt19937_64 rng(7);
@@ -118,7 +106,7 @@ TEST(DocIndex, LookupsMatchAReferenceWhileRunsMerge) {
     Status s = store.Write([&](WriteBatch& b) { return b.IndexDocuments(records); });
     ASSERT_TRUE(s.ok()) << s.ToString();
     ExpectMatches(store, ref, probe);
-    if (testing::Test::HasFailure()) FAIL() << "after commit " << commit;
+    if (::testing::Test::HasFailure()) FAIL() << "after commit " << commit;
     StateCounts c = ReadState(store);
     most_live = std::max(most_live, c.live);
     merges_seen += c.merges + c.dead;
@@ -143,7 +131,7 @@ TEST(DocIndex, LookupsMatchAReferenceWhileRunsMerge) {
 
   // No chunk of a deleted run is left behind: the table holds about
   // records / 102 chunks, not a multiple of it.
-  auto env = lmdb::Env::Open(tmp.Sub("d") + "/ledger.mdb", {});
+  auto env = lmdb::Env::Open(tmp.File("d") + "/ledger.mdb", {});
   ASSERT_TRUE(env.ok());
   auto txn = lmdb::ReadTxn::Begin(**env);
   ASSERT_TRUE(txn.ok());
@@ -160,7 +148,7 @@ TEST(DocIndex, LookupsMatchAReferenceWhileRunsMerge) {
 // reuses with other records.
 TEST(DocIndex, ALookupInsideAnAbortedWriteLeavesNoStaleFilter) {
   TempDir tmp;
-  auto store = Store::Open(tmp.Sub("d"), {});
+  auto store = Store::Open(tmp.File("d"), {});
   ASSERT_TRUE(store.ok());
   Status aborted = (*store)->Write([](WriteBatch& b) -> Status {
     const WriteBatch::DocRecord first[] = {{Doc(1), 0}};
@@ -183,7 +171,7 @@ TEST(DocIndex, ALookupInsideAnAbortedWriteLeavesNoStaleFilter) {
 // to format 2 and adds runs beside it.
 TEST(DocIndex, ReadsAndUpgradesAFormatOneDirectory) {
   TempDir tmp;
-  const std::string dir = tmp.Sub("d");
+  const std::string dir = tmp.File("d");
   { ASSERT_TRUE(Store::Open(dir, {}).ok()); }
   {  // Rewind to what format 1 left: records in `docs`, no `docruns`.
     auto env = lmdb::Env::Open(dir + "/ledger.mdb", {});
@@ -258,8 +246,15 @@ Status Walk(const std::string& dir) {
   return view->ForEachDocIndex([](const crypto::Digest&, uint64_t) { return Status::Ok(); });
 }
 
+// The walk an audit makes reports damage naming `says`.
+void ExpectWalkFails(const std::string& dir, std::string_view says) {
+  Status s = Walk(dir);
+  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr(std::string(says)));
+}
+
 std::string IndexedDirectory(const TempDir& tmp) {
-  const std::string dir = tmp.Sub("d");
+  const std::string dir = tmp.File("d");
   auto store = Store::Open(dir, {});
   EXPECT_TRUE(store.ok());
   std::vector<WriteBatch::DocRecord> records;
@@ -284,9 +279,7 @@ TEST(DocIndexDamage, RecordsOutOfOrderInAChunk) {
     MDB_val nk{key.size(), key.data()}, nv{value.size(), value.data()};
     ASSERT_EQ(mdb_put(txn, runs, &nk, &nv, 0), 0);
   });
-  Status s = Walk(dir);
-  EXPECT_EQ(s.code(), StatusCode::kCorruption);
-  EXPECT_THAT(s.message(), ::testing::HasSubstr("out of order"));
+  ExpectWalkFails(dir, "out of order");
 }
 
 TEST(DocIndexDamage, AChunkOfNoListedRun) {
@@ -297,9 +290,7 @@ TEST(DocIndexDamage, AChunkOfNoListedRun) {
     MDB_val k{key.size(), key.data()}, v{value.size(), value.data()};
     ASSERT_EQ(mdb_put(txn, runs, &k, &v, 0), 0);
   });
-  Status s = Walk(dir);
-  EXPECT_EQ(s.code(), StatusCode::kCorruption);
-  EXPECT_THAT(s.message(), ::testing::HasSubstr("state lists no such run"));
+  ExpectWalkFails(dir, "state lists no such run");
 }
 
 TEST(DocIndexDamage, AMissingChunk) {
@@ -313,9 +304,7 @@ TEST(DocIndexDamage, AMissingChunk) {
     ASSERT_EQ(mdb_cursor_del(c, 0), 0);
     mdb_cursor_close(c);
   });
-  Status s = Walk(dir);
-  EXPECT_EQ(s.code(), StatusCode::kCorruption);
-  EXPECT_THAT(s.message(), ::testing::HasSubstr("the state says 300"));
+  ExpectWalkFails(dir, "the state says 300");
 }
 
 TEST(DocIndexDamage, ATruncatedStateRecord) {
@@ -328,9 +317,7 @@ TEST(DocIndexDamage, ATruncatedStateRecord) {
     MDB_val nv{value.size(), value.data()};
     ASSERT_EQ(mdb_put(txn, meta, &k, &nv, 0), 0);
   });
-  Status s = Walk(dir);
-  EXPECT_EQ(s.code(), StatusCode::kCorruption);
-  EXPECT_THAT(s.message(), ::testing::HasSubstr("docs_runs"));
+  ExpectWalkFails(dir, "docs_runs");
 }
 
 }  // namespace

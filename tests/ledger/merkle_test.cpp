@@ -201,7 +201,9 @@ struct Ledger {
   std::vector<std::string> entries;
 };
 
-Ledger BuildLedger() {
+// A ledger of `total` qr_revoke entries appended in requests of the sizes
+// in `batches`, cycled.
+Ledger BuildLedger(const std::vector<int>& batches = {1, 7, 1, 256, 3, 2, 30}, uint64_t total = 300) {
   Ledger l;
   LogOptions o;
   o.dir = l.dir->File("data");
@@ -209,16 +211,15 @@ Ledger BuildLedger() {
   auto log = Log::Open(o);
   EXPECT_TRUE(log.ok());
   l.log = std::move(*log);
-  const int batches[] = {1, 7, 1, 256, 3, 2, 30};
   uint64_t n = 0;
-  for (int i = 0; n < 300; ++i) {
+  for (size_t i = 0; n < total; ++i) {
     AppendRequest req;
-    for (int j = 0; j < batches[i % 7] && n < 300; ++j, ++n) {
+    for (int j = 0; j < batches[i % batches.size()] && n < total; ++j, ++n) {
       req.entries.push_back({{"type", "qr_revoke"}, {"client", "c"}, {"target", n}, {"reason", "r" + std::to_string(n)}});
     }
     EXPECT_TRUE(l.log->Append(std::move(req)).get().ok());
   }
-  for (uint64_t i = 0; i < 300; ++i) l.entries.push_back(*l.log->Entry(i));
+  for (uint64_t i = 0; i < total; ++i) l.entries.push_back(*l.log->Entry(i));
   return l;
 }
 
@@ -235,25 +236,11 @@ TEST(Merkle, StoredRowsGiveTheReferenceRootForEverySize) {
 // levels on two threads (the sequencer's helper): the rows must still give
 // the reference root at every commit boundary and at sizes in between.
 TEST(Merkle, StoredRowsMatchTheReferenceAfterLargeCommits) {
-  Ledger l;
-  LogOptions o;
-  o.dir = l.dir->File("data");
-  o.sync = SyncMode::kNone;
-  auto log = Log::Open(o);
-  ASSERT_TRUE(log.ok());
-  l.log = std::move(*log);
-  std::vector<uint64_t> sizes{0};
-  for (int batch : {700, 1, 2000, 257, 4097}) {
-    AppendRequest req;
-    for (int j = 0; j < batch; ++j) {
-      const uint64_t n = sizes.back() + static_cast<uint64_t>(j);
-      req.entries.push_back({{"type", "qr_revoke"}, {"client", "c"}, {"target", n}, {"reason", "r" + std::to_string(n)}});
-    }
-    ASSERT_TRUE(l.log->Append(std::move(req)).get().ok());
-    sizes.push_back(sizes.back() + static_cast<uint64_t>(batch));
-  }
-  for (uint64_t i = 0; i < sizes.back(); ++i) l.entries.push_back(*l.log->Entry(i));
-  for (uint64_t n : {uint64_t{511}, uint64_t{1024}, uint64_t{2701}, uint64_t{4096}, uint64_t{5000}}) sizes.push_back(n);
+  const std::vector<int> batches{700, 1, 2000, 257, 4097};
+  Ledger l = BuildLedger(batches, 7055);
+  std::vector<uint64_t> sizes{0, 511, 1024, 2701, 4096, 5000};
+  uint64_t end = 0;
+  for (int b : batches) sizes.push_back(end += static_cast<uint64_t>(b));  // commit boundaries
   for (uint64_t n : sizes) {
     auto root = l.log->Root(n);
     ASSERT_TRUE(root.ok());
