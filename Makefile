@@ -3,6 +3,9 @@
 DATA ?= ./quipu-data
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
+# `make test` also runs the whole suite under ASan + UBSan (build-asan/);
+# SANITIZE=0 skips that second pass for a quicker local loop.
+SANITIZE ?= 1
 
 .PHONY: run test bench build deps deps-bench asan clean
 
@@ -21,6 +24,9 @@ run: build
 
 test: build
 	ctest --preset default -j $(JOBS)
+ifneq ($(SANITIZE),0)
+	@$(MAKE) --no-print-directory asan
+endif
 
 bench: deps-bench build
 	bench/run-all.sh
