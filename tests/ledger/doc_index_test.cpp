@@ -320,5 +320,50 @@ TEST(DocIndexDamage, ATruncatedStateRecord) {
   ExpectWalkFails(dir, "docs_runs");
 }
 
+// State records written by hand from the grammar in docs/ledger.md: the
+// directory's one run is number 0 with 300 records. The grammar read as
+// documented gives the same lookups; records breaking its rules are damage.
+std::string U64(uint64_t v) {
+  std::string out(8, '\0');
+  lmdb::StoreU64BE(v, reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
+void PutState(const std::string& dir, const std::string& state) {
+  Damage(dir, [&](MDB_txn* txn, MDB_dbi meta, MDB_dbi) {
+    MDB_val k = lmdb::ToVal(doc_index::kStateKey), v{state.size(), const_cast<char*>(state.data())};
+    ASSERT_EQ(mdb_put(txn, meta, &k, &v, 0), 0);
+  });
+}
+
+TEST(DocIndexDamage, StateRecordsFromTheDocumentedGrammar) {
+  TempDir tmp;
+  const std::string dir = IndexedDirectory(tmp);
+  const std::string run0 = U64(0) + U64(300), none = U64(0);
+  // As written: next_run 1, one live run, no merge, none dead.
+  PutState(dir, U64(1) + U64(1) + run0 + none + none);
+  EXPECT_TRUE(Walk(dir).ok());
+  {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto store = Store::Open(dir, ro);
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ(*(*store)->Read()->DocIndices(Doc(7)), (std::vector<uint64_t>{7, 47, 87, 127, 167, 207, 247, 287}));
+  }
+  PutState(dir, U64(1) + U64(2) + run0 + run0 + none + none);
+  ExpectWalkFails(dir, "listed twice");
+  PutState(dir, U64(0) + U64(1) + run0 + none + none);
+  ExpectWalkFails(dir, "not below next_id");
+  const std::string merge = U64(2) + U64(0) + std::string(40, '\0') + U64(2) + U64(0) + U64(1);
+  PutState(dir, U64(3) + U64(1) + run0 + U64(1) + merge + none);
+  ExpectWalkFails(dir, "not a live run");
+  PutState(dir, U64(1) + U64(1) + U64(0) + U64(299) + none + none);
+  ExpectWalkFails(dir, "the state says 299");
+  PutState(dir, U64(1) + U64(1) + run0 + none + none + "x");
+  ExpectWalkFails(dir, "trailing bytes");
+  PutState(dir, U64(1) + U64(0) + none + none);
+  ExpectWalkFails(dir, "state lists no such run");
+}
+
 }  // namespace
 }  // namespace quipu::ledger
