@@ -287,6 +287,13 @@ class Writer {
     }
   }
 
+  // Records the state in `meta`.
+  Status SaveState() {
+    const std::string encoded = EncodeState(s_);
+    MDB_val k = lmdb::ToVal(kStateKey), v = lmdb::ToVal(encoded);
+    return Check(mdb_put(txn_.get(), t_.meta, &k, &v, 0), "write documents index state");
+  }
+
   // Deletes merged-away runs, then advances merges (the smallest first),
   // until `budget` records have been moved or deleted or nothing is left.
   // Returns whether anything changed.
@@ -543,11 +550,7 @@ Status AddRun(const lmdb::Txn& txn, const Tables& tables, std::span<const uint8_
   changed |= w.StartMerges();
   QUIPU_ASSIGN_OR_RETURN(bool worked, w.Work(records.size() / kRecordSize * kWorkPerRecord + kMinWork));
   if (!changed && !worked) return Status::Ok();
-  const std::string encoded = EncodeState(state);
-  MDB_val k = lmdb::ToVal(kStateKey), v = lmdb::ToVal(encoded);
-  int rc = mdb_put(txn.get(), tables.meta, &k, &v, 0);
-  if (rc != 0) *mdb_rc = rc;
-  return lmdb::FromMdb(rc, "write documents index state");
+  return w.SaveState();
 }
 
 Result<std::vector<uint64_t>> Lookup(const lmdb::Txn& txn, const Tables& tables, const crypto::Digest& sha) {
@@ -559,11 +562,7 @@ Result<std::vector<uint64_t>> Lookup(const lmdb::Txn& txn, const Tables& tables,
   if (tables.filters != nullptr) {
     QUIPU_RETURN_IF_ERROR(tables.filters->Candidates(txn, tables, state.live, sha, candidates));
   } else {
-    candidates = state.live;
-  }
-  if (candidates.empty()) {
-    std::sort(out.begin(), out.end());
-    return out;
+    candidates = std::move(state.live);
   }
   QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(txn, tables.runs));
   Record probe{};
