@@ -148,7 +148,7 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
     Response r = Json(*created, 201);
     r.headers.emplace_back("Location", "/v1/approvals/" + (*created)["id"].get<std::string>());
     return r;
-  });
+  }, RouteOptions{Exec::kWorker, kDocumentBody});
   router.Add(http::verb::get, "/v1/approvals/{}", [&clients, &approvals](const Request& req) {
     QUIPU_CLIENT_OR_401(client);
     auto got = approvals.Get(*client, req.params[0]);
@@ -164,7 +164,8 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
                  auto decided = approvals.Decide(*client, req.params[0], *body, approve);
                  if (!decided.ok()) return ProblemFromStatus(decided.status());
                  return Json(*decided);
-               });
+               },
+               RouteOptions{Exec::kWorker, 16 * 1024});
   }
 }
 

@@ -53,6 +53,7 @@ Response ProblemFromStatus(const Status& s) {
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition: return Problem(409, "Conflict", s.message());
     case StatusCode::kExpired: return Problem(410, "Gone", s.message());
+    case StatusCode::kUnprocessable: return Problem(422, "Unprocessable content", s.message());
     case StatusCode::kResourceExhausted: {
       Response r = Problem(429, "Too many requests", s.message());
       r.headers.emplace_back("Retry-After", "60");
@@ -61,10 +62,55 @@ Response ProblemFromStatus(const Status& s) {
     case StatusCode::kUnavailable: {
       Response r = Problem(503, "Service unavailable", s.message());
       r.headers.emplace_back("Retry-After", "1");
+      r.log_detail = s.ToString();
       return r;
     }
-    default: return Problem(500, "Internal error", "the request could not be completed; see the node's log");
+    default: {
+      Response r = Problem(500, "Internal error", "the request could not be completed; see the node's log");
+      r.log_detail = s.ToString();
+      return r;
+    }
   }
+}
+
+std::optional<Response> CheckFraming(const http::fields& headers, unsigned version) {
+  std::vector<std::string> codings;
+  bool has_te = false, has_length = false;
+  for (const auto& field : headers) {
+    if (field.name() == http::field::content_length) has_length = true;
+    if (field.name() != http::field::transfer_encoding) continue;
+    has_te = true;
+    // A comma-separated list of codings, each maybe with parameters.
+    std::string_view list(field.value().data(), field.value().size());
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item.empty()) continue;
+      std::string lower(item);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      codings.push_back(std::move(lower));
+    }
+  }
+  if (!has_te) return std::nullopt;
+  if (version < 11) {
+    return Problem(400, "Bad request", "Transfer-Encoding is not allowed in an HTTP/1.0 request");
+  }
+  if (has_length) {
+    return Problem(400, "Bad request", "a request may not have both Content-Length and Transfer-Encoding");
+  }
+  for (const std::string& c : codings) {
+    if (c != "chunked") {
+      Response r = Problem(501, "Not implemented",
+                           "transfer coding '" + c.substr(0, 40) +
+                               "' is not supported; send the body with Content-Length or Transfer-Encoding: chunked");
+      return r;
+    }
+  }
+  if (codings.size() != 1) return Problem(400, "Bad request", "Transfer-Encoding: chunked may be applied once only");
+  return std::nullopt;
 }
 
 std::string_view BearerToken(const Request& req) {

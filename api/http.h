@@ -39,6 +39,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // Why a 5xx happened, for the node's log only (never sent; no secrets).
+  std::string log_detail;
 };
 
 // A JSON response (compact, UTF-8).
@@ -51,9 +53,19 @@ Response Problem(unsigned status, std::string_view title, std::string_view detai
 
 // The problem response for a Status: 400 invalid argument, 403 permission
 // denied, 404 not found, 409 already exists or failed precondition, 410
-// expired, 429 resource exhausted and 503 unavailable (both with
-// Retry-After), 500 otherwise (without the internal message).
+// expired, 422 unprocessable (a document that cannot be read), 429 resource
+// exhausted and 503 unavailable (both with Retry-After), 500 otherwise
+// (without the internal message, which goes to log_detail).
 Response ProblemFromStatus(const Status& status);
+
+// RFC 9112 §6 message framing of a request, checked on its headers before
+// any body is read: a Transfer-Encoding other than a single `chunked` is
+// 501 (no other coding is implemented; `chunked, gzip` and `gzip` would
+// otherwise leave the body to be read as the next request: smuggling);
+// `chunked` twice is 400; Transfer-Encoding with Content-Length, or in an
+// HTTP/1.0 request, is 400. Returns the problem to answer (the caller then
+// closes the connection), or nullopt for a request framed correctly.
+std::optional<Response> CheckFraming(const http::fields& headers, unsigned version);
 
 // The token of "Authorization: Bearer <token>" (scheme case-insensitive), or "".
 std::string_view BearerToken(const Request& req);

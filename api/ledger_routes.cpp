@@ -44,6 +44,9 @@ json BlockJson(const ledger::Block& b) {
 
 Response FromStatus(const Status& s) { return ProblemFromStatus(s); }
 
+// Reads of the ledger's memory map: quick, never waiting on anything.
+constexpr RouteOptions kInlineRead{Exec::kInline, 0};
+
 Result<crypto::Digest> ParseSha256(std::string_view hex) {
   if (hex.size() != 64) return InvalidArgument("a document SHA-256 is 64 hex digits");
   auto bytes = crypto::HexDecode(hex);
@@ -73,7 +76,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     Response r = Text(lp->Head().checkpoint);
     r.headers.emplace_back("Cache-Control", kShortLived);
     return r;
-  });
+  }, kInlineRead);
 
   router.Add(http::verb::get, "/tile/*", [lp](const Request& req) {
     auto addr = ledger::ParseTilePath(std::string_view(req.path).substr(1));
@@ -86,7 +89,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     r.body = std::move(*body);
     r.headers.emplace_back("Cache-Control", addr->width == ledger::kTileWidth ? kImmutable : kShortLived);
     return r;
-  });
+  }, kInlineRead);
 
   router.Add(http::verb::get, "/v1/log", [lp](const Request&) {
     const ledger::LogHead head = lp->Head();
@@ -95,7 +98,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
                  {"tree_size", head.tree_size},
                  {"root", crypto::Base64Encode(head.root)},
                  {"checkpoint", head.checkpoint}});
-  });
+  }, kInlineRead);
 
   router.Add(http::verb::get, "/v1/checkpoints/{}", [lp](const Request& req) {
     auto size = ParseIndex(req.params[0], "the tree size");
@@ -105,7 +108,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     Response r = Text(*note);
     r.headers.emplace_back("Cache-Control", kImmutable);
     return r;
-  });
+  }, kInlineRead);
 
   router.Add(http::verb::get, "/v1/entries/{}", [lp](const Request& req) {
     auto index = ParseIndex(req.params[0], "the entry index");
@@ -128,7 +131,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
                  {"leaf_hash", crypto::Base64Encode(proof->leaf_hash)},
                  {"proof", node::ProofJson(proof->proof)},
                  {"checkpoint", proof->checkpoint.empty() ? json(nullptr) : json(proof->checkpoint)}});
-  });
+  }, kInlineRead);
 
   router.Add(http::verb::get, "/v1/proof/consistency", [lp](const Request& req) {
     auto old_text = req.query_param("old");
@@ -141,7 +144,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     auto proof = lp->ProveConsistency(*old_size, *new_size);
     if (!proof.ok()) return FromStatus(proof.status());
     return Json({{"old", *old_size}, {"new", *new_size}, {"proof", node::ProofJson(*proof)}});
-  });
+  }, kInlineRead);
 
   router.Add(http::verb::get, "/v1/blocks/{}", [lp](const Request& req) {
     Result<ledger::Block> block = Status(StatusCode::kNotFound, "");
@@ -160,7 +163,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     }
     if (!block.ok()) return FromStatus(block.status());
     return Json(BlockJson(*block));
-  });
+  }, kInlineRead);
 
   // Answers for a document only change when the tree grows: the public
   // answer is kept per document for the tree size it was made for.
@@ -170,7 +173,8 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
   };
   auto cache = std::make_shared<AnswerCache>();
   router.Add(http::verb::get, "/v1/documents/{}",
-             [lp, name_clients, subject_query = options.subject_query, cache](const Request& req) {
+             [lp, name_clients, subject_query = options.subject_query, cache,
+              revocations = options.revocations](const Request& req) {
     auto sha = ParseSha256(req.params[0]);
     if (!sha.ok()) return FromStatus(sha.status());
     const bool subject = req.query_param("subject").has_value();
@@ -183,7 +187,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
         return r;
       }
     }
-    auto out = node::LookupDocumentJson(*lp, *sha);
+    auto out = node::LookupDocumentJson(*lp, *sha, revocations);
     if (!out.ok()) return FromStatus(out.status());
     name_clients(*out);
     if (subject) {
@@ -198,14 +202,11 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
       cache->answers[req.params[0]] = {size, r.body};
     }
     return r;
-  });
+  }, kInlineRead);
 
-  const size_t max_verify = options.max_verify_bytes;
-  router.Add(http::verb::post, "/v1/verify", [lp, max_verify, name_clients](const Request& req) {
-    if (req.body.size() > max_verify) {
-      return Problem(413, "Payload too large",
-                     "documents up to " + std::to_string(max_verify) + " bytes are verified");
-    }
+  pdf::PdfEngine* engine = options.pdf;
+  router.Add(http::verb::post, "/v1/verify",
+             [lp, engine, name_clients, revocations = options.revocations](const Request& req) {
     if (req.body.empty()) return Problem(400, "Bad request", "send the PDF or JSON document as the body");
     const auto bytes = crypto::AsBytes(req.body);
     node::DocType type;
@@ -229,16 +230,15 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
       r.headers.emplace_back("Accept-Post", "application/pdf, application/json");
       return r;
     }
-    auto out = node::VerifyDocumentJson(*lp, bytes, type);
-    if (!out.ok()) {
-      if (out.status().code() == StatusCode::kInvalidArgument) {
-        return Problem(400, "Bad request", out.status().message());
-      }
-      return FromStatus(out.status());
+    if (type == node::DocType::kPdf && engine == nullptr) {
+      return Problem(503, "Service unavailable", "this node reads no PDFs");
     }
+    auto out = node::VerifyDocumentJson(*lp, engine != nullptr ? *engine : pdf::InProcessPdfEngine(), bytes, type,
+                                        revocations);
+    if (!out.ok()) return FromStatus(out.status());
     name_clients(*out);
     return Json(*out);
-  });
+  }, RouteOptions{Exec::kWorker, kDocumentBody});
 }
 
 }  // namespace quipu::api

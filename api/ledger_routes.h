@@ -8,13 +8,18 @@
 
 #include "api/router.h"
 #include "ledger/log.h"
+#include "node/verify.h"
+#include "pdf/engine.h"
 
 namespace quipu::api {
 
 struct LedgerRoutesOptions {
-  // Largest document POST /v1/verify accepts (the server's body limit is
-  // the hard cap; this one gives the 413 a precise message).
-  size_t max_verify_bytes = size_t{64} << 20;
+  // Parses the PDFs POST /v1/verify receives: the sandbox in a node.
+  // Required for that route (without it, PDFs get 503).
+  pdf::PdfEngine* pdf = nullptr;
+  // Finds revocations of QR Seguro codes in documents' answers
+  // (QrService::RevocationOf); optional.
+  node::RevocationLookup revocations;
   // Names records' clients (institutions) in answers; empty when unknown.
   std::function<std::string(const std::string& client_id)> client_name;
   // Answers `?subject=ID` on /v1/documents/{sha256}: returns the problem to
@@ -23,7 +28,10 @@ struct LedgerRoutesOptions {
   std::function<std::optional<Response>(const Request&, nlohmann::json& answer)> subject_query;
 };
 
-// Adds the routes to `router`. `log` must outlive the router's use.
+// Adds the routes to `router`. `log` (and options.pdf) must outlive the
+// router's use. The reads (checkpoint, tiles, entries, proofs, blocks,
+// documents) run inline on the I/O threads; POST /v1/verify (a hash of up
+// to the server's document limit, a PDF parse) on the worker pool.
 void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesOptions& options = {});
 
 }  // namespace quipu::api

@@ -11,6 +11,9 @@ namespace {
 
 using nlohmann::json;
 
+// A QR text is at most a few kilobytes: so is its verification request.
+constexpr size_t kVerifyBody = 16 * 1024;
+
 Result<json> Body(const Request& req, size_t depth = 16) {
   crypto::JcsLimits limits;
   limits.max_depth = depth;
@@ -27,7 +30,7 @@ bool ParseIndex(std::string_view s, uint64_t& v) {
 
 }  // namespace
 
-void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, size_t max_pdf_bytes) {
+void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
   auto client_of = [&clients](const Request& req) -> Result<node::ClientInfo> {
     std::string_view token = BearerToken(req);
     if (token.empty()) return PermissionDenied("send Authorization: Bearer <client token>");
@@ -42,9 +45,12 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, si
     auto issued = qr.Issue(*client, *body);
     if (!issued.ok()) return ProblemFromStatus(issued.status());
     return Json(*issued, 201);
-  });
+  }, RouteOptions{Exec::kWorker, kDocumentBody});
 
-  router.Add(http::verb::get, "/v1/qr/{}", [&qr](const Request& req) {
+  // The image of a code carries its text, and its text opens its fields:
+  // only the issuing client gets it (whoever holds the printed document has
+  // the code already).
+  router.Add(http::verb::get, "/v1/qr/{}", [&qr, client_of](const Request& req) {
     const std::string& name = req.params[0];
     const size_t dot = name.rfind('.');
     const std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
@@ -52,12 +58,14 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, si
     if (dot == std::string::npos || (ext != "svg" && ext != "png") || !ParseIndex(name.substr(0, dot), index)) {
       return Problem(404, "Not found", "QR images are /v1/qr/{index}.svg and /v1/qr/{index}.png");
     }
-    auto text = qr.Text(index);
+    auto client = client_of(req);
+    if (!client.ok()) return Unauthorized(client.status().message());
+    auto text = qr.Text(*client, index);
     if (!text.ok()) return ProblemFromStatus(text.status());
     auto m = node::EncodeQr(*text, 'M');
     if (!m.ok()) return ProblemFromStatus(m.status());
     Response r;
-    r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+    r.headers.emplace_back("Cache-Control", "private, no-store");
     if (ext == "svg") {
       r.content_type = "image/svg+xml";
       r.body = node::QrSvg(*m);
@@ -81,7 +89,7 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, si
     auto verified = qr.Verify(text);
     if (!verified.ok()) return ProblemFromStatus(verified.status());
     return Json(*verified);
-  });
+  }, RouteOptions{Exec::kWorker, kVerifyBody});
 
   router.Add(http::verb::post, "/v1/qr/{}/revoke", [&qr, client_of](const Request& req) {
     auto client = client_of(req);
@@ -93,9 +101,9 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, si
     auto revoked = qr.Revoke(*client, index, *body);
     if (!revoked.ok()) return ProblemFromStatus(revoked.status());
     return Json(*revoked);
-  });
+  }, RouteOptions{Exec::kWorker, kVerifyBody});
 
-  router.Add(http::verb::post, "/v1/qr/stamp", [&qr, client_of, max_pdf_bytes](const Request& req) {
+  router.Add(http::verb::post, "/v1/qr/stamp", [&qr, client_of](const Request& req) {
     auto client = client_of(req);
     if (!client.ok()) return Unauthorized(client.status().message());
     auto body = Body(req);
@@ -103,22 +111,32 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, si
     if (!body->is_object() || !body->contains("pdf") || !(*body)["pdf"].is_string()) {
       return Problem(400, "Bad request", "send {\"pdf\": base64, \"fields\": {...}, \"page\"?, \"corner\"?, \"caption\"?}");
     }
+    for (const auto& [k, v] : body->items()) {
+      if (k != "pdf" && k != "fields" && k != "page" && k != "corner" && k != "caption" && k != "expires_at") {
+        return Problem(400, "Bad request", "unknown field '" + k + "'");
+      }
+    }
+    auto where = node::ParseQrStampRequest(*body);
+    if (!where.ok()) return ProblemFromStatus(where.status());
+    std::optional<std::string> expires;
+    if (body->contains("expires_at")) {
+      if (!(*body)["expires_at"].is_string()) return Problem(400, "Bad request", "expires_at: an RFC 3339 time");
+      expires = (*body)["expires_at"].get<std::string>();
+    }
+    auto plain = node::ParseQrPlain(body->value("fields", json()), expires, qr.NowMicros());
+    if (!plain.ok()) return ProblemFromStatus(plain.status());
     auto pdf = crypto::Base64Decode((*body)["pdf"].get<std::string>());
     if (!pdf.ok()) return Problem(400, "Bad request", "pdf: not base64");
-    if (pdf->size() > max_pdf_bytes) return Problem(413, "Payload too large", "the PDF is too large");
-    json options = *body;
-    options.erase("pdf");
-    const json fields = options.value("fields", json::object());
-    options.erase("fields");
-    auto stamped = qr.Stamp(*client, *pdf, fields, options);
+    auto stamped = qr.Stamp(*client, *pdf, *plain, *where);
     if (!stamped.ok()) return ProblemFromStatus(stamped.status());
     Response r;
     r.content_type = "application/pdf";
     r.body = std::move(stamped->pdf);
-    r.headers.emplace_back("X-Quipu-QR-Index", std::to_string(stamped->qr["index"].get<uint64_t>()));
-    r.headers.emplace_back("X-Quipu-QR-Text", stamped->qr["qr_text"].get<std::string>());
+    r.headers.emplace_back("Cache-Control", "private, no-store");
+    r.headers.emplace_back("X-Quipu-QR-Index", std::to_string(stamped->qr.index));
+    r.headers.emplace_back("X-Quipu-QR-Text", stamped->qr.text);
     return r;
-  });
+  }, RouteOptions{Exec::kWorker, kDocumentBody});
 }
 
 }  // namespace quipu::api

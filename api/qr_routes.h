@@ -1,5 +1,6 @@
-// QR Seguro over HTTP: issue (client), render (SVG, PNG), verify (public),
-// revoke (the issuing client), stamp a PDF (client). README "QR Seguro".
+// QR Seguro over HTTP: issue (client), render (SVG, PNG: the issuing client
+// only), verify (public: whoever holds the code), revoke (the issuing
+// client), stamp a PDF (client). README "QR Seguro".
 #pragma once
 
 #include "api/router.h"
@@ -8,6 +9,6 @@
 
 namespace quipu::api {
 
-void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, size_t max_pdf_bytes);
+void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr);
 
 }  // namespace quipu::api

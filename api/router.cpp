@@ -1,6 +1,5 @@
 #include "api/router.h"
 
-#include <cstdio>
 #include <set>
 
 namespace quipu::api {
@@ -21,20 +20,21 @@ std::vector<std::string_view> Split(std::string_view path) {
 
 }  // namespace
 
-void Router::Add(http::verb method, std::string pattern, Handler handler) {
-  Route_ r;
+void Router::Add(http::verb method, std::string pattern, Handler handler, RouteOptions options) {
+  RouteInfo r;
   r.method = method;
   r.pattern = pattern;
-  for (std::string_view s : Split(pattern)) r.segments.emplace_back(s);
+  for (std::string_view seg : Split(pattern)) r.segments.emplace_back(seg);
   if (!r.segments.empty() && r.segments.back() == "*") {
     r.prefix = true;
     r.segments.pop_back();
   }
   r.handler = std::move(handler);
+  r.options = options;
   routes_.push_back(std::move(r));
 }
 
-bool Router::Match(const Route_& r, std::string_view path, std::vector<std::string>& params) {
+bool Router::Match(const RouteInfo& r, std::string_view path, std::vector<std::string>& params) {
   params.clear();
   if (path.empty() || path[0] != '/') return false;
   const std::vector<std::string_view> parts = Split(path);
@@ -56,33 +56,52 @@ bool Router::Match(const Route_& r, std::string_view path, std::vector<std::stri
   return true;
 }
 
-Router::Routed Router::Route(Request& req) const {
-  const http::verb want = req.method == http::verb::head ? http::verb::get : req.method;
+Router::Found Router::Find(http::verb method, std::string_view path) const {
+  const http::verb want = method == http::verb::head ? http::verb::get : method;
   std::set<std::string> allowed;
   std::vector<std::string> params;
-  for (const Route_& r : routes_) {
-    if (!Match(r, req.path, params)) continue;
+  Found found;
+  for (const RouteInfo& r : routes_) {
+    if (!Match(r, path, params)) continue;
     if (r.method == want) {
-      req.params = std::move(params);
-      try {
-        return {r.handler(req), r.pattern};
-      } catch (...) {
-        std::fprintf(stderr, "{\"event\":\"handler_exception\",\"route\":\"%s\"}\n", r.pattern.c_str());
-        return {Problem(500, "Internal error", "the request could not be handled"), r.pattern};
-      }
+      found.route = &r;
+      found.params = std::move(params);
+      return found;
     }
     allowed.insert(std::string(http::to_string(r.method)));
     if (r.method == http::verb::get) allowed.insert("HEAD");
   }
   if (allowed.empty()) {
-    return {Problem(404, "Not found", "no resource at " + req.path.substr(0, 200)), "unmatched"};
+    found.problem = Problem(404, "Not found", "no resource at " + std::string(path.substr(0, 200)));
+    return found;
   }
   std::string allow;
   for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-  Response r = Problem(405, "Method not allowed",
-                       std::string(http::to_string(req.method)) + " is not allowed here; use " + allow);
-  r.headers.emplace_back("Allow", allow);
-  return {std::move(r), "unmatched"};
+  found.problem = Problem(405, "Method not allowed",
+                          std::string(http::to_string(method)) + " is not allowed here; use " + allow);
+  found.problem.headers.emplace_back("Allow", allow);
+  return found;
+}
+
+Response Router::Run(const RouteInfo& route, const Request& req) {
+  try {
+    return route.handler(req);
+  } catch (const std::exception& e) {
+    Response r = Problem(500, "Internal error", "the request could not be handled");
+    r.log_detail = std::string("handler threw: ") + e.what();
+    return r;
+  } catch (...) {
+    Response r = Problem(500, "Internal error", "the request could not be handled");
+    r.log_detail = "handler threw a non-standard exception";
+    return r;
+  }
+}
+
+Router::Routed Router::Route(Request& req) const {
+  Found found = Find(req.method, req.path);
+  if (found.route == nullptr) return {std::move(found.problem), "unmatched"};
+  req.params = std::move(found.params);
+  return {Run(*found.route, req), found.route->pattern};
 }
 
 }  // namespace quipu::api

@@ -19,9 +19,11 @@
 #include "api/router.h"
 #include "api/server.h"
 #include "ledger/log.h"
+#include "pdf/sandbox.h"
 #include "node/approvals.h"
 #include "node/clients.h"
 #include "node/flags.h"
+#include "node/pdf_workers.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
 #include "node/secrets.h"
@@ -60,6 +62,11 @@ int RunServe(const std::vector<std::string>& args) {
                                          {"max-connections", true},
                                          {"issuer", true},
                                          {"delivery-webhook", true},
+                                         {"pool-threads", true},
+                                         {"pool-queue", true},
+                                         {"pdf-workers", true},
+                                         {"pdf-timeout-ms", true},
+                                         {"pdf-memory-mb", true},
                                          {"test-clock-file", true}});
   if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
   ServerOptions so;
@@ -89,6 +96,33 @@ int RunServe(const std::vector<std::string>& args) {
   so.max_connections = static_cast<size_t>(*max_conn);
   const std::string sync = flags->GetOr("sync", "full");
   if (sync != "full" && sync != "none") return Fail("serve", "--sync must be full or none", kExitBadInput);
+  auto pool_threads = flags->GetUint("pool-threads", 32);
+  auto pool_queue = flags->GetUint("pool-queue", 1024);
+  if (!pool_threads.ok() || !pool_queue.ok() || *pool_threads < 1 || *pool_threads > 1024 || *pool_queue < 1 ||
+      *pool_queue > 1000000) {
+    return Fail("serve", "--pool-threads must be 1..1024 and --pool-queue 1..1000000", kExitBadInput);
+  }
+  so.worker_threads = static_cast<int>(*pool_threads);
+  so.worker_queue = static_cast<size_t>(*pool_queue);
+  pdf::SandboxOptions po;
+  auto pdf_workers = flags->GetUint("pdf-workers", 2);
+  auto pdf_timeout = flags->GetUint("pdf-timeout-ms", 10000);
+  auto pdf_memory = flags->GetUint("pdf-memory-mb", 1024);
+  if (!pdf_workers.ok() || *pdf_workers < 1 || *pdf_workers > 256) {
+    return Fail("serve", "--pdf-workers must be 1..256", kExitBadInput);
+  }
+  if (!pdf_timeout.ok() || *pdf_timeout < 100 || *pdf_timeout > 600000) {
+    return Fail("serve", "--pdf-timeout-ms must be 100 ms .. 10 minutes", kExitBadInput);
+  }
+  if (!pdf_memory.ok() || *pdf_memory < 64 || *pdf_memory > 65536) {
+    return Fail("serve", "--pdf-memory-mb must be 64..65536", kExitBadInput);
+  }
+  po.workers = static_cast<int>(*pdf_workers);
+  po.job_timeout = std::chrono::milliseconds(*pdf_timeout);
+  po.cpu_seconds = static_cast<int>(std::max<uint64_t>(1, (*pdf_timeout + 999) / 1000));
+  po.memory_bytes = *pdf_memory << 20;
+  po.max_pdf_bytes = so.body_limit;  // a document body, or more than its base64 in JSON
+  po.max_waiting = so.worker_queue;
 
   // Signals are taken by sigwait below, never delivered to pool threads.
   sigset_t signals;
@@ -128,6 +162,17 @@ int RunServe(const std::vector<std::string>& args) {
 
   auto secrets = node::LoadNodeSecrets(lo.dir, /*create=*/true);
   if (!secrets.ok()) return Fail("serve", secrets.status().message(), kExitFailure);
+  // Every PDF from outside is parsed and stamped in these worker processes.
+  auto self = node::SelfProgram();
+  if (!self.ok()) return Fail("serve", self.status().message(), kExitFailure);
+  po.program = *self;
+  auto sandbox = pdf::PdfSandbox::Start(po);
+  if (!sandbox.ok()) return Fail("serve", "PDF workers: " + sandbox.status().message(), kExitFailure);
+  pdf::PdfSandbox* pdf_engine = sandbox->get();
+  metrics.AddGauge("quipu_pdf_worker_failures", "PDF worker processes that crashed, hung or misbehaved.",
+                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().failures); });
+  metrics.AddGauge("quipu_pdf_jobs_refused", "PDF jobs refused because every worker was busy.",
+                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().refused); });
   node::Clients clients(*ledger_log, secrets->data_key);
   node::ApprovalsOptions ao;
   ao.issuer = flags->GetOr("issuer", "quipu");
@@ -146,18 +191,20 @@ int RunServe(const std::vector<std::string>& args) {
       return us;
     };
   }
-  node::Approvals approvals(*ledger_log, clients, secrets->data_key, ao);
+  node::Approvals approvals(*ledger_log, clients, *pdf_engine, secrets->data_key, ao);
   Notifier notifier(approvals, *ledger_log, log);
   auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
   if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
   auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);
   if (!qr_keys.ok()) return Fail("serve", qr_keys.status().message(), kExitFailure);
-  node::QrService qr(*ledger_log, clients, std::move(*signer), std::move(*qr_keys), ao.clock);
+  node::QrService qr(*ledger_log, clients, *pdf_engine, std::move(*signer), std::move(*qr_keys), ao.clock);
 
   std::atomic<bool> stopping{false};
   Router router;
+  const RouteOptions kInline{Exec::kInline, 0};
   LedgerRoutesOptions lro;
-  lro.max_verify_bytes = so.body_limit;
+  lro.pdf = pdf_engine;
+  lro.revocations = [&qr](uint64_t index) { return qr.RevocationOf(index); };
   // Client names never change: cached after the first lookup.
   auto names = std::make_shared<std::pair<std::mutex, std::map<std::string, std::string>>>();
   lro.client_name = [&clients, names](const std::string& id) {
@@ -177,7 +224,7 @@ int RunServe(const std::vector<std::string>& args) {
     auto m = node::EncodeQr(text, 'M');
     return m.ok() ? node::QrSvg(*m) : std::string();
   });
-  AddQrRoutes(router, clients, qr, so.body_limit);
+  AddQrRoutes(router, clients, qr);
   // The public verification page, with this node's verifier key.
   std::string index_html(web::FindAsset("/")->body);
   if (size_t at = index_html.find(web::kVkeyPlaceholder); at != std::string::npos) {
@@ -195,9 +242,9 @@ int RunServe(const std::vector<std::string>& args) {
       r.headers.emplace_back("Permissions-Policy", "camera=(self)");
       r.headers.emplace_back("Referrer-Policy", "no-referrer");
       return r;
-    });
+    }, kInline);
   }
-  router.Add(http::verb::get, "/healthz", [](const Request&) { return Json({{"status", "ok"}}); });
+  router.Add(http::verb::get, "/healthz", [](const Request&) { return Json({{"status", "ok"}}); }, kInline);
   router.Add(http::verb::get, "/readyz", [&stopping](const Request&) {
     if (stopping) {
       Response r = Problem(503, "Service unavailable", "the node is shutting down");
@@ -205,15 +252,20 @@ int RunServe(const std::vector<std::string>& args) {
       return r;
     }
     return Json({{"status", "ready"}});
-  });
+  }, kInline);
   router.Add(http::verb::get, "/metrics", [&metrics](const Request&) {
     Response r = Text(metrics.Render());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
-  });
+  }, kInline);
 
   auto server = Server::Start(so, router, metrics, log);
   if (!server.ok()) return Fail("serve", server.status().message(), kExitFailure);
+  Server* sp = server->get();
+  metrics.AddGauge("quipu_pool_queued", "Requests waiting for the worker pool.",
+                   [sp] { return static_cast<double>(sp->pool_queued()); });
+  metrics.AddGauge("quipu_pool_running", "Requests running on the worker pool.",
+                   [sp] { return static_cast<double>(sp->pool_running()); });
   notifier.Start();  // delivers what an earlier run left in the outbox, too
   const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
   const std::string url = "http://" + host + ":" + std::to_string((*server)->port());
@@ -225,7 +277,14 @@ int RunServe(const std::vector<std::string>& args) {
                       {"vkey", ledger_log->verifier_key()},
                       {"tree_size", ledger_log->Head().tree_size},
                       {"threads", so.threads},
+                      {"pool_threads", so.worker_threads},
+                      {"pdf_workers", po.workers},
+                      {"max_connections", (*server)->max_connections()},
                       {"sync", sync}});
+  if ((*server)->max_connections() < so.max_connections) {
+    std::cerr << "quipu serve: --max-connections lowered to " << (*server)->max_connections()
+              << " (the descriptor limit, ulimit -n, leaves room for no more)\n";
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -233,6 +292,7 @@ int RunServe(const std::vector<std::string>& args) {
   log.Event("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*server)->Stop();           // finish the requests in flight
   server->reset();
+  sandbox->reset();            // the PDF workers
   notifier.Stop();             // undelivered items stay in the outbox for the next start
   const uint64_t size = ledger_log->Head().tree_size;
   ledger_log.reset();          // drain the sequencer, close LMDB
@@ -248,6 +308,8 @@ const node::Command kServeCommand{
     "                   [--body-limit BYTES] [--sync full|none] [--max-connections N]\n"
     "                   [--header-timeout-ms MS] [--request-timeout-ms MS]\n"
     "                   [--issuer NAME] [--delivery-webhook URL]\n"
+    "                   [--pool-threads N] [--pool-queue N]\n"
+    "                   [--pdf-workers N] [--pdf-timeout-ms MS] [--pdf-memory-mb MB]\n"
     "\n"
     "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
     "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
@@ -258,7 +320,13 @@ const node::Command kServeCommand{
     "  --header-timeout-ms   a request line and headers must arrive within this (10000);\n"
     "                        also the idle keep-alive limit\n"
     "  --request-timeout-ms  a whole request, body included, within this (60000)\n"
-    "  --max-connections     open connections at most (10000); more are closed at once\n"
+    "  --max-connections     open connections at most (10000); more are closed at once;\n"
+    "                        lowered to what ulimit -n allows\n"
+    "  --pool-threads N      threads for requests that wait (PDFs, commits) (32)\n"
+    "  --pool-queue N        such requests waiting at most (1024); more get 503\n"
+    "  --pdf-workers N       sandboxed PDF parser processes (2)\n"
+    "  --pdf-timeout-ms MS   wall-clock (and CPU) limit of one PDF job (10000)\n"
+    "  --pdf-memory-mb MB    address-space limit of a PDF worker (1024)\n"
     "  --issuer NAME         the issuer shown by authenticator apps (quipu)\n"
     "  --delivery-webhook U  where codes of the \"message\" factor are POSTed (SMS/e-mail\n"
     "                        gateway); its bearer token from $QUIPU_DELIVERY_TOKEN\n"

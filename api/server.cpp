@@ -1,9 +1,13 @@
 #include "api/server.h"
 
+#include <sys/resource.h>
+
 #include <condition_variable>
 #include <optional>
 #include <thread>
 #include <unordered_set>
+
+#include "api/work_pool.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -22,9 +26,16 @@ class Session;
 
 struct Server::Impl {
   Impl(const ServerOptions& o, const Router& r, Metrics& m, AccessLog& l)
-      : options(o), router(r), metrics(m), log(l), acceptor(net::make_strand(ioc)) {}
+      : options(o),
+        router(r),
+        metrics(m),
+        log(l),
+        acceptor(net::make_strand(ioc)),
+        accept_pause(acceptor.get_executor()),
+        pool(o.worker_threads, o.worker_queue) {}
 
   void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
   void Register(Session* s) {
     std::lock_guard lock(sessions_mu);
     sessions.insert(s);
@@ -41,6 +52,9 @@ struct Server::Impl {
   AccessLog& log;
   net::io_context ioc;
   tcp::acceptor acceptor;
+  net::steady_timer accept_pause;  // backs off when accept() runs out of descriptors
+  WorkPool pool;
+  size_t max_connections = 0;      // options.max_connections, clamped to RLIMIT_NOFILE
   uint16_t port = 0;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
@@ -97,11 +111,35 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     start_ = std::chrono::steady_clock::now();
     const auto& req = parser_->get();
-    // Refuse an announced oversized body before reading it.
-    if (auto length = parser_->content_length(); length && *length > server_.options.body_limit) {
-      return Respond(Problem(413, "Payload too large",
-                             "bodies up to " + std::to_string(server_.options.body_limit) + " bytes are accepted"),
-                     "unmatched", /*close=*/true);
+    method_ = std::string(http::to_string(req.method()));
+    version_ = req.version();
+    // Read now: the headers are moved into the Request later.
+    keep_alive_ = req.keep_alive();
+    const bool body_follows = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    if (auto refused = CheckFraming(req.base(), req.version())) {
+      return Respond(std::move(*refused), "unmatched", /*close=*/true);
+    }
+    if (req.method() == http::verb::unknown) {
+      return Respond(Problem(405, "Method not allowed", "unknown method"), "unmatched", true);
+    }
+    target_ = std::string(req.target());
+    if (!ParseTarget(target_, path_, query_)) {
+      return Respond(Problem(400, "Bad request", "the request target is not a valid path"), "unmatched",
+                     body_follows || !keep_alive_);
+    }
+    // The route decides the body's limit before any of the body is read.
+    Router::Found found = server_.router.Find(req.method(), path_);
+    if (found.route == nullptr) {
+      // No body of an unknown route is read: answer, then close if one comes.
+      return Respond(std::move(found.problem), "unmatched", body_follows || !keep_alive_);
+    }
+    route_info_ = found.route;
+    params_ = std::move(found.params);
+    const size_t own = route_info_->options.body_limit;
+    body_limit_ = own == kDocumentBody ? server_.options.body_limit : std::min(own, server_.options.body_limit);
+    parser_->body_limit(body_limit_);
+    if (auto length = parser_->content_length(); length && *length > body_limit_) {
+      return Respond(TooLarge(), route_info_->pattern, /*close=*/true);
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       // The client waits for this before sending the body.
@@ -114,6 +152,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ReadBody();
+  }
+
+  Response TooLarge() const {
+    return Problem(413, "Payload too large",
+                   "bodies up to " + std::to_string(body_limit_) + " bytes are accepted" +
+                       (route_info_ != nullptr ? " by " + route_info_->pattern : std::string()));
   }
 
   void ReadBody() {
@@ -129,11 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      return Respond(Problem(413, "Payload too large",
-                             "bodies up to " + std::to_string(server_.options.body_limit) + " bytes are accepted"),
-                     "unmatched", true);
-    }
+    if (ec == http::error::body_limit) return Respond(TooLarge(), "unmatched", true);
     if (ec == http::error::header_limit) {
       return Respond(Problem(431, "Request header fields too large",
                              "request line and headers up to " + std::to_string(server_.options.header_limit) +
@@ -149,25 +189,32 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     auto& msg = parser_->get();
-    Request req;
-    req.method = msg.method();
-    req.target = std::string(msg.target());
-    if (req.method == http::verb::unknown) {
-      return Respond(Problem(405, "Method not allowed", "unknown method"), "unmatched", true);
+    auto req = std::make_shared<Request>();
+    req->method = msg.method();
+    req->target = std::move(target_);
+    req->path = path_;
+    req->query = std::move(query_);
+    req->headers = std::move(msg.base());
+    req->body = std::move(msg.body());
+    req->remote = remote_;
+    req->params = std::move(params_);
+    head_ = req->method == http::verb::head;
+    const Router::RouteInfo* route = route_info_;
+    if (route->options.exec == Exec::kInline) {
+      return Respond(Router::Run(*route, *req), route->pattern, !keep_alive_);
     }
-    if (!ParseTarget(req.target, req.path, req.query)) {
-      return Respond(Problem(400, "Bad request", "the request target is not a valid path"), "unmatched",
-                     !msg.keep_alive());
+    // Off the I/O thread; the answer comes back to this connection's strand.
+    const bool queued = server_.pool.TrySubmit([self = shared_from_this(), req, route] {
+      Response r = Router::Run(*route, *req);
+      net::post(self->stream_.get_executor(), [self, r = std::move(r), route]() mutable {
+        self->Respond(std::move(r), route->pattern, !self->keep_alive_);
+      });
+    });
+    if (!queued) {
+      Response busy = Problem(503, "Service unavailable", "the node is busy; try again in a moment");
+      busy.headers.emplace_back("Retry-After", "1");
+      Respond(std::move(busy), route->pattern, !keep_alive_);
     }
-    req.headers = std::move(msg.base());
-    req.body = std::move(msg.body());
-    req.remote = remote_;
-    head_ = req.method == http::verb::head;
-    method_ = std::string(http::to_string(req.method));
-    path_ = req.path;
-    version_ = msg.version();
-    Router::Routed routed = server_.router.Route(req);
-    Respond(std::move(routed.response), routed.route, !msg.keep_alive());
   }
 
   void Respond(Response r, std::string_view route, bool close) {
@@ -181,6 +228,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     route_ = std::string(route);
     status_ = r.status;
+    if (r.status >= 500 && !r.log_detail.empty()) {
+      // The reason of a 5xx, for the operator: the client got a generic text.
+      server_.log.Event("server_error", {{"route", route_}, {"status", r.status}, {"detail", r.log_detail}});
+    }
     close = close || server_.stopping;
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status),
                                                                     version_ ? version_ : 11);
@@ -215,6 +266,8 @@ class Session : public std::enable_shared_from_this<Session> {
     method_.clear();
     path_.clear();
     head_ = false;
+    route_info_ = nullptr;
+    params_.clear();
     if (ec) return Close();
     if (close_after_) return LingerClose();
     ReadHeader();
@@ -252,7 +305,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   bool busy_ = false;
   bool head_ = false;
+  bool keep_alive_ = true;
   bool close_after_ = false;
+  const Router::RouteInfo* route_info_ = nullptr;  // the request's route, found at its headers
+  std::vector<std::string> params_;
+  std::vector<std::pair<std::string, std::string>> query_;
+  std::string target_;
+  size_t body_limit_ = 0;
   unsigned version_ = 11;
   unsigned status_ = 0;
   size_t body_bytes_ = 0;
@@ -265,26 +324,60 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void Server::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || stopping) return;
-      Accept();  // EMFILE and friends: keep serving the others
+  acceptor.async_accept(net::make_strand(ioc),
+                        [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (ec) {
+    if (ec == net::error::operation_aborted || stopping) return;
+    if (ec == net::error::no_descriptors || ec == net::error::no_memory || ec == net::error::no_buffer_space ||
+        ec.value() == ENFILE) {
+      // Out of descriptors: accepting again at once would spin. Pause; the
+      // pending connection stays in the backlog until then.
+      accept_pause.expires_after(std::chrono::milliseconds(100));
+      accept_pause.async_wait([this](beast::error_code wec) {
+        if (!wec && !stopping) Accept();
+      });
       return;
     }
-    bool full;
-    {
-      std::lock_guard lock(sessions_mu);
-      full = sessions.size() >= options.max_connections;
-    }
-    if (full || stopping) {
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      std::make_shared<Session>(std::move(socket), *this)->Start();
-    }
-    if (!stopping) Accept();
-  });
+    Accept();  // a connection that failed on its own: keep serving the others
+    return;
+  }
+  bool full;
+  {
+    std::lock_guard lock(sessions_mu);
+    full = sessions.size() >= max_connections;
+  }
+  if (full || stopping) {
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else {
+    std::make_shared<Session>(std::move(socket), *this)->Start();
+  }
+  if (!stopping) Accept();
 }
+
+namespace {
+
+// Raises the soft descriptor limit to the hard one and returns how many
+// connections fit in it, leaving room for everything else the node opens.
+size_t ConnectionsAllowedByDescriptors(size_t wanted) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return wanted;
+  if (r.rlim_cur < r.rlim_max) {
+    rlimit raised = r;
+    raised.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) r = raised;
+  }
+  if (r.rlim_cur == RLIM_INFINITY) return wanted;
+  // The ledger, logs, PDF workers' sockets, outbound calls, the listener.
+  constexpr rlim_t kHeadroom = 128;
+  const rlim_t usable = r.rlim_cur > 2 * kHeadroom ? r.rlim_cur - kHeadroom : r.rlim_cur / 2;
+  return std::min<size_t>(wanted, std::max<rlim_t>(usable, 1));
+}
+
+}  // namespace
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -306,6 +399,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, cons
   impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return IoError("listen: " + ec.message());
   impl->port = impl->acceptor.local_endpoint().port();
+  impl->max_connections = ConnectionsAllowedByDescriptors(options.max_connections);
   impl->Accept();
   const int n = std::max(1, options.threads);
   for (int i = 0; i < n; ++i) impl->threads.emplace_back([io = &impl->ioc] { io->run(); });
@@ -320,6 +414,10 @@ size_t Server::connections() const {
   std::lock_guard lock(impl_->sessions_mu);
   return impl_->sessions.size();
 }
+
+size_t Server::max_connections() const { return impl_->max_connections; }
+size_t Server::pool_queued() const { return impl_->pool.queued(); }
+size_t Server::pool_running() const { return impl_->pool.running(); }
 
 void Server::Stop() {
   if (impl_->stopped.exchange(true)) return;
@@ -343,6 +441,9 @@ void Server::Stop() {
     std::unique_lock lock(impl_->sessions_mu);
     impl_->drained.wait_for(lock, impl_->options.drain_timeout, [&] { return impl_->sessions.empty(); });
   }
+  // Jobs still running (past the drain timeout) finish before the handlers'
+  // services go away; what they post back is dropped with the io_context.
+  impl_->pool.Stop();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
 }

@@ -16,6 +16,7 @@
 #include "crypto/otp.h"
 #include "crypto/random.h"
 #include "ledger/log.h"
+#include "pdf/engine.h"
 #include "node/approvals.h"
 #include "node/clients.h"
 #include "node/qr_service.h"
@@ -43,7 +44,7 @@ double Scenario(int concurrency, bool group_commit, int total) {
   crypto::RandomBytes(key);
   node::Clients clients(**log, key);
   auto added = clients.Add("Bench", "https://b.example/r", "https://b.example/n", "t");
-  node::Approvals approvals(**log, clients, key, node::ApprovalsOptions{});
+  node::Approvals approvals(**log, clients, pdf::InProcessPdfEngine(), key, node::ApprovalsOptions{});
   // Every approval uses its own subject (a code is accepted once per
   // subject and time step), enrolled before the clock starts.
   std::vector<crypto::Bytes> keys(static_cast<size_t>(total));
@@ -105,7 +106,7 @@ void QrScenario(int concurrency, int total) {
   auto added = clients.Add("Bench", "https://b.example/r", "https://b.example/n", "t");
   auto signer = crypto::LoadNoteSigner(dir + "/" + ledger::kNodeKeyFile);
   auto keys = node::LoadQrKeys(dir, true);
-  node::QrService qr(**log, clients, std::move(*signer), std::move(*keys));
+  node::QrService qr(**log, clients, pdf::InProcessPdfEngine(), std::move(*signer), std::move(*keys));
   const json fields = {{"tipo", "Certificado"}, {"numero", "CN-2026-0048213"}, {"titular", "María Quispe Mamani"},
                        {"fecha", "2026-11-23"}, {"oficina", "SERECI La Paz"}};
   std::vector<std::string> texts(static_cast<size_t>(total));
@@ -115,9 +116,10 @@ void QrScenario(int concurrency, int total) {
   for (int w = 0; w < concurrency; ++w) {
     threads.emplace_back([&] {
       for (int i; (i = next++) < total;) {
-        auto r = qr.Issue(added->client, {{"document", {{"sha256", crypto::HexEncode(crypto::Sha256(std::to_string(i)))},
-                                                        {"media_type", "application/pdf"}}},
-                                          {"fields", fields}});
+        const json body = {{"document", {{"sha256", crypto::HexEncode(crypto::Sha256(std::to_string(i)))},
+                                          {"media_type", "application/pdf"}}},
+                           {"fields", fields}};
+        auto r = qr.Issue(added->client, body);
         if (r.ok()) texts[static_cast<size_t>(i)] = (*r)["qr_text"];
       }
     });

@@ -79,6 +79,38 @@ Digest Sha256Hasher::Finish() {
   return out;
 }
 
+Result<std::vector<Digest>> Sha256Prefixes(std::span<const uint8_t> data, std::span<const uint64_t> ends) {
+  std::vector<Digest> out;
+  out.reserve(ends.size());
+  uint64_t previous = 0;
+  for (uint64_t end : ends) {
+    if (end < previous || end > data.size()) {
+      return InvalidArgument("SHA-256 prefixes: ends must be ascending and within the data");
+    }
+    previous = end;
+  }
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  Ctx running, copy;
+  if (running.ctx == nullptr || copy.ctx == nullptr || EVP_DigestInit_ex(running.ctx, Sha256Md(), nullptr) != 1) {
+    return Internal("SHA-256 prefixes: out of memory");
+  }
+  uint64_t at = 0;
+  for (uint64_t end : ends) {
+    EVP_DigestUpdate(running.ctx, data.data() + at, static_cast<size_t>(end - at));
+    at = end;
+    Digest d;
+    unsigned int len = 0;
+    if (EVP_MD_CTX_copy_ex(copy.ctx, running.ctx) != 1 || EVP_DigestFinal_ex(copy.ctx, d.data(), &len) != 1) {
+      return Internal("SHA-256 prefixes: cannot copy the hash state");
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
 Result<Digest> Sha256File(const std::string& path, uint64_t* size_out) {
   int fd = 0;
   if (path != "-") {

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/status.h"
 
@@ -41,6 +42,12 @@ class Sha256Hasher {
   struct Impl;
   Impl* impl_;
 };
+
+// Returns SHA-256 of every prefix data[0, ends[i]) in one pass over `data`:
+// one running state, copied at each end. `ends` must be ascending and at
+// most data.size() (kInvalidArgument otherwise). For a PDF's revisions: the
+// cost is one hash of the file whatever the number of prefixes.
+Result<std::vector<Digest>> Sha256Prefixes(std::span<const uint8_t> data, std::span<const uint64_t> ends);
 
 // Hashes the file at `path` ("-" reads standard input) in constant memory.
 // `size_out`, when given, receives the number of bytes read.

@@ -16,6 +16,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kFailedPrecondition: return "failed_precondition";
     case StatusCode::kExpired: return "expired";
     case StatusCode::kResourceExhausted: return "resource_exhausted";
+    case StatusCode::kUnprocessable: return "unprocessable";
   }
   return "unknown";
 }

@@ -25,6 +25,8 @@ enum class StatusCode {
   kFailedPrecondition,  // the thing is in a state that refuses this (decided, locked)
   kExpired,             // the thing existed but its time is over
   kResourceExhausted,   // a rate limit or quota was reached; retry later
+  kUnprocessable,       // well-formed input whose content cannot be processed (a PDF
+                        // that does not parse, or whose parser crashed or ran out of time)
 };
 
 // Returns a stable lower-case name of the code ("invalid_argument", ...).
@@ -65,6 +67,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status Expired(std::string m) { return {StatusCode::kExpired, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status Unprocessable(std::string m) { return {StatusCode::kUnprocessable, std::move(m)}; }
 
 // A value of type T or a non-ok Status. Thread-compatible.
 template <typename T>

@@ -166,6 +166,12 @@ Status ValidateEntryFields(const json& fields) {
     QUIPU_RETURN_IF_ERROR(CheckText(fields, "client"));
     QUIPU_RETURN_IF_ERROR(CheckIndex(fields, "target"));
     QUIPU_RETURN_IF_ERROR(CheckFreeText(fields, "reason"));
+    // `doc` (the revoked code's document) is optional: revocations written
+    // before it was added have none.
+    if (fields.contains("doc")) {
+      QUIPU_RETURN_IF_ERROR(CheckDoc(fields));
+      return CheckFieldCount(fields, 5, type);
+    }
     return CheckFieldCount(fields, 4, type);
   }
   return InvalidArgument("entry: unknown type '" + type + "'");
@@ -263,8 +269,8 @@ class FastEntry {
     } else if (type == "qr_issue") {
       if (fields != base + 4 || !hex(payload) || !doc_ok()) return false;
     } else if (type == "qr_revoke") {
-      if (fields != base + 4 || !has_target || target >= (uint64_t{1} << 53) || reason.empty() ||
-          reason.size() > kMaxTextField) {
+      if (fields != base + (has_doc ? 5 : 4) || (has_doc && !doc_ok()) || !has_target ||
+          target >= (uint64_t{1} << 53) || reason.empty() || reason.size() > kMaxTextField) {
         return false;
       }
     } else {

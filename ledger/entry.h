@@ -28,7 +28,7 @@ Status ValidateEntryFields(const nlohmann::json& fields);
 constexpr size_t kSequencerBytes = 44;
 
 // A caller's type fields, validated, in canonical form, and the document
-// they concern (approval, rejection, qr_issue). Only the two functions below
+// they concern (approval, rejection, qr_issue, and qr_revoke when it names one). Only the two functions below
 // make one, so holding one proves the check was done: the sequencer takes
 // them without checking again.
 class CanonicalFields {
@@ -62,7 +62,7 @@ struct EntrySummary {
   std::string time;
   int64_t time_micros = 0;  // `time` as microseconds since the Unix epoch
   std::string client;
-  std::optional<crypto::Digest> doc_sha256;  // approval, rejection, qr_issue
+  std::optional<crypto::Digest> doc_sha256;  // approval, rejection, qr_issue (qr_revoke: newer ones)
   std::string media_type;
   std::optional<uint64_t> target;            // qr_revoke
 };

@@ -84,9 +84,9 @@ bool IsValidSubjectId(std::string_view id) {
   return true;
 }
 
-Approvals::Approvals(ledger::Log& log, Clients& clients, const std::array<uint8_t, 32>& data_key,
+Approvals::Approvals(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, const std::array<uint8_t, 32>& data_key,
                      ApprovalsOptions options)
-    : log_(log), clients_(clients), data_key_(data_key), options_(std::move(options)) {
+    : log_(log), clients_(clients), pdf_(pdf), data_key_(data_key), options_(std::move(options)) {
   if (!options_.clock) options_.clock = SystemMicros;
 }
 
@@ -186,8 +186,8 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
       auto bytes = crypto::Base64Decode(d["content"].get<std::string>());
       if (!bytes.ok()) return InvalidArgument(where + ".content: not base64 (" + bytes.status().message() + ")");
       if (bytes->size() > options_.max_document_bytes) return InvalidArgument(where + ".content: too large");
-      auto hashed = HashDocument(*bytes, media == "application/pdf" ? DocType::kPdf : DocType::kJson);
-      if (!hashed.ok()) return InvalidArgument(where + ".content: " + hashed.status().message());
+      auto hashed = HashDocument(pdf_, *bytes, media == "application/pdf" ? DocType::kPdf : DocType::kJson);
+      if (!hashed.ok()) return hashed.status().WithContext(where + ".content");
       sha = crypto::HexEncode(hashed->sha256);
     }
     if (d.contains("sha256")) {

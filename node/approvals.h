@@ -22,6 +22,7 @@
 #include "crypto/status.h"
 #include "ledger/log.h"
 #include "node/clients.h"
+#include "pdf/engine.h"
 
 namespace quipu::node {
 
@@ -50,7 +51,9 @@ struct OutboxItem {
 // Thread-safe.
 class Approvals {
  public:
-  Approvals(ledger::Log& log, Clients& clients, const std::array<uint8_t, 32>& data_key, ApprovalsOptions options);
+  // `pdf` parses the PDFs clients send as content (the sandbox, in a node).
+  Approvals(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, const std::array<uint8_t, 32>& data_key,
+            ApprovalsOptions options);
 
   // --- subjects ---
   struct Enrollment {
@@ -91,6 +94,7 @@ class Approvals {
 
   ledger::Log& log_;
   Clients& clients_;
+  pdf::PdfEngine& pdf_;
   const std::array<uint8_t, 32> data_key_;
   ApprovalsOptions options_;
 };

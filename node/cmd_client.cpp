@@ -109,7 +109,8 @@ int RunSubject(const std::vector<std::string>& args) {
   auto opened = Open(*flags);
   if (!opened.ok()) return Failed("subject forget", opened.status());
   Clients clients(*opened->log, opened->secrets.data_key);
-  Approvals approvals(*opened->log, clients, opened->secrets.data_key, ApprovalsOptions{});
+  // Forgetting parses no PDF: the in-process engine is never used here.
+  Approvals approvals(*opened->log, clients, pdf::InProcessPdfEngine(), opened->secrets.data_key, ApprovalsOptions{});
   Status s = approvals.ForgetSubject(pos[1]);
   if (!s.ok()) return Failed("subject forget", s);
   std::cout << "forgotten: the subject's entries stay valid but can no longer be linked to " << pos[1] << "\n";

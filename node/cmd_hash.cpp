@@ -14,6 +14,7 @@
 #include "node/commands.h"
 #include "node/document.h"
 #include "node/flags.h"
+#include "node/pdf_workers.h"
 
 namespace quipu::node {
 namespace {
@@ -86,7 +87,7 @@ Status ReadHead(Input& in, std::string& head) {
   return Status::Ok();
 }
 
-Result<HashedDocument> HashInput(const std::string& name, std::optional<DocType> forced) {
+Result<HashedDocument> HashInput(pdf::PdfEngine& engine, const std::string& name, std::optional<DocType> forced) {
   Input in(name);
   QUIPU_RETURN_IF_ERROR(in.Open());
   std::string data;
@@ -119,7 +120,9 @@ Result<HashedDocument> HashInput(const std::string& name, std::optional<DocType>
                              std::string(DocTypeName(type)) + " documents (use --type raw)");
     }
   }
-  auto doc = HashDocument(crypto::AsBytes(data), type);
+  crypto::JcsLimits limits;
+  limits.max_bytes = kMaxJsonBytes;
+  auto doc = HashDocument(engine, crypto::AsBytes(data), type, limits);
   if (!doc.ok() && !forced && type == DocType::kJson) {
     return InvalidArgument(doc.status().message() +
                            " (it looks like JSON; use --type raw to hash the bytes as they are)");
@@ -157,8 +160,11 @@ int RunHash(const std::vector<std::string>& args) {
   if (flags->positional().empty()) return Fail("hash", "no FILE given (use - for standard input)", kExitBadInput);
   bool as_json = flags->Has("json");
   int status = kExitOk;
+  // PDFs are parsed in a sandboxed worker process: a crafted file fails
+  // with a message, never takes this process down.
+  LazyPdfSandbox engine(CommandSandboxOptions(kMaxPdfBytes));
   for (const std::string& name : flags->positional()) {
-    auto doc = HashInput(name, forced);
+    auto doc = HashInput(engine, name, forced);
     if (!doc.ok()) {
       std::cerr << "quipu hash: " << name << ": " << doc.status().message() << "\n";
       status = kExitBadInput;
@@ -188,7 +194,9 @@ int RunJcs(const std::vector<std::string>& args) {
     if (*n == 0) break;
     if (data.size() > kMaxJsonBytes) return Fail("jcs", name + ": larger than the JSON size limit", kExitBadInput);
   }
-  auto canonical = crypto::Canonicalize(data);
+  crypto::JcsLimits limits;
+  limits.max_bytes = kMaxJsonBytes;
+  auto canonical = crypto::Canonicalize(data, limits);
   if (!canonical.ok()) return Fail("jcs", name + ": " + canonical.status().message(), kExitBadInput);
   std::cout.write(canonical->data(), static_cast<std::streamsize>(canonical->size()));
   std::cout.flush();

@@ -1,6 +1,8 @@
 // `quipu qr issue|verify|render|stamp|rotate-key`: QR Seguro codes from the
 // command line, against a data directory (issue, stamp and rotate-key need
 // the writer lock: with a node running, use its HTTP API).
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -13,6 +15,7 @@
 #include "ledger/log.h"
 #include "node/commands.h"
 #include "node/flags.h"
+#include "node/pdf_workers.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
 #include "node/secrets.h"
@@ -21,6 +24,11 @@ namespace quipu::node {
 namespace {
 
 using nlohmann::json;
+
+int64_t SystemMicrosNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 Result<std::string> ReadAll(const std::string& path) {
   std::ifstream in(path == "-" ? "/dev/stdin" : path, std::ios::binary);
@@ -36,11 +44,17 @@ int QrFail(std::string_view sub, const Status& s) {
     msg += " (the node is running: use POST /v1/qr)";
   }
   return Fail("qr " + std::string(sub), msg,
-              s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? kExitBadInput
-                                                                                             : kExitFailure);
+              s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
+                      s.code() == StatusCode::kUnprocessable
+                  ? kExitBadInput
+                  : kExitFailure);
 }
 
+constexpr uint64_t kMaxPdfBytes = uint64_t{1} << 30;
+
 struct Ctx {
+  // PDFs from files are parsed and stamped in a sandboxed worker.
+  std::unique_ptr<LazyPdfSandbox> pdf = std::make_unique<LazyPdfSandbox>(CommandSandboxOptions(kMaxPdfBytes));
   std::unique_ptr<ledger::Log> log;
   std::unique_ptr<Clients> clients;
   std::unique_ptr<QrService> qr;
@@ -59,13 +73,18 @@ Result<Ctx> Open(const Flags& flags, bool read_only) {
   QUIPU_ASSIGN_OR_RETURN(crypto::NoteSigner signer, crypto::LoadNoteSigner(dir + "/" + ledger::kNodeKeyFile));
   QUIPU_ASSIGN_OR_RETURN(QrKeyRing keys, LoadQrKeys(dir, !read_only));
   c.clients = std::make_unique<Clients>(*c.log, c.secrets.data_key);
-  c.qr = std::make_unique<QrService>(*c.log, *c.clients, std::move(signer), std::move(keys));
+  c.qr = std::make_unique<QrService>(*c.log, *c.clients, *c.pdf, std::move(signer), std::move(keys));
   return c;
 }
 
-// The client a CLI issue is made for: a registered one, or the operator.
+// The client a CLI issue is made for: a registered one (not disabled), or
+// the operator.
 Result<ClientInfo> CliClient(const Flags& flags, Clients& clients) {
-  if (auto id = flags.Get("client")) return clients.Get(*id);
+  if (auto id = flags.Get("client")) {
+    QUIPU_ASSIGN_OR_RETURN(ClientInfo c, clients.Get(*id));
+    if (c.disabled) return InvalidArgument("client " + *id + " is disabled: it issues no codes");
+    return c;
+  }
   ClientInfo operator_client;
   operator_client.id = "node-operator";
   operator_client.name = "node operator";
@@ -173,22 +192,51 @@ int RunQr(const std::vector<std::string>& args) {
     if (!pdf.ok()) return QrFail(sub, pdf.status());
     auto fields = Fields(*flags);
     if (!fields.ok()) return QrFail(sub, fields.status());
+    auto plain = ParseQrPlain(*fields, flags->Get("expires-at"), SystemMicrosNow());
+    if (!plain.ok()) return QrFail(sub, plain.status());
     json options = {{"corner", flags->GetOr("corner", "bottom-right")}};
     auto page = flags->GetUint("page", 1);
     if (!page.ok() || *page > 100000) return Fail("qr stamp", "--page must be a page number (0 = last)", kExitBadInput);
     options["page"] = *page;
     if (auto cap = flags->Get("caption")) options["caption"] = *cap;
-    if (auto e = flags->Get("expires-at")) options["expires_at"] = *e;
+    auto where = ParseQrStampRequest(options);
+    if (!where.ok()) return QrFail(sub, where.status());
     auto ctx = Open(*flags, false);
     if (!ctx.ok()) return QrFail(sub, ctx.status());
     auto client = CliClient(*flags, *ctx->clients);
     if (!client.ok()) return QrFail(sub, client.status());
-    auto stamped = ctx->qr->Stamp(*client, crypto::AsBytes(*pdf), *fields, options);
-    if (!stamped.ok()) return QrFail(sub, stamped.status());
-    std::ofstream out(pos[2], std::ios::binary);
-    out.write(stamped->pdf.data(), static_cast<std::streamsize>(stamped->pdf.size()));
-    if (!out) return Fail("qr stamp", pos[2] + ": cannot write");
-    std::cout << stamped->qr.dump() << "\n";
+    // Written next to OUT and renamed: a failed write leaves no half file.
+    // Opened before the code is issued, so an unwritable OUT issues none.
+    const std::string tmp = pos[2] + ".tmp";
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Fail("qr stamp", tmp + ": cannot create", kExitBadInput);
+    auto stamped = ctx->qr->Stamp(*client, crypto::AsBytes(*pdf), *plain, *where);
+    if (!stamped.ok()) {
+      out.close();
+      std::remove(tmp.c_str());
+      return QrFail(sub, stamped.status());
+    }
+    {
+      out.write(stamped->pdf.data(), static_cast<std::streamsize>(stamped->pdf.size()));
+      out.flush();
+      if (!out) {
+        std::remove(tmp.c_str());
+        return Fail("qr stamp", pos[2] + ": cannot write (the code " + std::to_string(stamped->qr.index) +
+                                    " was issued: revoke it, or stamp again)");
+      }
+      out.close();
+    }
+    if (std::rename(tmp.c_str(), pos[2].c_str()) != 0) {
+      std::remove(tmp.c_str());
+      return Fail("qr stamp", pos[2] + ": cannot write");
+    }
+    std::cout << json{{"qr_text", stamped->qr.text},
+                      {"index", stamped->qr.index},
+                      {"document_sha256", stamped->document_sha256},
+                      {"issued_at", stamped->qr.issued_at},
+                      {"checkpoint", stamped->qr.checkpoint}}
+                     .dump()
+              << "\n";
     return kExitOk;
   }
   return Fail("qr", "unknown subcommand '" + sub + "'", kExitBadInput);

@@ -9,6 +9,7 @@ extern const Command kAuditCommand;
 extern const Command kClientCommand;
 extern const Command kSubjectCommand;
 extern const Command kQrCommand;
+extern const Command kPdfWorkerCommand;
 
 std::vector<Command> BuiltinCommands() {
   return {
@@ -19,6 +20,7 @@ std::vector<Command> BuiltinCommands() {
       kClientCommand,
       kSubjectCommand,
       kQrCommand,
+      kPdfWorkerCommand,
   };
 }
 

@@ -40,7 +40,8 @@ DocType SniffDocType(std::span<const uint8_t> head) {
   return DocType::kRaw;
 }
 
-Result<HashedDocument> HashDocument(std::span<const uint8_t> bytes, DocType type) {
+Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint8_t> bytes, DocType type,
+                                    const crypto::JcsLimits& json_limits) {
   HashedDocument doc;
   doc.type = type;
   doc.size = bytes.size();
@@ -49,19 +50,22 @@ Result<HashedDocument> HashDocument(std::span<const uint8_t> bytes, DocType type
       doc.sha256 = crypto::Sha256(bytes);
       break;
     case DocType::kJson: {
-      QUIPU_ASSIGN_OR_RETURN(std::string canonical, crypto::Canonicalize(crypto::AsString(bytes)));
+      QUIPU_ASSIGN_OR_RETURN(std::string canonical, crypto::Canonicalize(crypto::AsString(bytes), json_limits));
       doc.sha256 = crypto::Sha256(canonical);
       break;
     }
     case DocType::kPdf: {
-      QUIPU_ASSIGN_OR_RETURN(pdf::PdfInfo info, pdf::InspectPdf(bytes));
+      QUIPU_ASSIGN_OR_RETURN(pdf::PdfInfo info, pdf::InspectPdf(engine, bytes));
       doc.pages = info.pages;
-      doc.sha256 = crypto::Sha256(bytes);
-      for (const pdf::PdfRevision& rev : info.revisions) {
-        // The last revision is usually the whole file: hash it once.
-        doc.revisions.push_back(
-            {rev.length, rev.length == bytes.size() ? doc.sha256 : crypto::Sha256(bytes.first(rev.length))});
-      }
+      // Every revision and the whole file in one pass: a file of many
+      // revisions costs one hash, not one per revision.
+      std::vector<uint64_t> ends;
+      ends.reserve(info.revisions.size() + 1);
+      for (const pdf::PdfRevision& rev : info.revisions) ends.push_back(rev.length);
+      if (ends.back() != bytes.size()) ends.push_back(bytes.size());
+      QUIPU_ASSIGN_OR_RETURN(std::vector<crypto::Digest> digests, crypto::Sha256Prefixes(bytes, ends));
+      doc.sha256 = digests.back();
+      for (size_t i = 0; i < info.revisions.size(); ++i) doc.revisions.push_back({ends[i], digests[i]});
       break;
     }
   }

@@ -9,8 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/jcs.h"
 #include "crypto/sha256.h"
 #include "crypto/status.h"
+#include "pdf/engine.h"
 
 namespace quipu::node {
 
@@ -39,8 +41,15 @@ struct HashedDocument {
   std::vector<RevisionHash> revisions;  // every revision, the last one is the whole file
 };
 
-// Hashes an in-memory document as `type`. Errors (kInvalidArgument): a PDF
-// that does not parse, JSON that is not strict RFC 8785 input.
-Result<HashedDocument> HashDocument(std::span<const uint8_t> bytes, DocType type);
+// Hashes an in-memory document as `type`; a PDF's revisions in the same
+// single pass over its bytes (pdf/inspect.h caps them at kMaxRevisions).
+// PDFs are parsed by `engine` (the sandbox for bytes from outside).
+// Errors: kUnprocessable for a PDF that does not parse (or whose parser
+// failed), kInvalidArgument for JSON that is not strict RFC 8785 input, and
+// the engine's kUnavailable when it is saturated.
+// `json_limits` bounds a JSON document's size and depth (JcsLimits: 64 MiB
+// and 64 levels by default).
+Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint8_t> bytes, DocType type,
+                                    const crypto::JcsLimits& json_limits = {});
 
 }  // namespace quipu::node

@@ -7,7 +7,7 @@
 
 namespace quipu::node {
 
-Result<QrMatrix> EncodeQr(std::string_view text, char level) {
+Result<QrMatrix> EncodeQr(std::string_view text, char level, int min_version) {
   QRecLevel ec;
   switch (level) {
     case 'L': ec = QR_ECLEVEL_L; break;
@@ -17,10 +17,11 @@ Result<QrMatrix> EncodeQr(std::string_view text, char level) {
     default: return InvalidArgument("qr: error correction must be L, M, Q or H");
   }
   if (text.empty() || text.size() > 4000) return InvalidArgument("qr: text must be 1 to 4000 bytes");
+  if (min_version < 0 || min_version > 40) return InvalidArgument("qr: version must be 0 to 40");
   const std::string copy(text);
   // Mode 8 with case sensitivity, but libqrencode's optimiser picks the
   // alphanumeric mode for runs that fit it (all of a Base45 text).
-  std::unique_ptr<QRcode, void (*)(QRcode*)> code(QRcode_encodeString(copy.c_str(), 0, ec, QR_MODE_8, 1),
+  std::unique_ptr<QRcode, void (*)(QRcode*)> code(QRcode_encodeString(copy.c_str(), min_version, ec, QR_MODE_8, 1),
                                                   QRcode_free);
   if (!code) return InvalidArgument("qr: the text does not fit a QR code");
   QrMatrix m;
@@ -51,40 +52,70 @@ std::string QrSvg(const QrMatrix& m, int module_px, int quiet) {
          path + "\"/></svg>\n";
 }
 
-Result<crypto::Bytes> QrPng(const QrMatrix& m, int module_px, int quiet) {
-  if (module_px < 1 || module_px > 64 || quiet < 0 || quiet > 64) return InvalidArgument("qr: bad PNG scale");
-  const int side = (m.size + 2 * quiet) * module_px;
-  crypto::Bytes out;
-  std::vector<png_byte> row(static_cast<size_t>(side));  // before setjmp: nothing to unwind
+namespace {
+
+// libpng reports errors by longjmp: the setjmp lives in this function with
+// C objects only (GCC 12 at -O3 stops with an internal compiler error on a
+// setjmp in a function with C++ objects, and longjmp past destructors would
+// skip them anyway). `rows` yields each pixel row into `row`. Returns false
+// when libpng failed.
+struct PngSink {
+  crypto::Bytes* out;
+  void (*fill_row)(const void* ctx, int y, unsigned char* row);
+  const void* ctx;
+};
+
+void PngWrite(png_structp p, png_bytep data, png_size_t len) {
+  auto* out = static_cast<crypto::Bytes*>(png_get_io_ptr(p));
+  out->insert(out->end(), data, data + len);
+}
+
+bool WriteGrayPng(const PngSink& sink, int side, unsigned char* row) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  if (png == nullptr) return Internal("png: out of memory");
+  if (png == nullptr) return false;
   png_infop info = png_create_info_struct(png);
   if (info == nullptr || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
-    return Internal("png: encoding failed");
+    return false;
   }
-  png_set_write_fn(
-      png, &out,
-      [](png_structp p, png_bytep data, png_size_t len) {
-        auto* o = static_cast<crypto::Bytes*>(png_get_io_ptr(p));
-        o->insert(o->end(), data, data + len);
-      },
-      nullptr);
+  png_set_write_fn(png, sink.out, PngWrite, nullptr);
   png_set_IHDR(png, info, static_cast<png_uint_32>(side), static_cast<png_uint_32>(side), 8, PNG_COLOR_TYPE_GRAY,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (int y = 0; y < side; ++y) {
-    const int my = y / module_px - quiet;
-    for (int x = 0; x < side; ++x) {
-      const int mx = x / module_px - quiet;
-      const bool dark = my >= 0 && my < m.size && mx >= 0 && mx < m.size &&
-                        m.dark[static_cast<size_t>(my * m.size + mx)];
-      row[static_cast<size_t>(x)] = dark ? 0 : 255;
-    }
-    png_write_row(png, row.data());
+    sink.fill_row(sink.ctx, y, row);
+    png_write_row(png, row);
   }
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
+  return true;
+}
+
+struct RowSource {
+  const QrMatrix* m;
+  int module_px, quiet, side;
+};
+
+void FillRow(const void* ctx, int y, unsigned char* row) {
+  const auto& r = *static_cast<const RowSource*>(ctx);
+  const int my = y / r.module_px - r.quiet;
+  for (int x = 0; x < r.side; ++x) {
+    const int mx = x / r.module_px - r.quiet;
+    const bool dark = my >= 0 && my < r.m->size && mx >= 0 && mx < r.m->size &&
+                      r.m->dark[static_cast<size_t>(my * r.m->size + mx)];
+    row[x] = dark ? 0 : 255;
+  }
+}
+
+}  // namespace
+
+Result<crypto::Bytes> QrPng(const QrMatrix& m, int module_px, int quiet) {
+  if (module_px < 1 || module_px > 64 || quiet < 0 || quiet > 64) return InvalidArgument("qr: bad PNG scale");
+  const int side = (m.size + 2 * quiet) * module_px;
+  crypto::Bytes out;
+  std::vector<unsigned char> row(static_cast<size_t>(side));
+  const RowSource source{&m, module_px, quiet, side};
+  if (!WriteGrayPng(PngSink{&out, FillRow, &source}, side, row.data())) return Internal("png: encoding failed");
   return out;
 }
 

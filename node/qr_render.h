@@ -18,9 +18,12 @@ struct QrMatrix {
 };
 
 // Encodes `text` at error correction `level` ('L', 'M', 'Q' or 'H'); the
-// smallest version that fits. QR Seguro text is Base45, all in the
-// alphanumeric set, so it is encoded in that denser mode.
-Result<QrMatrix> EncodeQr(std::string_view text, char level = 'M');
+// smallest version that fits and is at least `min_version` (0..40; a stamp
+// reserves room for a code of a known version before the code exists). QR
+// Seguro text is Base45, all in the alphanumeric set, so it is encoded in
+// that denser mode. Errors: kInvalidArgument (bad level or version, a text
+// that is empty, over 4000 bytes or does not fit a QR code).
+Result<QrMatrix> EncodeQr(std::string_view text, char level = 'M', int min_version = 0);
 
 // An SVG of the code: one path of unit squares, `quiet` modules of margin,
 // scaled to `module_px` pixels a module.

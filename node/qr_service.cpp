@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 
@@ -13,6 +14,7 @@
 #include "node/qr_format.h"
 #include "node/qr_render.h"
 #include "node/secrets.h"
+#include "node/time.h"
 #include "pdf/stamp.h"
 
 namespace quipu::node {
@@ -22,7 +24,10 @@ using ledger::PrivateTable;
 using ledger::PrivateTxn;
 using nlohmann::json;
 
-constexpr size_t kMaxFieldsBytes = 512;
+// Ledger indices stay below 2^53 (docs/ledger.md): a code for this index
+// is the longest a code with given fields can be.
+constexpr uint64_t kLongestIndex = (uint64_t{1} << 53) - 1;
+constexpr int kMaxStampPage = 100000;
 
 std::string IssuedKey(uint64_t index) { return "q:" + std::to_string(index); }
 std::string RevokedKey(uint64_t index) { return "qrev:" + std::to_string(index); }
@@ -85,54 +90,71 @@ Result<uint32_t> RotateQrKey(const std::string& data_dir) {
   return next;
 }
 
-QrService::QrService(ledger::Log& log, Clients& clients, crypto::NoteSigner signer, QrKeyRing keys,
-                     std::function<int64_t()> clock)
-    : log_(log), clients_(clients), signer_(std::move(signer)), keys_(std::move(keys)), clock_(std::move(clock)) {
+QrService::QrService(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, crypto::NoteSigner signer,
+                     QrKeyRing keys, std::function<int64_t()> clock)
+    : log_(log),
+      clients_(clients),
+      pdf_(pdf),
+      signer_(std::move(signer)),
+      keys_(std::move(keys)),
+      clock_(std::move(clock)) {
   if (!clock_) clock_ = SystemMicros;
 }
 
-Result<json> QrService::Issue(const ClientInfo& client, const json& body) {
-  if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
-  for (const auto& [k, v] : body.items()) {
-    if (k != "document" && k != "fields" && k != "expires_at") return InvalidArgument("unknown field '" + k + "'");
+Result<QrPlain> ParseQrPlain(const json& fields, const std::optional<std::string>& expires_at, int64_t now_us) {
+  QrPlain plain;
+  if (!fields.is_null()) {
+    if (!fields.is_object()) return InvalidArgument("fields: a JSON object");
+    plain.fields = fields;
   }
-  const json doc = body.value("document", json());
-  if (!doc.is_object()) return InvalidArgument("document: {sha256 | content, media_type}");
-  const std::string media = doc.value("media_type", "");
-  if (media != "application/pdf" && media != "application/json") {
+  if (expires_at) {
+    auto t = ParseRfc3339(*expires_at);
+    if (!t.ok()) return InvalidArgument("expires_at: " + t.status().message());
+    if (*t <= now_us) return InvalidArgument("expires_at: " + *expires_at + " is not in the future");
+    plain.expires_at = *t / 1000000;
+  }
+  // The fields must encode (CBOR, at most kMaxQrFieldsBytes): checked now,
+  // not first inside the sequencer.
+  QUIPU_RETURN_IF_ERROR(EncodeQrPlain(plain).status());
+  return plain;
+}
+
+Result<QrStampRequest> ParseQrStampRequest(const json& options) {
+  QrStampRequest where;
+  if (!options.is_object()) return InvalidArgument("stamp options: a JSON object");
+  if (auto p = options.find("page"); p != options.end()) {
+    // 1e10 or 1.5 are not pages: only integers written as such.
+    if (!p->is_number_integer() || p->get<int64_t>() < 0 || p->get<int64_t>() > kMaxStampPage) {
+      return InvalidArgument("page: an integer 1.." + std::to_string(kMaxStampPage) + " (0 = the last page)");
+    }
+    where.page = static_cast<int>(p->get<int64_t>());
+  }
+  if (auto c = options.find("corner"); c != options.end()) {
+    const std::string corner = c->is_string() ? c->get<std::string>() : "";
+    if (corner == "bottom-right") where.corner = pdf::Corner::kBottomRight;
+    else if (corner == "bottom-left") where.corner = pdf::Corner::kBottomLeft;
+    else if (corner == "top-right") where.corner = pdf::Corner::kTopRight;
+    else if (corner == "top-left") where.corner = pdf::Corner::kTopLeft;
+    else return InvalidArgument("corner: bottom-right, bottom-left, top-right or top-left");
+  }
+  if (auto c = options.find("caption"); c != options.end()) {
+    if (!c->is_string()) return InvalidArgument("caption: text");
+    where.caption = c->get<std::string>();
+  }
+  return where;
+}
+
+Result<QrIssued> QrService::Issue(const ClientInfo& client, const QrIssueRequest& request) {
+  if (client.disabled) return PermissionDenied("client " + client.id + " is disabled");
+  if (request.media != DocType::kPdf && request.media != DocType::kJson) {
     return InvalidArgument("document.media_type: application/pdf or application/json");
   }
-  std::string sha;
-  if (doc.contains("content")) {
-    if (!doc["content"].is_string()) return InvalidArgument("document.content: base64 text");
-    auto bytes = crypto::Base64Decode(doc["content"].get<std::string>());
-    if (!bytes.ok()) return InvalidArgument("document.content: not base64");
-    auto hashed = HashDocument(*bytes, media == "application/pdf" ? DocType::kPdf : DocType::kJson);
-    if (!hashed.ok()) return InvalidArgument("document.content: " + hashed.status().message());
-    sha = crypto::HexEncode(hashed->sha256);
+  if (request.plain.expires_at && *request.plain.expires_at * 1000000 <= clock_()) {
+    return InvalidArgument("expires_at is not in the future");
   }
-  if (doc.contains("sha256")) {
-    const std::string given = doc.value("sha256", "");
-    auto raw = crypto::HexDecode(given);
-    if (given.size() != 64 || !raw.ok() || crypto::HexEncode(*raw) != given) {
-      return InvalidArgument("document.sha256: 64 lower-case hex digits");
-    }
-    if (!sha.empty() && sha != given) return InvalidArgument("document.sha256 does not match its content");
-    sha = given;
-  }
-  if (sha.empty()) return InvalidArgument("document: give sha256 or content");
-  const json fields = body.value("fields", json::object());
-  if (!fields.is_object()) return InvalidArgument("fields: a JSON object");
-  std::optional<int64_t> expires;
-  if (body.contains("expires_at")) {
-    if (!body["expires_at"].is_string()) return InvalidArgument("expires_at: RFC 3339 UTC with microseconds");
-    auto t = ledger::ParseTime(body["expires_at"].get<std::string>());
-    if (!t.ok()) return InvalidArgument("expires_at: " + t.status().message());
-    expires = *t / 1000000;
-  }
-  QrPlain plain;
-  plain.fields = fields;
-  plain.expires_at = expires;
+  QUIPU_RETURN_IF_ERROR(EncodeQrPlain(request.plain).status());
+  const std::string sha = crypto::HexEncode(request.document_sha256);
+  const std::string media(MediaType(request.media));
 
   // Sealed in the sequencer, with the index the entry gets; the last
   // attempt's result is the one committed.
@@ -143,7 +165,7 @@ Result<json> QrService::Issue(const ClientInfo& client, const json& body) {
   ledger::AppendRequest req;
   req.late_count = 1;
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(sealed, SealQr(plain, first, signer_.key_hash(), data_key, signer_.key()));
+    QUIPU_ASSIGN_OR_RETURN(sealed, SealQr(request.plain, first, signer_.key_hash(), data_key, signer_.key()));
     sealed_ok = true;
     json record = {{"text", QrText(sealed)}, {"client", client.id}, {"issued", time}};
     return txn.Put(PrivateTable::kApprovals, IssuedKey(first), record.dump());
@@ -157,14 +179,56 @@ Result<json> QrService::Issue(const ClientInfo& client, const json& body) {
   };
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
-  const uint64_t index = done->first_index;
-  return json{{"qr_text", QrText(sealed)},
-              {"index", index},
-              {"document_sha256", sha},
-              {"issued_at", done->time},
-              {"svg_url", "/v1/qr/" + std::to_string(index) + ".svg"},
-              {"png_url", "/v1/qr/" + std::to_string(index) + ".png"},
-              {"checkpoint", done->checkpoint}};
+  return QrIssued{done->first_index, QrText(sealed), done->time, done->checkpoint};
+}
+
+Result<json> QrService::Issue(const ClientInfo& client, const json& body) {
+  if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
+  for (const auto& [k, v] : body.items()) {
+    if (k != "document" && k != "fields" && k != "expires_at") return InvalidArgument("unknown field '" + k + "'");
+  }
+  const json doc = body.value("document", json());
+  if (!doc.is_object()) return InvalidArgument("document: {sha256 | content, media_type}");
+  QrIssueRequest request;
+  const auto media = ParseDocType(doc.value("media_type", ""));
+  if (!media || *media == DocType::kRaw || doc.value("media_type", "").find('/') == std::string::npos) {
+    return InvalidArgument("document.media_type: application/pdf or application/json");
+  }
+  request.media = *media;
+  std::optional<std::string> sha;
+  if (doc.contains("content")) {
+    if (!doc["content"].is_string()) return InvalidArgument("document.content: base64 text");
+    auto bytes = crypto::Base64Decode(doc["content"].get<std::string>());
+    if (!bytes.ok()) return InvalidArgument("document.content: not base64");
+    auto hashed = HashDocument(pdf_, *bytes, request.media);
+    if (!hashed.ok()) return hashed.status().WithContext("document.content");
+    sha = crypto::HexEncode(hashed->sha256);
+  }
+  if (doc.contains("sha256")) {
+    const std::string given = doc["sha256"].is_string() ? doc["sha256"].get<std::string>() : "";
+    auto raw = crypto::HexDecode(given);
+    if (given.size() != 64 || !raw.ok() || crypto::HexEncode(*raw) != given) {
+      return InvalidArgument("document.sha256: 64 lower-case hex digits");
+    }
+    if (sha && *sha != given) return InvalidArgument("document.sha256 does not match its content");
+    sha = given;
+  }
+  if (!sha) return InvalidArgument("document: give sha256 or content");
+  std::copy_n(crypto::HexDecode(*sha)->begin(), 32, request.document_sha256.begin());
+  std::optional<std::string> expires;
+  if (body.contains("expires_at")) {
+    if (!body["expires_at"].is_string()) return InvalidArgument("expires_at: an RFC 3339 time");
+    expires = body["expires_at"].get<std::string>();
+  }
+  QUIPU_ASSIGN_OR_RETURN(request.plain, ParseQrPlain(body.value("fields", json()), expires, clock_()));
+  QUIPU_ASSIGN_OR_RETURN(QrIssued issued, Issue(client, request));
+  return json{{"qr_text", issued.text},
+              {"index", issued.index},
+              {"document_sha256", *sha},
+              {"issued_at", issued.issued_at},
+              {"svg_url", "/v1/qr/" + std::to_string(issued.index) + ".svg"},
+              {"png_url", "/v1/qr/" + std::to_string(issued.index) + ".png"},
+              {"checkpoint", issued.checkpoint}};
 }
 
 Result<json> QrService::Verify(std::string_view qr_text) const {
@@ -217,9 +281,9 @@ Result<json> QrService::Verify(std::string_view qr_text) const {
   // Revocation.
   out["revoked"] = false;
   out["revocation"] = nullptr;
-  QUIPU_ASSIGN_OR_RETURN(auto rev, log_.ReadPrivate(PrivateTable::kApprovals, RevokedKey(q.index)));
+  QUIPU_ASSIGN_OR_RETURN(std::optional<uint64_t> rev, RevocationOf(q.index));
   if (rev) {
-    const uint64_t rindex = std::stoull(*rev);
+    const uint64_t rindex = *rev;
     auto rbytes = log_.Entry(rindex);
     if (rbytes.ok()) {
       json r = json::parse(*rbytes, nullptr, false);
@@ -269,8 +333,13 @@ Result<json> QrService::Revoke(const ClientInfo& client, uint64_t index, const j
   if (entry.value("type", "") != "qr_issue" || entry.value("client", "") != client.id) {
     return NotFound("no QR code of this client at index " + std::to_string(index));
   }
-  ledger::AppendRequest req(std::vector<json>{
-      {{"type", "qr_revoke"}, {"client", client.id}, {"target", index}, {"reason", reason}}});
+  // The revocation names the code's document too, so that the document's
+  // lookup (page, API, mirrors) finds it beside the issue.
+  ledger::AppendRequest req(std::vector<json>{{{"type", "qr_revoke"},
+                                               {"client", client.id},
+                                               {"target", index},
+                                               {"doc", entry["doc"]},
+                                               {"reason", reason}}});
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string&) -> Status {
     QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(PrivateTable::kApprovals, RevokedKey(index)));
     if (existing) return FailedPrecondition("QR code " + std::to_string(index) + " is already revoked");
@@ -281,31 +350,66 @@ Result<json> QrService::Revoke(const ClientInfo& client, uint64_t index, const j
   return json{{"index", done->first_index}, {"target", index}, {"revoked_at", done->time}, {"checkpoint", done->checkpoint}};
 }
 
-Result<std::string> QrService::Text(uint64_t index) const {
+Result<std::optional<uint64_t>> QrService::RevocationOf(uint64_t index) const {
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RevokedKey(index)));
+  if (!v) return std::optional<uint64_t>();
+  uint64_t by = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), by);
+  if (ec != std::errc() || end != v->data() + v->size()) {
+    return Corruption("the revocation record of QR code " + std::to_string(index) + " is not an index");
+  }
+  return std::optional<uint64_t>(by);
+}
+
+Result<std::string> QrService::Text(const ClientInfo& client, uint64_t index) const {
+  const Status none = NotFound("no QR code of this client at index " + std::to_string(index));
   QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, IssuedKey(index)));
-  if (!v) return NotFound("no QR code issued at index " + std::to_string(index));
+  if (!v) return none;
   json j = json::parse(*v, nullptr, false);
+  if (!j.is_object()) return Corruption("the record of QR code " + std::to_string(index) + " is not JSON");
+  if (j.value("client", "") != client.id) return none;
   return j.value("text", "");
 }
 
 Result<QrService::Stamped> QrService::Stamp(const ClientInfo& client, std::span<const uint8_t> pdf_bytes,
-                                            const json& fields, const json& options) {
-  QUIPU_ASSIGN_OR_RETURN(HashedDocument doc, HashDocument(pdf_bytes, DocType::kPdf));
-  json body = {{"document", {{"sha256", crypto::HexEncode(doc.sha256)}, {"media_type", "application/pdf"}}},
-               {"fields", fields}};
-  if (options.contains("expires_at")) body["expires_at"] = options["expires_at"];
-  QUIPU_ASSIGN_OR_RETURN(json issued, Issue(client, body));
-  QUIPU_ASSIGN_OR_RETURN(QrMatrix m, EncodeQr(issued["qr_text"].get<std::string>()));
+                                            const QrPlain& plain, const QrStampRequest& where) {
+  // 1. The document: parsed (in the engine), hashed, its pages counted.
+  QUIPU_ASSIGN_OR_RETURN(HashedDocument doc, HashDocument(pdf_, pdf_bytes, DocType::kPdf));
+  if (doc.pages <= 0) return Unprocessable("the PDF has no readable pages (encrypted?)");
+  if (where.page > doc.pages) {
+    return InvalidArgument("page " + std::to_string(where.page) + " is out of range: the PDF has " +
+                           std::to_string(doc.pages) + " page(s)");
+  }
+  // 2. The room for the code: the version of the longest code these fields
+  // can give (the index is not known yet; the real code is never longer).
+  QUIPU_RETURN_IF_ERROR(EncodeQrPlain(plain).status());
+  QUIPU_ASSIGN_OR_RETURN(QrSealed longest, SealQr(plain, kLongestIndex, signer_.key_hash(),
+                                                   keys_.keys.at(keys_.newest()), signer_.key()));
+  QUIPU_ASSIGN_OR_RETURN(QrMatrix room, EncodeQr(QrText(longest), 'M'));
+  // 3. The stamp, with a placeholder where the code goes: every check of
+  // page, corner, caption and the PDF's structure happens here.
   pdf::StampOptions so;
-  so.page = options.value("page", 1);
-  const std::string corner = options.value("corner", "bottom-right");
-  if (corner == "bottom-left") so.corner = pdf::Corner::kBottomLeft;
-  else if (corner == "top-right") so.corner = pdf::Corner::kTopRight;
-  else if (corner == "top-left") so.corner = pdf::Corner::kTopLeft;
-  else if (corner != "bottom-right") return InvalidArgument("corner: bottom-right, bottom-left, top-right or top-left");
-  so.caption = options.value("caption", "QR Seguro - verifique en " + std::string("quipu"));
-  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes stamped, pdf::StampQr(pdf_bytes, m.dark, m.size, so));
-  return Stamped{issued, std::string(crypto::AsString(stamped))};
+  so.page = where.page;
+  so.corner = where.corner;
+  so.caption = where.caption;
+  pdf::QrPlaceholder placeholder{room.size, pdf::NewPlaceholderMarker()};
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes stamped, pdf_.StampPlaceholder(pdf_bytes, placeholder, so));
+  if (stamped.size() < pdf_bytes.size() || !std::equal(pdf_bytes.begin(), pdf_bytes.end(), stamped.begin())) {
+    return Unprocessable("the stamped PDF does not start with the original bytes");
+  }
+  // 4. The code, in the ledger.
+  QrIssueRequest request;
+  request.document_sha256 = doc.sha256;
+  request.media = DocType::kPdf;
+  request.plain = plain;
+  QUIPU_ASSIGN_OR_RETURN(QrIssued issued, Issue(client, request));
+  // 5. Its pixels, into the room made for them: no parser, no failure but a
+  // broken invariant (the real code is at most as long as the longest).
+  auto m = EncodeQr(issued.text, 'M', room.version);
+  Status filled = m.ok() ? pdf::FillQrPlaceholder(stamped, pdf_bytes.size(), placeholder, m->dark, m->size)
+                         : m.status();
+  if (!filled.ok()) return Internal("QR code " + std::to_string(issued.index) + " issued but not drawn: " + filled.message());
+  return Stamped{issued, crypto::HexEncode(doc.sha256), std::string(crypto::AsString(stamped))};
 }
 
 }  // namespace quipu::node

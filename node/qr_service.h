@@ -13,9 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/note.h"
+#include "crypto/sha256.h"
 #include "crypto/status.h"
 #include "ledger/log.h"
 #include "node/clients.h"
+#include "node/document.h"
+#include "node/qr_format.h"
+#include "pdf/engine.h"
 
 namespace quipu::node {
 
@@ -31,39 +35,90 @@ Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create);
 // Adds a key with the next id; returns it.
 Result<uint32_t> RotateQrKey(const std::string& data_dir);
 
+// A code to issue, checked: the document it is for and what it says.
+struct QrIssueRequest {
+  crypto::Digest document_sha256{};
+  DocType media = DocType::kPdf;  // kPdf or kJson
+  QrPlain plain;                  // fields and expiry (unix seconds, in the future)
+};
+
+// What an issue committed.
+struct QrIssued {
+  uint64_t index = 0;
+  std::string text;         // QS1:...
+  std::string issued_at;    // the entry's time
+  std::string checkpoint;   // signed for the tree that holds the entry
+};
+
+// Where and how a code is drawn on a PDF (pdf::StampOptions for people).
+struct QrStampRequest {
+  int page = 1;                                  // 1-based; 0 = the last page
+  pdf::Corner corner = pdf::Corner::kBottomRight;
+  std::string caption = "QR Seguro - verifique en quipu";
+};
+
 // Thread-safe.
 class QrService {
  public:
-  QrService(ledger::Log& log, Clients& clients, crypto::NoteSigner signer, QrKeyRing keys,
+  // `pdf` parses and stamps the PDFs clients send (the sandbox, in a node).
+  QrService(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, crypto::NoteSigner signer, QrKeyRing keys,
             std::function<int64_t()> clock = nullptr);
 
+  // Issues a code: one qr_issue entry. kInvalidArgument for fields that do
+  // not encode or an expiry that is not in the future; the ledger's errors.
+  Result<QrIssued> Issue(const ClientInfo& client, const QrIssueRequest& request);
   // body: {document: {sha256 | content, media_type}, fields: {...}, expires_at?: RFC 3339}
-  // -> {qr_text, index, svg_url, png_url, document_sha256}
+  // -> {qr_text, index, svg_url, png_url, document_sha256, issued_at, checkpoint}.
+  // Errors: kInvalidArgument naming the field, kUnprocessable for content
+  // that is not a PDF the engine can read, then as Issue above.
   Result<nlohmann::json> Issue(const ClientInfo& client, const nlohmann::json& body);
   // {valid, reasons, index, issued_at, client, client_name, document_sha256, revoked, revocation,
   //  expired, expires_at, fields (only when valid), entry, leaf_hash, proof, tree_size, checkpoint}
   Result<nlohmann::json> Verify(std::string_view qr_text) const;
-  // A qr_revoke entry; only the issuing client. kFailedPrecondition if revoked already.
+  // A qr_revoke entry (naming the code's document, so looking the document
+  // up finds the revocation); only the issuing client. kNotFound for
+  // another client's code, kFailedPrecondition if revoked already.
   Result<nlohmann::json> Revoke(const ClientInfo& client, uint64_t index, const nlohmann::json& body);
-  // The QR text issued at `index` (kNotFound).
-  Result<std::string> Text(uint64_t index) const;
+  // The index of the qr_revoke entry that revoked the code at `index`, if any.
+  Result<std::optional<uint64_t>> RevocationOf(uint64_t index) const;
+  // The QR text issued at `index`, for the client that issued it only:
+  // kNotFound for no code there and for another client's (the same answer).
+  Result<std::string> Text(const ClientInfo& client, uint64_t index) const;
   // Issues a code for the PDF and draws it on the page as an incremental
-  // update. options: {page, corner, caption}. Returns {qr: <as Issue>, pdf: bytes}.
+  // update. Everything that can fail (parsing, placing, the fields) is done
+  // before the qr_issue entry is appended; after it, only the code's pixels
+  // are written into room reserved for them. So a stamp that fails leaves
+  // nothing in the log. Errors: kInvalidArgument (a page the PDF does not
+  // have, a caption that does not fit, bad fields or expiry), kUnprocessable
+  // (a PDF that cannot be read or stamped), the engine's kUnavailable, the
+  // ledger's.
   struct Stamped {
-    nlohmann::json qr;
+    QrIssued qr;
+    std::string document_sha256;
     std::string pdf;
   };
-  Result<Stamped> Stamp(const ClientInfo& client, std::span<const uint8_t> pdf, const nlohmann::json& fields,
-                        const nlohmann::json& options);
+  Result<Stamped> Stamp(const ClientInfo& client, std::span<const uint8_t> pdf, const QrPlain& plain,
+                        const QrStampRequest& where);
 
   uint32_t key_id() const { return signer_.key_hash(); }
+  int64_t NowMicros() const { return clock_(); }
 
  private:
   ledger::Log& log_;
   Clients& clients_;
+  pdf::PdfEngine& pdf_;
   const crypto::NoteSigner signer_;
   const QrKeyRing keys_;
   std::function<int64_t()> clock_;
 };
+
+// The fields and expiry of a request body or command line, checked:
+// `fields` a JSON object (absent: {}), `expires_at` an RFC 3339 time in the
+// future (after `now_us`). kInvalidArgument naming what is wrong.
+Result<QrPlain> ParseQrPlain(const nlohmann::json& fields, const std::optional<std::string>& expires_at,
+                             int64_t now_us);
+// {page?, corner?, caption?} checked: page an integer 0..100000, corner one
+// of bottom-right, bottom-left, top-right, top-left, caption text.
+Result<QrStampRequest> ParseQrStampRequest(const nlohmann::json& options);
 
 }  // namespace quipu::node

@@ -1,9 +1,11 @@
 // Public verification: what the ledger says about a document, in the shape
-// the HTTP API and the web page use (docs/api.md), with inclusion proofs to
-// one signed checkpoint so the answer can be checked without trusting the
-// node.
+// the HTTP API and the web page use (README, "Public API"), with inclusion
+// proofs to one signed checkpoint so the answer can be checked without
+// trusting the node.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <span>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "crypto/status.h"
 #include "ledger/log.h"
 #include "node/document.h"
+#include "pdf/engine.h"
 
 namespace quipu::node {
 
@@ -20,18 +23,34 @@ nlohmann::json ProofJson(const std::vector<ledger::Hash>& proof);
 
 // Records returned for one document at most; `truncated` says there are more.
 inline constexpr size_t kMaxRecordsPerDocument = 100;
+// Earlier revisions of a PDF looked up at most: the latest ones (changes
+// made after an approval, such as a stamp or a signature, are the last
+// revisions of a file). `revisions_truncated` says some were not.
+inline constexpr size_t kMaxRevisionLookups = 100;
+
+// The index of the qr_revoke entry that revoked the code issued at an
+// index, if any (QrService::RevocationOf). Lets a document's answer carry
+// revocations recorded before qr_revoke entries named their document.
+using RevocationLookup = std::function<Result<std::optional<uint64_t>>(uint64_t issue_index)>;
 
 // {"sha256", "found", "records": [{index, type, time, client, entry,
 //  leaf_hash, proof, tree_size}], "tree_size", "checkpoint", "truncated"}.
-// Errors: the ledger's (I/O, corruption).
-Result<nlohmann::json> LookupDocumentJson(const ledger::Log& log, const crypto::Digest& sha256);
+// Every qr_issue among the records is followed by the qr_revoke that
+// withdrew it, when there is one in the same tree (found by document, or
+// through `revocations` when given). Errors: the ledger's (I/O, corruption).
+Result<nlohmann::json> LookupDocumentJson(const ledger::Log& log, const crypto::Digest& sha256,
+                                          const RevocationLookup& revocations = nullptr);
 
-// Hashes `bytes` as `type` (a PDF by its bytes, JSON by its RFC 8785 form)
-// and looks it up; for a PDF also every earlier revision, so a document
-// stamped or signed after approval still verifies:
-// {... as above, "media_type", "revisions": [{length, sha256, found, records}]}.
-// kInvalidArgument when the body is not a valid document of that type.
-Result<nlohmann::json> VerifyDocumentJson(const ledger::Log& log, std::span<const uint8_t> bytes,
-                                          DocType type);
+// Hashes `bytes` as `type` (a PDF by its bytes, parsed by `engine`; JSON by
+// its RFC 8785 form) and looks it up; for a PDF also its earlier revisions
+// (at most kMaxRevisionLookups, the latest), so a document stamped or
+// signed after approval still verifies:
+// {... as above, "media_type", "revisions": [{length, sha256, found,
+//  records}], "revisions_total", "revisions_truncated"}.
+// Errors: as HashDocument (kInvalidArgument, kUnprocessable, kUnavailable),
+// and the ledger's.
+Result<nlohmann::json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine,
+                                          std::span<const uint8_t> bytes, DocType type,
+                                          const RevocationLookup& revocations = nullptr);
 
 }  // namespace quipu::node

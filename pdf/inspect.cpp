@@ -96,7 +96,7 @@ std::string DescribePdfError(const PoDoFo::PdfError& e) {
 
 // Parses with PoDoFo under the global lock and fills version, pages,
 // encrypted and has_signatures.
-Status ParseWithPodofo(std::span<const uint8_t> bytes, PdfInfo& info) {
+Status ParseWithPodofo(std::span<const uint8_t> bytes, PdfFacts& info) {
   auto lock = internal::LockPodofo();
   try {
     // Declared before the document: PoDoFo may read objects on demand while
@@ -125,14 +125,16 @@ Status ParseWithPodofo(std::span<const uint8_t> bytes, PdfInfo& info) {
                      (trailer != nullptr && trailer->IsDictionary() &&
                       trailer->GetDictionary().HasKey(PoDoFo::PdfName("Encrypt")));
     info.has_signatures = HasSignatures(doc);
-    if (info.pages < 0) return InvalidArgument("PDF page tree has a negative page count");
+    if (info.pages < 0) return Unprocessable("PDF page tree has a negative page count");
     return Status::Ok();
   } catch (const PoDoFo::PdfError& e) {
-    return InvalidArgument("PDF cannot be parsed: " + DescribePdfError(e));
+    return Unprocessable("PDF cannot be parsed: " + DescribePdfError(e));
+  } catch (const std::bad_alloc&) {
+    return Unprocessable("PDF cannot be parsed: it needs more memory than the parser may use");
   } catch (const std::exception& e) {
-    return InvalidArgument(std::string("PDF cannot be parsed: ") + e.what());
+    return Unprocessable(std::string("PDF cannot be parsed: ") + e.what());
   } catch (...) {
-    return InvalidArgument("PDF cannot be parsed: unknown exception");
+    return Unprocessable("PDF cannot be parsed: unknown exception");
   }
 }
 
@@ -165,6 +167,7 @@ std::vector<PdfRevision> ScanRevisions(std::span<const uint8_t> bytes) {
       if (end < bytes.size() && bytes[end] == '\r') ++end;
       if (end < bytes.size() && bytes[end] == '\n') ++end;
       revisions.push_back({end});
+      if (revisions.size() > kMaxRevisions) return revisions;  // refused by the caller
     }
     at += kEofMarker.size();
   }
@@ -178,22 +181,68 @@ std::vector<PdfRevision> ScanRevisions(std::span<const uint8_t> bytes) {
   return revisions;
 }
 
-Result<PdfInfo> InspectPdf(std::span<const uint8_t> bytes) {
-  if (bytes.empty()) return InvalidArgument("PDF is empty");
-  if (!LooksLikePdf(bytes)) {
-    return InvalidArgument("not a PDF: no %PDF- header in the first 1024 bytes");
+// The largest number of objects a cross-reference section declares
+// (`/Size N` in a trailer or a cross-reference stream), or 0. A byte scan:
+// other dictionaries with /Size (sampled functions) give it an array.
+uint64_t LargestDeclaredSize(std::string_view text) {
+  uint64_t largest = 0;
+  constexpr std::string_view kKey = "/Size";
+  for (size_t at = text.find(kKey); at != std::string_view::npos; at = text.find(kKey, at + 1)) {
+    size_t i = at + kKey.size();
+    while (i < text.size() && IsPdfWhitespace(static_cast<uint8_t>(text[i]))) ++i;
+    uint64_t n = 0;
+    int digits = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 19; ++i, ++digits) {
+      n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+    }
+    if (digits > 0) largest = std::max(largest, digits >= 19 ? UINT64_MAX : n);
   }
-  PdfInfo info;
-  info.revisions = ScanRevisions(bytes);
-  if (info.revisions.empty()) {
-    return InvalidArgument("PDF has no %%EOF marker: truncated or not a complete file");
+  return largest;
+}
+
+Result<std::vector<PdfRevision>> CheckPdfBytes(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return Unprocessable("PDF is empty");
+  if (!LooksLikePdf(bytes)) {
+    return Unprocessable("not a PDF: no %PDF- header in the first 1024 bytes");
+  }
+  std::vector<PdfRevision> revisions = ScanRevisions(bytes);
+  if (revisions.empty()) {
+    return Unprocessable("PDF has no %%EOF marker: truncated or not a complete file");
+  }
+  if (revisions.size() > kMaxRevisions) {
+    return Unprocessable("PDF has more than " + std::to_string(kMaxRevisions) +
+                         " %%EOF markers (revisions); refused");
   }
   if (!internal::NestingDepthWithin(AsView(bytes), internal::kMaxNesting)) {
-    return InvalidArgument("PDF nests arrays or dictionaries more than " +
-                           std::to_string(internal::kMaxNesting) + " levels deep");
+    return Unprocessable("PDF nests arrays or dictionaries more than " +
+                         std::to_string(internal::kMaxNesting) + " levels deep");
   }
+  // The parser allocates for every declared object before reading any: a
+  // few hundred bytes announcing millions of objects cost seconds and
+  // hundreds of megabytes. Even compressed object streams need far more
+  // than a thousandth of a byte per object.
+  const uint64_t declared = LargestDeclaredSize(AsView(bytes));
+  if (declared > kMaxObjectsPerByte * bytes.size() + 1024) {
+    return Unprocessable("PDF declares " + std::to_string(declared) + " objects (/Size) in " +
+                         std::to_string(bytes.size()) + " bytes; refused");
+  }
+  return revisions;
+}
+
+Result<PdfFacts> ParsePdf(std::span<const uint8_t> bytes) {
+  QUIPU_RETURN_IF_ERROR(CheckPdfBytes(bytes).status());
+  PdfFacts facts;
+  QUIPU_RETURN_IF_ERROR(ParseWithPodofo(bytes, facts));
+  if (facts.version.empty()) facts.version = HeaderVersion(AsView(bytes));
+  return facts;
+}
+
+Result<PdfInfo> InspectPdf(std::span<const uint8_t> bytes) {
+  QUIPU_ASSIGN_OR_RETURN(std::vector<PdfRevision> revisions, CheckPdfBytes(bytes));
+  PdfInfo info;
   QUIPU_RETURN_IF_ERROR(ParseWithPodofo(bytes, info));
   if (info.version.empty()) info.version = HeaderVersion(AsView(bytes));
+  info.revisions = std::move(revisions);
   return info;
 }
 

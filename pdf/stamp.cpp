@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/random.h"
 #include "pdf/inspect.h"
 #include "pdf/podofo_adapter.h"
 
@@ -89,34 +90,18 @@ Matrix UprightToUser(int rotate, double x0, double y0, double w, double h) {
 }
 
 // The content of the stamp's form XObject, in its own space (origin at the
-// bottom-left of the white square, `width` wide): the background, one `re`
-// per horizontal run of dark modules filled as one path (so no seams), and
-// the caption centred under the code.
-std::string StampContent(const std::vector<bool>& modules, int size, double side,
-                         double caption_height, double font_pt, double caption_width,
-                         std::string_view caption, double total_height) {
+// bottom-left of the white square, `side` wide): the background, the code's
+// own form XObject /Q1 scaled to its place (so the code can be filled in
+// later without touching anything else), and the caption centred under it.
+std::string StampContent(int size, double side, double caption_height, double font_pt,
+                         double caption_width, std::string_view caption, double total_height) {
   std::string out;
-  out.reserve(64 + static_cast<size_t>(size) * static_cast<size_t>(size) * 6);
   out += "q 1 g 0 0 ";
   AppendNumbers(out, {side, total_height});
-  out += "re f 0 g\n";
+  out += "re f 0 g\nq ";
   const double m = side / (size + 2 * kQuietModules);
-  for (int r = 0; r < size; ++r) {
-    const double y = caption_height + (size + kQuietModules - 1 - r) * m;
-    const size_t row = static_cast<size_t>(r) * static_cast<size_t>(size);
-    for (int c = 0; c < size;) {
-      if (!modules[row + static_cast<size_t>(c)]) {
-        ++c;
-        continue;
-      }
-      int end = c + 1;
-      while (end < size && modules[row + static_cast<size_t>(end)]) ++end;
-      AppendNumbers(out, {(kQuietModules + c) * m, y, (end - c) * m, m});
-      out += "re\n";
-      c = end;
-    }
-  }
-  out += "f\n";
+  AppendNumbers(out, {m, 0, 0, m, kQuietModules * m, caption_height + kQuietModules * m});
+  out += "cm /Q1 Do Q\n";
   if (!caption.empty()) {
     out += "BT /F1 ";
     AppendNumber(out, font_pt);
@@ -130,15 +115,59 @@ std::string StampContent(const std::vector<bool>& modules, int size, double side
   return out;
 }
 
+// The code's own content, in module units (one module = 1, origin at the
+// bottom-left module): one `re` per horizontal run of dark modules, filled
+// as one path (so no seams).
+std::string ModulesContent(const std::vector<bool>& modules, int size) {
+  std::string out = "0 g\n";
+  for (int r = 0; r < size; ++r) {
+    const std::string y = std::to_string(size - 1 - r);
+    const size_t row = static_cast<size_t>(r) * static_cast<size_t>(size);
+    for (int c = 0; c < size;) {
+      if (!modules[row + static_cast<size_t>(c)]) {
+        ++c;
+        continue;
+      }
+      int end = c + 1;
+      while (end < size && modules[row + static_cast<size_t>(end)]) ++end;
+      out += std::to_string(c) + ' ' + y + ' ' + std::to_string(end - c) + " 1 re\n";
+      c = end;
+    }
+  }
+  out += "f\n";
+  return out;
+}
+
+bool IsMarker(std::string_view marker) {
+  if (marker.size() < 16 || marker.size() > 64) return false;
+  return std::all_of(marker.begin(), marker.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  });
+}
+
+// The placeholder's bytes: "%<marker>" on the first line, then spaces up to
+// the reserved size (a comment and whitespace: an empty drawing).
+std::string PlaceholderContent(const QrPlaceholder& qr) {
+  std::string out = "%" + qr.marker + "\n";
+  out.resize(QrPlaceholderBytes(qr.size), ' ');
+  return out;
+}
+
 PoDoFo::PdfObject* NewStream(PoDoFo::PdfVecObjects& objects, const std::string& content) {
   PoDoFo::PdfObject* obj = objects.CreateObject();
   obj->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()));
   return obj;
 }
 
-Status CheckArguments(std::span<const uint8_t> pdf, const std::vector<bool>& modules, int size,
-                      const StampOptions& options) {
-  if (!LooksLikePdf(pdf)) return InvalidArgument("input to stamp is not a PDF (no %PDF- header)");
+// A stream written as it is (no filter), so its bytes can be found and
+// overwritten in the output.
+PoDoFo::PdfObject* NewRawStream(PoDoFo::PdfVecObjects& objects, const std::string& content) {
+  PoDoFo::PdfObject* obj = objects.CreateObject();
+  obj->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()), PoDoFo::TVecFilters());
+  return obj;
+}
+
+Status CheckMatrix(const std::vector<bool>& modules, int size) {
   if (size <= 0 || size > kMaxQrSize) {
     return InvalidArgument("QR matrix size " + std::to_string(size) + " is not in [1, " +
                            std::to_string(kMaxQrSize) + "]");
@@ -147,6 +176,16 @@ Status CheckArguments(std::span<const uint8_t> pdf, const std::vector<bool>& mod
     return InvalidArgument("QR matrix has " + std::to_string(modules.size()) +
                            " modules, not size x size = " + std::to_string(size * size));
   }
+  return Status::Ok();
+}
+
+Status CheckArguments(std::span<const uint8_t> pdf, const QrPlaceholder& qr, const StampOptions& options) {
+  if (!LooksLikePdf(pdf)) return Unprocessable("input to stamp is not a PDF (no %PDF- header)");
+  if (qr.size <= 0 || qr.size > kMaxQrSize) {
+    return InvalidArgument("QR matrix size " + std::to_string(qr.size) + " is not in [1, " +
+                           std::to_string(kMaxQrSize) + "]");
+  }
+  if (!IsMarker(qr.marker)) return InvalidArgument("QR placeholder marker must be 16 to 64 letters or digits");
   if (!std::isfinite(options.size_pt) || options.size_pt <= 0 || options.size_pt > 14400) {
     return InvalidArgument("QR stamp size must be a positive number of points");
   }
@@ -166,16 +205,15 @@ Status CheckArguments(std::span<const uint8_t> pdf, const std::vector<bool>& mod
   }
   const std::string_view text(reinterpret_cast<const char*>(pdf.data()), pdf.size());
   if (!internal::NestingDepthWithin(text, internal::kMaxNesting)) {
-    return InvalidArgument("PDF to stamp nests arrays or dictionaries more than " +
-                           std::to_string(internal::kMaxNesting) + " levels deep");
+    return Unprocessable("PDF to stamp nests arrays or dictionaries more than " +
+                         std::to_string(internal::kMaxNesting) + " levels deep");
   }
   return Status::Ok();
 }
 
 // Adds the stamp to the loaded document. Throws PoDoFo::PdfError; returns a
 // non-ok Status for bad arguments found only now (page range, fit).
-Status AddStamp(PoDoFo::PdfMemDocument& doc, const std::vector<bool>& modules, int size,
-                const StampOptions& options) {
+Status AddStamp(PoDoFo::PdfMemDocument& doc, const QrPlaceholder& qr, const StampOptions& options) {
   const int pages = doc.GetPageCount();
   const int number = options.page == 0 ? pages : options.page;
   if (pages <= 0 || number > pages) {
@@ -183,7 +221,7 @@ Status AddStamp(PoDoFo::PdfMemDocument& doc, const std::vector<bool>& modules, i
                            std::to_string(pages) + " page(s)");
   }
   PoDoFo::PdfPage* page = doc.GetPage(number - 1);
-  if (page == nullptr) return InvalidArgument("page " + std::to_string(number) + " cannot be read");
+  if (page == nullptr) return Unprocessable("page " + std::to_string(number) + " cannot be read");
   PoDoFo::PdfObject* page_obj = page->GetObject();
   PoDoFo::PdfVecObjects& objects = doc.GetObjects();
 
@@ -238,10 +276,21 @@ Status AddStamp(PoDoFo::PdfMemDocument& doc, const std::vector<bool>& modules, i
   const double u = right ? shown_w - margin - side : margin;
   const double v = top ? shown_h - margin - total_h : margin;
 
+  // The code's form XObject, in module units, holding the placeholder.
+  PoDoFo::PdfObject* code = NewRawStream(objects, PlaceholderContent(qr));
+  PoDoFo::PdfDictionary& code_dict = code->GetDictionary();
+  code_dict.AddKey(PoDoFo::PdfName::KeyType, PoDoFo::PdfName("XObject"));
+  code_dict.AddKey(PoDoFo::PdfName::KeySubtype, PoDoFo::PdfName("Form"));
+  PoDoFo::PdfArray code_bbox;
+  for (double x : {0.0, 0.0, static_cast<double>(qr.size), static_cast<double>(qr.size)}) {
+    code_bbox.push_back(PoDoFo::PdfVariant(x));
+  }
+  code_dict.AddKey("BBox", code_bbox);
+  code_dict.AddKey("Resources", PoDoFo::PdfDictionary());
+
   // The form XObject holding the drawing, with its own resources.
-  PoDoFo::PdfObject* form =
-      NewStream(objects, StampContent(modules, size, side, caption_height, font_pt, caption_width,
-                                      options.caption, total_h));
+  PoDoFo::PdfObject* form = NewStream(
+      objects, StampContent(qr.size, side, caption_height, font_pt, caption_width, options.caption, total_h));
   PoDoFo::PdfDictionary& form_dict = form->GetDictionary();
   form_dict.AddKey(PoDoFo::PdfName::KeyType, PoDoFo::PdfName("XObject"));
   form_dict.AddKey(PoDoFo::PdfName::KeySubtype, PoDoFo::PdfName("Form"));
@@ -249,6 +298,9 @@ Status AddStamp(PoDoFo::PdfMemDocument& doc, const std::vector<bool>& modules, i
   for (double x : {0.0, 0.0, side, total_h}) bbox.push_back(PoDoFo::PdfVariant(x));
   form_dict.AddKey("BBox", bbox);
   PoDoFo::PdfDictionary form_resources;
+  PoDoFo::PdfDictionary form_xobjects;
+  form_xobjects.AddKey("Q1", code->Reference());
+  form_resources.AddKey("XObject", form_xobjects);
   if (font != nullptr) {
     PoDoFo::PdfDictionary fonts;
     fonts.AddKey("F1", font->GetObject()->Reference());
@@ -302,9 +354,16 @@ Status AddStamp(PoDoFo::PdfMemDocument& doc, const std::vector<bool>& modules, i
 
 }  // namespace
 
-Result<Bytes> StampQr(std::span<const uint8_t> pdf, const std::vector<bool>& modules, int size,
-                      const StampOptions& options) {
-  QUIPU_RETURN_IF_ERROR(CheckArguments(pdf, modules, size, options));
+size_t QrPlaceholderBytes(int size) {
+  if (size <= 0 || size > kMaxQrSize) return 0;
+  // The worst case of ModulesContent: every other module dark, each run
+  // "ccc rrr www 1 re\n" (17 bytes); room for the marker line too.
+  const size_t runs = static_cast<size_t>(size) * static_cast<size_t>((size + 1) / 2);
+  return std::max<size_t>(4 + runs * 17 + 2, 80);
+}
+
+Result<Bytes> StampQrPlaceholder(std::span<const uint8_t> pdf, const QrPlaceholder& qr, const StampOptions& options) {
+  QUIPU_RETURN_IF_ERROR(CheckArguments(pdf, qr, options));
   auto lock = internal::LockPodofo();
   PoDoFo::PdfMemDocument doc;
   try {
@@ -312,22 +371,24 @@ Result<Bytes> StampQr(std::span<const uint8_t> pdf, const std::vector<bool>& mod
                        /*bForUpdate=*/true);
   } catch (const PoDoFo::PdfError& e) {
     if (e.GetError() == PoDoFo::ePdfError_InvalidPassword) {
-      return InvalidArgument("PDF to stamp is encrypted with a password");
+      return Unprocessable("PDF to stamp is encrypted with a password");
     }
     if (e.GetError() == PoDoFo::ePdfError_CannotEncryptedForUpdate) {
-      return InvalidArgument("PDF to stamp is encrypted; encrypted PDFs are not stamped");
+      return Unprocessable("PDF to stamp is encrypted; encrypted PDFs are not stamped");
     }
-    return InvalidArgument("PDF to stamp cannot be parsed: " + DescribePdfError(e));
+    return Unprocessable("PDF to stamp cannot be parsed: " + DescribePdfError(e));
+  } catch (const std::bad_alloc&) {
+    return Unprocessable("PDF to stamp cannot be parsed: it needs more memory than the parser may use");
   } catch (const std::exception& e) {
-    return InvalidArgument(std::string("PDF to stamp cannot be parsed: ") + e.what());
+    return Unprocessable(std::string("PDF to stamp cannot be parsed: ") + e.what());
   }
   if (doc.GetEncrypted()) {
     // New objects would have to be encrypted with the document's key; an
     // encrypted document is not stamped rather than stamped in clear.
-    return InvalidArgument("PDF to stamp is encrypted; encrypted PDFs are not stamped");
+    return Unprocessable("PDF to stamp is encrypted; encrypted PDFs are not stamped");
   }
   try {
-    QUIPU_RETURN_IF_ERROR(AddStamp(doc, modules, size, options));
+    QUIPU_RETURN_IF_ERROR(AddStamp(doc, qr, options));
     PoDoFo::PdfRefCountedBuffer buffer;
     PoDoFo::PdfOutputDevice device(&buffer);
     doc.WriteUpdate(&device, /*bTruncate=*/true);
@@ -338,10 +399,58 @@ Result<Bytes> StampQr(std::span<const uint8_t> pdf, const std::vector<bool>& mod
     }
     return out;
   } catch (const PoDoFo::PdfError& e) {
-    return Internal("PoDoFo failed to stamp the PDF: " + DescribePdfError(e));
+    // The document loaded but its structure defeats the writer (a cyclic
+    // page tree, a broken object): the document's fault, not quipu's.
+    return Unprocessable("PDF cannot be stamped: " + DescribePdfError(e));
+  } catch (const std::bad_alloc&) {
+    return Unprocessable("PDF cannot be stamped: it needs more memory than the parser may use");
   } catch (const std::exception& e) {
-    return Internal(std::string("PoDoFo failed to stamp the PDF: ") + e.what());
+    return Unprocessable(std::string("PDF cannot be stamped: ") + e.what());
   }
+}
+
+Status FillQrPlaceholder(Bytes& stamped, size_t original_size, const QrPlaceholder& qr,
+                         const std::vector<bool>& modules, int size) {
+  QUIPU_RETURN_IF_ERROR(CheckMatrix(modules, size));
+  if (size != qr.size) {
+    return InvalidArgument("QR matrix of " + std::to_string(size) + " modules for a placeholder of " +
+                           std::to_string(qr.size));
+  }
+  if (!IsMarker(qr.marker) || original_size > stamped.size()) {
+    return InvalidArgument("QR placeholder: bad marker or original size");
+  }
+  const std::string needle = "%" + qr.marker + "\n";
+  const std::string_view text(reinterpret_cast<const char*>(stamped.data()), stamped.size());
+  const size_t at = text.find(needle, original_size);
+  if (at == std::string_view::npos || text.find(needle, at + 1) != std::string_view::npos) {
+    return InvalidArgument("QR placeholder: the marker is not in the stamped PDF exactly once");
+  }
+  const size_t reserved = QrPlaceholderBytes(size);
+  std::string content = ModulesContent(modules, size);
+  if (content.size() > reserved || at + reserved > stamped.size()) {
+    return Internal("QR placeholder: the code does not fit its reserved " + std::to_string(reserved) + " bytes");
+  }
+  content.resize(reserved, ' ');
+  std::copy(content.begin(), content.end(), stamped.begin() + static_cast<std::ptrdiff_t>(at));
+  return Status::Ok();
+}
+
+Result<Bytes> StampQr(std::span<const uint8_t> pdf, const std::vector<bool>& modules, int size,
+                      const StampOptions& options) {
+  QUIPU_RETURN_IF_ERROR(CheckMatrix(modules, size));
+  QrPlaceholder qr;
+  qr.size = size;
+  qr.marker = NewPlaceholderMarker();
+  QUIPU_ASSIGN_OR_RETURN(Bytes out, StampQrPlaceholder(pdf, qr, options));
+  QUIPU_RETURN_IF_ERROR(FillQrPlaceholder(out, pdf.size(), qr, modules, size));
+  return out;
+}
+
+std::string NewPlaceholderMarker() {
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string out = "QuipuQrPlaceholder";
+  for (uint8_t b : crypto::RandomBytes(24)) out += kDigits[b % 62];
+  return out;
 }
 
 }  // namespace quipu::pdf

@@ -263,7 +263,7 @@ TEST_F(ApprovalsTest, BadRequestsAreRefusedClearly) {
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", {{{"sha256", std::string(64, 'a')}, {"media_type", "text/plain"}}}}}), 400);
   EXPECT_EQ(status({{"subject", "7777777"},
                     {"documents", {{{"content", crypto::Base64Encode(crypto::AsBytes("not a pdf"))}, {"media_type", "application/pdf"}}}}}),
-            400);
+            422);
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", {Doc("q")}}, {"extra", 1}}), 400);
   EXPECT_EQ(status({{"subject", "no spaces!"}, {"documents", {Doc("q")}}}), 400);
   EXPECT_EQ(status({{"subject", "8888888"}, {"documents", {Doc("q")}}}), 409);  // not enrolled

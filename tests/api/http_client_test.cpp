@@ -46,8 +46,8 @@ Response Echo(const Request& req) {
 class HttpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    router_.Add(http::verb::post, "/echo", Echo);
-    router_.Add(http::verb::put, "/echo", Echo);
+    router_.Add(http::verb::post, "/echo", Echo, RouteOptions{Exec::kWorker, kDocumentBody});
+    router_.Add(http::verb::put, "/echo", Echo, RouteOptions{Exec::kWorker, kDocumentBody});
     router_.Add(http::verb::get, "/echo", Echo);
     router_.Add(http::verb::get, "/fail", [](const Request&) { return Problem(500, "Boom", "on purpose"); });
     router_.Add(http::verb::get, "/created", [](const Request&) { return Text("made", 201); });

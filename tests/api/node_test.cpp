@@ -321,7 +321,7 @@ TEST_F(NodeTest, VerifyRejectsBadBodies) {
   };
   EXPECT_EQ(post("application/json", "{\"a\":1,\"a\":2}").status, 400);
   EXPECT_EQ(post("application/json", "{nope").status, 400);
-  EXPECT_EQ(post("application/pdf", "%PDF-1.7\nnot really").status, 400);
+  EXPECT_EQ(post("application/pdf", "%PDF-1.7\nnot really").status, 422);
   EXPECT_EQ(post("", std::string("\x00\x01\x02garbage", 10)).status, 415);
   Http wrong = post("text/html", "<html>");
   EXPECT_EQ(wrong.status, 415);

@@ -80,17 +80,19 @@ TEST_F(QrApiTest, IssueRenderAndVerify) {
   json issued = Issue("certificado 1");
   const std::string text = issued["qr_text"];
   EXPECT_EQ(text.rfind("QS1:", 0), 0u);
-  // The PNG reads back with an independent reader.
-  Http png = Curl(Url(issued["png_url"].get<std::string>()));
+  // The PNG reads back with an independent reader; only the issuing
+  // client gets it (the image carries the text, the text opens the fields).
+  Http png = Curl(Auth(client_) + Url(issued["png_url"].get<std::string>()));
   ASSERT_EQ(png.status, 200);
   EXPECT_NE(png.headers.find("image/png"), std::string::npos);
+  EXPECT_NE(png.headers.find("private, no-store"), std::string::npos);
   testing::WriteFile(dir_.File("qr.png"), png.body);
   EXPECT_EQ(RunShell("zbarimg --raw -q " + ShellQuote(dir_.File("qr.png"))).out, text + "\n");
-  Http svg = Curl(Url(issued["svg_url"].get<std::string>()));
+  Http svg = Curl(Auth(client_) + Url(issued["svg_url"].get<std::string>()));
   EXPECT_EQ(svg.status, 200);
   EXPECT_NE(svg.headers.find("image/svg+xml"), std::string::npos);
-  EXPECT_EQ(Curl(Url("/v1/qr/999.png")).status, 404);
-  EXPECT_EQ(Curl(Url("/v1/qr/abc.png")).status, 404);
+  EXPECT_EQ(Curl(Auth(client_) + Url("/v1/qr/999.png")).status, 404);
+  EXPECT_EQ(Curl(Auth(client_) + Url("/v1/qr/abc.png")).status, 404);
 
   json v = Verify(text);
   EXPECT_EQ(v["valid"], true) << v.dump();
@@ -116,6 +118,34 @@ TEST_F(QrApiTest, IssueRenderAndVerify) {
   EXPECT_EQ(Post(client_, "/v1/qr", {{"document", {{"sha256", "zz"}, {"media_type", "application/pdf"}}}}).status, 400);
   EXPECT_EQ(Post(client_, "/v1/qr", {{"document", {{"sha256", std::string(64, 'a')}, {"media_type", "application/pdf"}}},
                                      {"fields", {{"x", std::string(600, 'y')}}}}).status, 400);
+}
+
+// Nothing public lets anyone list or derive a code's text: not the images
+// (without the issuing client's token), not the ledger entries or the
+// document lookups (they hold hashes), not another client's token.
+TEST_F(QrApiTest, NoRouteGivesAQrTextOrImageWithoutTheIssuersToken) {
+  json issued = Issue("certificado privado");
+  const std::string text = issued["qr_text"];
+  const std::string index = std::to_string(issued["index"].get<uint64_t>());
+  for (const std::string ext : {".png", ".svg"}) {
+    Http anonymous = Curl(Url("/v1/qr/" + index + ext));
+    EXPECT_EQ(anonymous.status, 401) << ext;
+    EXPECT_NE(anonymous.headers.find("WWW-Authenticate"), std::string::npos);
+    EXPECT_EQ(Curl("-H 'Authorization: Bearer qk_not-a-token' " + Url("/v1/qr/" + index + ext)).status, 401);
+    // Another institution's token: as if the code did not exist.
+    Http other = Curl(Auth(other_) + Url("/v1/qr/" + index + ext));
+    EXPECT_EQ(other.status, 404) << ext;
+    EXPECT_EQ(other.body.find(text), std::string::npos);
+  }
+  // Walking the public read API finds no text (nor the Base45 payload).
+  const std::string payload = text.substr(4, 40);
+  for (const std::string path : {"/v1/entries/" + index, "/v1/documents/" + issued["document_sha256"].get<std::string>(),
+                                 std::string("/tile/entries/000.p/") + std::to_string(std::stoull(index) + 1),
+                                 std::string("/v1/log"), std::string("/checkpoint")}) {
+    Http h = Curl(Url(path));
+    EXPECT_EQ(h.status, 200) << path;
+    EXPECT_EQ(h.body.find(payload), std::string::npos) << path;
+  }
 }
 
 TEST_F(QrApiTest, EveryChangedCharacterIsRejected) {

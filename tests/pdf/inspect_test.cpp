@@ -352,12 +352,12 @@ Result<PdfInfo> InspectWithDeadline(Bytes bytes) {
 TEST(InspectPdfErrors, EmptyAndNotPdf) {
   auto empty = InspectWithDeadline({});
   ASSERT_FALSE(empty.ok());
-  EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.status().code(), StatusCode::kUnprocessable);
   EXPECT_NE(empty.status().message().find("empty"), std::string::npos);
 
   auto hello = InspectWithDeadline(Bytes{'h', 'e', 'l', 'l', 'o'});
   ASSERT_FALSE(hello.ok());
-  EXPECT_EQ(hello.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(hello.status().code(), StatusCode::kUnprocessable);
   EXPECT_NE(hello.status().message().find("%PDF-"), std::string::npos);
 }
 
@@ -368,7 +368,7 @@ TEST(InspectPdfErrors, TruncatedAtEveryTenth) {
     const size_t cut = pdf.size() * tenth / 10;
     auto r = InspectWithDeadline(Bytes(pdf.begin(), pdf.begin() + cut));
     ASSERT_FALSE(r.ok());  // the only %%EOF is at the very end
-    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().code(), StatusCode::kUnprocessable);
     EXPECT_FALSE(r.status().message().empty());
   }
   // Cutting an updated file inside its update falls back to nothing usable
@@ -397,7 +397,7 @@ TEST(InspectPdfErrors, GarbageWithPdfHeader) {
     auto r = InspectWithDeadline(bytes);
     EXPECT_FALSE(r.ok());
     if (!r.ok()) {
-      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(r.status().code(), StatusCode::kUnprocessable);
     }
   }
 }
@@ -424,7 +424,7 @@ TEST(InspectPdfErrors, FlippedBytesAnywhereNeverCrash) {
       EXPECT_GE(r->pages, 0);
       EXPECT_FALSE(r->revisions.empty());
     } else {
-      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(r.status().code(), StatusCode::kUnprocessable);
       EXPECT_FALSE(r.status().message().empty());
     }
   }
@@ -480,7 +480,7 @@ TEST(InspectPdfErrors, DeepNestingIsRefusedBeforeParsing) {
                                       "<< /Type /Pages /Kids [] /Count 0 >>"});
     auto r = InspectWithDeadline(pdf);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().code(), StatusCode::kUnprocessable);
     EXPECT_NE(r.status().message().find("deep"), std::string::npos) << r.status().message();
     auto update = AppendIncrementalUpdate(pdf, "x");
     ASSERT_FALSE(update.ok());
@@ -506,7 +506,7 @@ TEST(InspectPdfErrors, FilesAndMakers) {
   TempFile not_pdf(AsBytes("just text\n"));
   auto bad = InspectPdfFile(not_pdf.path());
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().code(), StatusCode::kUnprocessable);
   EXPECT_NE(bad.status().message().find(not_pdf.path()), std::string::npos);
 
   for (int pages : {0, -1, 100001}) {
