@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -150,10 +151,12 @@ uint64_t ResidentBytes(pid_t pid) {
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// A slot of the pool. While `busy`, the slot belongs to the caller that
+// marked it so; `pid` is atomic because WorkerPids reads it meanwhile.
 struct Worker {
-  pid_t pid = -1;
+  std::atomic<pid_t> pid{-1};
   int fd = -1;
-  bool busy = false;
+  bool busy = false;  // guarded by Impl::mu
 };
 
 }  // namespace
@@ -238,9 +241,9 @@ Status PdfSandbox::Impl::Spawn(Worker& w) {
 
 int PdfSandbox::Impl::Kill(Worker& w) {
   int status = 0;
-  if (w.pid > 0) {
-    ::kill(w.pid, SIGKILL);
-    while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+  if (const pid_t pid = w.pid; pid > 0) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   }
   if (w.fd >= 0) ::close(w.fd);
@@ -309,7 +312,13 @@ Result<std::string> PdfSandbox::Impl::Exchange(size_t i, wire::Op op, const std:
     const uint64_t max = op == wire::Op::kParse ? kMaxParseReply : pdf.size() + kMaxStampGrowth;
     reply = ReceiveFrame(w.fd, max, deadline);
   }
-  if (reply.ok()) return reply;
+  // A frame that is not a reply means the worker is not what it should be
+  // (subverted by what it parsed?): it is not asked again.
+  if (reply.ok()) {
+    auto decoded = wire::DecodeReply(op, *reply);
+    if (decoded.ok()) return reply;
+    reply = decoded.status();
+  }
   // Why did it fail? A timeout is ours to call; anything else is the
   // worker's doing (a crash, garbage, a closed socket).
   const bool timed_out = reply.status().code() == StatusCode::kUnavailable;
@@ -367,7 +376,7 @@ Result<PdfFacts> PdfSandbox::Parse(std::span<const uint8_t> pdf) {
   wire::Request request;
   request.op = wire::Op::kParse;
   QUIPU_ASSIGN_OR_RETURN(std::string body, impl_->Run(request.op, wire::EncodeRequestPrefix(request), pdf));
-  auto reply = wire::DecodeReply(request.op, body);
+  auto reply = wire::DecodeReply(request.op, body);  // checked by Run already
   if (!reply.ok()) return Unprocessable("the PDF could not be read: " + reply.status().message());
   if (!reply->status.ok()) return reply->status;
   return reply->facts;
@@ -392,6 +401,15 @@ PdfSandbox::Stats PdfSandbox::stats() const {
 }
 
 const SandboxOptions& PdfSandbox::options() const { return impl_->options; }
+
+std::vector<int> PdfSandbox::WorkerPids() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<int> pids;
+  for (const Worker& w : impl_->workers) {
+    if (w.pid > 0) pids.push_back(w.pid);
+  }
+  return pids;
+}
 
 // --- the worker's side ---------------------------------------------------------
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "crypto/status.h"
 #include "pdf/engine.h"
@@ -68,6 +69,8 @@ class PdfSandbox final : public PdfEngine {
   };
   Stats stats() const;
   const SandboxOptions& options() const;
+  // The worker processes running now (for tests and diagnostics).
+  std::vector<int> WorkerPids() const;
 
   struct Impl;
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <random>
 
 #include "crypto/encoding.h"
@@ -65,6 +67,27 @@ TEST(Sha256, FilesAgreeWithSha256sum) {
   }
   EXPECT_EQ(Sha256File(dir.File("missing")).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(Sha256File(dir.path().string()).ok());  // a directory
+}
+
+TEST(Sha256, PrefixesInOnePassAgreeWithHashingEachPrefix) {
+  std::mt19937 rng(7);
+  std::string data(100000, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  std::vector<uint64_t> ends = {0, 1, 63, 64, 65, 1000, 1000, 99999, 100000};
+  for (int i = 0; i < 50; ++i) ends.push_back(rng() % data.size());
+  std::sort(ends.begin(), ends.end());
+  auto got = Sha256Prefixes(AsBytes(data), ends);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), ends.size());
+  for (size_t i = 0; i < ends.size(); ++i) {
+    EXPECT_EQ((*got)[i], Sha256(std::string_view(data).substr(0, ends[i]))) << ends[i];
+  }
+  EXPECT_TRUE(Sha256Prefixes(AsBytes(data), {}).ok());
+  // Errors: not ascending, beyond the data.
+  const std::vector<uint64_t> descending = {10, 5};
+  EXPECT_EQ(Sha256Prefixes(AsBytes(data), descending).status().code(), StatusCode::kInvalidArgument);
+  const std::vector<uint64_t> beyond = {100001};
+  EXPECT_EQ(Sha256Prefixes(AsBytes(data), beyond).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

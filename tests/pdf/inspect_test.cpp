@@ -20,6 +20,7 @@
 
 #include "pdf/make.h"
 #include "pdf/podofo_adapter.h"
+#include "tests/common/hostile_pdf.h"
 
 namespace quipu::pdf {
 namespace {
@@ -434,22 +435,8 @@ TEST(InspectPdfErrors, FlippedBytesAnywhereNeverCrash) {
 // A minimal classic-xref PDF built by hand from object bodies (object 1 is
 // the catalog), so tests can shape its structure freely.
 Bytes HandWrittenPdf(const std::vector<std::string>& objects) {
-  std::string out = "%PDF-1.4\n";
-  std::vector<size_t> offsets;
-  for (size_t i = 0; i < objects.size(); ++i) {
-    offsets.push_back(out.size());
-    out += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
-  }
-  const size_t xref = out.size();
-  out += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
-  for (size_t offset : offsets) {
-    char line[32];
-    std::snprintf(line, sizeof line, "%010zu 00000 n \n", offset);
-    out += line;
-  }
-  out += "trailer\n<< /Size " + std::to_string(objects.size() + 1) +
-         " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
-  return Bytes(out.begin(), out.end());
+  const std::string text = testing::HandWrittenPdfText(objects);
+  return Bytes(text.begin(), text.end());
 }
 
 TEST(InspectPdf, HandWrittenDocumentWithStringsAndStreams) {

@@ -328,6 +328,82 @@ TEST(StampQr, SmallestAndLargestSizes) {
   }
 }
 
+// -------------------------------------------------- the placeholder, filled later
+
+TEST(StampQr, APlaceholderDrawsNothingUntilFilledInPlace) {
+  TempDir dir;
+  const Bytes pdf = MustMake(1);
+  const std::string text = QrText(40);
+  const Qr qr = Encode(text);
+  QrPlaceholder placeholder{qr.size, NewPlaceholderMarker()};
+  auto stamped = StampQrPlaceholder(pdf, placeholder, StampOptions{});
+  ASSERT_TRUE(stamped.ok()) << stamped.status().ToString();
+  ASSERT_TRUE(IsPrefix(pdf, *stamped));
+  int rc = 0;
+  EXPECT_EQ(RenderAndDecode(Save(dir, *stamped, "blank.pdf"), 1, {}, &rc), "");  // a white square, no code
+  const size_t size_before = stamped->size();
+  Bytes filled = *stamped;
+  ASSERT_TRUE(FillQrPlaceholder(filled, pdf.size(), placeholder, qr.modules, qr.size).ok());
+  EXPECT_EQ(filled.size(), size_before);  // offsets and lengths unchanged: the xref still holds
+  EXPECT_TRUE(IsPrefix(pdf, filled));
+  EXPECT_EQ(Trimmed(RenderAndDecode(Save(dir, filled, "filled.pdf"), 1)), text);
+  auto info = InspectPdf(filled);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->revisions.size(), 2u);
+  // pdfinfo (poppler) reads it without complaint.
+  auto pdfinfo = RunShell("pdfinfo " + ShellQuote(dir.File("filled.pdf")));
+  EXPECT_EQ(pdfinfo.exit_code, 0) << pdfinfo.err;
+  EXPECT_EQ(pdfinfo.err, "");
+}
+
+TEST(StampQr, TheReservedRoomHoldsTheWorstMatrixOfItsSize) {
+  for (int size : {21, 25, 57, 65, 177}) {
+    // Every other module dark: the most runs a row can have.
+    std::vector<bool> checker(static_cast<size_t>(size) * size);
+    for (int r = 0; r < size; ++r) {
+      for (int c = r % 2; c < size; c += 2) checker[static_cast<size_t>(r) * size + c] = true;
+    }
+    const Bytes pdf = MustMake(1);
+    QrPlaceholder placeholder{size, NewPlaceholderMarker()};
+    auto stamped = StampQrPlaceholder(pdf, placeholder, StampOptions{});
+    ASSERT_TRUE(stamped.ok()) << size;
+    EXPECT_TRUE(FillQrPlaceholder(*stamped, pdf.size(), placeholder, checker, size).ok()) << size;
+  }
+  EXPECT_EQ(QrPlaceholderBytes(0), 0u);
+  EXPECT_EQ(QrPlaceholderBytes(178), 0u);
+}
+
+TEST(StampQrErrors, AFillThatCannotBeMadeIsRefused) {
+  const Bytes pdf = MustMake(1);
+  const Qr qr = Encode(QrText(41));
+  QrPlaceholder placeholder{qr.size, NewPlaceholderMarker()};
+  auto stamped = StampQrPlaceholder(pdf, placeholder, StampOptions{});
+  ASSERT_TRUE(stamped.ok());
+  Bytes copy = *stamped;
+  // Another size than the room was made for.
+  const Qr other = Encode(std::string(400, 'A'));
+  ASSERT_NE(other.size, qr.size);
+  EXPECT_EQ(FillQrPlaceholder(copy, pdf.size(), placeholder, other.modules, other.size).code(),
+            StatusCode::kInvalidArgument);
+  // Another marker (not there), or one filled already (gone).
+  QrPlaceholder wrong = placeholder;
+  wrong.marker = NewPlaceholderMarker();
+  EXPECT_FALSE(FillQrPlaceholder(copy, pdf.size(), wrong, qr.modules, qr.size).ok());
+  ASSERT_TRUE(FillQrPlaceholder(copy, pdf.size(), placeholder, qr.modules, qr.size).ok());
+  EXPECT_FALSE(FillQrPlaceholder(copy, pdf.size(), placeholder, qr.modules, qr.size).ok());
+  // A marker inside the original is not the placeholder: the search starts
+  // after it, so a PDF cannot smuggle in a fake one.
+  Bytes twice = *stamped;
+  const std::string needle = "%" + placeholder.marker + "\n";
+  twice.insert(twice.end(), needle.begin(), needle.end());
+  EXPECT_FALSE(FillQrPlaceholder(twice, pdf.size(), placeholder, qr.modules, qr.size).ok());
+  // Markers must be long and plain.
+  QrPlaceholder short_marker{qr.size, "abc"};
+  EXPECT_EQ(StampQrPlaceholder(pdf, short_marker, StampOptions{}).status().code(), StatusCode::kInvalidArgument);
+  QrPlaceholder odd_marker{qr.size, std::string(20, '%')};
+  EXPECT_EQ(StampQrPlaceholder(pdf, odd_marker, StampOptions{}).status().code(), StatusCode::kInvalidArgument);
+}
+
 // ---------------------------------------------------------------- errors
 
 TEST(StampQrErrors, BadInputIsRefusedWithAReason) {
