@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <deque>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -74,7 +75,10 @@ int LogVkey(const Flags& flags) {
 
 // Reads entries (one JSON object a line) and appends them in requests of
 // --batch entries, several in flight, printing {"index":N} per entry in
-// input order as their commits land.
+// input order as their commits land. A bad line stops the reading: every
+// line before it is still appended and acknowledged, then the line is named
+// and the exit status is 2, so a corrected input can resume exactly after
+// the acknowledged ones (README, "Ledger entries").
 int LogAppend(const Flags& flags) {
   auto batch_size = flags.GetUint("batch", 1024);
   if (!batch_size.ok() || *batch_size == 0 || *batch_size > 16384) {
@@ -83,45 +87,82 @@ int LogAppend(const Flags& flags) {
   auto log = OpenLog(flags, false);
   if (!log.ok()) return LogFail("append", log.status());
   const bool quiet = flags.Has("quiet");
-  std::deque<std::future<Result<ledger::AppendResult>>> in_flight;
+  // A request in flight and the input lines it holds.
+  struct InFlight {
+    std::future<Result<ledger::AppendResult>> done;
+    uint64_t first_line = 0, last_line = 0, entries = 0;
+  };
+  std::deque<InFlight> in_flight;
+  uint64_t in_flight_entries = 0;
+  uint64_t acknowledged = 0;     // entries committed and printed
+  uint64_t last_acknowledged_line = 0;
+  // Requests that failed (each request is its own: later ones may still
+  // commit, and are acknowledged as usual), by their input lines.
+  std::optional<Status> commit_failure;
+  std::vector<std::pair<uint64_t, uint64_t>> failed_lines;
   std::string out;
-  auto drain_one = [&]() -> int {
-    auto r = in_flight.front().get();
+  auto drain_one = [&] {
+    InFlight f = std::move(in_flight.front());
     in_flight.pop_front();
-    if (!r.ok()) return LogFail("append", r.status());
-    if (!quiet) {
-      out.clear();
-      for (uint64_t i = 0; i < r->count; ++i) {
-        out += "{\"index\":";
-        out += std::to_string(r->first_index + i);
-        out += "}\n";
-      }
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      std::fflush(stdout);
+    in_flight_entries -= f.entries;
+    auto r = f.done.get();
+    if (!r.ok()) {
+      if (!commit_failure) commit_failure = r.status();
+      failed_lines.emplace_back(f.first_line, f.last_line);
+      return;
     }
-    return kExitOk;
+    acknowledged += r->count;
+    last_acknowledged_line = f.last_line;
+    if (quiet) return;
+    out.clear();
+    for (uint64_t i = 0; i < r->count; ++i) {
+      out += "{\"index\":";
+      out += std::to_string(r->first_index + i);
+      out += "}\n";
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
   };
   ledger::AppendRequest req;
   req.checked.reserve(*batch_size);
-  uint64_t line_no = 0;
+  uint64_t line_no = 0, first_line_of_req = 0, last_line_of_req = 0;
   // The only writer is this process: bounding what it has in flight below
   // the queue's capacity means the sequencer never answers "busy".
   const uint64_t max_in_flight = std::max<uint64_t>(32768, *batch_size);
-  uint64_t in_flight_entries = 0;
-  std::deque<uint64_t> sizes;
-  auto submit = [&]() -> int {
-    if (req.checked.empty()) return kExitOk;
-    while (!in_flight.empty() && in_flight_entries + req.checked.size() > max_in_flight) {
-      in_flight_entries -= sizes.front();
-      sizes.pop_front();
-      if (int rc = drain_one(); rc != kExitOk) return rc;
-    }
-    sizes.push_back(req.checked.size());
-    in_flight_entries += req.checked.size();
-    in_flight.push_back((*log)->Append(std::move(req)));
+  auto submit = [&] {
+    if (req.checked.empty()) return;
+    while (!in_flight.empty() && in_flight_entries + req.checked.size() > max_in_flight) drain_one();
+    InFlight f;
+    f.entries = req.checked.size();
+    f.first_line = first_line_of_req;
+    f.last_line = last_line_of_req;
+    in_flight_entries += f.entries;
+    f.done = (*log)->Append(std::move(req));
+    in_flight.push_back(std::move(f));
     req = ledger::AppendRequest{};
     req.checked.reserve(*batch_size);
-    return kExitOk;
+  };
+  auto finish = [&]() -> std::optional<Status> {
+    submit();
+    while (!in_flight.empty()) drain_one();
+    return commit_failure;
+  };
+  auto resume_hint = [&](uint64_t from_line) {
+    return std::to_string(acknowledged) + " entries before it were appended and acknowledged" +
+           (acknowledged > 0 ? " (through line " + std::to_string(last_acknowledged_line) + ")" : std::string()) +
+           "; resume with the input from line " + std::to_string(from_line) + " on (e.g. tail -n +" +
+           std::to_string(from_line) + " FILE | quipu log append ...)";
+  };
+  // After a failed commit: exactly which lines are missing, and where the
+  // unread input starts.
+  auto failure_report = [&](uint64_t unread_from) {
+    std::string ranges;
+    for (auto [a, b] : failed_lines) {
+      ranges += (ranges.empty() ? "" : ", ") + std::to_string(a) + (a == b ? "" : "-" + std::to_string(b));
+    }
+    return "lines " + ranges + " were not appended: " + commit_failure->message() + "; every other line before line " +
+           std::to_string(unread_from) + " was appended and acknowledged; resume with those lines, then the input " +
+           "from line " + std::to_string(unread_from) + " on";
   };
   // Lines are read with read(2): when no more input is waiting, the partial
   // batch is submitted at once, so a slow producer's entries do not wait
@@ -132,7 +173,12 @@ int LogAppend(const Flags& flags) {
   while (!eof) {
     ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail("log append", std::string("reading standard input: ") + std::strerror(errno));
+    if (n < 0) {
+      const std::string why = std::strerror(errno);
+      if (finish()) return Fail("log append", failure_report(line_no + 1));
+      return Fail("log append", "reading standard input after line " + std::to_string(line_no) + ": " + why + "; " +
+                                    resume_hint(line_no + 1));
+    }
     if (n == 0) {
       eof = true;
       if (!buf.empty()) buf += '\n';  // a last line without a newline
@@ -147,34 +193,34 @@ int LogAppend(const Flags& flags) {
       // Checked here to name the line; canonical lines skip the JSON tree.
       auto fields = ledger::ParseEntryFields(line);
       if (!fields.ok()) {
-        return Fail("log append", "line " + std::to_string(line_no) + ": " + fields.status().message(),
+        if (finish()) {
+          return Fail("log append", failure_report(line_no) + " (and line " + std::to_string(line_no) +
+                                        " is bad: " + fields.status().message() + ")");
+        }
+        return Fail("log append",
+                    "line " + std::to_string(line_no) + ": " + fields.status().message() + "; " + resume_hint(line_no),
                     kExitBadInput);
       }
+      if (req.checked.empty()) first_line_of_req = line_no;
+      last_line_of_req = line_no;
       req.checked.push_back(std::move(*fields));
-      if (req.checked.size() >= *batch_size) {
-        if (int rc = submit(); rc != kExitOk) return rc;
-      }
+      if (req.checked.size() >= *batch_size) submit();
     }
     buf.erase(0, start);
     if (buf.size() > ledger::kMaxEntryBytes * 4) {
-      return Fail("log append", "line " + std::to_string(line_no + 1) + ": too long", kExitBadInput);
+      const uint64_t bad = line_no + 1;
+      if (finish()) return Fail("log append", failure_report(bad));
+      return Fail("log append", "line " + std::to_string(bad) + ": too long; " + resume_hint(bad), kExitBadInput);
     }
     pollfd pfd{STDIN_FILENO, POLLIN, 0};
     if (!eof && ::poll(&pfd, 1, 0) == 0) {
-      if (int rc = submit(); rc != kExitOk) return rc;
+      submit();
       // The producer is idle: acknowledge everything before waiting for it.
-      while (!in_flight.empty()) {
-        in_flight_entries -= sizes.front();
-        sizes.pop_front();
-        if (int rc = drain_one(); rc != kExitOk) return rc;
-      }
+      while (!in_flight.empty()) drain_one();
     }
+    if (commit_failure) break;  // stop reading: nothing more can be acknowledged in order
   }
-  if (int rc = submit(); rc != kExitOk) return rc;
-  while (!in_flight.empty()) {
-    sizes.pop_front();
-    if (int rc = drain_one(); rc != kExitOk) return rc;
-  }
+  if (finish()) return Fail("log append", failure_report(line_no + 1));
   return kExitOk;
 }
 

@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -112,6 +114,44 @@ TEST(LogCli, ErrorsAreClear) {
   EXPECT_EQ(RunQuipu("log append --sync sometimes" + data).exit_code, 2);
   EXPECT_EQ(RunQuipu("audit" + data).exit_code, 0);
   EXPECT_NE(RunQuipu("audit --data " + ShellQuote(dir.File("missing"))).exit_code, 0);
+}
+
+TEST(LogCli, ABadLineStillAcknowledgesEveryLineBeforeItAndResumesWithoutDuplicates) {
+  TempDir dir;
+  const std::string data = " --data " + ShellQuote(dir.File("d"));
+  ASSERT_EQ(RunQuipu("log init" + data).exit_code, 0);
+  // 1,500 good lines (more than one request of 1024), a blank one, a bad
+  // one, then more good ones that must not be read.
+  const std::string head = Lines(0, 1500) + "\n";
+  const std::string bad = "{\"type\":\"approval\",\"client\":\"c\"}\n";
+  const std::string tail = Lines(1500, 1600);
+  const std::string input = head + bad + tail;
+  testing::WriteFile(dir.File("in.jsonl"), input);
+  auto r = RunQuipu("log append" + data + " < " + ShellQuote(dir.File("in.jsonl")));
+  EXPECT_EQ(r.exit_code, 2);
+  // Every committed entry is acknowledged, in order.
+  std::istringstream out(r.out);
+  uint64_t expected = 0;
+  for (std::string line; std::getline(out, line); ++expected) {
+    ASSERT_EQ(json::parse(line)["index"], expected) << line;
+  }
+  EXPECT_EQ(expected, 1500u);
+  EXPECT_NE(r.err.find("line 1502:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1500 entries before it were appended"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tail -n +1502"), std::string::npos) << r.err;
+  // Resuming as the message says, after fixing the line, adds exactly the
+  // rest: nothing twice, nothing lost.
+  const std::string fixed = Lines(5000, 5001) + tail;
+  auto resumed = RunQuipu("log append" + data, fixed);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(std::count(resumed.out.begin(), resumed.out.end(), '\n'), 101);
+  auto audit = RunQuipu("audit --json" + data);
+  ASSERT_EQ(audit.exit_code, 0) << audit.out;
+  EXPECT_EQ(json::parse(audit.out)["entries"], 1601);
+  EXPECT_EQ(json::parse(RunQuipu("log entry 1499" + data).out)["request"], "r_1499");
+  EXPECT_EQ(json::parse(RunQuipu("log entry 1500" + data).out)["request"], "r_5000");
+  EXPECT_EQ(json::parse(RunQuipu("log entry 1501" + data).out)["request"], "r_1500");
+  EXPECT_EQ(json::parse(RunQuipu("log entry 1600" + data).out)["request"], "r_1599");
 }
 
 // A running `quipu log append` with its stdin and stdout as pipes.
