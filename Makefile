@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 # SANITIZE=0 skips that second pass for a quicker local loop.
 SANITIZE ?= 1
 
-.PHONY: run test bench build deps deps-bench asan clean
+.PHONY: run test bench build deps deps-bench asan release fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,6 +24,7 @@ run: build
 
 test: build
 	ctest --preset default -j $(JOBS)
+	@$(MAKE) --no-print-directory release
 ifneq ($(SANITIZE),0)
 	@$(MAKE) --no-print-directory asan
 endif
@@ -31,10 +32,20 @@ endif
 bench: deps-bench build
 	bench/run-all.sh
 
+# libFuzzer targets with clang, 60 s each; found inputs join tests/fuzz/corpus.
+fuzz:
+	bench/fuzz.sh 60
+
+# What a packager builds: Release (-O3) with warnings as errors, and its tests.
+release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	ctest --preset release -j $(JOBS)
+
 asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-release build-fuzz

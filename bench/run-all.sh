@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 B=build/bench
 echo "== SHA-256 file hashing: quipu vs openssl"; bench/compare-hash.sh
 echo "== durable append: quipu vs raw LMDB";     bench/compare-ledger.sh
+echo "== reads under hostile uploads";           bench/compare-latency.sh
 echo "== crypto core";  "$B/crypto_bench"
 echo "== RFC 8785";     "$B/jcs_bench"
 echo "== signed notes"; "$B/note_bench"

@@ -158,7 +158,12 @@ int LogAppend(const Flags& flags) {
   auto failure_report = [&](uint64_t unread_from) {
     std::string ranges;
     for (auto [a, b] : failed_lines) {
-      ranges += (ranges.empty() ? "" : ", ") + std::to_string(a) + (a == b ? "" : "-" + std::to_string(b));
+      if (!ranges.empty()) ranges += ", ";
+      ranges += std::to_string(a);
+      if (a != b) {
+        ranges += '-';
+        ranges += std::to_string(b);
+      }
     }
     return "lines " + ranges + " were not appended: " + commit_failure->message() + "; every other line before line " +
            std::to_string(unread_from) + " was appended and acknowledged; resume with those lines, then the input " +

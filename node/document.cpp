@@ -40,6 +40,33 @@ DocType SniffDocType(std::span<const uint8_t> head) {
   return DocType::kRaw;
 }
 
+namespace {
+
+// Every revision and the whole file in one pass: a file of many revisions
+// costs one hash, not one per revision.
+Status HashRevisions(std::span<const uint8_t> bytes, const std::vector<pdf::PdfRevision>& revisions,
+                     HashedDocument& doc) {
+  std::vector<uint64_t> ends;
+  ends.reserve(revisions.size() + 1);
+  for (const pdf::PdfRevision& rev : revisions) ends.push_back(rev.length);
+  if (ends.empty() || ends.back() != bytes.size()) ends.push_back(bytes.size());
+  QUIPU_ASSIGN_OR_RETURN(std::vector<crypto::Digest> digests, crypto::Sha256Prefixes(bytes, ends));
+  doc.sha256 = digests.back();
+  for (size_t i = 0; i < revisions.size(); ++i) doc.revisions.push_back({ends[i], digests[i]});
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<HashedDocument> HashPdfBytes(std::span<const uint8_t> bytes) {
+  QUIPU_ASSIGN_OR_RETURN(std::vector<pdf::PdfRevision> revisions, pdf::CheckPdfBytes(bytes));
+  HashedDocument doc;
+  doc.type = DocType::kPdf;
+  doc.size = bytes.size();
+  QUIPU_RETURN_IF_ERROR(HashRevisions(bytes, revisions, doc));
+  return doc;
+}
+
 Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint8_t> bytes, DocType type,
                                     const crypto::JcsLimits& json_limits) {
   HashedDocument doc;
@@ -56,16 +83,8 @@ Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint
     }
     case DocType::kPdf: {
       QUIPU_ASSIGN_OR_RETURN(pdf::PdfInfo info, pdf::InspectPdf(engine, bytes));
+      QUIPU_RETURN_IF_ERROR(HashRevisions(bytes, info.revisions, doc));
       doc.pages = info.pages;
-      // Every revision and the whole file in one pass: a file of many
-      // revisions costs one hash, not one per revision.
-      std::vector<uint64_t> ends;
-      ends.reserve(info.revisions.size() + 1);
-      for (const pdf::PdfRevision& rev : info.revisions) ends.push_back(rev.length);
-      if (ends.back() != bytes.size()) ends.push_back(bytes.size());
-      QUIPU_ASSIGN_OR_RETURN(std::vector<crypto::Digest> digests, crypto::Sha256Prefixes(bytes, ends));
-      doc.sha256 = digests.back();
-      for (size_t i = 0; i < info.revisions.size(); ++i) doc.revisions.push_back({ends[i], digests[i]});
       break;
     }
   }

@@ -47,6 +47,12 @@ struct HashedDocument {
 // Errors: kUnprocessable for a PDF that does not parse (or whose parser
 // failed), kInvalidArgument for JSON that is not strict RFC 8785 input, and
 // the engine's kUnavailable when it is saturated.
+// A PDF's hashes without parsing it: the byte checks of pdf::CheckPdfBytes
+// and every revision's hash (pages stays 0). For looking up a PDF the
+// parser cannot read (a valid document PoDoFo fails on may still have been
+// approved by its hash). Errors: kUnprocessable from the byte checks.
+Result<HashedDocument> HashPdfBytes(std::span<const uint8_t> bytes);
+
 // `json_limits` bounds a JSON document's size and depth (JcsLimits: 64 MiB
 // and 64 levels by default).
 Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint8_t> bytes, DocType type,

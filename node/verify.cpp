@@ -73,7 +73,17 @@ Result<json> LookupDocumentJson(const ledger::Log& log, const crypto::Digest& sh
 Result<json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine, std::span<const uint8_t> bytes,
                                 DocType type, const RevocationLookup& revocations) {
   if (type == DocType::kRaw) return InvalidArgument("the body is neither a PDF nor a JSON document");
-  QUIPU_ASSIGN_OR_RETURN(HashedDocument doc, HashDocument(engine, bytes, type));
+  auto hashed = HashDocument(engine, bytes, type);
+  std::optional<Status> unreadable;
+  if (!hashed.ok() && type == DocType::kPdf && hashed.status().code() == StatusCode::kUnprocessable) {
+    // The parser could not read it (or crashed on it). Its bytes may still
+    // be a document approved by its hash: look it up by bytes, and answer
+    // only if something is found.
+    unreadable = hashed.status();
+    hashed = HashPdfBytes(bytes);
+  }
+  if (!hashed.ok()) return unreadable ? *unreadable : hashed.status();
+  const HashedDocument& doc = *hashed;
   QUIPU_ASSIGN_OR_RETURN(json out, LookupDocumentJson(log, doc.sha256, revocations));
   out["media_type"] = MediaType(type);
   if (type == DocType::kPdf) {
@@ -94,6 +104,13 @@ Result<json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine, 
     out["revisions"] = std::move(revisions);
     out["revisions_total"] = earlier;
     out["revisions_truncated"] = first > 0;
+  }
+  if (unreadable) {
+    bool any = out["found"] == true;
+    for (const json& rev : out.value("revisions", json::array())) any = any || rev["found"] == true;
+    if (!any) return *unreadable;
+    out["pdf_readable"] = false;
+    out["pdf_error"] = unreadable->message();
   }
   return out;
 }

@@ -46,9 +46,11 @@ Result<nlohmann::json> LookupDocumentJson(const ledger::Log& log, const crypto::
 // (at most kMaxRevisionLookups, the latest), so a document stamped or
 // signed after approval still verifies:
 // {... as above, "media_type", "revisions": [{length, sha256, found,
-//  records}], "revisions_total", "revisions_truncated"}.
-// Errors: as HashDocument (kInvalidArgument, kUnprocessable, kUnavailable),
-// and the ledger's.
+//  records}], "revisions_total", "revisions_truncated"}. A PDF the parser
+// cannot read is still looked up by its bytes: when something is found the
+// answer says so with "pdf_readable": false and "pdf_error"; otherwise the
+// parse error is the answer (kUnprocessable). Errors: as HashDocument
+// (kInvalidArgument, kUnprocessable, kUnavailable), and the ledger's.
 Result<nlohmann::json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine,
                                           std::span<const uint8_t> bytes, DocType type,
                                           const RevocationLookup& revocations = nullptr);

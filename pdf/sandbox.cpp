@@ -118,7 +118,9 @@ std::string DescribeExit(int status, const SandboxOptions& o) {
     return "the parser crashed (" + what + ")";
   }
   if (WIFEXITED(status)) {
-    return "the parser stopped with exit status " + std::to_string(WEXITSTATUS(status));
+    // A worker exits on its own only when something went badly wrong (a
+    // sanitizer's report, a failed confinement): a crash too.
+    return "the parser crashed (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
   }
   return "the parser stopped";
 }

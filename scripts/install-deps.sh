@@ -17,6 +17,9 @@ packages=(
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light hyperfine bc python3)
 fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

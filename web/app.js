@@ -37,6 +37,10 @@ const kText = {
     what: 'Qué', when: 'Cuándo', whenUtc: 'Cuándo (UTC)', institution: 'Institución',
     records: 'Registros', ledgerIndex: 'Índice en el registro', fingerprint: 'Huella SHA-256',
     revision: 'Revisión', revisionText: 'encontrado por su versión anterior ({0} de {1} bytes): el archivo fue modificado después (p. ej. sellado o firmado)',
+    approvedEarlier: 'Se aprobó una versión anterior: este archivo es distinto',
+    issuedEarlier: 'QR Seguro emitido para una versión anterior: este archivo es distinto',
+    earlierDetail: 'Este archivo no es el registrado: tiene {0} bytes agregados después de la versión registrada ({1} bytes). Lo agregado (un sello, una firma u otra cosa) puede cambiar lo que el PDF muestra. Compárelo con la versión registrada.',
+    downloadEarlier: 'Descargar la versión registrada',
     mediaType: 'Tipo', proofOk: 'Prueba verificada en este navegador (inclusión RFC 9162 y firma del checkpoint).',
     proofBad: 'Prueba no válida: {0}', technical: 'Prueba técnica', copy: 'Copiar', copied: 'Copiado',
     type: 'Tipo', time: 'Fecha', index: 'Índice',
@@ -73,6 +77,10 @@ const kText = {
     what: 'What', when: 'When', whenUtc: 'When (UTC)', institution: 'Institution',
     records: 'Records', ledgerIndex: 'Ledger index', fingerprint: 'SHA-256 fingerprint',
     revision: 'Revision', revisionText: 'found through its earlier revision ({0} of {1} bytes): the file was modified afterwards (e.g. stamped or signed)',
+    approvedEarlier: 'An earlier version was approved: this file differs',
+    issuedEarlier: 'QR Seguro issued for an earlier version: this file differs',
+    earlierDetail: 'This file is not the one recorded: {0} bytes were added after the recorded version ({1} bytes). What was added (a stamp, a signature or anything else) can change what the PDF shows. Compare it with the recorded version.',
+    downloadEarlier: 'Download the recorded version',
     mediaType: 'Type', proofOk: 'Proof verified in this browser (RFC 9162 inclusion and checkpoint signature).',
     proofBad: 'Proof invalid: {0}', technical: 'Technical proof', copy: 'Copy', copied: 'Copied',
     type: 'Type', time: 'Time', index: 'Index',
@@ -222,7 +230,8 @@ async function checkDocument(bytes, mediaType) {
       const r = await lookup(prefixSha);
       if (r.answer.found) {
         ({ answer, verification } = r);
-        revision = { length: n, total: bytes.length, sha256: prefixSha, fileSha256: sha };
+        revision = { length: n, total: bytes.length, sha256: prefixSha, fileSha256: sha,
+                     bytes: bytes.subarray(0, n) };
         break;
       }
     }
@@ -231,13 +240,21 @@ async function checkDocument(bytes, mediaType) {
            verification, revision };
 }
 
-function documentState(answer, verification) {
+function documentState(answer, verification, revision) {
   if (!answer.found || !answer.records?.length) return 'notFound';
   if (!verification.ok) return 'proofInvalid';
-  const types = new Set(answer.records.map((r) => r.type));
+  const records = answer.records;
+  const types = new Set(records.map((r) => r.type));
+  // A code is in force unless a revocation among the records targets it.
+  const revoked = new Set(records.filter((r) => r.type === 'qr_revoke').map((r) => Number(r.entry?.target)));
+  const issued = records.filter((r) => r.type === 'qr_issue');
+  const inForce = issued.some((r) => !revoked.has(Number(r.index)));
+  if (issued.length && !inForce && !types.has('approval')) return 'revoked';
+  // Found only through an earlier revision: the file differs from what was
+  // recorded, so never the plain success state.
+  if (types.has('approval')) return revision ? 'approvedEarlier' : 'approved';
+  if (inForce) return revision ? 'issuedEarlier' : 'issued';
   if (types.has('qr_revoke')) return 'revoked';
-  if (types.has('approval')) return 'approved';
-  if (types.has('qr_issue')) return 'issued';
   if (types.has('rejection')) return 'rejected';
   return 'notFound';
 }
@@ -282,7 +299,8 @@ function qrState(result) {
 
 // ---- rendering -------------------------------------------------------------
 
-const kStateClass = { approved: 'ok', issued: 'ok', revoked: 'bad', rejected: 'bad', notFound: 'bad',
+const kStateClass = { approved: 'ok', issued: 'ok', approvedEarlier: 'warn', issuedEarlier: 'warn',
+                      revoked: 'bad', rejected: 'bad', notFound: 'bad',
                       proofInvalid: 'bad', expired: 'warn', qrInvalid: 'bad', error: 'warn' };
 
 function formatTime(iso) {
@@ -350,19 +368,33 @@ function recordTable(records) {
   return table;
 }
 
+// A link that saves the recorded version (the prefix of the dropped file),
+// made in the browser: nothing is uploaded or fetched.
+function downloadEarlier(revision, name) {
+  const blob = new Blob([revision.bytes], { type: 'application/pdf' });
+  const a = el('a', { id: 'download-earlier', class: 'button', href: URL.createObjectURL(blob),
+                      download: (name || 'documento').replace(/\.pdf$/i, '') + '-registrado.pdf',
+                      text: t('downloadEarlier') });
+  return el('p', {}, a);
+}
+
 function renderDocument(res) {
   const out = [];
-  const state = documentState(res.answer, res.verification);
+  const state = documentState(res.answer, res.verification, res.revision);
   if (state === 'notFound') {
     out.push(banner(state, t('notFoundDetail')), defList([['fingerprint', res.sha, 'sha256']]));
     return out;
   }
   const records = res.answer.records;
   // The record that decides the state is the headline.
-  const wanted = { approved: 'approval', issued: 'qr_issue', revoked: 'qr_revoke', rejected: 'rejection' }[state];
+  const wanted = { approved: 'approval', approvedEarlier: 'approval', issued: 'qr_issue', issuedEarlier: 'qr_issue',
+                   revoked: 'qr_revoke', rejected: 'rejection' }[state];
   const main = records.find((r) => r.type === wanted) ?? records[0];
   const [local, utc] = formatTime(main.time);
-  out.push(banner(state, state === 'proofInvalid' ? t('proofInvalidDetail') : null));
+  const earlier = res.revision && state !== 'proofInvalid'
+    ? t('earlierDetail', res.revision.total - res.revision.length, res.revision.length) : null;
+  out.push(banner(state, state === 'proofInvalid' ? t('proofInvalidDetail') : earlier));
+  if (earlier && res.revision.bytes) out.push(downloadEarlier(res.revision, res.fileName));
   out.push(defList([
     ['what', main.entry?.doc?.media_type ?? res.mediaType ?? ''],
     ['fingerprint', res.sha, 'sha256'],
@@ -452,7 +484,7 @@ function handleFile(file) {
   run(async () => {
     if (file.type.startsWith('image/')) return checkQrText((await qrFromImage(file)).trim());
     const bytes = new Uint8Array(await file.arrayBuffer());
-    if (looksLikePdf(bytes)) return checkDocument(bytes, 'application/pdf');
+    if (looksLikePdf(bytes)) return { ...(await checkDocument(bytes, 'application/pdf')), fileName: file.name };
     let canonical;
     try {
       canonical = canonicalizeBytes(bytes);

@@ -9,7 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <sstream>
 #include <thread>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -82,7 +87,9 @@ class HardeningTest : public ::testing::Test {
     Http h = send();
     EXPECT_EQ(h.status, status) << h.body.substr(0, 400);
     EXPECT_NE(h.headers.find("application/problem+json"), std::string::npos) << h.headers;
-    if (!words.empty()) EXPECT_NE(h.body.find(words), std::string::npos) << h.body.substr(0, 400);
+    if (!words.empty()) {
+      EXPECT_NE(h.body.find(words), std::string::npos) << h.body.substr(0, 400);
+    }
     EXPECT_EQ(TreeSize(), before) << "a failed request appended an entry";
   }
 
@@ -133,6 +140,22 @@ TEST_F(HardeningTest, HostilePdfsGetAReasonAndTheNodeStaysUp) {
   // And a good document still verifies.
   Http good = PostPdf(SamplePdf(1, "fine"));
   EXPECT_EQ(good.status, 200) << good.body;
+}
+
+TEST_F(HardeningTest, APdfTheParserCannotReadIsStillFoundByItsHash) {
+  // Registered by hash only (the document never reached the node), then
+  // checked by file: the parser fails on it, the ledger still knows it.
+  const std::string pdf = testing::EncryptCrashPdf();
+  const std::string sha = crypto::HexEncode(crypto::Sha256(pdf));
+  Http issued = Post(client_, "/v1/qr", {{"document", {{"sha256", sha}, {"media_type", "application/pdf"}}}});
+  ASSERT_EQ(issued.status, 201) << issued.body;
+  Http v = PostPdf(pdf);
+  ASSERT_EQ(v.status, 200) << v.body;
+  json j = v.Json();
+  EXPECT_EQ(j["found"], true);
+  EXPECT_EQ(j["pdf_readable"], false);
+  EXPECT_NE(j["pdf_error"].get<std::string>().find("could not be read"), std::string::npos) << j.dump();
+  EXPECT_EQ(j["records"][0]["type"], "qr_issue");
 }
 
 TEST_F(HardeningTest, ManyRevisionsAreHashedOnceAndLookedUpBoundedly) {
@@ -233,7 +256,7 @@ TEST_F(HardeningTest, ARevokedCodesDocumentShowsTheRevocationEverywhere) {
 
 TEST_F(HardeningTest, QrExpiryTakesRfc3339AsPeopleWriteIt) {
   const json doc = {{"sha256", crypto::HexEncode(crypto::Sha256(std::string("e")))}, {"media_type", "application/pdf"}};
-  for (const std::string t : {"2030-01-01T00:00:00Z", "2030-01-01T00:00:00.5Z", "2030-01-01T04:00:00+04:00", "2029-12-31T19:30:00-04:30",
+  for (const std::string& t : std::vector<std::string>{"2030-01-01T00:00:00Z", "2030-01-01T00:00:00.5Z", "2030-01-01T04:00:00+04:00", "2029-12-31T19:30:00-04:30",
                               "2030-01-01T00:00:00.000000Z"}) {
     Http h = Post(client_, "/v1/qr", {{"document", doc}, {"expires_at", t}});
     EXPECT_EQ(h.status, 201) << t << ": " << h.body;
@@ -282,6 +305,51 @@ TEST_F(HardeningTest, TheCommandLineReadsHostilePdfsInASandboxToo) {
                        ShellQuote(data_));
   EXPECT_EQ(past.exit_code, 2);
   EXPECT_NE(past.err.find("not in the future"), std::string::npos) << past.err;
+}
+
+// CPU seconds (user + system) a process has used.
+double CpuSeconds(int pid) {
+  std::istringstream in(testing::ReadFile("/proc/" + std::to_string(pid) + "/stat"));
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(all.substr(all.rfind(')') + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15; ++i) {
+    fields >> f;
+    if (i == 14 || i == 15) ticks += std::stod(f);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+TEST(NodeDescriptors, ConnectionsAreClampedToTheDescriptorLimitAndNothingSpins) {
+  ::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  // 100 descriptors, 10,000 connections asked for.
+  Node node(dir.File("data"), "--max-connections 10000", "ulimit -n 100; ");
+  ASSERT_GT(node.port(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_NE(node.Stderr().find("--max-connections lowered to"), std::string::npos) << node.Stderr();
+  // Hold far more connections than fit: the extra ones are closed at once,
+  // and the accept loop does not spin on them.
+  std::vector<int> held;
+  for (int i = 0; i < 150; ++i) {
+    int fd = testing::Connect(node.port());
+    if (fd >= 0) held.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double before = CpuSeconds(node.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const double used = CpuSeconds(node.pid()) - before;
+  EXPECT_LT(used, 0.5) << "the node burnt " << used << " CPU seconds in 2 s with its connections full";
+  for (int fd : held) ::close(fd);
+  // Once they are gone, clients are served again.
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    served = Curl("--max-time 2 " + ShellQuote(node.url() + "/healthz")).status == 200;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(served);
+  EXPECT_TRUE(node.Alive());
 }
 
 }  // namespace

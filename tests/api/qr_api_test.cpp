@@ -127,7 +127,7 @@ TEST_F(QrApiTest, NoRouteGivesAQrTextOrImageWithoutTheIssuersToken) {
   json issued = Issue("certificado privado");
   const std::string text = issued["qr_text"];
   const std::string index = std::to_string(issued["index"].get<uint64_t>());
-  for (const std::string ext : {".png", ".svg"}) {
+  for (const std::string& ext : std::vector<std::string>{".png", ".svg"}) {
     Http anonymous = Curl(Url("/v1/qr/" + index + ext));
     EXPECT_EQ(anonymous.status, 401) << ext;
     EXPECT_NE(anonymous.headers.find("WWW-Authenticate"), std::string::npos);
@@ -139,7 +139,7 @@ TEST_F(QrApiTest, NoRouteGivesAQrTextOrImageWithoutTheIssuersToken) {
   }
   // Walking the public read API finds no text (nor the Base45 payload).
   const std::string payload = text.substr(4, 40);
-  for (const std::string path : {"/v1/entries/" + index, "/v1/documents/" + issued["document_sha256"].get<std::string>(),
+  for (const std::string& path : std::vector<std::string>{"/v1/entries/" + index, "/v1/documents/" + issued["document_sha256"].get<std::string>(),
                                  std::string("/tile/entries/000.p/") + std::to_string(std::stoull(index) + 1),
                                  std::string("/v1/log"), std::string("/checkpoint")}) {
     Http h = Curl(Url(path));

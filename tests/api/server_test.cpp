@@ -145,7 +145,7 @@ TEST_F(ServerTest, TransferCodingsOtherThanChunkedAreRefusedAndCloseTheConnectio
   // A GET hidden in the body: with a coding taken as "no body", it would
   // be answered as the next request (smuggling).
   const std::string hidden = "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n";
-  for (const std::string coding : {"gzip", "identity", "xchunked", "chunked, gzip", "gzip, chunked", "deflate",
+  for (const std::string& coding : std::vector<std::string>{"gzip", "identity", "xchunked", "chunked, gzip", "gzip, chunked", "deflate",
                                    "chunked;q=1", "Chunked, Chunked"}) {
     SCOPED_TRACE(coding);
     const std::string reply = Exchange("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +

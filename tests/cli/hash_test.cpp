@@ -2,6 +2,7 @@
 // sha256sum and against each other.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -140,6 +141,27 @@ TEST(HashCommand, UsageErrors) {
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_NE(top.out.find("hash"), std::string::npos);
   EXPECT_NE(top.out.find("jcs"), std::string::npos);
+}
+
+// Every PDF in the fuzz corpus (PoDoFo crashes and resource bombs among
+// them) gets an answer: a hash, or exit 2 and a reason; never a signal.
+TEST(HashCommand, EveryPdfOfTheFuzzCorpusGetsAnAnswer) {
+  size_t seen = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(QUIPU_SOURCE_DIR) + "/tests/fuzz/corpus/pdf")) {
+    ++seen;
+    const std::string path = e.path().string();
+    auto r = RunQuipu("hash --type pdf " + ShellQuote(path));
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 2) << path << " exit " << r.exit_code << ": " << r.err;
+    if (r.exit_code == 2) {
+      EXPECT_NE(r.err.find("quipu hash: " + path + ": "), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_GE(seen, 6u);
+  // The one that killed the node is in it, and fails with its reason.
+  auto crash = RunQuipu("hash " + ShellQuote(std::string(QUIPU_SOURCE_DIR) +
+                                             "/tests/fuzz/corpus/pdf/encrypt-v5-r6-without-perms.pdf"));
+  EXPECT_EQ(crash.exit_code, 2);
+  EXPECT_NE(crash.err.find("the parser crashed"), std::string::npos) << crash.err;
 }
 
 TEST(JcsCommand, InvalidJsonGivesOffsetAndStatus2) {

@@ -104,12 +104,14 @@ TEST(LogCli, ErrorsAreClear) {
   auto bad = RunQuipu("log append" + data, EntryLine(0) + "\n{\"type\":\"approval\"}\n");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("missing field"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.out, "{\"index\":0}\n");  // the good line before it is appended and acknowledged
   auto garbage = RunQuipu("log append" + data, "not json\n");
   EXPECT_EQ(garbage.exit_code, 2);
   EXPECT_NE(garbage.err.find("line 1"), std::string::npos) << garbage.err;
   EXPECT_EQ(RunQuipu("log entry 99" + data).exit_code, 2);
   EXPECT_EQ(RunQuipu("log entry x" + data).exit_code, 2);
-  EXPECT_EQ(RunQuipu("log prove 0" + data).exit_code, 2);
+  EXPECT_EQ(RunQuipu("log prove 0" + data).exit_code, 0);
+  EXPECT_EQ(RunQuipu("log prove 1" + data).exit_code, 2);
   EXPECT_EQ(RunQuipu("log frobnicate" + data).exit_code, 2);
   EXPECT_EQ(RunQuipu("log append --sync sometimes" + data).exit_code, 2);
   EXPECT_EQ(RunQuipu("audit" + data).exit_code, 0);

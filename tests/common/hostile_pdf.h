@@ -63,6 +63,16 @@ inline std::string ManyRevisionsPdf(int markers, size_t filler = 0) {
                             "", "", junk);
 }
 
+// A valid PDF of `objects` small dictionaries: a few MB that keep a parser
+// busy for its whole deadline (the cost a hostile client can buy with one
+// upload within the size limit).
+inline std::string ManyObjectsPdf(int objects) {
+  std::vector<std::string> all = {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                                  "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"};
+  for (int i = 0; i < objects; ++i) all.push_back("<< /N " + std::to_string(i) + " /A [1 2 3] >>");
+  return HandWrittenPdfText(all);
+}
+
 // A page tree whose Pages node is its own kid.
 inline std::string CyclicPageTreePdf() {
   return HandWrittenPdfText({"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",

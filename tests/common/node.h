@@ -24,9 +24,10 @@ namespace quipu::testing {
 using nlohmann::json;
 
 // A running `quipu serve`, stopped with SIGTERM when the object dies.
+// `shell_prefix` runs in the shell before it (e.g. "ulimit -n 100; ").
 class Node {
  public:
-  explicit Node(const std::string& data, const std::string& extra = "") {
+  explicit Node(const std::string& data, const std::string& extra = "", const std::string& shell_prefix = "") {
     err_path_ = data + ".stderr";
     int out[2];
     EXPECT_EQ(::pipe(out), 0);
@@ -38,7 +39,7 @@ class Node {
       ::close(out[0]);
       std::string cmd = ShellQuote(QUIPU_BINARY) + " serve --listen 127.0.0.1:0 --threads 4 --data " +
                         ShellQuote(data) + " " + extra;
-      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      ::execl("/bin/sh", "sh", "-c", (shell_prefix + "exec " + cmd).c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);
@@ -68,6 +69,7 @@ class Node {
     return exit_code_;
   }
   bool Alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+  int pid() const { return pid_; }
   // SIGKILL, as a crash would; returns once the process is gone.
   void Kill9() {
     if (pid_ <= 0) return;

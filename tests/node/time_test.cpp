@@ -40,7 +40,9 @@ TEST(Rfc3339Errors, RefusesWhatIsNotATime) {
                            "+2030-01-01T00:00:00Z", "2030-01-01T00:00:00 Z"}) {
     auto t = ParseRfc3339(text);
     EXPECT_FALSE(t.ok()) << text;
-    if (!t.ok()) EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
+    if (!t.ok()) {
+      EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
+    }
   }
   EXPECT_NE(ParseRfc3339("2030-01-01T00:00:60Z").status().message().find("leap"), std::string::npos);
 }

@@ -122,7 +122,7 @@ const entries = [
   { client: 'c_uni', doc: doc(Buffer.from(jsonCanonical), 'application/json'), request: 'r_2', subject: 'b'.repeat(64), time: '2026-11-24T15:00:00.000001Z', type: 'approval', v: 1 },
   { client: 'c_uni', doc: { media_type: 'application/pdf', sha256: 'c'.repeat(64) }, payload: qrGood.payload, time: '2026-11-25T10:00:00.5Z', type: 'qr_issue', v: 1 },
   { client: 'c_uni', doc: { media_type: 'application/pdf', sha256: 'd'.repeat(64) }, payload: qrRevoked.payload, time: '2026-11-25T11:00:00Z', type: 'qr_issue', v: 1 },
-  { client: 'c_uni', reason: 'emitido por error', target: 3, time: '2026-11-26T09:30:00Z', type: 'qr_revoke', v: 1 },
+  { client: 'c_uni', doc: { media_type: 'application/pdf', sha256: 'd'.repeat(64) }, reason: 'emitido por error', target: 3, time: '2026-11-26T09:30:00Z', type: 'qr_revoke', v: 1 },
   { client: 'c_min', doc: { media_type: 'application/pdf', sha256: 'e'.repeat(64) }, request: 'r_3', subject: 'f'.repeat(64), time: T, type: 'rejection', v: 1 },
   { client: 'c_min', doc: doc(pdfBadProof, 'application/pdf'), request: 'r_4', subject: '0'.repeat(64), time: T, type: 'approval', v: 1 },
 ];
@@ -264,11 +264,31 @@ await check('json-reordered-keys', async () => {
 });
 
 await check('pdf-found-through-earlier-revision', async () => {
+  // Bytes after the approved revision can change what the PDF shows: a
+  // warning, never the plain green "Aprobado", and the approved version to
+  // compare with.
   await file('titulo-sellado.pdf', 'application/pdf', pdfStamped);
-  expect(await state() === 'approved', 'state is ' + await state());
+  expect(await state() === 'approvedEarlier', 'state is ' + await state());
+  expect((await page.getAttribute('#state', 'class')).includes('warn'), 'a warning, not a success');
+  const added = pdfStamped.length - pdf.length;
+  expect((await text('#state')).includes(`${added} bytes agregados`), 'says what was added: ' + await text('#state'));
   expect(await text('#sha256') === hex(pdf), 'the revision\'s hash');
   expect((await text('#revision')).includes(`${pdf.length} de ${pdfStamped.length} bytes`), 'revision: ' + await text('#revision'));
   expect(await page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-earlier')]);
+  expect(download.suggestedFilename() === 'titulo-sellado-registrado.pdf', 'file name ' + download.suggestedFilename());
+  const saved = readFileSync(await download.path());
+  expect(Buffer.compare(saved, pdf) === 0, 'the download is the approved revision, byte for byte');
+});
+
+await check('document-of-a-revoked-qr', async () => {
+  // Looking up the document of a revoked code (by hash here; by file the
+  // same): the revocation is among its records.
+  await page.fill('#text', 'd'.repeat(64));
+  await page.press('#text', 'Enter');
+  expect(await state() === 'revoked', 'state is ' + await state());
+  expect((await page.getAttribute('#state', 'class')).includes('bad'), 'a failure state');
+  expect(await text('#record-count') === '2', 'the issue and its revocation');
 });
 
 await check('qr-image-issued', async () => {

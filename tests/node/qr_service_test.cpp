@@ -1,0 +1,102 @@
+// node/qr_service and node/verify in one process: a document's answer
+// carries the revocation of its code, also for revocations written before
+// qr_revoke entries named their document (quipu 0.1), which only the
+// node's private record links to the code.
+#include <gtest/gtest.h>
+
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+#include "crypto/sha256.h"
+#include "ledger/log.h"
+#include "node/clients.h"
+#include "node/qr_service.h"
+#include "node/verify.h"
+#include "pdf/engine.h"
+#include "tests/common/process.h"
+
+namespace quipu::node {
+namespace {
+
+using nlohmann::json;
+
+struct Fixture {
+  testing::TempDir dir;
+  std::unique_ptr<ledger::Log> log;
+  std::array<uint8_t, 32> key{};
+  std::unique_ptr<Clients> clients;
+  std::unique_ptr<QrService> qr;
+  ClientInfo client;
+
+  Fixture() {
+    ledger::LogOptions o;
+    o.dir = dir.File("data");
+    auto opened = ledger::Log::Open(o);
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    log = std::move(opened).value();
+    crypto::RandomBytes(key);
+    clients = std::make_unique<Clients>(*log, key);
+    client = clients->Add("SERECI", "https://s.example/r", "https://s.example/n", "t")->client;
+    auto signer = crypto::LoadNoteSigner(o.dir + "/" + ledger::kNodeKeyFile);
+    qr = std::make_unique<QrService>(*log, *clients, pdf::InProcessPdfEngine(), std::move(*signer),
+                                     std::move(*LoadQrKeys(o.dir, true)));
+  }
+};
+
+bool HasRevocationOf(const json& answer, uint64_t issue) {
+  for (const json& r : answer["records"]) {
+    if (r["type"] == "qr_revoke" && r["entry"]["target"] == issue) return true;
+  }
+  return false;
+}
+
+TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
+  Fixture f;
+  QrIssueRequest request;
+  request.document_sha256 = crypto::Sha256(std::string("documento"));
+  auto issued = f.qr->Issue(f.client, request);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  // A revocation as quipu 0.1 wrote it: no `doc` in the entry, the link to
+  // the code only in the private record.
+  ledger::AppendRequest old(std::vector<json>{
+      {{"type", "qr_revoke"}, {"client", f.client.id}, {"target", issued->index}, {"reason", "antigua"}}});
+  old.apply = [&](ledger::PrivateTxn& txn, uint64_t first, const std::string&) {
+    return txn.Put(ledger::PrivateTable::kApprovals, "qrev:" + std::to_string(issued->index), std::to_string(first));
+  };
+  ASSERT_TRUE(f.log->Append(std::move(old)).get().ok());
+  const RevocationLookup lookup = [&](uint64_t i) { return f.qr->RevocationOf(i); };
+  auto without = LookupDocumentJson(*f.log, request.document_sha256);
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(HasRevocationOf(*without, issued->index));  // the index alone cannot find it
+  auto with = LookupDocumentJson(*f.log, request.document_sha256, lookup);
+  ASSERT_TRUE(with.ok());
+  EXPECT_TRUE(HasRevocationOf(*with, issued->index)) << with->dump();
+  // Its proof verifies like the others' (same tree size).
+  EXPECT_EQ(with->at("records").back()["tree_size"], with->at("tree_size"));
+
+  // A revocation written now names the document: found by the index.
+  request.document_sha256 = crypto::Sha256(std::string("otro"));
+  auto second = f.qr->Issue(f.client, request);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(f.qr->Revoke(f.client, second->index, {{"reason", "nueva"}}).ok());
+  auto found = LookupDocumentJson(*f.log, request.document_sha256);
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(HasRevocationOf(*found, second->index)) << found->dump();
+  auto both = LookupDocumentJson(*f.log, request.document_sha256, lookup);
+  EXPECT_EQ(both->at("records").size(), 2u);  // not twice
+}
+
+TEST(QrRevocations, ACodeCannotBeIssuedAlreadyExpiredOrByADisabledClient) {
+  Fixture f;
+  QrIssueRequest request;
+  request.document_sha256 = crypto::Sha256(std::string("x"));
+  request.plain.expires_at = 1000;  // 1970
+  EXPECT_EQ(f.qr->Issue(f.client, request).status().code(), StatusCode::kInvalidArgument);
+  request.plain.expires_at.reset();
+  ClientInfo disabled = f.client;
+  disabled.disabled = true;
+  EXPECT_EQ(f.qr->Issue(disabled, request).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(f.log->Head().tree_size, 0u);
+}
+
+}  // namespace
+}  // namespace quipu::node
