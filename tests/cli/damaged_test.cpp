@@ -1,7 +1,8 @@
 // Damaged data directories as the built program meets them: ledger.mdb cut
 // to 0, 4 KiB, 8 KiB, 12 KiB, 1 MB, 3 MB and a random size; every byte of
 // both meta pages flipped; the lock file cut, zeroed or garbage, with and
-// without another process holding it; files cut under a running writer.
+// without another process holding it; files cut under a running writer;
+// secret files left empty.
 // Every command must end with exit 1 and a message naming the file and the
 // reason: a signal (exit 128 + n) or a hang (exit 124) fails.
 #include <fcntl.h>
@@ -172,6 +173,20 @@ TEST_F(DamagedFiles, EmptyOrMissingLedgerBesideAKeyIsNotANewLedger) {
   const std::string fresh = root_->File("fresh");
   EXPECT_EQ(Quipu("log init --data " + ShellQuote(fresh)).exit_code, 0);
   EXPECT_EQ(Quipu("log checkpoint --data " + ShellQuote(fresh)).exit_code, 0);
+}
+
+// Secret files that a crash during the old, non-atomic first start left
+// empty: each is named, nothing is made anew in its place.
+TEST_F(DamagedFiles, EmptySecretFilesAreExitOneNamingThem) {
+  for (const std::string name : {"node.key", "data.key", "admin.token", "qr-keys/1.key"}) {
+    SCOPED_TRACE(name + " empty");
+    const std::string dir = Copy();
+    Truncate(dir + "/" + name, 0);
+    for (const std::string& cmd : {std::string("serve --listen 127.0.0.1:0"), "qr verify " + ShellQuote(*qr_text_)}) {
+      ExpectCleanFailure(Quipu(cmd + " --data " + ShellQuote(dir)), cmd, name, {"is empty", "backup"});
+    }
+    EXPECT_EQ(fs::file_size(dir + "/" + name), 0u);
+  }
 }
 
 // LMDB keeps no checksum: a byte changed in a meta page is either harmless
