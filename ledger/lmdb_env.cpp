@@ -36,6 +36,14 @@ std::once_flag atfork_once;
 
 std::string ErrnoText(int err) { return std::string(mdb_strerror(err)); }
 
+// The data files of the open environments, for FromMdb's messages. Its own
+// mutex: FromMdb runs with registry_mu held too.
+std::mutex open_paths_mu;
+std::vector<std::string>& OpenPaths() {
+  static auto* paths = new std::vector<std::string>;
+  return *paths;
+}
+
 // ---- LMDB 0.9's on-disk layout (mdb.c), as CheckDataFile reads it ----------
 // A page starts with MDB_page's header: pgno (8 bytes), pad (2), flags (2),
 // lower/upper (2 + 2). Meta pages 0 and 1 (at offsets 0 and page size) go
@@ -252,6 +260,14 @@ Result<DataFileInfo> CheckDataFileOnce(int fd, const std::string& path, bool* tr
   // LMDB uses the meta page with the higher transaction id (page 0 on a tie).
   info.meta = t1 > t0 ? 1 : 0;
   const Meta& m = metas[info.meta];
+  // LMDB 0.9 never gives pages back to the file system: a newer commit
+  // ends at or after an older one. Past its end LMDB would see live pages
+  // as free, and a writer would overwrite them.
+  if (m.last_page < metas[1 - info.meta].last_page) {
+    return damaged("meta page " + std::to_string(info.meta) + " (the newer) ends at page " +
+                   std::to_string(m.last_page) + ", before the older meta page's " +
+                   std::to_string(metas[1 - info.meta].last_page));
+  }
   info.page_size = m.page_size;
   info.last_page = m.last_page;
   info.txnid = m.txnid;
@@ -453,7 +469,12 @@ Status FromMdb(int rc, std::string_view what) {
     case MDB_NOTFOUND:
       return NotFound(std::move(message));
     case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
+    case MDB_PAGE_NOTFOUND: {
+      std::lock_guard<std::mutex> lock(open_paths_mu);
+      const std::string file = OpenPaths().size() == 1 ? OpenPaths()[0] : "the LMDB file";
+      return Corruption(std::move(message) + ": " + file +
+                        " is damaged; run quipu audit, restore it from a backup (README, Operations)");
+    }
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
       return Corruption(std::move(message));
@@ -538,6 +559,8 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& path, const EnvOptions
   Registry().insert(key);
   std::unique_ptr<Env> opened(new Env(env, path, options.read_only, key.first, key.second));
   opened->RecordMaps();
+  std::lock_guard<std::mutex> paths_lock(open_paths_mu);
+  OpenPaths().push_back(path);
   return opened;
 }
 
@@ -546,6 +569,9 @@ Env::~Env() {
   for (int slot : map_slots_) ReleaseMapSlot(slot);
   mdb_env_close(env_);
   Registry().erase({dev_, ino_});
+  std::lock_guard<std::mutex> paths_lock(open_paths_mu);
+  auto& paths = OpenPaths();
+  if (auto it = std::find(paths.begin(), paths.end(), path_); it != paths.end()) paths.erase(it);
 }
 
 void Env::RecordMaps() {  // registry_mu held

@@ -32,7 +32,10 @@ namespace quipu::ledger::lmdb {
 // MDB_NOTFOUND → kNotFound; MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID,
 // MDB_VERSION_MISMATCH → kCorruption; MDB_MAP_FULL → kUnavailable ("map
 // full", callers that can grow the map test IsMapFull first); anything else
-// (errno values, MDB_TXN_FULL, ...) → kIoError.
+// (errno values, MDB_TXN_FULL, ...) → kIoError. MDB_CORRUPTED and
+// MDB_PAGE_NOTFOUND (a page LMDB followed is not what it should be) also
+// say that the file is damaged and what to do, naming it when the process
+// has one environment open (as quipu's processes do).
 Status FromMdb(int rc, std::string_view what);
 inline bool IsMapFull(int rc) { return rc == MDB_MAP_FULL; }
 

@@ -73,13 +73,21 @@ std::string BuildLedger(const TempDir& dir) {
 // or, under a sanitizer (whose handler was installed first), by its report.
 void ExpectCrashedAsBefore(const Child& c, int sig) {
   EXPECT_THAT(c.err, ::testing::Not(HasSubstr("is damaged")));
+  const bool by_signal = WIFSIGNALED(c.status) && WTERMSIG(c.status) == sig;
 #if defined(__SANITIZE_ADDRESS__)
-  EXPECT_THAT(c.err, HasSubstr("Sanitizer")) << c.err;
-  (void)sig;
+  if (!by_signal) {
+    EXPECT_THAT(c.err, HasSubstr("AddressSanitizer")) << c.status;
+  }
 #else
-  ASSERT_TRUE(WIFSIGNALED(c.status)) << "exit " << WEXITSTATUS(c.status) << ": " << c.err;
-  EXPECT_EQ(WTERMSIG(c.status), sig);
+  EXPECT_TRUE(by_signal) << "status " << c.status << ": " << c.err;
 #endif
+}
+
+// An address in no mapping at all (unlike null, not flagged by UBSan first).
+volatile int* UnmappedAddress() {
+  void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ::munmap(p, 4096);
+  return static_cast<volatile int*>(p);
 }
 
 TEST(MapFault, AFaultInsideALedgerMapIsExitOneNamingTheFile) {
@@ -116,9 +124,8 @@ TEST(MapFault, FaultsOutsideTheMapCrashAsBefore) {
       fault();
     };
   };
-  // A null dereference (a bug), with a ledger open.
-  ExpectCrashedAsBefore(RunInChild(dir, with_ledger_open([] { *static_cast<volatile int*>(nullptr) = 1; })),
-                        SIGSEGV);
+  // A stray write (a bug), with a ledger open.
+  ExpectCrashedAsBefore(RunInChild(dir, with_ledger_open([] { *UnmappedAddress() = 1; })), SIGSEGV);
   // A truncated file that is not a ledger, mapped by someone else.
   const std::string other = dir.File("other.bin");
   testing::WriteFile(other, std::string(3 * 4096, 'x'));
