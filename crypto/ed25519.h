@@ -8,7 +8,8 @@
 //
 // <name> is the key name of the signed notes the key makes (see
 // crypto/note.h), <key hash> is KeyHash(name, public key), the seed is the
-// 32-byte RFC 8032 private key. The file must be mode 0600 (or stricter).
+// 32-byte RFC 8032 private key. The file must be mode 0600 (or stricter):
+// crypto/secret_file.h writes and reads it.
 #pragma once
 
 #include <array>
@@ -18,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/secret_file.h"
 #include "crypto/status.h"
 
 namespace quipu::crypto {
@@ -73,25 +75,24 @@ class SigningKey {
 bool VerifyEd25519(std::span<const uint8_t> public_key, std::span<const uint8_t> message,
                    std::span<const uint8_t> signature);
 
-// What SaveSigningKey does when the file exists already.
-enum class KeyFileOverwrite { kRefuse, kReplace };
-
 // Writes `key` with its note key `name` to `path` in the format above,
-// atomically: a new temporary file in the same directory (O_CREAT|O_EXCL,
-// mode 0600), fsync, then link (kRefuse) or rename (kReplace) onto `path`,
-// then fsync of the directory. A crash leaves either no key file or a whole
-// one. The secret text is wiped from memory after the write.
-// Errors: kInvalidArgument (name not a valid note key name, empty key),
-// kAlreadyExists (path exists and `overwrite` is kRefuse), kIoError.
+// atomically, through WriteSecretFile (crypto/secret_file.h): a crash
+// leaves either no key file or a whole one. kRefuse (the default) never
+// replaces an existing file. The secret text is wiped from memory after the
+// write. Errors: kInvalidArgument (name not a valid note key name, empty
+// key), kAlreadyExists (path exists and `overwrite` is kRefuse), kIoError.
 Status SaveSigningKey(const std::string& path, const SigningKey& key, std::string_view name,
-                      KeyFileOverwrite overwrite = KeyFileOverwrite::kRefuse);
+                      SecretFileOverwrite overwrite = SecretFileOverwrite::kRefuse);
 
-// Reads a key file written by SaveSigningKey (or by Go's note.GenerateKey).
-// `name_out`, when given, receives the key name. Errors: kNotFound (no such
-// file), kPermissionDenied (the file is readable or writable by group or
-// others: the message says to run `chmod 600 <path>`), kInvalidArgument (not
-// a regular file, too large, malformed key string, unknown algorithm, wrong
-// seed size, key hash not matching the seed), kIoError.
+// Reads a key file written by SaveSigningKey (or by Go's note.GenerateKey)
+// through ReadSecretFile. `name_out`, when given, receives the key name.
+// Errors: ReadSecretFile's (kNotFound; kPermissionDenied for a symbolic
+// link or a file group or others may access, the message saying `chmod 600
+// <path>`; kInvalidArgument for a directory or other non-regular file;
+// kCorruption for an empty file or one over 4 KiB; kIoError), and
+// kCorruption (DamagedSecretFile) when the text is not a whole key: a
+// malformed or truncated key string, an unknown algorithm, a wrong seed
+// size, a key hash not matching the seed.
 Result<SigningKey> LoadSigningKey(const std::string& path, std::string* name_out = nullptr);
 
 }  // namespace quipu::crypto

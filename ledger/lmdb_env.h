@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/status.h"
 
@@ -31,7 +32,10 @@ namespace quipu::ledger::lmdb {
 // MDB_NOTFOUND → kNotFound; MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID,
 // MDB_VERSION_MISMATCH → kCorruption; MDB_MAP_FULL → kUnavailable ("map
 // full", callers that can grow the map test IsMapFull first); anything else
-// (errno values, MDB_TXN_FULL, ...) → kIoError.
+// (errno values, MDB_TXN_FULL, ...) → kIoError. MDB_CORRUPTED and
+// MDB_PAGE_NOTFOUND (a page LMDB followed is not what it should be) also
+// say that the file is damaged and what to do, naming it when the process
+// has one environment open (as quipu's processes do).
 Status FromMdb(int rc, std::string_view what);
 inline bool IsMapFull(int rc) { return rc == MDB_MAP_FULL; }
 
@@ -93,6 +97,54 @@ inline std::span<const uint8_t> FromVal(const MDB_val& v) {
   return {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
 }
 
+// ---- Checks before mapping ------------------------------------------------
+// LMDB maps its files and trusts them: a data file shorter than its meta
+// page says, or a lock file cut short under a running process, makes the
+// first read past the end fault (SIGBUS) instead of returning an error.
+// Env::Open runs these checks first; they read with pread only, so a short
+// file cannot fault them. The layouts are LMDB 0.9's (mdb.c: MDB_page,
+// MDB_meta, MDB_txninfo) on a 64-bit little-endian machine.
+
+// What CheckDataFile read from a data file: its size and the meta page LMDB
+// will use (the valid one with the higher transaction id).
+struct DataFileInfo {
+  uint64_t file_size = 0;
+  uint32_t page_size = 0;
+  uint64_t last_page = 0;  // the last page of the committed state
+  uint64_t txnid = 0;
+  int meta = 0;            // 0 or 1: the meta page LMDB will use
+};
+
+// Checks the data file `path` before LMDB maps it: both meta pages are meta
+// pages with LMDB's magic and data version 1, one plausible page size, map
+// size and transaction ids that fit together (meta page i is written by
+// transactions whose id has parity i, and the two differ by one, or are both
+// 0), the database roots lie inside the committed pages and are tree pages,
+// and the file is at least (last_page + 1) × page size long.
+// Errors: kCorruption naming `path` and what is wrong (an empty file
+// included: the caller decides whether empty means new; then the message
+// says "is empty"), kNotFound if it does not exist, kIoError if it cannot
+// be read. A check that fails is read again a few times first, since a
+// writer in another process may be rewriting a meta page as we read it.
+Result<DataFileInfo> CheckDataFile(const std::string& path);
+
+// Checks the lock file `lock_path` (the reader table) when another process
+// holds it: LMDB then maps it as it is, trusting its size and reader count.
+// When no process holds it, LMDB rebuilds it at open whatever it contains,
+// so nothing is checked. Ok if the file does not exist. Errors:
+// kCorruption naming the file, the damage and the pid that holds it (the
+// way out is to stop that process: LMDB then rebuilds the file); kIoError.
+Status CheckLockFile(const std::string& lock_path);
+
+// ---- Map ranges, for the fault handler --------------------------------------
+// Env records the address ranges of the maps LMDB made for it (the data
+// file's and the lock file's) in a fixed table that a signal handler may
+// read (ledger/map_fault.h).
+
+// Returns the path of the open LMDB file whose map holds `addr`, or nullptr.
+// Async-signal-safe: reads only lock-free atomics and fixed buffers.
+const char* MappedFileAt(const void* addr);
+
 // ---- Environment ----------------------------------------------------------
 
 struct EnvOptions {
@@ -111,10 +163,13 @@ struct EnvOptions {
 // here are thread-safe except SetMapSize (see there).
 class Env {
  public:
-  // Opens (creating for a writer) the environment at `path`. Errors:
-  // kUnavailable if this process already has `path` open; kCorruption if the
-  // file is not an LMDB file; kNotFound if a read-only open finds no file;
-  // kIoError otherwise.
+  // Opens (creating for a writer) the environment at `path`, after
+  // CheckDataFile and CheckLockFile (an empty file is a new environment for
+  // a writer and kCorruption for a reader). Records the maps' ranges for
+  // MappedFileAt until the Env is destroyed. Errors: kUnavailable if this
+  // process already has `path` open; kCorruption if the file is not an LMDB
+  // file or is damaged (the message names the file and the damage);
+  // kNotFound if a read-only open finds no file; kIoError otherwise.
   static Result<std::unique_ptr<Env>> Open(const std::string& path,
                                            const EnvOptions& options);
   ~Env();
@@ -140,10 +195,14 @@ class Env {
  private:
   Env(MDB_env* env, std::string path, bool read_only, uint64_t dev, uint64_t ino)
       : env_(env), path_(std::move(path)), read_only_(read_only), dev_(dev), ino_(ino) {}
+  // (Re)records the ranges LMDB mapped the data and lock files at (after
+  // open and after a resize, which maps the data file anew).
+  void RecordMaps();
   MDB_env* env_;
   std::string path_;
   bool read_only_;
   uint64_t dev_, ino_;  // the registry key
+  std::vector<int> map_slots_;  // this Env's entries in the map-range table
 };
 
 // ---- Transactions ---------------------------------------------------------

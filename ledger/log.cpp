@@ -123,6 +123,14 @@ Result<CanonicalFields> Prepare(const nlohmann::json& fields, size_t i) {
 }
 
 
+// The answer when node.key exists but ledger.mdb does not hold a ledger.
+Status LostLedger(const std::string& data_path, const std::string& key_path, std::string_view what) {
+  return Corruption(data_path + " " + std::string(what) + " but " + key_path +
+                    " does: the ledger's history is lost (the file was removed or truncated); restore "
+                    "ledger.mdb from a backup (README, Operations). To start a new ledger on purpose, "
+                    "move the whole directory away and run `quipu log init` (a new ledger needs a new key)");
+}
+
 }  // namespace
 
 struct Log::Impl {
@@ -166,7 +174,20 @@ Status Log::Impl::Init() {
   so.read_only = options.read_only;
   so.sync = options.sync;
   so.initial_map_size = options.initial_map_bytes;
-  if ((options.read_only || !options.create) && !std::filesystem::exists(options.dir + "/ledger.mdb")) {
+  const std::string data_path = options.dir + "/ledger.mdb";
+  const std::string key_path = options.dir + "/" + kNodeKeyFile;
+  std::error_code ec;
+  const bool has_data = std::filesystem::exists(data_path, ec);
+  // The key is made only after ledger.mdb holds its tables (below), so a
+  // key beside a missing or empty ledger.mdb means the history was lost:
+  // creating a new ledger would sign a second history with the same key.
+  if (std::filesystem::exists(key_path, ec)) {
+    if (!has_data) return LostLedger(data_path, key_path, "does not exist");
+    if (std::filesystem::file_size(data_path, ec) == 0 && !ec) {
+      return LostLedger(data_path, key_path, "is empty (0 bytes)");
+    }
+  }
+  if ((options.read_only || !options.create) && !has_data) {
     return NotFound("no ledger in " + options.dir + " (create one with `quipu log init`)");
   }
   QUIPU_ASSIGN_OR_RETURN(store, Store::Open(options.dir, so));
@@ -182,7 +203,6 @@ Status Log::Impl::Init() {
       return o.status();
     }
   }
-  const std::string key_path = options.dir + "/" + kNodeKeyFile;
   if (stored_origin.empty()) {
     if (options.read_only) return NotFound("no ledger in " + options.dir);
     origin = options.origin.empty() ? std::string(kDefaultOrigin) : options.origin;

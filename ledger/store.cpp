@@ -475,6 +475,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   bool fresh = false;
   if (!meta.ok()) {
     if (meta.status().code() != StatusCode::kNotFound) return meta.status().WithContext(data_path);
+    // Every table is created with meta in one commit: tables without meta
+    // mean a damaged main tree, not a new file (making the tables anew
+    // would start a second history beside the lost one).
+    MDB_dbi main_dbi = 0;
+    MDB_stat main_stat;
+    int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main_dbi);
+    if (rc == 0) rc = mdb_stat(txn.get(), main_dbi, &main_stat);
+    QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(rc, "read the table list of " + data_path));
+    if (main_stat.ms_entries != 0) {
+      return Corruption(data_path + " lists " + std::to_string(main_stat.ms_entries) +
+                        " tables but no meta table: the file is damaged; restore it from a backup "
+                        "(README, Operations)");
+    }
     if (options.read_only) {
       return NotFound("data directory " + dir + " holds no quipu ledger (no meta table in " +
                       data_path + ")");

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "ledger/map_fault.h"
 #include "node/commands.h"
 
 namespace quipu::node {
@@ -38,6 +39,9 @@ int Fail(std::string_view command, std::string_view message, int status) {
 }
 
 int RunCli(int argc, char** argv, std::span<const Command> extra) {
+  // Every command that opens a ledger (and serve) exits 1 with a reason,
+  // not a signal, when LMDB faults on a damaged file.
+  ledger::InstallMapFaultHandler(kExitFailure);
   std::vector<Command> commands = AllCommands(extra);
   if (argc < 2) {
     PrintOverview(stdout, commands);

@@ -38,16 +38,6 @@ int64_t SystemMicros() {
       .count();
 }
 
-Result<std::array<uint8_t, 32>> ReadKeyFile(const std::string& path) {
-  QUIPU_ASSIGN_OR_RETURN(std::string hex, ReadSecretFile(path));
-  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
-  auto raw = crypto::HexDecode(hex);
-  if (!raw.ok() || raw->size() != 32) return Corruption(path + " is not 64 hex digits");
-  std::array<uint8_t, 32> key;
-  std::copy(raw->begin(), raw->end(), key.begin());
-  return key;
-}
-
 }  // namespace
 
 Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create) {
@@ -60,7 +50,7 @@ Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create) {
       if (f.path().extension() != ".key") continue;
       const std::string stem = f.path().stem().string();
       if (stem.empty() || stem.size() > 9 || stem.find_first_not_of("0123456789") != std::string::npos) continue;
-      QUIPU_ASSIGN_OR_RETURN(auto key, ReadKeyFile(f.path().string()));
+      QUIPU_ASSIGN_OR_RETURN(auto key, ReadHexKeyFile(f.path().string()));
       ring.keys[static_cast<uint32_t>(std::stoul(stem))] = key;
     }
   }
@@ -85,8 +75,7 @@ Result<uint32_t> RotateQrKey(const std::string& data_dir) {
       next = std::max<uint32_t>(next, static_cast<uint32_t>(std::stoul(stem)) + 1);
     }
   }
-  QUIPU_RETURN_IF_ERROR(WriteSecretFile((dir / (std::to_string(next) + ".key")).string(),
-                                        crypto::HexEncode(crypto::RandomBytes(32)) + "\n"));
+  QUIPU_RETURN_IF_ERROR(CreateHexKeyFile((dir / (std::to_string(next) + ".key")).string()));
   return next;
 }
 

@@ -31,8 +31,11 @@ struct QrKeyRing {
   uint32_t newest() const { return keys.empty() ? 0 : keys.rbegin()->first; }
 };
 // Loads the key ring, creating key 1 when there is none (`create`).
+// Errors: kNotFound (no key and not `create`), ReadHexKeyFile's for a key
+// file that is refused or damaged (node/secrets.h; the message names it).
 Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create);
-// Adds a key with the next id; returns it.
+// Adds a key with the next id (written atomically, mode 0600); returns it.
+// Errors: CreateHexKeyFile's.
 Result<uint32_t> RotateQrKey(const std::string& data_dir);
 
 // A code to issue, checked: the document it is for and what it says.

@@ -1,62 +1,52 @@
 #include "node/secrets.h"
 
-#include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 
 #include "crypto/aead.h"
 #include "crypto/random.h"
+#include "crypto/secret_file.h"
 
 namespace quipu::node {
 
-Status WriteSecretFile(const std::string& path, const std::string& content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return AlreadyExists(path + " exists");
-    return IoError(path + ": " + std::strerror(errno));
-  }
-  ::fchmod(fd, 0600);  // whatever the umask
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(path.c_str());
-      return IoError(path + ": " + why);
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return IoError(path + ": fsync failed");
-  return Status::Ok();
+namespace {
+
+// data.key and QR keys: 64 hex digits and a newline; tokens are shorter.
+constexpr size_t kMaxSecretFileBytes = 1024;
+
+// lstat, so that a symbolic link counts as there (and is refused on read).
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
 }
 
-Result<std::string> ReadSecretFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound(path + " does not exist");
-    return IoError(path + ": " + std::strerror(errno));
+// A file another process created between our look and our write is kept.
+Status OkIfCreatedMeanwhile(Status s) {
+  return s.code() == StatusCode::kAlreadyExists ? Status::Ok() : s;
+}
+
+}  // namespace
+
+Result<std::array<uint8_t, 32>> ReadHexKeyFile(const std::string& path) {
+  QUIPU_ASSIGN_OR_RETURN(crypto::SecretText text, crypto::ReadSecretFile(path, kMaxSecretFileBytes));
+  auto raw = crypto::HexDecode(text.line());
+  if (!raw.ok() || raw->size() != 32) {
+    if (raw.ok()) sodium_memzero(raw->data(), raw->size());
+    return crypto::DamagedSecretFile(path, text.size(), "a 32-byte key as 64 hex digits");
   }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
-    ::close(fd);
-    return PermissionDenied(path + " may be read by others (chmod 600 it)");
-  }
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (n < 0) return IoError(path + ": read failed");
-  return out;
+  std::array<uint8_t, 32> key;
+  std::copy(raw->begin(), raw->end(), key.begin());
+  sodium_memzero(raw->data(), raw->size());
+  return key;
+}
+
+Status CreateHexKeyFile(const std::string& path) {
+  crypto::Bytes key = crypto::RandomBytes(32);
+  std::string text = crypto::HexEncode(key) + "\n";
+  Status s = crypto::WriteSecretFile(path, text, crypto::SecretFileOverwrite::kRefuse);
+  sodium_memzero(key.data(), key.size());
+  sodium_memzero(text.data(), text.size());
+  return s;
 }
 
 std::string NewToken(std::string_view prefix) {
@@ -67,23 +57,19 @@ Result<NodeSecrets> LoadNodeSecrets(const std::string& dir, bool create) {
   NodeSecrets s;
   const std::string key_path = dir + "/" + kDataKeyFile;
   s.admin_token_path = dir + "/" + kAdminTokenFile;
-  if (create && !std::filesystem::exists(key_path)) {
-    QUIPU_RETURN_IF_ERROR(WriteSecretFile(key_path, crypto::HexEncode(crypto::RandomBytes(32)) + "\n"));
+  if (create && !Exists(key_path)) QUIPU_RETURN_IF_ERROR(OkIfCreatedMeanwhile(CreateHexKeyFile(key_path)));
+  if (create && !Exists(s.admin_token_path)) {
+    std::string token = NewToken("qa_") + "\n";
+    Status made = crypto::WriteSecretFile(s.admin_token_path, token, crypto::SecretFileOverwrite::kRefuse);
+    sodium_memzero(token.data(), token.size());
+    QUIPU_RETURN_IF_ERROR(OkIfCreatedMeanwhile(made));
   }
-  if (create && !std::filesystem::exists(s.admin_token_path)) {
-    QUIPU_RETURN_IF_ERROR(WriteSecretFile(s.admin_token_path, NewToken("qa_") + "\n"));
+  QUIPU_ASSIGN_OR_RETURN(s.data_key, ReadHexKeyFile(key_path));
+  QUIPU_ASSIGN_OR_RETURN(crypto::SecretText token, crypto::ReadSecretFile(s.admin_token_path, kMaxSecretFileBytes));
+  if (token.line().size() < 16) {
+    return crypto::DamagedSecretFile(s.admin_token_path, token.size(), "an admin token (16 characters or more)");
   }
-  QUIPU_ASSIGN_OR_RETURN(std::string key_hex, ReadSecretFile(key_path));
-  while (!key_hex.empty() && (key_hex.back() == '\n' || key_hex.back() == '\r')) key_hex.pop_back();
-  auto key = crypto::HexDecode(key_hex);
-  if (!key.ok() || key->size() != 32) return Corruption(key_path + " is not 64 hex digits");
-  std::copy(key->begin(), key->end(), s.data_key.begin());
-  sodium_memzero(key->data(), key->size());
-  QUIPU_ASSIGN_OR_RETURN(std::string token, ReadSecretFile(s.admin_token_path));
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  if (token.size() < 16) return Corruption(s.admin_token_path + " holds no token");
-  s.admin_token_hash = crypto::Sha256(token);
-  sodium_memzero(token.data(), token.size());
+  s.admin_token_hash = crypto::Sha256(token.line());
   return s;
 }
 

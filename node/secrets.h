@@ -5,7 +5,9 @@
 //                XChaCha20-Poly1305
 //   admin.token  the token of /v1/admin/... (the node keeps only its hash
 //                in memory; compare with CheckAdminToken)
-// A secret file that others can read is refused.
+// All are written and read through crypto/secret_file.h: created atomically
+// (a crash at first start leaves no file or a whole one), refused when
+// group or others may read them or when they are symbolic links.
 #pragma once
 
 #include <array>
@@ -20,12 +22,6 @@ namespace quipu::node {
 inline constexpr char kDataKeyFile[] = "data.key";
 inline constexpr char kAdminTokenFile[] = "admin.token";
 
-// Writes `content` to a new file of mode 0600 (fsynced). kAlreadyExists if
-// the file exists.
-Status WriteSecretFile(const std::string& path, const std::string& content);
-// Reads a secret file; kPermissionDenied if group or others may read it.
-Result<std::string> ReadSecretFile(const std::string& path);
-
 struct NodeSecrets {
   std::array<uint8_t, 32> data_key{};
   crypto::Digest admin_token_hash{};
@@ -33,8 +29,20 @@ struct NodeSecrets {
 };
 
 // Loads data.key and admin.token from `dir`, creating them when absent
-// (`create`), and wipes nothing else. Errors: the files' (see above).
+// (`create`; one made by another process meanwhile is kept). Errors:
+// crypto::ReadSecretFile's and WriteSecretFile's (kNotFound when absent and
+// not `create`, kPermissionDenied, kCorruption for an empty file), and
+// kCorruption naming the file when its content is not a data key (64 hex
+// digits) or a token (crypto::DamagedSecretFile).
 Result<NodeSecrets> LoadNodeSecrets(const std::string& dir, bool create);
+
+// Reads a file holding a 32-byte key as 64 hex digits and a newline (data.key,
+// qr-keys/<id>.key). Errors: as LoadNodeSecrets's.
+Result<std::array<uint8_t, 32>> ReadHexKeyFile(const std::string& path);
+
+// Creates `path` with a new random 32-byte key in that form; kAlreadyExists
+// if it exists (it is left as it was), kIoError.
+Status CreateHexKeyFile(const std::string& path);
 
 // Constant-time check of a presented admin token.
 bool CheckAdminToken(const NodeSecrets& secrets, std::string_view presented);

@@ -168,7 +168,7 @@ TEST_F(KeyFileTest, SaveRefusesToOverwriteUnlessAsked) {
   EXPECT_EQ(kept->PublicKey(), first.PublicKey());
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 
-  ASSERT_TRUE(SaveSigningKey(path, second, "log", KeyFileOverwrite::kReplace).ok());
+  ASSERT_TRUE(SaveSigningKey(path, second, "log", SecretFileOverwrite::kReplace).ok());
   Result<SigningKey> replaced = LoadSigningKey(path);
   ASSERT_TRUE(replaced.ok());
   EXPECT_EQ(replaced->PublicKey(), second.PublicKey());
@@ -268,8 +268,11 @@ TEST_F(KeyFileTest, LoadTruncatedOrMalformedFiles) {
     WriteFile(path, content, 0600);
     Result<SigningKey> r = LoadSigningKey(path);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    // A stored file that fails its check: damage (or a crash while it was
+    // written), not bad input; the message says so and what to do.
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
     EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("restore it from a backup"), std::string::npos) << r.status().message();
     // Messages never quote the key material.
     EXPECT_EQ(r.status().message().find(key64), std::string::npos);
   }
