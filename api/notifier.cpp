@@ -7,8 +7,8 @@
 namespace quipu::api {
 
 Notifier::Notifier(node::Approvals& approvals, const ledger::Log& log, AccessLog& access_log,
-                   std::chrono::milliseconds attempt_timeout)
-    : approvals_(approvals), log_(log), access_log_(access_log), timeout_(attempt_timeout) {}
+                   std::chrono::milliseconds attempt_timeout, node::OutboundPolicy policy)
+    : approvals_(approvals), log_(log), access_log_(access_log), timeout_(attempt_timeout), policy_(policy) {}
 
 Notifier::~Notifier() { Stop(); }
 
@@ -63,23 +63,25 @@ void Notifier::DeliverDue() {
     OutboundRequest req;
     req.url = item.url;
     req.timeout = timeout_;
+    req.policy = policy_;
     req.body = item.body.dump();
     req.headers.emplace_back("Content-Type", "application/json");
     if (!item.bearer.empty()) req.headers.emplace_back("Authorization", "Bearer " + item.bearer);
     auto res = SendHttp(req);
-    bool delivered = false;
-    std::string error;
+    node::DeliveryAttempt attempt;
+    std::string error;  // for the node's log only
     if (!res.ok()) {
       error = res.status().message();
     } else if (res->status >= 200 && res->status < 300) {
-      delivered = true;
+      attempt.delivered = true;
     } else {
+      attempt.http_status = res->status;
       error = "HTTP " + std::to_string(res->status);
     }
-    Status s = approvals_.RecordAttempt(item, delivered, error);
+    Status s = approvals_.RecordAttempt(item, attempt);
     access_log_.Event(item.kind == "notify" ? "notification" : "code_delivery",
                       {{"request", item.request_id},
-                       {"delivered", delivered},
+                       {"delivered", attempt.delivered},
                        {"attempt", item.attempts + 1},
                        {"error", error},
                        {"recorded", s.ok()}});

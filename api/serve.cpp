@@ -60,6 +60,7 @@ int RunServe(const std::vector<std::string>& args) {
                                          {"max-connections", true},
                                          {"issuer", true},
                                          {"delivery-webhook", true},
+                                         {"allow-local-callbacks", false},
                                          {"test-clock-file", true}});
   if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
   ServerOptions so;
@@ -128,12 +129,17 @@ int RunServe(const std::vector<std::string>& args) {
 
   auto secrets = node::LoadNodeSecrets(lo.dir, /*create=*/true);
   if (!secrets.ok()) return Fail("serve", secrets.status().message(), kExitFailure);
-  node::Clients clients(*ledger_log, secrets->data_key);
+  // One policy for every URL the node registers or sends to.
+  node::OutboundPolicy outbound;
+  outbound.allow_local = flags->Has("allow-local-callbacks");
+  node::Clients clients(*ledger_log, secrets->data_key, outbound);
   node::ApprovalsOptions ao;
   ao.issuer = flags->GetOr("issuer", "quipu");
   ao.delivery_webhook = flags->GetOr("delivery-webhook", "");
-  if (!ao.delivery_webhook.empty() && !node::IsAllowedClientUri(ao.delivery_webhook)) {
-    return Fail("serve", "--delivery-webhook must be https:// (or http://localhost)", kExitBadInput);
+  if (!ao.delivery_webhook.empty()) {
+    if (Status s = node::CheckOutboundUrl(ao.delivery_webhook, outbound); !s.ok()) {
+      return Fail("serve", "--delivery-webhook: " + s.message(), kExitBadInput);
+    }
   }
   if (const char* token = std::getenv("QUIPU_DELIVERY_TOKEN")) ao.delivery_token = token;
   if (auto clock_file = flags->Get("test-clock-file")) {
@@ -147,7 +153,7 @@ int RunServe(const std::vector<std::string>& args) {
     };
   }
   node::Approvals approvals(*ledger_log, clients, secrets->data_key, ao);
-  Notifier notifier(approvals, *ledger_log, log);
+  Notifier notifier(approvals, *ledger_log, log, std::chrono::seconds(10), outbound);
   auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
   if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
   auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);
@@ -247,7 +253,7 @@ const node::Command kServeCommand{
     "usage: quipu serve [--data DIR] [--listen HOST:PORT] [--threads N] [--origin O]\n"
     "                   [--body-limit BYTES] [--sync full|none] [--max-connections N]\n"
     "                   [--header-timeout-ms MS] [--request-timeout-ms MS]\n"
-    "                   [--issuer NAME] [--delivery-webhook URL]\n"
+    "                   [--issuer NAME] [--delivery-webhook URL] [--allow-local-callbacks]\n"
     "\n"
     "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
     "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
@@ -262,6 +268,9 @@ const node::Command kServeCommand{
     "  --issuer NAME         the issuer shown by authenticator apps (quipu)\n"
     "  --delivery-webhook U  where codes of the \"message\" factor are POSTed (SMS/e-mail\n"
     "                        gateway); its bearer token from $QUIPU_DELIVERY_TOKEN\n"
+    "  --allow-local-callbacks  development only: lets callbacks (client URIs, the delivery\n"
+    "                        webhook) go to http://localhost and private addresses; without\n"
+    "                        it they must be https:// to public addresses\n"
     "  --test-clock-file F   tests only: read the time (unix µs) from F\n"
     "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
     "\n"

@@ -74,6 +74,11 @@ Status PutOutbox(PrivateTxn& txn, const std::array<uint8_t, 32>& key, int64_t no
 
 std::string FormatMicros(int64_t us) { return ledger::FormatTime(us); }
 
+// What a client reads about a failed notification: never the transport's
+// words (they would describe whatever answers at the registered address).
+constexpr const char* kRetrying = "not delivered; the node will retry";
+constexpr const char* kGaveUp = "not delivered; the node gave up after 24 hours of retries";
+
 }  // namespace
 
 bool IsValidSubjectId(std::string_view id) {
@@ -297,9 +302,15 @@ json Approvals::PublicView(const json& r) const {
   if (r.contains("decided_at")) out["decided_at"] = r["decided_at"];
   if (status == "pending") out["attempts_left"] = options_.max_wrong_codes - r.value("wrong_codes", 0);
   const json& n = r["notification"];
-  out["notification"] = {{"state", n.value("state", "none")}, {"attempts", n.value("attempts", 0)}};
-  if (n.contains("last_error")) out["notification"]["last_error"] = n["last_error"];
-  if (n.contains("delivered_at")) out["notification"]["delivered_at"] = n["delivered_at"];
+  const std::string state = n.value("state", "none");
+  json& shown = out["notification"] = {{"state", state}, {"attempts", n.value("attempts", 0)}};
+  // The words come from the state, not from the record: records written
+  // before this rule held the transport's error text.
+  if (state == "retrying") shown["last_error"] = kRetrying;
+  if (state == "failed") shown["last_error"] = kGaveUp;
+  if (n.contains("last_http_status")) shown["last_http_status"] = n["last_http_status"];
+  if (n.contains("next_attempt_at")) shown["next_attempt_at"] = n["next_attempt_at"];
+  if (n.contains("delivered_at")) shown["delivered_at"] = n["delivered_at"];
   return out;
 }
 
@@ -515,35 +526,37 @@ Result<std::optional<int64_t>> Approvals::NextDue() const {
   return next;
 }
 
-Status Approvals::RecordAttempt(const OutboxItem& item, bool delivered, const std::string& error) {
+Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& attempt) {
   const int64_t now = options_.clock();
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json o, GetJson(txn, PrivateTable::kOutbox, item.key, "outbox"));
     if (o.is_null()) return Status::Ok();  // already recorded
+    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(item.request_id), "approval request"));
     const int attempts = o.value("attempts", 0) + 1;
-    const bool give_up = !delivered && now - o.value("created_us", int64_t{0}) >= kOutboxGiveUp;
-    if (delivered || give_up) {
+    const bool give_up = !attempt.delivered && now - o.value("created_us", int64_t{0}) >= kOutboxGiveUp;
+    // 1 s, 2 s, 4 s, ... up to an hour between attempts.
+    const int64_t next_us = now + std::min<int64_t>(int64_t{1} << std::min(attempts - 1, 12), 3600) * kSecond;
+    if (attempt.delivered || give_up) {
       QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kOutbox, item.key));
     } else {
-      // 1 s, 2 s, 4 s, ... up to an hour between attempts.
-      const int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(attempts - 1, 12), 3600) * kSecond;
       o["attempts"] = attempts;
-      o["next_us"] = now + backoff;
+      o["next_us"] = next_us;
       QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kOutbox, item.key, o.dump()));
     }
-    if (item.kind != "notify") return Status::Ok();
-    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(item.request_id), "approval request"));
-    if (r.is_null()) return Status::Ok();
+    if (item.kind != "notify" || r.is_null()) return Status::Ok();
     json& n = r["notification"];
     n["attempts"] = attempts;
-    if (delivered) {
+    n.erase("last_error");  // earlier versions stored the transport's text here
+    n.erase("next_attempt_at");
+    n.erase("last_http_status");
+    if (attempt.delivered) {
       n["state"] = "delivered";
       n["delivered_at"] = time;
-      n.erase("last_error");
     } else {
       n["state"] = give_up ? "failed" : "retrying";
-      n["last_error"] = error.substr(0, 300);
+      if (!give_up) n["next_attempt_at"] = FormatMicros(next_us);
+      if (attempt.http_status != 0) n["last_http_status"] = attempt.http_status;
     }
     return txn.Put(PrivateTable::kApprovals, RequestKey(item.request_id), r.dump());
   };

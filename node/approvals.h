@@ -47,6 +47,14 @@ struct OutboxItem {
   int64_t created_us = 0;
 };
 
+// What one delivery attempt came to, as far as a client may know it: the
+// transport's failure text stays in the node's log (it would tell a
+// client what answers at the addresses it registers).
+struct DeliveryAttempt {
+  bool delivered = false;
+  unsigned http_status = 0;  // the destination's answer; 0 when none came
+};
+
 // Thread-safe.
 class Approvals {
  public:
@@ -78,8 +86,11 @@ class Approvals {
   // --- outbox (for the notifier) ---
   Result<std::vector<OutboxItem>> DueOutbox(size_t max) const;
   // Records an attempt: delivered items leave the outbox; failed ones are
-  // retried with exponential backoff up to 24 hours after creation.
-  Status RecordAttempt(const OutboxItem& item, bool delivered, const std::string& error);
+  // retried with exponential backoff up to 24 hours after creation (then
+  // dropped, the notification "failed"). The request's notification state
+  // shows the attempt in generic words only (PublicView). Ok if the item
+  // was already gone. Errors: the sequencer's.
+  Status RecordAttempt(const OutboxItem& item, const DeliveryAttempt& attempt);
   // When the next item is due (unix µs), or nullopt if the outbox is empty.
   Result<std::optional<int64_t>> NextDue() const;
 
