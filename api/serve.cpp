@@ -152,8 +152,15 @@ int RunServe(const std::vector<std::string>& args) {
       return us;
     };
   }
+  Notifier* kick = nullptr;  // set below: the notifier needs the approvals first
+  ao.on_outbox = [&kick] {
+    if (kick) kick->Kick();
+  };
   node::Approvals approvals(*ledger_log, clients, secrets->data_key, ao);
-  Notifier notifier(approvals, *ledger_log, log, std::chrono::seconds(10), outbound);
+  NotifierOptions no;
+  no.policy = outbound;
+  Notifier notifier(approvals, *ledger_log, log, no);
+  kick = &notifier;
   auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
   if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
   auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);

@@ -2,7 +2,9 @@
 // receiver this test runs (quipu's own HTTP server in process, as a
 // stand-in for an institution's endpoint and an SMS gateway). Failures are
 // retried with backoff across a kill -9 and restart; every notification
-// arrives as recorded. The outbound policy: local and private URIs are refused at
+// arrives as recorded. A destination that accepts and never answers delays
+// no other one; a code is never sent once its request expired or was
+// decided. The outbound policy: local and private URIs are refused at
 // registration without --allow-local-callbacks, a name that resolves to
 // loopback is refused when sending, and the client reads generic words
 // while the node's log has the detail.
@@ -290,6 +292,109 @@ TEST_F(NotifyTest, TheMessageFactorDeliversACodeThatConfirms) {
   }
   SetClock(kStart + 601);
   EXPECT_EQ(Post("/v1/approvals/" + late + "/confirm", {{"code", late_code}}).status, 410);
+}
+
+// ---- a destination that hangs ----
+
+// Six notifications for a client whose endpoint accepts and never answers
+// (each attempt lasts the full 10 s deadline), then a notification for
+// another client and a code for the delivery webhook: those two arrive at
+// once, and the hanging destination holds no more than its four slots.
+TEST_F(NotifyTest, AHangingDestinationDelaysNoOtherClient) {
+  testing::HangingServer hanging;
+  ASSERT_TRUE(hanging.ok());
+  const json stuck = AddClient("Colgada", "http://127.0.0.1:" + std::to_string(hanging.port()) + "/notify");
+  Start();
+  for (int i = 0; i < 6; ++i) Approve(stuck, "444444" + std::to_string(i), "hang" + std::to_string(i));
+  ASSERT_TRUE(WaitUntil([&] { return hanging.accepted() >= 4; }, 3)) << hanging.accepted();
+  // Later in the outbox's key order than the six: a single sender in key
+  // order would reach them only after 60 s.
+  SetClock(kStart + 1);
+  const auto started = steady_clock::now();
+  const std::string id = Approve(client_, "5555555", "healthy");
+  Http created = Post("/v1/approvals", {{"subject", "6666666"}, {"documents", {Doc("sms")}}, {"factor", "message"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string coded = created.Json()["id"];
+  ASSERT_TRUE(WaitUntil([&] { return Received("/notify", id) == 1 && Received("/deliver", coded) == 1; }, 3));
+  EXPECT_LT(steady_clock::now() - started, seconds(2));
+  EXPECT_EQ(hanging.accepted(), 4);  // kMaxDeliveriesPerDestination
+  EXPECT_TRUE(WaitUntil([&] { return Notification(client_, id)["state"] == "delivered"; }, 2));
+  // SIGTERM with four attempts hanging: the node ends within one attempt's
+  // deadline, and cleanly.
+  const auto stopping = steady_clock::now();
+  EXPECT_EQ(node_->Stop(), 0);
+  EXPECT_LT(steady_clock::now() - stopping, milliseconds(11500));
+}
+
+// A notification that failed waits in the outbox; the node is killed; on
+// restart it is delivered at once, although six items due for a hanging
+// destination come before it in the outbox.
+TEST_F(NotifyTest, AQueuedItemIsDeliveredAfterARestartWhileAnotherDestinationHangs) {
+  testing::HangingServer hanging;
+  ASSERT_TRUE(hanging.ok());
+  const json stuck = AddClient("Colgada", "http://127.0.0.1:" + std::to_string(hanging.port()) + "/notify");
+  receiver_.SetFailing(true);
+  Start();
+  for (int i = 0; i < 6; ++i) Approve(stuck, "444444" + std::to_string(i), "hang" + std::to_string(i));
+  SetClock(kStart + 1);
+  const std::string id = Approve(client_, "5555555", "queued");
+  ASSERT_TRUE(WaitUntil([&] { return Received("/notify", id) == 1; }, 3));
+  ASSERT_TRUE(WaitUntil([&] { return Notification(client_, id)["state"] == "retrying"; }, 3));
+  node_->Kill9();
+  receiver_.SetFailing(false);
+  SetClock(kStart + 20);  // every retry is due
+  const int hung_before = hanging.accepted();
+  const auto started = steady_clock::now();
+  Start();
+  ASSERT_TRUE(WaitUntil([&] { return Received("/notify", id) == 2; }, 3));
+  EXPECT_LT(steady_clock::now() - started, seconds(2));
+  EXPECT_TRUE(WaitUntil([&] { return Notification(client_, id)["state"] == "delivered"; }, 2));
+  // Meanwhile the hanging destination was being tried again, four at a time.
+  EXPECT_TRUE(WaitUntil([&] { return hanging.accepted() - hung_before == 4; }, 2)) << hanging.accepted();
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(hanging.accepted() - hung_before, 4);
+}
+
+// ---- codes that are too late ----
+
+// The webhook fails at the first attempt at each of two codes (it answered
+// 500, but it saw them). One request is then decided with its code, the
+// other expires: neither code is POSTed again, not even after a restart,
+// and the node's log says why each was dropped.
+TEST_F(NotifyTest, ACodeIsNeverSentAfterItsRequestExpiredOrWasDecided) {
+  receiver_.SetFailing(true);
+  Start();
+  auto create = [&](const std::string& subject) -> std::string {
+    Http h = Post("/v1/approvals", {{"subject", subject}, {"documents", {Doc(subject)}}, {"factor", "message"}});
+    EXPECT_EQ(h.status, 201) << h.body;
+    return h.Json().value("id", "");
+  };
+  const std::string decided = create("7777771"), expired = create("7777772");
+  ASSERT_TRUE(WaitUntil([&] { return Received("/deliver", decided) == 1 && Received("/deliver", expired) == 1; }, 3));
+  std::string code;
+  for (const auto& g : receiver_.Received()) {
+    json j = json::parse(g.body, nullptr, false);
+    if (j.value("request", "") == decided) code = j["code"];
+  }
+  receiver_.SetFailing(false);
+  ASSERT_EQ(Post("/v1/approvals/" + decided + "/confirm", {{"code", code}}).status, 200);
+  SetClock(kStart + 601);  // `expired` is past its 10 minutes; both retries are due
+  EXPECT_TRUE(WaitUntil([&] { return node_->Stderr().find("the request expired") != std::string::npos; }, 3))
+      << node_->Stderr();
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(Received("/deliver", decided), 1u);
+  EXPECT_EQ(Received("/deliver", expired), 1u);
+  const std::string log = node_->Stderr();
+  EXPECT_NE(log.find("\"code_dropped\""), std::string::npos) << log;
+  EXPECT_NE(log.find("the request is approved"), std::string::npos) << log;
+  // Dropped durably: a new run has nothing to send.
+  node_->Stop();
+  SetClock(kStart + 700);
+  Start();
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(Received("/deliver", decided), 1u);
+  EXPECT_EQ(Received("/deliver", expired), 1u);
+  EXPECT_EQ(node_->Stderr().find("code_delivery"), std::string::npos);
 }
 
 // ---- the outbound policy ----
