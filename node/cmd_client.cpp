@@ -134,8 +134,9 @@ extern const Command kClientCommand{
     "add prints the client's id and its API token: the token is shown once, quipu keeps only\n"
     "its SHA-256. rotate prints a new token (the old one stops working). URIs must be https://\n"
     "to a public host; --allow-local-callbacks (development only, as for `quipu serve`) also\n"
-    "admits http://localhost and private addresses. These need the data directory's writer lock: while a\n"
-    "node runs, use its admin API (POST /v1/admin/clients, ...) with the admin token.\n",
+    "admits http://localhost and private addresses. These need the data directory's writer\n"
+    "lock: while a node runs, use its admin API (POST /v1/admin/clients, ...) with the admin\n"
+    "token.\n",
     RunClient};
 
 extern const Command kSubjectCommand{
