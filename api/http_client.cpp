@@ -13,7 +13,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace quipu::api {
 namespace {
@@ -23,6 +25,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using node::ParsedUrl;
 
 constexpr size_t kMaxResponseHeader = 64 * 1024;
 
@@ -94,15 +97,48 @@ Result<http::request<http::string_body>> BuildRequest(const OutboundRequest& in,
   return req;
 }
 
+node::IpAddress ToIpAddress(const asio::ip::address& a) {
+  node::IpAddress out;
+  if (a.is_v4()) {
+    const auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), out.bytes.begin());
+  } else {
+    out.v6 = true;
+    const auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), out.bytes.begin());
+  }
+  return out;
+}
+
+// The resolved addresses that `policy` allows, in the resolver's order.
+// kPermissionDenied, naming the first refused address, when none is.
+Result<std::vector<tcp::endpoint>> AllowedEndpoints(const tcp::resolver::results_type& results,
+                                                    const node::OutboundPolicy& policy, const ParsedUrl& url) {
+  std::vector<tcp::endpoint> allowed;
+  Status first_refusal;
+  for (const auto& entry : results) {
+    Status s = node::CheckOutboundAddress(ToIpAddress(entry.endpoint().address()), policy);
+    if (s.ok()) {
+      allowed.push_back(entry.endpoint());
+    } else if (first_refusal.ok()) {
+      first_refusal = std::move(s);
+    }
+  }
+  if (allowed.empty()) {
+    if (first_refusal.ok()) return Unavailable("HTTP error while resolving " + Authority(url) + ": no address");
+    return PermissionDenied("HTTP request to " + Authority(url) + " refused: " + first_refusal.message());
+  }
+  return allowed;
+}
+
 // One exchange on a plain or TLS stream, driven by callbacks on a private
 // io_context; `timer` bounds the whole of it.
 template <class Stream>
 class Exchange {
  public:
-  Exchange(asio::io_context& ioc, Stream& stream, const ParsedUrl& url,
-           http::request<http::string_body>& req, std::chrono::milliseconds timeout)
-      : stream_(stream), url_(url), req_(req), timeout_(timeout), resolver_(ioc), timer_(ioc) {
-  }
+  Exchange(asio::io_context& ioc, Stream& stream, const ParsedUrl& url, http::request<http::string_body>& req,
+           std::chrono::milliseconds timeout, const node::OutboundPolicy& policy)
+      : stream_(stream), url_(url), req_(req), timeout_(timeout), policy_(policy), resolver_(ioc), timer_(ioc) {}
 
   void Start() {
     timer_.expires_after(timeout_);
@@ -116,9 +152,14 @@ class Exchange {
     resolver_.async_resolve(url_.host, url_.port,
                             [this](beast::error_code ec, tcp::resolver::results_type results) {
                               if (ec) return Fail(ec);
+                              auto allowed = AllowedEndpoints(results, policy_, url_);
+                              if (!allowed.ok()) return Finish(allowed.status());
+                              // Only the addresses just checked: the name is
+                              // not resolved again before connecting.
+                              endpoints_ = std::move(*allowed);
                               stage_ = "connecting to";
                               beast::get_lowest_layer(stream_).async_connect(
-                                  results, [this](beast::error_code ec, const tcp::endpoint&) {
+                                  endpoints_, [this](beast::error_code ec, const tcp::endpoint&) {
                                     if (ec) return Fail(ec);
                                     Connected();
                                   });
@@ -215,7 +256,9 @@ class Exchange {
   const ParsedUrl& url_;
   http::request<http::string_body>& req_;
   std::chrono::milliseconds timeout_;
+  const node::OutboundPolicy& policy_;
   tcp::resolver resolver_;
+  std::vector<tcp::endpoint> endpoints_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   http::response_parser<http::string_body> parser_;
@@ -227,8 +270,8 @@ class Exchange {
 
 template <class Stream>
 Result<OutboundResponse> Run(asio::io_context& ioc, Stream& stream, const ParsedUrl& url,
-                             http::request<http::string_body>& req, std::chrono::milliseconds timeout) {
-  Exchange<Stream> exchange(ioc, stream, url, req, timeout);
+                             http::request<http::string_body>& req, const OutboundRequest& request) {
+  Exchange<Stream> exchange(ioc, stream, url, req, request.timeout, request.policy);
   exchange.Start();
   // Every path ends in Finish(), which cancels everything left, so run()
   // returns; the timer guarantees that happens by the deadline (a hung
@@ -237,105 +280,18 @@ Result<OutboundResponse> Run(asio::io_context& ioc, Stream& stream, const Parsed
   return std::move(exchange).result();
 }
 
-bool IsHostChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
 }  // namespace
 
-Result<ParsedUrl> ParseUrl(std::string_view url) {
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-      return InvalidArgument("URL: holds a space or a control character");
-    }
-  }
-  const size_t sep = url.find("://");
-  if (sep == std::string_view::npos || sep == 0) {
-    return InvalidArgument("URL: no scheme (expected http:// or https://)");
-  }
-  ParsedUrl out;
-  for (char c : url.substr(0, sep)) out.scheme += Lower(c);
-  if (out.scheme != "http" && out.scheme != "https") {
-    return InvalidArgument("URL: unsupported scheme '" + out.scheme + "' (expected http or https)");
-  }
-  std::string_view rest = url.substr(sep + 3);
-  const size_t end = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, end);
-  std::string_view tail = end == std::string_view::npos ? std::string_view() : rest.substr(end);
-  if (authority.find('@') != std::string_view::npos) {
-    return InvalidArgument("URL: user info (user@host) is not supported");
-  }
-  std::string_view host, port;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("URL: unterminated IPv6 literal");
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return InvalidArgument("URL: junk after the IPv6 literal");
-      port = after.substr(1);
-      if (port.empty()) return InvalidArgument("URL: empty port");
-    }
-    boost::system::error_code ec;
-    asio::ip::make_address_v6(std::string(host), ec);
-    if (ec || host.empty()) return InvalidArgument("URL: malformed IPv6 literal");
-    for (char c : host) out.host += Lower(c);
-  } else {
-    const size_t colon = authority.find(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      if (port.empty()) return InvalidArgument("URL: empty port");
-    }
-    if (host.empty()) return InvalidArgument("URL: empty host");
-    for (char c : host) {
-      const char l = Lower(c);
-      if (!IsHostChar(l)) return InvalidArgument("URL: host holds a character outside [A-Za-z0-9._-]");
-      out.host += l;
-    }
-    if (out.host.front() == '.' || out.host.front() == '-' || out.host.find("..") != std::string::npos) {
-      return InvalidArgument("URL: malformed host name");
-    }
-  }
-  if (port.empty()) {
-    out.port = out.scheme == "https" ? "443" : "80";
-  } else {
-    if (port.size() > 5) return InvalidArgument("URL: port out of range 1..65535");
-    unsigned value = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9') return InvalidArgument("URL: port is not a decimal number");
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value < 1 || value > 65535) return InvalidArgument("URL: port out of range 1..65535");
-    out.port = std::to_string(value);
-  }
-  tail = tail.substr(0, tail.find('#'));
-  if (tail.empty()) {
-    out.target = "/";
-  } else if (tail.front() == '?') {
-    out.target = "/" + std::string(tail);
-  } else {
-    out.target = std::string(tail);
-  }
-  return out;
-}
-
-bool IsAllowedCallbackUrl(std::string_view url) {
-  auto parsed = ParseUrl(url);
-  if (!parsed.ok()) return false;
-  if (parsed->scheme == "https") return true;
-  return parsed->host == "localhost" || parsed->host == "127.0.0.1" || parsed->host == "::1";
-}
-
 Result<OutboundResponse> SendHttp(const OutboundRequest& request) {
-  QUIPU_ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(request.url));
+  QUIPU_RETURN_IF_ERROR(node::CheckOutboundUrl(request.url, request.policy).WithContext("URL"));
+  QUIPU_ASSIGN_OR_RETURN(ParsedUrl url, node::ParseUrl(request.url));
   QUIPU_ASSIGN_OR_RETURN(auto req, BuildRequest(request, url));
   if (request.timeout.count() <= 0) return InvalidArgument("HTTP request: timeout must be positive");
   try {
     asio::io_context ioc(1);
     if (url.scheme == "http") {
       beast::tcp_stream stream(ioc);
-      return Run(ioc, stream, url, req, request.timeout);
+      return Run(ioc, stream, url, req, request);
     }
     ssl::context ctx(ssl::context::tls_client);
     if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION) != 1) {
@@ -347,7 +303,7 @@ Result<OutboundResponse> SendHttp(const OutboundRequest& request) {
     if (ec) return Unavailable("TLS: cannot load the system certificate store: " + ec.message());
     ctx.set_verify_mode(ssl::verify_peer);
     beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
-    return Run(ioc, stream, url, req, request.timeout);
+    return Run(ioc, stream, url, req, request);
   } catch (const std::exception& e) {
     // Asio throws only on resource exhaustion here (no fds, no memory).
     return Unavailable(std::string("HTTP request to ") + Authority(url) + ": " + e.what());

@@ -67,6 +67,7 @@ int RunServe(const std::vector<std::string>& args) {
                                          {"pdf-workers", true},
                                          {"pdf-timeout-ms", true},
                                          {"pdf-memory-mb", true},
+                                         {"allow-local-callbacks", false},
                                          {"test-clock-file", true}});
   if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
   ServerOptions so;
@@ -173,12 +174,17 @@ int RunServe(const std::vector<std::string>& args) {
                    [pdf_engine] { return static_cast<double>(pdf_engine->stats().failures); });
   metrics.AddGauge("quipu_pdf_jobs_refused", "PDF jobs refused because every worker was busy.",
                    [pdf_engine] { return static_cast<double>(pdf_engine->stats().refused); });
-  node::Clients clients(*ledger_log, secrets->data_key);
+  // One policy for every URL the node registers or sends to.
+  node::OutboundPolicy outbound;
+  outbound.allow_local = flags->Has("allow-local-callbacks");
+  node::Clients clients(*ledger_log, secrets->data_key, outbound);
   node::ApprovalsOptions ao;
   ao.issuer = flags->GetOr("issuer", "quipu");
   ao.delivery_webhook = flags->GetOr("delivery-webhook", "");
-  if (!ao.delivery_webhook.empty() && !node::IsAllowedClientUri(ao.delivery_webhook)) {
-    return Fail("serve", "--delivery-webhook must be https:// (or http://localhost)", kExitBadInput);
+  if (!ao.delivery_webhook.empty()) {
+    if (Status s = node::CheckOutboundUrl(ao.delivery_webhook, outbound); !s.ok()) {
+      return Fail("serve", "--delivery-webhook: " + s.message(), kExitBadInput);
+    }
   }
   if (const char* token = std::getenv("QUIPU_DELIVERY_TOKEN")) ao.delivery_token = token;
   if (auto clock_file = flags->Get("test-clock-file")) {
@@ -191,8 +197,15 @@ int RunServe(const std::vector<std::string>& args) {
       return us;
     };
   }
+  Notifier* kick = nullptr;  // set below: the notifier needs the approvals first
+  ao.on_outbox = [&kick] {
+    if (kick) kick->Kick();
+  };
   node::Approvals approvals(*ledger_log, clients, *pdf_engine, secrets->data_key, ao);
-  Notifier notifier(approvals, *ledger_log, log);
+  NotifierOptions no;
+  no.policy = outbound;
+  Notifier notifier(approvals, *ledger_log, log, no);
+  kick = &notifier;
   auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
   if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
   auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);
@@ -307,7 +320,7 @@ const node::Command kServeCommand{
     "usage: quipu serve [--data DIR] [--listen HOST:PORT] [--threads N] [--origin O]\n"
     "                   [--body-limit BYTES] [--sync full|none] [--max-connections N]\n"
     "                   [--header-timeout-ms MS] [--request-timeout-ms MS]\n"
-    "                   [--issuer NAME] [--delivery-webhook URL]\n"
+    "                   [--issuer NAME] [--delivery-webhook URL] [--allow-local-callbacks]\n"
     "                   [--pool-threads N] [--pool-queue N]\n"
     "                   [--pdf-workers N] [--pdf-timeout-ms MS] [--pdf-memory-mb MB]\n"
     "\n"
@@ -330,6 +343,9 @@ const node::Command kServeCommand{
     "  --issuer NAME         the issuer shown by authenticator apps (quipu)\n"
     "  --delivery-webhook U  where codes of the \"message\" factor are POSTed (SMS/e-mail\n"
     "                        gateway); its bearer token from $QUIPU_DELIVERY_TOKEN\n"
+    "  --allow-local-callbacks  development only: lets callbacks (client URIs, the delivery\n"
+    "                        webhook) go to http://localhost and private addresses; without\n"
+    "                        it they must be https:// to public addresses\n"
     "  --test-clock-file F   tests only: read the time (unix µs) from F\n"
     "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
     "\n"

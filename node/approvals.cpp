@@ -74,6 +74,22 @@ Status PutOutbox(PrivateTxn& txn, const std::array<uint8_t, 32>& key, int64_t no
 
 std::string FormatMicros(int64_t us) { return ledger::FormatTime(us); }
 
+// Why a code for `request` (its stored record, null when gone) must not be
+// sent any more, or "": it is worth something only while the request
+// waits for it, and a code that arrives later only confuses its reader.
+std::string WhyCodeIsObsolete(const json& request, int64_t now) {
+  if (!request.is_object()) return "the request no longer exists";
+  const std::string status = request.value("status", "");
+  if (status != "pending") return "the request is " + status;
+  if (now > request.value("expires_us", int64_t{0})) return "the request expired";
+  return "";
+}
+
+// What a client reads about a failed notification: never the transport's
+// words (they would describe whatever answers at the registered address).
+constexpr const char* kRetrying = "not delivered; the node will retry";
+constexpr const char* kGaveUp = "not delivered; the node gave up after 24 hours of retries";
+
 }  // namespace
 
 bool IsValidSubjectId(std::string_view id) {
@@ -268,6 +284,7 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
   auto r = log_.Append(std::move(req)).get();
   sodium_memzero(code.data(), code.size());
   if (!r.ok()) return r.status();
+  if (factor == "message" && options_.on_outbox) options_.on_outbox();
   json out = {{"id", rid}, {"status", "pending"}, {"expires_at", FormatMicros(now + options_.ttl_seconds * kSecond)},
               {"factor", factor}, {"documents", json::array()}};
   for (const json& d : docs) out["documents"].push_back({{"sha256", d["sha256"]}, {"media_type", d["media_type"]}});
@@ -297,9 +314,15 @@ json Approvals::PublicView(const json& r) const {
   if (r.contains("decided_at")) out["decided_at"] = r["decided_at"];
   if (status == "pending") out["attempts_left"] = options_.max_wrong_codes - r.value("wrong_codes", 0);
   const json& n = r["notification"];
-  out["notification"] = {{"state", n.value("state", "none")}, {"attempts", n.value("attempts", 0)}};
-  if (n.contains("last_error")) out["notification"]["last_error"] = n["last_error"];
-  if (n.contains("delivered_at")) out["notification"]["delivered_at"] = n["delivered_at"];
+  const std::string state = n.value("state", "none");
+  json& shown = out["notification"] = {{"state", state}, {"attempts", n.value("attempts", 0)}};
+  // The words come from the state, not from the record: records written
+  // before this rule held the transport's error text.
+  if (state == "retrying") shown["last_error"] = kRetrying;
+  if (state == "failed") shown["last_error"] = kGaveUp;
+  if (n.contains("last_http_status")) shown["last_http_status"] = n["last_http_status"];
+  if (n.contains("next_attempt_at")) shown["next_attempt_at"] = n["next_attempt_at"];
+  if (n.contains("delivered_at")) shown["delivered_at"] = n["delivered_at"];
   return out;
 }
 
@@ -442,6 +465,7 @@ Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, 
   };
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
+  if (options_.on_outbox) options_.on_outbox();
   json entries = json::array();
   for (size_t i = 0; i < r["documents"].size(); ++i) {
     entries.push_back({{"index", done->first_index + i}, {"sha256", r["documents"][i]["sha256"]}});
@@ -459,10 +483,11 @@ Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, 
 
 // --- outbox ----------------------------------------------------------------------
 
-Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max) const {
+Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFilter& want) const {
   const int64_t now = options_.clock();
-  std::vector<OutboxItem> out;
+  std::vector<std::pair<std::string, json>> due;
   Status bad = Status::Ok();
+  if (max == 0) return std::vector<OutboxItem>();
   QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
     auto j = ParseRecord(std::string(v), "outbox");
     if (!j.ok()) {
@@ -470,43 +495,55 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max) const {
       return false;
     }
     if (j->value("next_us", int64_t{0}) > now) return true;
-    OutboxItem item;
-    item.key = std::string(k);
-    item.kind = j->value("kind", "");
-    item.request_id = j->value("request", "");
-    item.url = j->value("url", "");
-    item.attempts = j->value("attempts", 0);
-    item.created_us = j->value("created_us", int64_t{0});
-    auto body = OpenSecret(data_key_, j->value("body_sealed", ""), "outbox:" + item.key);
-    if (!body.ok()) {
-      bad = body.status();
-      return false;
-    }
-    item.body = json::parse(*body, nullptr, false);
-    if (j->contains("bearer_sealed")) {
-      auto bearer = OpenSecret(data_key_, (*j)["bearer_sealed"].get<std::string>(), "outbox-bearer:" + item.key);
-      if (!bearer.ok()) {
-        bad = bearer.status();
-        return false;
-      }
-      item.bearer = *bearer;
-    }
-    out.push_back(std::move(item));
-    return out.size() < max;
+    if (want && !want(k, j->value("url", ""))) return true;
+    due.emplace_back(std::string(k), std::move(*j));
+    return due.size() < max;
   }));
   QUIPU_RETURN_IF_ERROR(bad);
+  // Requests are read after the scan: one read snapshot at a time.
+  std::vector<OutboxItem> out;
+  for (auto& [key, j] : due) {
+    OutboxItem item;
+    item.key = key;
+    item.kind = j.value("kind", "");
+    item.request_id = j.value("request", "");
+    item.url = j.value("url", "");
+    item.attempts = j.value("attempts", 0);
+    item.created_us = j.value("created_us", int64_t{0});
+    if (item.kind == "deliver") {
+      QUIPU_ASSIGN_OR_RETURN(auto rv, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(item.request_id)));
+      json request;
+      if (rv) {
+        QUIPU_ASSIGN_OR_RETURN(request, ParseRecord(*rv, "approval request"));
+      }
+      item.obsolete = WhyCodeIsObsolete(request, now);
+      if (!item.obsolete.empty()) {
+        out.push_back(std::move(item));  // no secrets: it is never sent
+        continue;
+      }
+    }
+    QUIPU_ASSIGN_OR_RETURN(std::string body, OpenSecret(data_key_, j.value("body_sealed", ""), "outbox:" + item.key));
+    item.body = json::parse(body, nullptr, false);
+    sodium_memzero(body.data(), body.size());
+    if (j.contains("bearer_sealed")) {
+      QUIPU_ASSIGN_OR_RETURN(item.bearer,
+                             OpenSecret(data_key_, j["bearer_sealed"].get<std::string>(), "outbox-bearer:" + item.key));
+    }
+    out.push_back(std::move(item));
+  }
   return out;
 }
 
-Result<std::optional<int64_t>> Approvals::NextDue() const {
+Result<std::optional<int64_t>> Approvals::NextDue(const OutboxFilter& consider) const {
   std::optional<int64_t> next;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view, std::string_view v) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
     auto j = ParseRecord(std::string(v), "outbox");
     if (!j.ok()) {
       bad = j.status();
       return false;
     }
+    if (consider && !consider(k, j->value("url", ""))) return true;
     const int64_t due = j->value("next_us", int64_t{0});
     if (!next || due < *next) next = due;
     return true;
@@ -515,37 +552,52 @@ Result<std::optional<int64_t>> Approvals::NextDue() const {
   return next;
 }
 
-Status Approvals::RecordAttempt(const OutboxItem& item, bool delivered, const std::string& error) {
+Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& attempt) {
   const int64_t now = options_.clock();
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json o, GetJson(txn, PrivateTable::kOutbox, item.key, "outbox"));
     if (o.is_null()) return Status::Ok();  // already recorded
+    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(item.request_id), "approval request"));
     const int attempts = o.value("attempts", 0) + 1;
-    const bool give_up = !delivered && now - o.value("created_us", int64_t{0}) >= kOutboxGiveUp;
-    if (delivered || give_up) {
+    const bool give_up = !attempt.delivered && now - o.value("created_us", int64_t{0}) >= kOutboxGiveUp;
+    // A code is retried only while its request still waits for it.
+    const bool obsolete_code = item.kind == "deliver" && !WhyCodeIsObsolete(r, now).empty();
+    // 1 s, 2 s, 4 s, ... up to an hour between attempts.
+    const int64_t next_us = now + std::min<int64_t>(int64_t{1} << std::min(attempts - 1, 12), 3600) * kSecond;
+    if (attempt.delivered || give_up || obsolete_code) {
       QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kOutbox, item.key));
     } else {
-      // 1 s, 2 s, 4 s, ... up to an hour between attempts.
-      const int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(attempts - 1, 12), 3600) * kSecond;
       o["attempts"] = attempts;
-      o["next_us"] = now + backoff;
+      o["next_us"] = next_us;
       QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kOutbox, item.key, o.dump()));
     }
-    if (item.kind != "notify") return Status::Ok();
-    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(item.request_id), "approval request"));
-    if (r.is_null()) return Status::Ok();
+    if (item.kind != "notify" || r.is_null()) return Status::Ok();
     json& n = r["notification"];
     n["attempts"] = attempts;
-    if (delivered) {
+    n.erase("last_error");  // earlier versions stored the transport's text here
+    n.erase("next_attempt_at");
+    n.erase("last_http_status");
+    if (attempt.delivered) {
       n["state"] = "delivered";
       n["delivered_at"] = time;
-      n.erase("last_error");
     } else {
       n["state"] = give_up ? "failed" : "retrying";
-      n["last_error"] = error.substr(0, 300);
+      if (!give_up) n["next_attempt_at"] = FormatMicros(next_us);
+      if (attempt.http_status != 0) n["last_http_status"] = attempt.http_status;
     }
     return txn.Put(PrivateTable::kApprovals, RequestKey(item.request_id), r.dump());
+  };
+  auto r = log_.Append(std::move(req)).get();
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status Approvals::DropOutbox(const OutboxItem& item) {
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kOutbox, item.key));
+    if (!v) return Status::Ok();
+    return txn.Delete(PrivateTable::kOutbox, item.key);
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();

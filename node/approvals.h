@@ -34,6 +34,10 @@ struct ApprovalsOptions {
   std::string delivery_token;          // sent as Bearer to the webhook, if set
   size_t max_document_bytes = size_t{32} << 20;  // per inline document (content)
   std::function<int64_t()> clock;      // unix microseconds; default: the system clock
+  // Called (on the caller's thread, after the commit) when a request or a
+  // decision queued an outbox item: the notifier's Kick, so that a code or
+  // a notification leaves at once rather than at the next poll.
+  std::function<void()> on_outbox;
 };
 
 // A queued outbound POST (a client notification or a code delivery).
@@ -46,6 +50,19 @@ struct OutboxItem {
   nlohmann::json body;     // for "notify", `checkpoint` is filled at send time
   int attempts = 0;
   int64_t created_us = 0;
+  // For a "deliver": why its code must not be sent any more ("the request
+  // expired", "the request is approved", ...); empty when it may be sent.
+  // DueOutbox reports such items (without their body or bearer) so that
+  // the caller drops them with DropOutbox and says so in its log.
+  std::string obsolete;
+};
+
+// What one delivery attempt came to, as far as a client may know it: the
+// transport's failure text stays in the node's log (it would tell a
+// client what answers at the addresses it registers).
+struct DeliveryAttempt {
+  bool delivered = false;
+  unsigned http_status = 0;  // the destination's answer; 0 when none came
 };
 
 // Thread-safe.
@@ -79,12 +96,30 @@ class Approvals {
                                 bool approve);
 
   // --- outbox (for the notifier) ---
-  Result<std::vector<OutboxItem>> DueOutbox(size_t max) const;
+  // Decides, from the stored record alone (nothing unsealed yet), whether
+  // the caller wants a due item now: the notifier skips items in flight
+  // and destinations at their limit.
+  using OutboxFilter = std::function<bool(std::string_view key, std::string_view url)>;
+  // Up to `max` due items that `want` accepts (all due items when it is
+  // empty), in key order (creation time). A "deliver" whose request is no
+  // longer pending (expired, decided, locked, gone) comes with `obsolete`
+  // set and no secrets. `want` runs inside a read snapshot: it must not
+  // call back into this object. Errors: kCorruption for a record that is
+  // not JSON or does not open with the data key; the store's errors.
+  Result<std::vector<OutboxItem>> DueOutbox(size_t max, const OutboxFilter& want = {}) const;
   // Records an attempt: delivered items leave the outbox; failed ones are
-  // retried with exponential backoff up to 24 hours after creation.
-  Status RecordAttempt(const OutboxItem& item, bool delivered, const std::string& error);
-  // When the next item is due (unix µs), or nullopt if the outbox is empty.
-  Result<std::optional<int64_t>> NextDue() const;
+  // retried with exponential backoff up to 24 hours after creation (then
+  // dropped, the notification "failed"). The request's notification state
+  // shows the attempt in generic words only (PublicView). A failed
+  // "deliver" whose request is no longer pending is dropped at once.
+  // Ok if the item was already gone. Errors: the sequencer's.
+  Status RecordAttempt(const OutboxItem& item, const DeliveryAttempt& attempt);
+  // Removes an item without an attempt (an obsolete code). Ok if it was
+  // already gone. Errors: the sequencer's.
+  Status DropOutbox(const OutboxItem& item);
+  // When the next item that `consider` accepts (all when empty) is due
+  // (unix µs), or nullopt if there is none. Errors: as DueOutbox's.
+  Result<std::optional<int64_t>> NextDue(const OutboxFilter& consider = {}) const;
 
   int64_t NowMicros() const { return options_.clock(); }
 

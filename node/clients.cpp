@@ -40,27 +40,6 @@ json ClientInfo::ToJson() const {
           {"notify_uri", notify_uri}, {"disabled", disabled}, {"created", created}};
 }
 
-bool IsAllowedClientUri(std::string_view uri) {
-  auto after = [&](std::string_view scheme) -> std::string_view {
-    return uri.substr(0, scheme.size()) == scheme ? uri.substr(scheme.size()) : std::string_view();
-  };
-  for (char c : uri) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
-  }
-  std::string_view rest = after("https://");
-  if (!rest.empty()) return rest[0] != '/' && rest[0] != ':' && rest[0] != '?';
-  rest = after("http://");
-  if (rest.empty()) return false;
-  const size_t end = rest.find_first_of("/?#");
-  std::string_view host = rest.substr(0, end);
-  if (host.size() >= 2 && host.front() == '[') {
-    host = host.substr(0, host.find(']') + 1);
-  } else {
-    host = host.substr(0, host.find(':'));
-  }
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
-}
-
 Status Clients::Commit(std::function<Status(ledger::PrivateTxn&, const std::string& time)> apply) {
   ledger::AppendRequest req;
   req.apply = [apply = std::move(apply)](ledger::PrivateTxn& txn, uint64_t, const std::string& time) {
@@ -73,12 +52,10 @@ Status Clients::Commit(std::function<Status(ledger::PrivateTxn&, const std::stri
 Result<Clients::Added> Clients::Add(const std::string& name, const std::string& redirect_uri,
                                     const std::string& notify_uri, const std::string& notify_token) {
   if (name.empty() || name.size() > 200) return InvalidArgument("name: 1 to 200 characters");
-  if (!IsAllowedClientUri(redirect_uri)) {
-    return InvalidArgument("redirect URI must be https:// (or http://localhost for development)");
-  }
-  if (!IsAllowedClientUri(notify_uri)) {
-    return InvalidArgument("notification URI must be https:// (or http://localhost for development)");
-  }
+  // The redirect URI is only ever followed by the citizen's browser, but
+  // it obeys the same policy: one rule for every URI a client registers.
+  if (Status s = CheckOutboundUrl(redirect_uri, policy_); !s.ok()) return s.WithContext("redirect URI");
+  if (Status s = CheckOutboundUrl(notify_uri, policy_); !s.ok()) return s.WithContext("notification URI");
   if (notify_token.empty() || notify_token.size() > 1024) return InvalidArgument("notification token: 1 to 1024 bytes");
   Added out;
   out.client.id = "c_" + crypto::HexEncode(crypto::RandomBytes(6));

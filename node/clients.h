@@ -14,6 +14,7 @@
 
 #include "crypto/status.h"
 #include "ledger/log.h"
+#include "node/url_policy.h"
 
 namespace quipu::node {
 
@@ -27,20 +28,22 @@ struct ClientInfo {
   nlohmann::json ToJson() const;  // without secrets
 };
 
-// https, or http to localhost / 127.0.0.1 / [::1] (development only).
-bool IsAllowedClientUri(std::string_view uri);
-
 // Thread-safe.
 class Clients {
  public:
-  Clients(ledger::Log& log, const std::array<uint8_t, 32>& data_key) : log_(log), data_key_(data_key) {}
+  // `policy` decides which redirect and notification URIs Add accepts
+  // (node/url_policy.h); the default is production's.
+  Clients(ledger::Log& log, const std::array<uint8_t, 32>& data_key, OutboundPolicy policy = {})
+      : log_(log), data_key_(data_key), policy_(policy) {}
 
   struct Added {
     ClientInfo client;
     std::string token;  // shown once; only its hash is kept
   };
-  // kInvalidArgument for an empty or overlong name, or a URI that is not
-  // allowed, or an empty notification token.
+  // kInvalidArgument for an empty or overlong name, a URI that
+  // CheckOutboundUrl refuses under the policy (the message names the URI
+  // and the rule, and the flag when only development allows it), or an
+  // empty notification token.
   Result<Added> Add(const std::string& name, const std::string& redirect_uri, const std::string& notify_uri,
                     const std::string& notify_token);
   Result<std::vector<ClientInfo>> List() const;
@@ -58,6 +61,7 @@ class Clients {
   Status Commit(std::function<Status(ledger::PrivateTxn&, const std::string& time)> apply);
   ledger::Log& log_;
   const std::array<uint8_t, 32> data_key_;
+  const OutboundPolicy policy_;
 };
 
 }  // namespace quipu::node

@@ -49,6 +49,7 @@ int RunClient(const std::vector<std::string>& args) {
                                    {"redirect-uri", true},
                                    {"notify-uri", true},
                                    {"notify-token", true},
+                                   {"allow-local-callbacks", false},
                                    {"json", false}});
   if (!flags.ok()) return Fail("client", flags.status().message(), kExitBadInput);
   const auto& pos = flags->positional();
@@ -67,7 +68,11 @@ int RunClient(const std::vector<std::string>& args) {
   }
   auto opened = Open(*flags);
   if (!opened.ok()) return Failed("client " + sub, opened.status());
-  Clients clients(*opened->log, opened->secrets.data_key);
+  // As `quipu serve --allow-local-callbacks`: a development node's clients
+  // may be registered with http://localhost URIs.
+  OutboundPolicy policy;
+  policy.allow_local = flags->Has("allow-local-callbacks");
+  Clients clients(*opened->log, opened->secrets.data_key, policy);
   if (sub == "add") {
     auto added = clients.Add(*flags->Get("name"), *flags->Get("redirect-uri"), *flags->Get("notify-uri"),
                              *flags->Get("notify-token"));
@@ -122,14 +127,17 @@ int RunSubject(const std::vector<std::string>& args) {
 extern const Command kClientCommand{
     "client", "approval clients (institutions): add, list, disable, rotate",
     "usage: quipu client add --name N --redirect-uri U --notify-uri U --notify-token T [--data DIR]\n"
+    "                        [--allow-local-callbacks]\n"
     "       quipu client list [--json] [--data DIR]\n"
     "       quipu client disable ID [--data DIR]\n"
     "       quipu client rotate ID [--data DIR]\n"
     "\n"
     "add prints the client's id and its API token: the token is shown once, quipu keeps only\n"
     "its SHA-256. rotate prints a new token (the old one stops working). URIs must be https://\n"
-    "(http://localhost for development). These need the data directory's writer lock: while a\n"
-    "node runs, use its admin API (POST /v1/admin/clients, ...) with the admin token.\n",
+    "to a public host; --allow-local-callbacks (development only, as for `quipu serve`) also\n"
+    "admits http://localhost and private addresses. These need the data directory's writer\n"
+    "lock: while a node runs, use its admin API (POST /v1/admin/clients, ...) with the admin\n"
+    "token.\n",
     RunClient};
 
 extern const Command kSubjectCommand{

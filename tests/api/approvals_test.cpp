@@ -43,7 +43,8 @@ class ApprovalsTest : public ::testing::Test {
     ASSERT_EQ(RunQuipu("log init --data " + ShellQuote(data_)).exit_code, 0);
     client_a_ = AddClient("Servicio de Impuestos", "https://impuestos.example/vuelta");
     client_b_ = AddClient("Ministerio de Salud", "https://salud.example/vuelta?x=1");
-    node_ = std::make_unique<Node>(data_, "--test-clock-file " + ShellQuote(clock_));
+    // The clients' notification URIs are on 127.0.0.1: a development node.
+    node_ = std::make_unique<Node>(data_, "--allow-local-callbacks --test-clock-file " + ShellQuote(clock_));
     admin_ = testing::ReadFile(data_ + "/admin.token");
     admin_.erase(admin_.find_last_not_of("\n") + 1);
     vkey_ = Curl(Url("/v1/log")).Json()["vkey"];
@@ -52,7 +53,7 @@ class ApprovalsTest : public ::testing::Test {
   json AddClient(const std::string& name, const std::string& redirect) {
     auto r = RunQuipu("client add --data " + ShellQuote(data_) + " --name " + ShellQuote(name) +
                       " --redirect-uri " + ShellQuote(redirect) +
-                      " --notify-uri http://127.0.0.1:9/notify --notify-token nt");
+                      " --notify-uri http://127.0.0.1:9/notify --notify-token nt --allow-local-callbacks");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out);
   }

@@ -27,9 +27,12 @@ const data = join(work, 'data');
 const run = (...args) => execFileSync(quipu, args, { encoding: 'utf8' });
 run('log', 'init', '--data', data);
 const client = JSON.parse(run('client', 'add', '--data', data, '--name', 'Ministerio de Educación',
-  '--redirect-uri', 'https://m.example/r', '--notify-uri', 'http://127.0.0.1:9/n', '--notify-token', 't'));
+  '--redirect-uri', 'https://m.example/r', '--notify-uri', 'http://127.0.0.1:9/n', '--notify-token', 't',
+  '--allow-local-callbacks'));
 
-const node = spawn(quipu, ['serve', '--data', data, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+// A development node: the client's notification URI is on 127.0.0.1.
+const node = spawn(quipu, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--allow-local-callbacks'],
+  { stdio: ['ignore', 'pipe', 'ignore'] });
 const base = await new Promise((ok, fail) => {
   let out = '';
   node.stdout.on('data', (d) => {
