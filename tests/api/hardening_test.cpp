@@ -142,6 +142,24 @@ TEST_F(HardeningTest, HostilePdfsGetAReasonAndTheNodeStaysUp) {
   EXPECT_EQ(good.status, 200) << good.body;
 }
 
+TEST_F(HardeningTest, JsonOnlyRoutesRefuseLargeBodiesBeforeReadingThem) {
+  // /v1/qr/verify parsed a 64 MiB body into a DOM before any check; now
+  // its limit is 16 KiB and is checked on the announced length.
+  Http big = Curl("-X POST -H 'Content-Type: application/json' --data-binary @- " + Url("/v1/qr/verify"),
+                  "{\"qr_text\":\"" + std::string(1 << 20, 'A') + "\"}");
+  EXPECT_EQ(big.status, 413) << big.body;
+  EXPECT_NE(big.body.find("/v1/qr/verify"), std::string::npos) << big.body;
+  Http confirm = Curl("-X POST " + Auth(client_) + "-H 'Content-Type: application/json' --data-binary @- " +
+                          Url("/v1/approvals/r_x/confirm"),
+                      "{\"code\":\"" + std::string(100000, '1') + "\"}");
+  EXPECT_EQ(confirm.status, 413);
+  // Document routes keep the large limit.
+  Http doc = Post(client_, "/v1/qr", {{"document", {{"content", B64(SamplePdf(1, std::string(200000, 'x')))},
+                                                    {"media_type", "application/pdf"}}}});
+  EXPECT_EQ(doc.status, 201) << doc.body.substr(0, 300);
+  EXPECT_TRUE(Healthy());
+}
+
 TEST_F(HardeningTest, APdfTheParserCannotReadIsStillFoundByItsHash) {
   // Registered by hash only (the document never reached the node), then
   // checked by file: the parser fails on it, the ledger still knows it.
