@@ -1,5 +1,7 @@
 #include "api/approval_routes.h"
 
+#include "api/client_auth.h"
+
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -13,9 +15,7 @@ using nlohmann::json;
 
 // The client behind the request's bearer token, or the 401 to send.
 Result<node::ClientInfo> Authenticate(node::Clients& clients, const Request& req) {
-  std::string_view token = BearerToken(req);
-  if (token.empty()) return PermissionDenied("send Authorization: Bearer <client token>");
-  return clients.Authenticate(token);
+  return AuthenticateClient(clients, req.headers);
 }
 
 // A JSON request body, strictly parsed; or the problem to send.
@@ -148,7 +148,7 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
     Response r = Json(*created, 201);
     r.headers.emplace_back("Location", "/v1/approvals/" + (*created)["id"].get<std::string>());
     return r;
-  }, RouteOptions{Exec::kWorker, kDocumentBody});
+  }, ForClients(clients, {Exec::kWorker, kDocumentBody}));
   router.Add(http::verb::get, "/v1/approvals/{}", [&clients, &approvals](const Request& req) {
     QUIPU_CLIENT_OR_401(client);
     auto got = approvals.Get(*client, req.params[0]);
@@ -165,7 +165,7 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
                  if (!decided.ok()) return ProblemFromStatus(decided.status());
                  return Json(*decided);
                },
-               RouteOptions{Exec::kWorker, 16 * 1024});
+               ForClients(clients, {Exec::kWorker, 16 * 1024}));
   }
 }
 

@@ -113,8 +113,11 @@ std::optional<Response> CheckFraming(const http::fields& headers, unsigned versi
   return std::nullopt;
 }
 
-std::string_view BearerToken(const Request& req) {
-  std::string_view h = req.header("Authorization");
+std::string_view BearerToken(const Request& req) { return BearerToken(req.headers); }
+
+std::string_view BearerToken(const http::fields& headers) {
+  auto it = headers.find(http::field::authorization);
+  std::string_view h = it == headers.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
   if (h.size() < 7) return {};
   for (size_t i = 0; i < 7; ++i) {
     if (std::tolower(static_cast<unsigned char>(h[i])) != "bearer "[i]) return {};

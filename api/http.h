@@ -69,6 +69,7 @@ std::optional<Response> CheckFraming(const http::fields& headers, unsigned versi
 
 // The token of "Authorization: Bearer <token>" (scheme case-insensitive), or "".
 std::string_view BearerToken(const Request& req);
+std::string_view BearerToken(const http::fields& headers);
 // 401 with `WWW-Authenticate: Bearer realm="quipu"`.
 Response Unauthorized(std::string_view detail);
 

@@ -45,7 +45,7 @@ json BlockJson(const ledger::Block& b) {
 Response FromStatus(const Status& s) { return ProblemFromStatus(s); }
 
 // Reads of the ledger's memory map: quick, never waiting on anything.
-constexpr RouteOptions kInlineRead{Exec::kInline, 0};
+const RouteOptions kInlineRead{Exec::kInline, 0};
 
 Result<crypto::Digest> ParseSha256(std::string_view hex) {
   if (hex.size() != 64) return InvalidArgument("a document SHA-256 is 64 hex digits");

@@ -1,5 +1,7 @@
 #include "api/qr_routes.h"
 
+#include "api/client_auth.h"
+
 #include <charconv>
 
 #include "crypto/encoding.h"
@@ -31,11 +33,7 @@ bool ParseIndex(std::string_view s, uint64_t& v) {
 }  // namespace
 
 void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
-  auto client_of = [&clients](const Request& req) -> Result<node::ClientInfo> {
-    std::string_view token = BearerToken(req);
-    if (token.empty()) return PermissionDenied("send Authorization: Bearer <client token>");
-    return clients.Authenticate(token);
-  };
+  auto client_of = [&clients](const Request& req) { return AuthenticateClient(clients, req.headers); };
 
   router.Add(http::verb::post, "/v1/qr", [&qr, client_of](const Request& req) {
     auto client = client_of(req);
@@ -45,7 +43,7 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
     auto issued = qr.Issue(*client, *body);
     if (!issued.ok()) return ProblemFromStatus(issued.status());
     return Json(*issued, 201);
-  }, RouteOptions{Exec::kWorker, kDocumentBody});
+  }, ForClients(clients, {Exec::kWorker, kDocumentBody}));
 
   // The image of a code carries its text, and its text opens its fields:
   // only the issuing client gets it (whoever holds the printed document has
@@ -101,7 +99,7 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
     auto revoked = qr.Revoke(*client, index, *body);
     if (!revoked.ok()) return ProblemFromStatus(revoked.status());
     return Json(*revoked);
-  }, RouteOptions{Exec::kWorker, kVerifyBody});
+  }, ForClients(clients, {Exec::kWorker, kVerifyBody}));
 
   router.Add(http::verb::post, "/v1/qr/stamp", [&qr, client_of](const Request& req) {
     auto client = client_of(req);
@@ -136,7 +134,7 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
     r.headers.emplace_back("X-Quipu-QR-Index", std::to_string(stamped->qr.index));
     r.headers.emplace_back("X-Quipu-QR-Text", stamped->qr.text);
     return r;
-  }, RouteOptions{Exec::kWorker, kDocumentBody});
+  }, ForClients(clients, {Exec::kWorker, kDocumentBody}));
 }
 
 }  // namespace quipu::api

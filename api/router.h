@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,18 @@ inline constexpr size_t kDocumentBody = SIZE_MAX;
 // The default body limit for JSON-only routes.
 inline constexpr size_t kSmallBody = 64 * 1024;
 
+// Asked with the headers, before any of the body is read: the problem to
+// answer (a 401 for a missing or unknown client token), or nullopt to go
+// on. Runs on an I/O thread: quick checks only. The handler checks again.
+using AdmitCheck = std::function<std::optional<Response>(const http::fields& headers)>;
+
 struct RouteOptions {
+  RouteOptions() = default;
+  RouteOptions(Exec e, size_t limit, AdmitCheck check = nullptr)
+      : exec(e), body_limit(limit), admit(std::move(check)) {}
   Exec exec = Exec::kWorker;
   size_t body_limit = kSmallBody;  // or kDocumentBody
+  AdmitCheck admit;
 };
 
 class Router {

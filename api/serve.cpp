@@ -67,6 +67,8 @@ int RunServe(const std::vector<std::string>& args) {
                                          {"pdf-workers", true},
                                          {"pdf-timeout-ms", true},
                                          {"pdf-memory-mb", true},
+                                         {"pdf-jobs-per-worker", true},
+                                         {"body-budget", true},
                                          {"allow-local-callbacks", false},
                                          {"test-clock-file", true}});
   if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
@@ -118,12 +120,24 @@ int RunServe(const std::vector<std::string>& args) {
   if (!pdf_memory.ok() || *pdf_memory < 64 || *pdf_memory > 65536) {
     return Fail("serve", "--pdf-memory-mb must be 64..65536", kExitBadInput);
   }
+  auto jobs_per_worker = flags->GetUint("pdf-jobs-per-worker", 1);
+  if (!jobs_per_worker.ok() || *jobs_per_worker < 1 || *jobs_per_worker > 1000) {
+    return Fail("serve", "--pdf-jobs-per-worker must be 1..1000", kExitBadInput);
+  }
+  po.jobs_per_worker = static_cast<int>(*jobs_per_worker);
+  auto budget = flags->GetUint("body-budget", so.max_body_bytes_in_flight);
+  if (!budget.ok() || *budget < so.body_limit || *budget > (uint64_t{1} << 40)) {
+    return Fail("serve", "--body-budget must be at least --body-limit", kExitBadInput);
+  }
+  so.max_body_bytes_in_flight = static_cast<size_t>(*budget);
   po.workers = static_cast<int>(*pdf_workers);
   po.job_timeout = std::chrono::milliseconds(*pdf_timeout);
   po.cpu_seconds = static_cast<int>(std::max<uint64_t>(1, (*pdf_timeout + 999) / 1000));
   po.memory_bytes = *pdf_memory << 20;
   po.max_pdf_bytes = so.body_limit;  // a document body, or more than its base64 in JSON
-  po.max_waiting = so.worker_queue;
+  // Few callers wait for a worker: each holds a pool thread meanwhile, and
+  // the other routes (a citizen's confirmation) need those.
+  po.max_waiting = 2 * static_cast<size_t>(po.workers);
 
   // Signals are taken by sigwait below, never delivered to pool threads.
   sigset_t signals;
@@ -323,6 +337,7 @@ const node::Command kServeCommand{
     "                   [--issuer NAME] [--delivery-webhook URL] [--allow-local-callbacks]\n"
     "                   [--pool-threads N] [--pool-queue N]\n"
     "                   [--pdf-workers N] [--pdf-timeout-ms MS] [--pdf-memory-mb MB]\n"
+    "                   [--pdf-jobs-per-worker N] [--body-budget BYTES]\n"
     "\n"
     "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
     "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
@@ -340,6 +355,9 @@ const node::Command kServeCommand{
     "  --pdf-workers N       sandboxed PDF parser processes (2)\n"
     "  --pdf-timeout-ms MS   wall-clock (and CPU) limit of one PDF job (10000)\n"
     "  --pdf-memory-mb MB    address-space limit of a PDF worker (1024)\n"
+    "  --pdf-jobs-per-worker N  jobs a PDF worker runs before it is replaced (1: a fresh\n"
+    "                        process for every PDF; a stamp always ends a worker)\n"
+    "  --body-budget BYTES   request bodies being read or waiting, in all (1 GiB); beyond: 503\n"
     "  --issuer NAME         the issuer shown by authenticator apps (quipu)\n"
     "  --delivery-webhook U  where codes of the \"message\" factor are POSTed (SMS/e-mail\n"
     "                        gateway); its bearer token from $QUIPU_DELIVERY_TOKEN\n"

@@ -46,10 +46,29 @@ struct Server::Impl {
     if (sessions.empty()) drained.notify_all();
   }
 
+  // Body bytes being read or waiting to be answered, against the budget;
+  // false (and nothing taken) when `bytes` more would pass it.
+  bool TakeBodyBudget(size_t bytes) {
+    size_t now = body_bytes.load();
+    do {
+      if (now + bytes > options.max_body_bytes_in_flight) return false;
+    } while (!body_bytes.compare_exchange_weak(now, now + bytes));
+    return true;
+  }
+  void ReturnBodyBudget(size_t bytes) { body_bytes -= bytes; }
+
   const ServerOptions options;
   const Router& router;
   Metrics& metrics;
   AccessLog& log;
+  // Declared before the io_context, so destroyed after it: sessions still
+  // alive when it goes (a drain that timed out) unregister from them.
+  std::mutex sessions_mu;
+  std::condition_variable drained;
+  std::unordered_set<Session*> sessions;  // guarded by sessions_mu
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<size_t> body_bytes{0};
   net::io_context ioc;
   tcp::acceptor acceptor;
   net::steady_timer accept_pause;  // backs off when accept() runs out of descriptors
@@ -57,11 +76,6 @@ struct Server::Impl {
   size_t max_connections = 0;      // options.max_connections, clamped to RLIMIT_NOFILE
   uint16_t port = 0;
   std::vector<std::thread> threads;
-  std::atomic<bool> stopping{false};
-  std::atomic<bool> stopped{false};
-  std::mutex sessions_mu;
-  std::condition_variable drained;
-  std::unordered_set<Session*> sessions;
 };
 
 namespace {
@@ -81,7 +95,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) remote_ = ep.address().to_string();
     server_.Register(this);
   }
-  ~Session() { server_.Unregister(this); }
+  ~Session() {
+    ReturnBudget();
+    server_.Unregister(this);
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
@@ -141,6 +158,24 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto length = parser_->content_length(); length && *length > body_limit_) {
       return Respond(TooLarge(), route_info_->pattern, /*close=*/true);
     }
+    // Who may send this body at all (a client token), asked before any of
+    // it is read.
+    if (route_info_->options.admit) {
+      if (auto refused = route_info_->options.admit(req.base())) {
+        return Respond(std::move(*refused), route_info_->pattern, body_follows || !keep_alive_);
+      }
+    }
+    // Memory: every body being read or waiting for its answer counts
+    // against one budget (a chunked one by its route's limit).
+    if (body_follows) {
+      const size_t want = parser_->content_length() ? static_cast<size_t>(*parser_->content_length()) : body_limit_;
+      if (!server_.TakeBodyBudget(want)) {
+        Response busy = Problem(503, "Service unavailable", "the node is receiving too much at once; try again");
+        busy.headers.emplace_back("Retry-After", "1");
+        return Respond(std::move(busy), route_info_->pattern, /*close=*/true);
+      }
+      budget_ = want;
+    }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       // The client waits for this before sending the body.
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
@@ -164,8 +199,14 @@ class Session : public std::enable_shared_from_this<Session> {
     // Beast reads at most the buffer's free capacity at a time: give large
     // bodies room, or a 10 MiB upload takes thousands of 4 KiB reads.
     if (auto length = parser_->content_length(); length && *length > 16384) {
-      buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(*length, 1 << 20)));
-      parser_->get().body().reserve(static_cast<size_t>(*length));  // no regrowth copies
+      try {
+        buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(*length, 1 << 20)));
+        parser_->get().body().reserve(static_cast<size_t>(*length));  // no regrowth copies
+      } catch (const std::bad_alloc&) {
+        Response busy = Problem(503, "Service unavailable", "the node is out of memory for this body; try again");
+        busy.headers.emplace_back("Retry-After", "1");
+        return Respond(std::move(busy), "unmatched", /*close=*/true);
+      }
     }
     stream_.expires_after(server_.options.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
@@ -268,6 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = false;
     route_info_ = nullptr;
     params_.clear();
+    ReturnBudget();
     if (ec) return Close();
     if (close_after_) return LingerClose();
     ReadHeader();
@@ -292,6 +334,11 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  void ReturnBudget() {
+    if (budget_ > 0) server_.ReturnBodyBudget(budget_);
+    budget_ = 0;
+  }
+
   void Close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -312,6 +359,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::pair<std::string, std::string>> query_;
   std::string target_;
   size_t body_limit_ = 0;
+  size_t budget_ = 0;  // of the server's body budget, held by this request
   unsigned version_ = 11;
   unsigned status_ = 0;
   size_t body_bytes_ = 0;

@@ -40,6 +40,9 @@ struct ServerOptions {
   // lowers it to what RLIMIT_NOFILE allows (with headroom for the ledger,
   // the PDF workers and outbound calls): see Server::max_connections().
   size_t max_connections = 10000;
+  // Bytes of request bodies being read or waiting for their answer, at
+  // most; a request whose body would pass it gets 503 before it is read.
+  size_t max_body_bytes_in_flight = size_t{1} << 30;
   int worker_threads = 32;     // the pool for Exec::kWorker handlers
   size_t worker_queue = 1024;  // jobs waiting for the pool at most; beyond: 503
   // How long Stop() lets requests in flight finish before closing them.

@@ -5,10 +5,13 @@
 namespace quipu::node {
 
 Result<std::string> SelfProgram() {
+  // The magic link itself, not the path it names: it runs the very program
+  // that runs now, even after a package upgrade replaced the file.
   std::error_code ec;
-  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return IoError("cannot find this program's path (/proc/self/exe): " + ec.message());
-  return path.string();
+  if (!std::filesystem::exists("/proc/self/exe", ec)) {
+    return IoError("cannot find this program (/proc/self/exe): is /proc mounted?");
+  }
+  return std::string("/proc/self/exe");
 }
 
 pdf::SandboxOptions CommandSandboxOptions(uint64_t max_pdf_bytes) {

@@ -13,8 +13,8 @@
 
 namespace quipu::node {
 
-// The path of the running program (/proc/self/exe), for starting workers.
-// Errors: kIoError when it cannot be read.
+// How to start the running program again: /proc/self/exe (the same binary
+// even after an upgrade replaced its file). Errors: kIoError without /proc.
 Result<std::string> SelfProgram();
 
 // Sandbox options for a command that reads PDFs of up to `max_pdf_bytes`

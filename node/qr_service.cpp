@@ -386,6 +386,8 @@ Result<QrService::Stamped> QrService::Stamp(const ClientInfo& client, std::span<
   if (stamped.size() < pdf_bytes.size() || !std::equal(pdf_bytes.begin(), pdf_bytes.end(), stamped.begin())) {
     return Unprocessable("the stamped PDF does not start with the original bytes");
   }
+  // The room is there, once and whole: what comes after the entry cannot fail.
+  QUIPU_RETURN_IF_ERROR(pdf::FindQrPlaceholder(stamped, pdf_bytes.size(), placeholder).status());
   // 4. The code, in the ledger.
   QrIssueRequest request;
   request.document_sha256 = doc.sha256;

@@ -45,8 +45,10 @@ constexpr int kWorkerFd = 3;
 // What a reply may add to the PDF it carries (a stamp's update).
 constexpr uint64_t kMaxStampGrowth = uint64_t{16} << 20;
 constexpr uint64_t kMaxParseReply = 64 * 1024;
-// The worker's hello after it has confined itself.
+// The worker's hello after it has confined itself, or why it could not.
 constexpr std::string_view kReady = "QPREADY1";
+constexpr std::string_view kFailed = "QPFAIL1 ";
+constexpr uint64_t kMaxHelloBytes = 512;
 constexpr std::chrono::milliseconds kStartTimeout{10000};
 
 std::string ErrnoText(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
@@ -158,8 +160,23 @@ uint64_t ResidentBytes(pid_t pid) {
 struct Worker {
   std::atomic<pid_t> pid{-1};
   int fd = -1;
-  bool busy = false;  // guarded by Impl::mu
+  bool ready = false;  // its hello was read
+  int jobs = 0;        // jobs it has run
+  bool busy = false;   // guarded by Impl::mu
 };
+
+// What crosses to a worker's environment: the sanitizers' settings only.
+// Nothing of the node's (such as $QUIPU_DELIVERY_TOKEN) is a worker's business.
+std::vector<std::string> WorkerEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view v(*e);
+    for (std::string_view keep : {"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS="}) {
+      if (v.substr(0, keep.size()) == keep) env.emplace_back(v);
+    }
+  }
+  return env;
+}
 
 }  // namespace
 
@@ -169,16 +186,22 @@ struct PdfSandbox::Impl {
     for (Worker& w : workers) Kill(w);
   }
 
-  // Starts the process of slot `w` (not running, marked busy by the caller).
-  Status Spawn(Worker& w);
+  // Starts the process of slot `w` (not running, marked busy by the caller)
+  // without waiting for its hello: a fresh worker gets ready while the
+  // slot is idle.
+  Status Launch(Worker& w);
+  // Reads the hello of a launched worker. On failure it is killed.
+  Status AwaitHello(Worker& w);
   // Ends the process of `w` (if any) and returns how it ended.
   int Kill(Worker& w);
-  // A free slot, marked busy, its process running; or why there is none.
+  // A free slot, marked busy, with a process launched; or why there is none.
   Result<size_t> Acquire();
   void Release(size_t i);
   // Sends one job to slot i and returns the reply body. On failure the
-  // worker is killed and the error says why.
-  Result<std::string> Exchange(size_t i, wire::Op op, const std::string& prefix, std::span<const uint8_t> pdf);
+  // worker is killed and the error says why; `not_started` says whether the
+  // worker failed before it could have seen the job (then it may be retried).
+  Result<std::string> Exchange(size_t i, wire::Op op, const std::string& prefix, std::span<const uint8_t> pdf,
+                               bool& not_started);
   Result<std::string> Run(wire::Op op, const std::string& prefix, std::span<const uint8_t> pdf);
 
   const SandboxOptions options;
@@ -189,7 +212,7 @@ struct PdfSandbox::Impl {
   Stats stats;                  // guarded by mu
 };
 
-Status PdfSandbox::Impl::Spawn(Worker& w) {
+Status PdfSandbox::Impl::Launch(Worker& w) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return IoError(ErrnoText("socketpair"));
   // dup2 onto the same number would keep close-on-exec set: keep the
@@ -204,6 +227,9 @@ Status PdfSandbox::Impl::Spawn(Worker& w) {
   posix_spawn_file_actions_adddup2(&actions, sv[1], kWorkerFd);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  // Not the node's log: a subverted worker could forge lines there. Why a
+  // worker failed to start comes back over its socket.
+  if (!options.worker_stderr) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -214,11 +240,18 @@ Status PdfSandbox::Impl::Spawn(Worker& w) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   const std::string memory = std::to_string(options.memory_bytes);
   const std::string max_pdf = std::to_string(options.max_pdf_bytes);
+  const std::string cpu = std::to_string(static_cast<uint64_t>(options.cpu_seconds) *
+                                         static_cast<uint64_t>(std::max(1, options.jobs_per_worker)));
   const std::string parent = std::to_string(::getpid());
   const char* argv[] = {options.program.c_str(), "pdf-worker", "--memory-bytes", memory.c_str(),
-                        "--max-pdf-bytes", max_pdf.c_str(), "--parent", parent.c_str(), nullptr};
+                        "--max-pdf-bytes", max_pdf.c_str(), "--cpu-seconds", cpu.c_str(),
+                        "--parent", parent.c_str(), nullptr};
+  const std::vector<std::string> env_strings = WorkerEnvironment();
+  std::vector<char*> env;
+  for (const std::string& e : env_strings) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, options.program.c_str(), &actions, &attr, const_cast<char**>(argv), environ);
+  const int rc = ::posix_spawn(&pid, options.program.c_str(), &actions, &attr, const_cast<char**>(argv), env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(sv[1]);
@@ -229,16 +262,34 @@ Status PdfSandbox::Impl::Spawn(Worker& w) {
   ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
   w.pid = pid;
   w.fd = sv[0];
-  auto hello = ReceiveFrame(w.fd, kReady.size(), Clock::now() + kStartTimeout);
-  if (!hello.ok() || *hello != kReady) {
-    const int status = Kill(w);
-    return Unavailable("the PDF worker did not start: " +
-                       (hello.ok() ? std::string("it said something else than hello") : DescribeExit(status, options)) +
-                       " (see the node's stderr)");
-  }
+  w.ready = false;
+  w.jobs = 0;
   std::lock_guard lock(mu);
   ++stats.started;
   return Status::Ok();
+}
+
+Status PdfSandbox::Impl::AwaitHello(Worker& w) {
+  if (w.ready) return Status::Ok();
+  auto hello = ReceiveFrame(w.fd, kMaxHelloBytes, Clock::now() + kStartTimeout);
+  if (hello.ok() && *hello == kReady) {
+    w.ready = true;
+    return Status::Ok();
+  }
+  // A worker that could not confine itself says why before it exits.
+  std::string why;
+  if (hello.ok() && hello->rfind(kFailed, 0) == 0) {
+    why = hello->substr(kFailed.size());
+    for (char& c : why) {
+      if (c < 0x20 || c > 0x7e) c = '?';
+    }
+  }
+  const int status = Kill(w);
+  {
+    std::lock_guard lock(mu);
+    ++stats.failures;
+  }
+  return Unavailable("the PDF worker did not start: " + (why.empty() ? DescribeExit(status, options) : why));
 }
 
 int PdfSandbox::Impl::Kill(Worker& w) {
@@ -251,6 +302,7 @@ int PdfSandbox::Impl::Kill(Worker& w) {
   if (w.fd >= 0) ::close(w.fd);
   w.pid = -1;
   w.fd = -1;
+  w.ready = false;
   return status;
 }
 
@@ -280,7 +332,7 @@ Result<size_t> PdfSandbox::Impl::Acquire() {
   w.busy = true;
   if (w.pid > 0) return *slot;
   lock.unlock();
-  if (Status s = Spawn(w); !s.ok()) {
+  if (Status s = Launch(w); !s.ok()) {
     Release(*slot);
     return s;
   }
@@ -296,29 +348,33 @@ void PdfSandbox::Impl::Release(size_t i) {
 }
 
 Result<std::string> PdfSandbox::Impl::Exchange(size_t i, wire::Op op, const std::string& prefix,
-                                               std::span<const uint8_t> pdf) {
+                                               std::span<const uint8_t> pdf, bool& not_started) {
   Worker& w = workers[i];
+  not_started = true;
+  QUIPU_RETURN_IF_ERROR(AwaitHello(w));
   const auto deadline = Clock::now() + options.job_timeout;
   // This job's CPU budget: what the worker used so far plus its share. Set
   // from here: the worker itself may not change its limits (seccomp).
   if (rlimit old{}; ::prlimit(w.pid, RLIMIT_CPU, nullptr, &old) == 0) {
-    rlimit cpu{CpuSecondsUsed(w.pid) + static_cast<uint64_t>(options.cpu_seconds), old.rlim_max};
+    rlimit cpu{std::min<rlim_t>(CpuSecondsUsed(w.pid) + static_cast<uint64_t>(options.cpu_seconds), old.rlim_max),
+               old.rlim_max};
     ::prlimit(w.pid, RLIMIT_CPU, &cpu, nullptr);
   }
   const std::string header = wire::FrameHeader(prefix.size() + pdf.size());
   Status sent = SendAll(w.fd, header, deadline);
+  if (sent.ok()) not_started = false;
   if (sent.ok()) sent = SendAll(w.fd, prefix, deadline);
   if (sent.ok()) sent = SendAll(w.fd, std::string_view(reinterpret_cast<const char*>(pdf.data()), pdf.size()), deadline);
-  Result<std::string> reply = sent;
-  if (sent.ok()) {
-    const uint64_t max = op == wire::Op::kParse ? kMaxParseReply : pdf.size() + kMaxStampGrowth;
-    reply = ReceiveFrame(w.fd, max, deadline);
-  }
+  const uint64_t max = op == wire::Op::kParse ? kMaxParseReply : pdf.size() + kMaxStampGrowth;
+  Result<std::string> reply = sent.ok() ? ReceiveFrame(w.fd, max, deadline) : Result<std::string>(sent);
   // A frame that is not a reply means the worker is not what it should be
   // (subverted by what it parsed?): it is not asked again.
   if (reply.ok()) {
     auto decoded = wire::DecodeReply(op, *reply);
-    if (decoded.ok()) return reply;
+    if (decoded.ok()) {
+      ++w.jobs;
+      return reply;
+    }
     reply = decoded.status();
   }
   // Why did it fail? A timeout is ours to call; anything else is the
@@ -344,9 +400,24 @@ Result<std::string> PdfSandbox::Impl::Run(wire::Op op, const std::string& prefix
     return InvalidArgument("PDFs up to " + std::to_string(options.max_pdf_bytes) + " bytes are read");
   }
   QUIPU_ASSIGN_OR_RETURN(size_t i, Acquire());
-  auto reply = Exchange(i, op, prefix, pdf);
   Worker& w = workers[i];
-  if (w.pid > 0 && ResidentBytes(w.pid) > options.recycle_rss_bytes) Kill(w);  // a fresh one next time
+  bool not_started = false;
+  auto reply = Exchange(i, op, prefix, pdf, not_started);
+  if (!reply.ok() && not_started) {
+    // The worker was gone before the job reached it (killed while idle, or
+    // it could not start): one fresh worker gets the job instead.
+    Kill(w);
+    if (Status s = Launch(w); s.ok()) reply = Exchange(i, op, prefix, pdf, not_started);
+  }
+  // A worker serves at most jobs_per_worker jobs, and one stamp (its output
+  // goes to a client as it is): then, or when its memory grew, it is
+  // replaced, so no job sees what an earlier one left behind. The new one
+  // starts now and is ready by the next job.
+  if (w.pid > 0 && (op == wire::Op::kStamp || w.jobs >= options.jobs_per_worker ||
+                    ResidentBytes(w.pid) > options.recycle_rss_bytes)) {
+    Kill(w);
+  }
+  if (w.pid <= 0) (void)Launch(w);  // a failure shows at the next job
   {
     std::lock_guard lock(mu);
     ++stats.jobs;
@@ -368,9 +439,15 @@ Result<std::unique_ptr<PdfSandbox>> PdfSandbox::Start(const SandboxOptions& opti
   if (options.max_pdf_bytes == 0 || options.max_pdf_bytes > wire::kMaxFrameBytes / 2) {
     return InvalidArgument("PDF sandbox: bad PDF size limit");
   }
+  if (options.jobs_per_worker < 1) return InvalidArgument("PDF sandbox: at least one job per worker");
   std::unique_ptr<PdfSandbox> sandbox(new PdfSandbox(std::make_unique<Impl>(options)));
-  QUIPU_ASSIGN_OR_RETURN(size_t first, sandbox->impl_->Acquire());
-  sandbox->impl_->Release(first);
+  // One worker now, confined and ready, so a broken installation is found
+  // at start; the others start at their first job.
+  Impl& impl = *sandbox->impl_;
+  QUIPU_ASSIGN_OR_RETURN(size_t first, impl.Acquire());
+  Status hello = impl.AwaitHello(impl.workers[first]);
+  impl.Release(first);
+  QUIPU_RETURN_IF_ERROR(hello);
   return sandbox;
 }
 
@@ -458,9 +535,10 @@ void WarmUp() {
   (void)StampQrPlaceholder(*sample, qr, options);
 }
 
-// No network, no new processes, no writes to files, no changing its own
-// limits or priority; everything else as usual. A deny list: the parser's
-// and the C library's needs vary, what must never happen does not.
+// No network, no new processes, no opening of any file, nothing that
+// reaches another process (signals, descriptors, memory), no changing its
+// own limits or priority; everything else as usual. A deny list: the
+// parser's and the C library's needs vary, what must never happen does not.
 Status Confine() {
   scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return Internal("seccomp_init failed");
@@ -485,21 +563,19 @@ Status Confine() {
                  SCMP_SYS(lchown), SCMP_SYS(fchownat), SCMP_SYS(truncate), SCMP_SYS(utime), SCMP_SYS(utimes),
                  SCMP_SYS(utimensat), SCMP_SYS(futimesat), SCMP_SYS(acct), SCMP_SYS(swapon), SCMP_SYS(swapoff),
                  SCMP_SYS(reboot), SCMP_SYS(sethostname), SCMP_SYS(setdomainname), SCMP_SYS(init_module),
-                 SCMP_SYS(finit_module), SCMP_SYS(delete_module), SCMP_SYS(kexec_load)}) {
+                 SCMP_SYS(finit_module), SCMP_SYS(delete_module), SCMP_SYS(kexec_load),
+                 // Files: nothing is opened once warmed up (not the data
+                 // directory through /proc/<node>/cwd, not /proc/<node>/mem).
+                 SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at),
+                 // Reaching the node: its descriptors, its memory, signals.
+                 SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_getfd), SCMP_SYS(pidfd_send_signal),
+                 SCMP_SYS(rt_sigqueueinfo), SCMP_SYS(rt_tgsigqueueinfo), SCMP_SYS(kcmp),
+                 SCMP_SYS(process_madvise), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
+                 SCMP_SYS(chdir), SCMP_SYS(fchdir)}) {
     rc |= ::seccomp_rule_add(ctx, deny, nr, 0);
   }
   // Signals only to itself (abort() raises SIGABRT with tgkill).
   rc |= ::seccomp_rule_add(ctx, deny, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_NE, static_cast<scmp_datum_t>(::getpid())));
-  // Files may be opened for reading only.
-  for (auto [nr, arg] : {std::pair{SCMP_SYS(open), 1u}, std::pair{SCMP_SYS(openat), 2u}}) {
-    const auto flags = [arg = arg](scmp_datum_t mask, scmp_datum_t value) {
-      return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
-    };
-    rc |= ::seccomp_rule_add(ctx, deny, nr, 1, flags(O_ACCMODE, O_WRONLY));
-    rc |= ::seccomp_rule_add(ctx, deny, nr, 1, flags(O_ACCMODE, O_RDWR));
-    rc |= ::seccomp_rule_add(ctx, deny, nr, 1, flags(O_CREAT, O_CREAT));
-    rc |= ::seccomp_rule_add(ctx, deny, nr, 1, flags(O_TRUNC, O_TRUNC));
-  }
   if (rc == 0) rc = ::seccomp_load(ctx);
   ::seccomp_release(ctx);
   if (rc != 0) return Internal(std::string("cannot install the seccomp filter: ") + std::strerror(-rc));
@@ -518,9 +594,18 @@ Status Prepare(const WorkerLimits& limits) {
   if (limits.parent > 0 && ::getppid() != limits.parent) return Internal("the node is gone");
   if (::setpriority(PRIO_PROCESS, 0, 10) != 0) return Internal(ErrnoText("setpriority"));
   if (::chdir("/") != 0) return Internal(ErrnoText("chdir /"));
-  ::close_range(kWorkerFd + 1, ~0u, 0);
+  // Nothing of the node's but the socket: its listener, clients, ledger.
+  if (::close_range(kWorkerFd + 1, ~0u, 0) != 0) {
+    for (int fd = kWorkerFd + 1; fd < 65536; ++fd) ::close(fd);  // kernels before 5.9
+  }
   QUIPU_RETURN_IF_ERROR(SetLimit(RLIMIT_CORE, 0, "RLIMIT_CORE"));
   QUIPU_RETURN_IF_ERROR(SetLimit(RLIMIT_NOFILE, 64, "RLIMIT_NOFILE"));
+  // Its whole CPU life: the node lowers the soft limit per job; past the
+  // hard one even a worker that ignores SIGXCPU is killed.
+  if (limits.cpu_seconds > 0) {
+    rlimit cpu{static_cast<rlim_t>(limits.cpu_seconds), static_cast<rlim_t>(limits.cpu_seconds + 1)};
+    if (::setrlimit(RLIMIT_CPU, &cpu) != 0) return Internal(ErrnoText("RLIMIT_CPU"));
+  }
 #ifndef QUIPU_ASAN
   QUIPU_RETURN_IF_ERROR(SetLimit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_bytes), "RLIMIT_AS"));
 #else
@@ -536,6 +621,7 @@ int RunPdfWorker(int fd, const WorkerLimits& limits) {
   if (Status s = Prepare(limits); !s.ok()) {
     const std::string line = "quipu pdf-worker: " + s.message() + "\n";
     (void)!::write(2, line.data(), line.size());
+    (void)SendFrame(fd, std::string(kFailed) + s.message().substr(0, kMaxHelloBytes - kFailed.size()));
     return 1;
   }
   if (!SendFrame(fd, kReady)) return 1;

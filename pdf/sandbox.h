@@ -6,10 +6,15 @@
 //   - a CPU-time limit per job (RLIMIT_CPU, set by the node with prlimit);
 //   - an address-space limit (RLIMIT_AS; not under AddressSanitizer, whose
 //     shadow memory needs terabytes of address space);
-//   - no network, no new processes, no file writes (a seccomp filter), no
-//     data directory (the working directory is /, other descriptors closed),
+//   - a seccomp filter: no network, no new processes, no opening of files,
+//     nothing that reaches another process (signals, pidfds, process
+//     memory); no data directory (the working directory is /, other
+//     descriptors closed), no environment but the sanitizers' settings,
 //     lower CPU priority than the node (nice 10), killed with the node
-//     (PR_SET_PDEATHSIG).
+//     (PR_SET_PDEATHSIG);
+//   - a fresh process for every job by default (jobs_per_worker), and
+//     always after a stamp: nothing one PDF did to a parser reaches the
+//     next one.
 //
 // A worker that crashes, runs out of memory or time is replaced; the job
 // gets kUnprocessable saying what happened; the caller's process never sees
@@ -31,7 +36,10 @@ namespace quipu::pdf {
 struct SandboxOptions {
   std::string program;        // the quipu program (its `pdf-worker` command); required
   int workers = 2;            // processes at most, started on demand
-  size_t max_waiting = 64;    // callers waiting for a free worker at most; beyond: kUnavailable
+  // Callers waiting for a free worker at most; beyond: kUnavailable at once.
+  // Small on purpose: each waiting caller holds one of the server's pool
+  // threads, which the other routes need too.
+  size_t max_waiting = 4;
   std::chrono::milliseconds wait_timeout{5000};  // a caller waits this long for a worker at most
   std::chrono::milliseconds job_timeout{10000};  // wall clock per job, transfer included
   int cpu_seconds = 10;                          // CPU time per job
@@ -39,6 +47,12 @@ struct SandboxOptions {
   uint64_t max_pdf_bytes = uint64_t{64} << 20;   // largest PDF a job may carry
   // A worker whose resident memory exceeds this after a job is replaced.
   uint64_t recycle_rss_bytes = uint64_t{256} << 20;
+  // Jobs a worker runs before it is replaced (a stamp always ends a
+  // worker): 1 means a fresh process for every job, so nothing a PDF did
+  // to a parser can reach the next one. Each start costs ~7 ms of CPU.
+  int jobs_per_worker = 1;
+  // The workers' stderr goes to /dev/null unless this is set (debugging).
+  bool worker_stderr = false;
 };
 
 // Thread-safe. Not copyable.
@@ -83,6 +97,7 @@ class PdfSandbox final : public PdfEngine {
 struct WorkerLimits {
   uint64_t memory_bytes = uint64_t{1} << 30;
   uint64_t max_pdf_bytes = uint64_t{64} << 20;
+  uint64_t cpu_seconds = 0;  // over the worker's life (0: none)
   int parent = 0;  // the node's pid: the worker stops if its parent is another one (0: no check)
 };
 

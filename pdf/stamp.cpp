@@ -409,6 +409,24 @@ Result<Bytes> StampQrPlaceholder(std::span<const uint8_t> pdf, const QrPlacehold
   }
 }
 
+Result<size_t> FindQrPlaceholder(std::span<const uint8_t> stamped, size_t original_size, const QrPlaceholder& qr) {
+  if (!IsMarker(qr.marker) || original_size > stamped.size() || QrPlaceholderBytes(qr.size) == 0) {
+    return InvalidArgument("QR placeholder: bad marker, size or original size");
+  }
+  const std::string needle = "%" + qr.marker + "\n";
+  const std::string_view text(reinterpret_cast<const char*>(stamped.data()), stamped.size());
+  const size_t at = text.find(needle, original_size);
+  if (at == std::string_view::npos || text.find(needle, at + 1) != std::string_view::npos) {
+    return Unprocessable("QR placeholder: the marker is not in the stamped PDF exactly once");
+  }
+  // All of the room, as it was written: unfiltered, whole, nothing else in it.
+  const std::string room = PlaceholderContent(qr);
+  if (text.substr(at, room.size()) != room) {
+    return Unprocessable("QR placeholder: the reserved room is not intact in the stamped PDF");
+  }
+  return at;
+}
+
 Status FillQrPlaceholder(Bytes& stamped, size_t original_size, const QrPlaceholder& qr,
                          const std::vector<bool>& modules, int size) {
   QUIPU_RETURN_IF_ERROR(CheckMatrix(modules, size));
@@ -416,18 +434,10 @@ Status FillQrPlaceholder(Bytes& stamped, size_t original_size, const QrPlacehold
     return InvalidArgument("QR matrix of " + std::to_string(size) + " modules for a placeholder of " +
                            std::to_string(qr.size));
   }
-  if (!IsMarker(qr.marker) || original_size > stamped.size()) {
-    return InvalidArgument("QR placeholder: bad marker or original size");
-  }
-  const std::string needle = "%" + qr.marker + "\n";
-  const std::string_view text(reinterpret_cast<const char*>(stamped.data()), stamped.size());
-  const size_t at = text.find(needle, original_size);
-  if (at == std::string_view::npos || text.find(needle, at + 1) != std::string_view::npos) {
-    return InvalidArgument("QR placeholder: the marker is not in the stamped PDF exactly once");
-  }
+  QUIPU_ASSIGN_OR_RETURN(size_t at, FindQrPlaceholder(stamped, original_size, qr));
   const size_t reserved = QrPlaceholderBytes(size);
   std::string content = ModulesContent(modules, size);
-  if (content.size() > reserved || at + reserved > stamped.size()) {
+  if (content.size() > reserved) {
     return Internal("QR placeholder: the code does not fit its reserved " + std::to_string(reserved) + " bytes");
   }
   content.resize(reserved, ' ');

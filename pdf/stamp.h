@@ -59,13 +59,20 @@ size_t QrPlaceholderBytes(int size);
 // Thread-safe (PoDoFo calls are serialised).
 Result<Bytes> StampQrPlaceholder(std::span<const uint8_t> pdf, const QrPlaceholder& qr, const StampOptions& options);
 
+// Where the placeholder of `qr` is in `stamped` (made from an original of
+// `original_size` bytes): the offset of its marker, found exactly once
+// after the original, with all of its reserved room intact. Lets a caller
+// check a stamp made elsewhere (a worker) before committing to it. Errors:
+// kInvalidArgument for bad arguments; kUnprocessable when the room is not
+// there exactly once and whole.
+Result<size_t> FindQrPlaceholder(std::span<const uint8_t> stamped, size_t original_size, const QrPlaceholder& qr);
+
 // Draws `modules` (size x size, row-major, true = dark, quiet zone not
 // included) into the placeholder of `stamped`, which StampQrPlaceholder made
 // from an original of `original_size` bytes: overwrites the reserved bytes
 // in place, so offsets, lengths and the original prefix are unchanged. No
 // parser runs: safe on bytes from anywhere. Errors: kInvalidArgument if the
-// matrix is malformed or of another size, or the marker is not found exactly
-// once after the original.
+// matrix is malformed or of another size; FindQrPlaceholder's.
 Status FillQrPlaceholder(Bytes& stamped, size_t original_size, const QrPlaceholder& qr,
                          const std::vector<bool>& modules, int size);
 

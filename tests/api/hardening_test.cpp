@@ -153,6 +153,15 @@ TEST_F(HardeningTest, JsonOnlyRoutesRefuseLargeBodiesBeforeReadingThem) {
                           Url("/v1/approvals/r_x/confirm"),
                       "{\"code\":\"" + std::string(100000, '1') + "\"}");
   EXPECT_EQ(confirm.status, 413);
+  // Routes for clients only refuse an anonymous body before reading it.
+  for (const char* path : {"/v1/qr/stamp", "/v1/qr", "/v1/approvals"}) {
+    int fd = testing::Connect(node_->port());
+    ASSERT_GE(fd, 0);
+    testing::Send(fd, std::string("POST ") + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n");
+    const std::string reply = testing::ReadAll(fd, std::chrono::milliseconds(1500));
+    ::close(fd);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 401", 0), 0u) << path << ": " << reply.substr(0, 200);
+  }
   // Document routes keep the large limit.
   Http doc = Post(client_, "/v1/qr", {{"document", {{"content", B64(SamplePdf(1, std::string(200000, 'x')))},
                                                     {"media_type", "application/pdf"}}}});

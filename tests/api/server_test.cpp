@@ -257,6 +257,55 @@ TEST(Router, FindsTheRouteAndItsLimitBeforeTheBody) {
   EXPECT_EQ(wrong.problem.status, 405u);
 }
 
+TEST_F(ServerTest, BodiesInFlightShareOneMemoryBudget) {
+  log_file_ = std::tmpfile();
+  log_ = std::make_unique<AccessLog>(log_file_);
+  ServerOptions o;
+  o.port = 0;
+  o.threads = 2;
+  o.body_limit = 1 << 20;
+  o.max_body_bytes_in_flight = 600000;
+  o.drain_timeout = 200ms;
+  auto s = Server::Start(o, router_, metrics_, *log_);
+  ASSERT_TRUE(s.ok());
+  server_ = std::move(*s);
+  // One upload of 500 kB in progress (its body not sent yet) holds 500 kB:
+  // a second one does not fit and is refused before it is read.
+  int first = Connect(server_->port());
+  Send(first, "POST /document HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  std::string second = Exchange("POST /document HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n");
+  EXPECT_EQ(second.rfind("HTTP/1.1 503", 0), 0u) << second;
+  EXPECT_NE(second.find("Retry-After"), std::string::npos);
+  // Small bodies still fit; the first one finishes and gives its share back.
+  std::string small = Exchange("POST /document HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_NE(small.find("\r\n\r\n5"), std::string::npos) << small;
+  Send(first, std::string(500000, 'a'));
+  EXPECT_NE(ReadAll(first, 500ms).find("500000"), std::string::npos);
+  ::close(first);
+  std::string again = Exchange("POST /document HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 500000\r\n\r\n" +
+                               std::string(500000, 'b'));
+  EXPECT_NE(again.find("500000"), std::string::npos) << again.substr(0, 200);
+}
+
+TEST_F(ServerTest, AnAdmitCheckRefusesBeforeTheBodyIsRead) {
+  router_.Add(http::verb::post, "/private", [](const Request&) { return Text("in"); },
+              {Exec::kWorker, kDocumentBody, [](const http::fields& h) -> std::optional<Response> {
+                 if (h.find(http::field::authorization) == h.end()) return Unauthorized("a token, please");
+                 return std::nullopt;
+               }});
+  Start();
+  // 900 kB announced, none sent: the answer comes at once, not after a read.
+  const auto start = std::chrono::steady_clock::now();
+  std::string refused = Exchange("POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 401", 0), 0u) << refused;
+  EXPECT_NE(refused.find("Connection: close"), std::string::npos);
+  std::string in = Exchange("POST /private HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\nConnection: close\r\n"
+                            "Content-Length: 2\r\n\r\nok");
+  EXPECT_NE(in.find("\r\n\r\nin"), std::string::npos) << in;
+}
+
 // --- the worker pool ------------------------------------------------------------
 
 TEST_F(ServerTest, SlowHandlersNeverHoldTheIoThreads) {

@@ -12,6 +12,7 @@
 #include "node/qr_service.h"
 #include "node/verify.h"
 #include "pdf/engine.h"
+#include "pdf/make.h"
 #include "tests/common/process.h"
 
 namespace quipu::node {
@@ -83,6 +84,41 @@ TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
   EXPECT_TRUE(HasRevocationOf(*found, second->index)) << found->dump();
   auto both = LookupDocumentJson(*f.log, request.document_sha256, lookup);
   EXPECT_EQ(both->at("records").size(), 2u);  // not twice
+}
+
+// A PDF engine whose stamps are not what they claim (a subverted worker):
+// the original, then anything but the reserved room.
+class LyingEngine final : public pdf::PdfEngine {
+ public:
+  explicit LyingEngine(std::string tail) : tail_(std::move(tail)) {}
+  Result<pdf::PdfFacts> Parse(std::span<const uint8_t> bytes) override { return pdf::ParsePdf(bytes); }
+  Result<pdf::Bytes> StampPlaceholder(std::span<const uint8_t> bytes, const pdf::QrPlaceholder& qr,
+                                      const pdf::StampOptions&) override {
+    pdf::Bytes out(bytes.begin(), bytes.end());
+    std::string tail = tail_;
+    if (tail == "twice") tail = "%" + qr.marker + "\n%" + qr.marker + "\n";
+    out.insert(out.end(), tail.begin(), tail.end());
+    return out;
+  }
+
+ private:
+  std::string tail_;
+};
+
+TEST(QrStamps, AStampWhoseRoomIsNotThereAppendsNothing) {
+  for (const std::string& tail : std::vector<std::string>{"no room at all", "twice"}) {
+    SCOPED_TRACE(tail);
+    Fixture f;
+    LyingEngine engine(tail);
+    auto signer = crypto::LoadNoteSigner(f.dir.File("data") + "/" + ledger::kNodeKeyFile);
+    QrService qr(*f.log, *f.clients, engine, std::move(*signer), std::move(*LoadQrKeys(f.dir.File("data"), true)));
+    auto pdf = pdf::MakeSamplePdf(1, "x");
+    ASSERT_TRUE(pdf.ok());
+    auto stamped = qr.Stamp(f.client, *pdf, QrPlain{}, QrStampRequest{});
+    ASSERT_FALSE(stamped.ok());
+    EXPECT_EQ(stamped.status().code(), StatusCode::kUnprocessable) << stamped.status().ToString();
+    EXPECT_EQ(f.log->Head().tree_size, 0u) << "a code was issued for a stamp that cannot be drawn";
+  }
 }
 
 TEST(QrRevocations, ACodeCannotBeIssuedAlreadyExpiredOrByADisabledClient) {

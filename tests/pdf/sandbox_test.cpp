@@ -7,6 +7,7 @@
 #include "pdf/sandbox.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,11 +154,53 @@ TEST(PdfSandbox, TheWorkerIsConfined) {
   std::string field;
   for (int i = 3; i <= 19; ++i) fields >> field;
   EXPECT_EQ(field, "10");
-  // A job gets a CPU budget from the node.
+  // A CPU budget for its life (soft 10 s, hard 11 s: past it even a worker
+  // that ignores SIGXCPU dies).
+  EXPECT_NE(ProcLine(pid, "limits", "Max cpu time").find(" 10  "), std::string::npos)
+      << ProcLine(pid, "limits", "Max cpu time");
+  EXPECT_NE(ProcLine(pid, "limits", "Max cpu time").find(" 11  "), std::string::npos)
+      << ProcLine(pid, "limits", "Max cpu time");
+  // Nothing of the node's environment.
+  const std::string env = ProcFile(pid, "environ");
+  EXPECT_EQ(env.find("PATH="), std::string::npos);
+  EXPECT_EQ(env.find("HOME="), std::string::npos);
+  // Every job gets a fresh process: nothing one PDF did reaches the next.
   auto pdf = MakeSamplePdf(1, "cpu");
   ASSERT_TRUE(sandbox->Parse(*pdf).ok());
-  EXPECT_EQ(ProcLine(pid, "limits", "Max cpu time").find("unlimited            unlimited"), std::string::npos)
-      << ProcLine(pid, "limits", "Max cpu time");
+  auto after = sandbox->WorkerPids();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0], pid);
+  EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(pid) + "/status"));  // gone, reaped
+}
+
+TEST(PdfSandbox, WorkersCanServeSeveralJobsButNeverMoreThanOneStamp) {
+  SandboxOptions o = Options();
+  o.jobs_per_worker = 3;
+  auto sandbox = MustStart(o);
+  ASSERT_TRUE(sandbox);
+  auto pdf = MakeSamplePdf(1, "reuse");
+  const int first = sandbox->WorkerPids().at(0);
+  ASSERT_TRUE(sandbox->Parse(*pdf).ok());
+  ASSERT_TRUE(sandbox->Parse(*pdf).ok());
+  EXPECT_EQ(sandbox->WorkerPids().at(0), first);
+  ASSERT_TRUE(sandbox->Parse(*pdf).ok());  // the third: replaced after it
+  const int second = sandbox->WorkerPids().at(0);
+  EXPECT_NE(second, first);
+  std::vector<bool> modules(21 * 21, true);
+  ASSERT_TRUE(StampQr(*sandbox, *pdf, modules, 21, StampOptions{}).ok());
+  EXPECT_NE(sandbox->WorkerPids().at(0), second);  // a stamp ends its worker
+}
+
+TEST(PdfSandbox, AWorkerKilledWhileIdleCostsTheNextJobNothing) {
+  auto sandbox = MustStart(Options());
+  ASSERT_TRUE(sandbox);
+  const int pid = sandbox->WorkerPids().at(0);
+  ::kill(pid, SIGKILL);  // as the OOM killer would
+  std::this_thread::sleep_for(50ms);
+  auto pdf = MakeSamplePdf(1, "idle");
+  auto r = sandbox->Parse(*pdf);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->pages, 1);
 }
 
 TEST(PdfSandbox, AWorkerThatHangsIsKilledAtTheDeadline) {
@@ -176,7 +219,9 @@ TEST(PdfSandbox, AWorkerThatHangsIsKilledAtTheDeadline) {
   EXPECT_NE(r.status().message().find("took longer than 300 ms"), std::string::npos) << r.status().message();
   EXPECT_LT(took, 3s);
   EXPECT_EQ(sandbox->stats().failures, 1u);
-  EXPECT_TRUE(sandbox->WorkerPids().empty());  // killed, not left behind
+  // Killed and reaped, not left behind (a fresh one replaces it).
+  auto pids = sandbox->WorkerPids();
+  for (int p : pids) EXPECT_NE(std::filesystem::read_symlink("/proc/" + std::to_string(p) + "/exe").string(), "");
 }
 
 TEST(PdfSandbox, AWorkerThatLiesOrDiesIsNotBelieved) {
@@ -238,6 +283,15 @@ TEST(PdfSandbox, StartFailsClearly) {
   auto silent = PdfSandbox::Start(o);
   ASSERT_FALSE(silent.ok());
   EXPECT_NE(silent.status().message().find("did not start"), std::string::npos) << silent.status().message();
+  // A worker that cannot confine itself says why, through its socket.
+  TempDir dir;
+  const std::string failing = dir.File("failing.sh");
+  std::ofstream(failing) << "#!/bin/sh\nprintf '\\000\\000\\000\\000\\000\\000\\000\\027QPFAIL1 no seccomp here' >&3\nexit 1\n";
+  ::chmod(failing.c_str(), 0755);
+  o.program = failing;
+  auto refused = PdfSandbox::Start(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("no seccomp here"), std::string::npos) << refused.status().message();
   o = Options();
   o.workers = 0;
   EXPECT_EQ(PdfSandbox::Start(o).status().code(), StatusCode::kInvalidArgument);

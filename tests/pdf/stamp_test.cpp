@@ -397,6 +397,15 @@ TEST(StampQrErrors, AFillThatCannotBeMadeIsRefused) {
   const std::string needle = "%" + placeholder.marker + "\n";
   twice.insert(twice.end(), needle.begin(), needle.end());
   EXPECT_FALSE(FillQrPlaceholder(twice, pdf.size(), placeholder, qr.modules, qr.size).ok());
+  // A room touched by anyone (a worker that filtered or trimmed it) is not
+  // taken for the placeholder.
+  Bytes damaged = *stamped;
+  auto at = FindQrPlaceholder(damaged, pdf.size(), placeholder);
+  ASSERT_TRUE(at.ok());
+  damaged[*at + placeholder.marker.size() + 10] = 'x';
+  EXPECT_EQ(FindQrPlaceholder(damaged, pdf.size(), placeholder).status().code(), StatusCode::kUnprocessable);
+  Bytes cut(stamped->begin(), stamped->begin() + static_cast<long>(*at + 100));
+  EXPECT_EQ(FindQrPlaceholder(cut, pdf.size(), placeholder).status().code(), StatusCode::kUnprocessable);
   // Markers must be long and plain.
   QrPlaceholder short_marker{qr.size, "abc"};
   EXPECT_EQ(StampQrPlaceholder(pdf, short_marker, StampOptions{}).status().code(), StatusCode::kInvalidArgument);

@@ -1,0 +1,21 @@
+// Client (institution) authentication for the routes only clients call:
+// the bearer token of the headers, checked against node::Clients. The same
+// check runs twice: with the headers, before a body is read (so an
+// anonymous client cannot make the node read 64 MiB), and in the handler.
+#pragma once
+
+#include "api/http.h"
+#include "api/router.h"
+#include "node/clients.h"
+
+namespace quipu::api {
+
+// The client behind "Authorization: Bearer <token>". kPermissionDenied when
+// there is no token, or it is unknown or its client disabled.
+Result<node::ClientInfo> AuthenticateClient(node::Clients& clients, const http::fields& headers);
+
+// `options` with an admit check that answers 401 unless the headers carry a
+// valid client token. `clients` must outlive the router.
+RouteOptions ForClients(node::Clients& clients, RouteOptions options);
+
+}  // namespace quipu::api
