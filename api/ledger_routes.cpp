@@ -238,7 +238,19 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
     if (!out.ok()) return FromStatus(out.status());
     name_clients(*out);
     return Json(*out);
-  }, RouteOptions{Exec::kWorker, kDocumentBody});
+  }, RouteOptions{Exec::kWorker, kDocumentBody, [saturated = options.pdf_saturated](const http::fields& headers)
+                                                   -> std::optional<Response> {
+    // While every PDF worker is taken, a body that may be a PDF would only
+    // be read to be refused: refuse it before.
+    if (!saturated || !saturated()) return std::nullopt;
+    auto ct = headers.find(http::field::content_type);
+    if (ct != headers.end() && std::string_view(ct->value().data(), ct->value().size()).rfind("application/json", 0) == 0) {
+      return std::nullopt;
+    }
+    Response r = Problem(503, "Service unavailable", "every PDF worker is busy; try again shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }});
 }
 
 }  // namespace quipu::api

@@ -17,6 +17,10 @@ struct LedgerRoutesOptions {
   // Parses the PDFs POST /v1/verify receives: the sandbox in a node.
   // Required for that route (without it, PDFs get 503).
   pdf::PdfEngine* pdf = nullptr;
+  // Asked before a /v1/verify body is read: true when the PDF workers would
+  // refuse it anyway (PdfSandbox::Saturated). Then a body that may be a PDF
+  // gets 503 without being read. Optional.
+  std::function<bool()> pdf_saturated;
   // Finds revocations of QR Seguro codes in documents' answers
   // (QrService::RevocationOf); optional.
   node::RevocationLookup revocations;

@@ -1,5 +1,6 @@
 #include "api/serve.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -139,6 +140,12 @@ int RunServe(const std::vector<std::string>& args) {
   // the other routes (a citizen's confirmation) need those.
   po.max_waiting = 2 * static_cast<size_t>(po.workers);
 
+  // Request bodies of megabytes come and go: allocated with mmap, they go
+  // back to the system when freed (glibc's default threshold rises after
+  // the first large free and then keeps them in its arenas for good).
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
+
   // Signals are taken by sigwait below, never delivered to pool threads.
   sigset_t signals;
   sigemptyset(&signals);
@@ -231,6 +238,7 @@ int RunServe(const std::vector<std::string>& args) {
   const RouteOptions kInline{Exec::kInline, 0};
   LedgerRoutesOptions lro;
   lro.pdf = pdf_engine;
+  lro.pdf_saturated = [pdf_engine] { return pdf_engine->Saturated(); };
   lro.revocations = [&qr](uint64_t index) { return qr.RevocationOf(index); };
   // Client names never change: cached after the first lookup.
   auto names = std::make_shared<std::pair<std::mutex, std::map<std::string, std::string>>>();

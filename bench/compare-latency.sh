@@ -41,11 +41,17 @@ request = function()
   n = n + 1
   return wrk.format("POST", "/v1/verify", {["Content-Type"] = "application/pdf"}, files[(n % #files) + 1])
 end
-local statuses = {}
-response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+statuses = {}
+response = function(status) statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1 end
 done = function()
-  local line = "hostile answers:"
-  for s, c in pairs(statuses) do line = line .. " " .. s .. " x" .. c end
+  local all = {}
+  for _, t in ipairs(threads) do
+    for s, c in pairs(t:get("statuses")) do all[s] = (all[s] or 0) + c end
+  end
+  local line = "hostile answers by status:"
+  for s, c in pairs(all) do line = line .. " " .. s .. " x" .. c end
   io.stderr:write(line .. "\n")
 end
 LUA
@@ -76,8 +82,14 @@ probe "$WORK/loaded.txt"
 healthz=$(curl -s -o /dev/null -w '%{http_code} in %{time_total}s' --max-time 10 "http://127.0.0.1:$PORT/healthz")
 wait "$hpid" || true
 rss_loaded_workers=$(workers_rss)
+# Until the node has answered what it still holds (jobs end by their deadline).
+for _ in $(seq 60); do
+  [[ $(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^quipu_pool_running/ {print $2}') == 0 ]] && break
+  sleep 0.5
+done
 sleep 1
 rss_end=$(rss "$qpid")
+rss_end_workers=$(workers_rss)
 
 a50=$(percentile 50% "$WORK/alone.txt"); a99=$(percentile 99% "$WORK/alone.txt")
 l50=$(percentile 50% "$WORK/loaded.txt"); l99=$(percentile 99% "$WORK/loaded.txt")
@@ -87,5 +99,5 @@ awk -v a="$a99" -v l="$l99" -v b="$a50" -v m="$l50" 'BEGIN {
   printf "ratio under load: p50 %.2fx, p99 %.2fx (target: p99 within 5x)\n", m / b, l / a }'
 echo "$(cat "$WORK/hostile.err")  ($(awk '/requests in/ {print $1}' "$WORK/hostile.txt") hostile requests)"
 echo "/healthz during the load: $healthz"
-echo "node RSS: ${rss_start} kB before, ${rss_end} kB after; PDF workers' RSS after the load: ${rss_loaded_workers} kB"
+echo "node RSS: ${rss_start} kB before, ${rss_end} kB after; PDF workers' RSS: ${rss_loaded_workers} kB as the load ended, ${rss_end_workers} kB once idle"
 kill -0 "$qpid" && echo "node still running: yes"

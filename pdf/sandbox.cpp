@@ -481,6 +481,14 @@ PdfSandbox::Stats PdfSandbox::stats() const {
 
 const SandboxOptions& PdfSandbox::options() const { return impl_->options; }
 
+bool PdfSandbox::Saturated() const {
+  std::lock_guard lock(impl_->mu);
+  for (const Worker& w : impl_->workers) {
+    if (!w.busy) return false;
+  }
+  return impl_->waiting >= impl_->options.max_waiting;
+}
+
 std::vector<int> PdfSandbox::WorkerPids() const {
   std::lock_guard lock(impl_->mu);
   std::vector<int> pids;

@@ -83,6 +83,9 @@ class PdfSandbox final : public PdfEngine {
   };
   Stats stats() const;
   const SandboxOptions& options() const;
+  // True when a job now would be refused (every worker busy, max_waiting
+  // callers waiting): lets a server refuse an upload before reading it.
+  bool Saturated() const;
   // The worker processes running now (for tests and diagnostics).
   std::vector<int> WorkerPids() const;
 

@@ -266,11 +266,13 @@ TEST(PdfSandbox, BusyWorkersRefuseRatherThanQueueForever) {
   std::thread first([&] { (void)sandbox->Parse(*pdf); });
   while (sandbox->WorkerPids().empty() || sandbox->stats().jobs > 0) std::this_thread::sleep_for(5ms);
   std::this_thread::sleep_for(100ms);  // the first job holds the only worker
+  EXPECT_TRUE(sandbox->Saturated());    // a server refuses uploads before reading them
   auto r = sandbox->Parse(*pdf);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(sandbox->stats().refused, 1u);
   first.join();
+  EXPECT_FALSE(sandbox->Saturated());
 }
 
 TEST(PdfSandbox, StartFailsClearly) {
