@@ -45,11 +45,23 @@ for t in "${targets[@]}"; do
   set +e
   "build-fuzz/tests/fuzz/${t}_fuzz" "${opts[@]}" "$work" "tests/fuzz/corpus/$t" >"build-fuzz/$t.log" 2>&1
   set -e
-  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$t.log" | awk '{s+=$2} END {print s+0}')
+  # Executions: the final stats line, or (fork mode) the last progress line.
+  execs=$( (grep -ao 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$t.log" || true) | awk '{s+=$2} END {print s+0}')
+  if [[ $execs == 0 ]]; then
+    execs=$( (grep -aoE '^#[0-9]+' "build-fuzz/$t.log" || true) | tail -1 | tr -d '#')
+  fi
   found=0
   notes=""
   for f in "$artifacts"/crash-* "$artifacts"/oom-* "$artifacts"/timeout-* "$artifacts"/leak-*; do
     [[ -e $f ]] || continue
+    # A corpus input that still crashes (the pdf seeds do, in PoDoFo) is
+    # known already: not new.
+    known=""
+    for c in "tests/fuzz/corpus/$t"/*; do cmp -s "$f" "$c" && known=$c && break; done
+    if [[ -n $known ]]; then
+      rm -f "$f"
+      continue
+    fi
     found=$((found + 1))
     name="found-$(basename "$f")"
     cp "$f" "tests/fuzz/corpus/$t/$name"
