@@ -74,7 +74,7 @@ class ServerTest : public ::testing::Test {
     if (server_) server_->Stop();
     if (log_file_) std::fclose(log_file_);
   }
-  void Start(int pool_threads = 4, size_t pool_queue = 64) {
+  void Start(int pool_threads = 4, size_t pool_queue = 64, size_t body_budget = size_t{1} << 30) {
     log_file_ = std::tmpfile();
     log_ = std::make_unique<AccessLog>(log_file_);
     ServerOptions o;
@@ -83,6 +83,7 @@ class ServerTest : public ::testing::Test {
     o.body_limit = 1 << 20;
     o.worker_threads = pool_threads;
     o.worker_queue = pool_queue;
+    o.max_body_bytes_in_flight = body_budget;
     o.drain_timeout = 200ms;
     auto s = Server::Start(o, router_, metrics_, *log_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -258,17 +259,7 @@ TEST(Router, FindsTheRouteAndItsLimitBeforeTheBody) {
 }
 
 TEST_F(ServerTest, BodiesInFlightShareOneMemoryBudget) {
-  log_file_ = std::tmpfile();
-  log_ = std::make_unique<AccessLog>(log_file_);
-  ServerOptions o;
-  o.port = 0;
-  o.threads = 2;
-  o.body_limit = 1 << 20;
-  o.max_body_bytes_in_flight = 600000;
-  o.drain_timeout = 200ms;
-  auto s = Server::Start(o, router_, metrics_, *log_);
-  ASSERT_TRUE(s.ok());
-  server_ = std::move(*s);
+  Start(4, 64, /*body_budget=*/600000);
   // One upload of 500 kB in progress (its body not sent yet) holds 500 kB:
   // a second one does not fit and is refused before it is read.
   int first = Connect(server_->port());
