@@ -248,6 +248,8 @@ TEST_F(HardeningTest, EveryRouteThatAppendsLeavesNoEntryWhenItFails) {
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string confirm = "/v1/approvals/" + created.Json()["id"].get<std::string>() + "/confirm";
   ExpectRefusedWithoutAnEntry("a wrong code", [&] { return Post(client_, confirm, {{"code", "000000"}}); }, 403);
+  const std::string reject = "/v1/approvals/" + created.Json()["id"].get<std::string>() + "/reject";
+  ExpectRefusedWithoutAnEntry("a wrong code to reject", [&] { return Post(client_, reject, {{"code", "000000"}}); }, 403);
   ExpectRefusedWithoutAnEntry("no code", [&] { return Post(client_, confirm, json::object()); }, 400);
   ExpectRefusedWithoutAnEntry("another client's request", [&] { return Post(other_, confirm, {{"code", "123456"}}); }, 404);
   EXPECT_TRUE(Healthy());

@@ -164,6 +164,20 @@ TEST(HashCommand, EveryPdfOfTheFuzzCorpusGetsAnAnswer) {
   EXPECT_NE(crash.err.find("the parser crashed"), std::string::npos) << crash.err;
 }
 
+// The README's limit for JSON documents given to `quipu hash` is 256 MiB,
+// not the 64 MiB of the node's bodies.
+TEST(HashCommand, JsonLargerThanTheNodesLimitIsHashed) {
+  TempDir dir;
+  std::string big = "[";
+  const std::string item = "\"" + std::string(1000, 'x') + "\",";
+  while (big.size() < (size_t{65} << 20)) big += item;
+  big.back() = ']';
+  WriteFile(dir.File("big.json"), big);
+  auto r = RunQuipu("hash " + ShellQuote(dir.File("big.json")));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("  json  "), std::string::npos) << r.out;
+}
+
 TEST(JcsCommand, InvalidJsonGivesOffsetAndStatus2) {
   auto r = RunQuipu("jcs -", "{\"a\": NaN}");
   EXPECT_EQ(r.exit_code, 2);
