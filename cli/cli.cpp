@@ -1,12 +1,12 @@
-#include "node/cli.h"
+#include "cli/cli.h"
 
 #include <cstdio>
 #include <iostream>
 
 #include "ledger/map_fault.h"
-#include "node/commands.h"
+#include "cli/commands.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 namespace {
 
 constexpr std::string_view kOverview =
@@ -16,12 +16,6 @@ constexpr std::string_view kOverview =
     "       quipu COMMAND --help\n"
     "\n"
     "commands:\n";
-
-std::vector<Command> AllCommands(std::span<const Command> extra) {
-  std::vector<Command> all = BuiltinCommands();
-  all.insert(all.end(), extra.begin(), extra.end());
-  return all;
-}
 
 void PrintOverview(std::FILE* out, const std::vector<Command>& commands) {
   std::fputs(std::string(kOverview).c_str(), out);
@@ -38,11 +32,11 @@ int Fail(std::string_view command, std::string_view message, int status) {
   return status;
 }
 
-int RunCli(int argc, char** argv, std::span<const Command> extra) {
+int RunCli(int argc, char** argv) {
   // Every command that opens a ledger (and serve) exits 1 with a reason,
   // not a signal, when LMDB faults on a damaged file.
   ledger::InstallMapFaultHandler(kExitFailure);
-  std::vector<Command> commands = AllCommands(extra);
+  const std::vector<Command> commands = BuiltinCommands();
   if (argc < 2) {
     PrintOverview(stdout, commands);
     return kExitOk;
@@ -73,4 +67,4 @@ int RunCli(int argc, char** argv, std::span<const Command> extra) {
   return kExitBadInput;
 }
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -1,4 +1,5 @@
-// The quipu command line: `quipu COMMAND [ARGS...]`.
+// The quipu command line: `quipu COMMAND [ARGS...]`. cli/ is the top layer:
+// every command wires what it needs of api/, node/, ledger/, pdf/ and crypto/.
 #pragma once
 
 #include <span>
@@ -6,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace quipu::node {
+namespace quipu::cli {
 
 // Exit statuses shared by every subcommand.
 constexpr int kExitOk = 0;
@@ -22,12 +23,11 @@ struct Command {
   int (*run)(const std::vector<std::string>& args);
 };
 
-// Dispatches argv to a built-in command or to one of `extra` (commands the
-// composition root adds, such as `serve`). Prints help for `--help`, for
-// `COMMAND --help` and when no command is given.
-int RunCli(int argc, char** argv, std::span<const Command> extra = {});
+// Dispatches argv to a command (cli/commands.h). Prints help for `--help`,
+// for `COMMAND --help` and when no command is given.
+int RunCli(int argc, char** argv);
 
 // Prints "quipu NAME: message" on stderr and returns `status`.
 int Fail(std::string_view command, std::string_view message, int status = kExitFailure);
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -9,12 +9,19 @@
 #include "ledger/log.h"
 #include "node/approvals.h"
 #include "node/clients.h"
-#include "node/commands.h"
-#include "node/flags.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
 #include "node/secrets.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 namespace {
+
+using node::Approvals;
+using node::ApprovalsOptions;
+using node::Clients;
+using node::LoadNodeSecrets;
+using node::NodeSecrets;
+using node::OutboundPolicy;
 
 using nlohmann::json;
 
@@ -148,4 +155,4 @@ extern const Command kSubjectCommand{
     "longer be linked to the person. Needs the writer lock (or DELETE /v1/admin/subjects/ID).\n",
     RunSubject};
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -11,13 +11,22 @@
 
 #include "crypto/encoding.h"
 #include "crypto/jcs.h"
-#include "node/commands.h"
+#include "cli/commands.h"
 #include "node/document.h"
-#include "node/flags.h"
-#include "node/pdf_workers.h"
+#include "cli/flags.h"
+#include "cli/pdf_workers.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 namespace {
+
+using node::DocType;
+using node::DocTypeName;
+using node::HashDocument;
+using node::HashedDocument;
+using node::MediaType;
+using node::ParseDocType;
+using node::RevisionHash;
+using node::SniffDocType;
 
 // PDFs and JSON documents are held in memory to be parsed; raw input is
 // streamed. These bound the memory one document may take.
@@ -232,4 +241,4 @@ extern const Command kJcsCommand{
     "double range are errors (exit status 2) that give the byte offset.\n",
     RunJcs};
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

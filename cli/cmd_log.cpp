@@ -19,13 +19,16 @@
 #include "ledger/audit.h"
 #include "ledger/entry.h"
 #include "ledger/log.h"
-#include "node/commands.h"
-#include "node/flags.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
 #include "node/verify.h"
 #include "node/secrets.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 namespace {
+
+using node::LoadNodeSecrets;
+using node::ProofJson;
 
 using nlohmann::json;
 
@@ -424,4 +427,4 @@ extern const Command kAuditCommand{
     "Exit status: 0 when clean; 1 with the first bad index and what failed otherwise.\n",
     RunAudit};
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -1,10 +1,10 @@
 // `quipu pdf-worker`: the sandboxed PDF parser process. Started by quipu
 // itself (pdf/sandbox.h) with its socket as descriptor 3; not for people.
-#include "node/commands.h"
-#include "node/flags.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
 #include "pdf/sandbox.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 namespace {
 
 int RunPdfWorkerCommand(const std::vector<std::string>& args) {
@@ -36,4 +36,4 @@ extern const Command kPdfWorkerCommand{
     "one job at a time (see the README, \"PDF workers\"). Not meant to be run by hand.\n",
     RunPdfWorkerCommand};
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -13,15 +13,29 @@
 #include "crypto/jcs.h"
 #include "crypto/note.h"
 #include "ledger/log.h"
-#include "node/commands.h"
-#include "node/flags.h"
-#include "node/pdf_workers.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/pdf_workers.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
 #include "node/secrets.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 namespace {
+
+using node::ClientInfo;
+using node::Clients;
+using node::EncodeQr;
+using node::LoadNodeSecrets;
+using node::LoadQrKeys;
+using node::NodeSecrets;
+using node::ParseQrPlain;
+using node::ParseQrStampRequest;
+using node::QrKeyRing;
+using node::QrPng;
+using node::QrService;
+using node::QrSvg;
+using node::RotateQrKey;
 
 using nlohmann::json;
 
@@ -261,4 +275,4 @@ extern const Command kQrCommand{
     "rotate-key need the data directory's writer lock (with a node running, use its API).\n",
     RunQr};
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -1,5 +1,3 @@
-#include "api/serve.h"
-
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,6 +8,10 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/pdf_workers.h"
 
 #include "api/access_log.h"
 #include "api/approval_routes.h"
@@ -23,20 +25,16 @@
 #include "pdf/sandbox.h"
 #include "node/approvals.h"
 #include "node/clients.h"
-#include "node/flags.h"
-#include "node/pdf_workers.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
 #include "node/secrets.h"
 #include "web/assets.h"
 
-namespace quipu::api {
+namespace quipu::cli {
 namespace {
 
-using node::Fail;
-using node::kExitBadInput;
-using node::kExitFailure;
-using node::kExitOk;
+using namespace quipu::api;  // the HTTP layer this command wires
+
 
 bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
   const size_t colon = listen.rfind(':');
@@ -52,7 +50,7 @@ bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
 }
 
 int RunServe(const std::vector<std::string>& args) {
-  auto flags = node::Flags::Parse(args, {{"data", true},
+  auto flags = Flags::Parse(args, {{"data", true},
                                          {"listen", true},
                                          {"threads", true},
                                          {"origin", true},
@@ -185,7 +183,7 @@ int RunServe(const std::vector<std::string>& args) {
   auto secrets = node::LoadNodeSecrets(lo.dir, /*create=*/true);
   if (!secrets.ok()) return Fail("serve", secrets.status().message(), kExitFailure);
   // Every PDF from outside is parsed and stamped in these worker processes.
-  auto self = node::SelfProgram();
+  auto self = SelfProgram();
   if (!self.ok()) return Fail("serve", self.status().message(), kExitFailure);
   po.program = *self;
   auto sandbox = pdf::PdfSandbox::Start(po);
@@ -337,7 +335,7 @@ int RunServe(const std::vector<std::string>& args) {
 
 }  // namespace
 
-const node::Command kServeCommand{
+extern const Command kServeCommand{
     "serve", "run the node: the HTTP API and the ledger's sequencer",
     "usage: quipu serve [--data DIR] [--listen HOST:PORT] [--threads N] [--origin O]\n"
     "                   [--body-limit BYTES] [--sync full|none] [--max-connections N]\n"
@@ -378,4 +376,4 @@ const node::Command kServeCommand{
     "Logs one JSON line per request on stderr (method, route, path, status, bytes, us).\n",
     RunServe};
 
-}  // namespace quipu::api
+}  // namespace quipu::cli

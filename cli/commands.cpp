@@ -1,6 +1,6 @@
-#include "node/commands.h"
+#include "cli/commands.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 
 extern const Command kHashCommand;
 extern const Command kJcsCommand;
@@ -10,6 +10,7 @@ extern const Command kClientCommand;
 extern const Command kSubjectCommand;
 extern const Command kQrCommand;
 extern const Command kPdfWorkerCommand;
+extern const Command kServeCommand;
 
 std::vector<Command> BuiltinCommands() {
   return {
@@ -20,8 +21,9 @@ std::vector<Command> BuiltinCommands() {
       kClientCommand,
       kSubjectCommand,
       kQrCommand,
+      kServeCommand,
       kPdfWorkerCommand,
   };
 }
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -3,11 +3,11 @@
 
 #include <vector>
 
-#include "node/cli.h"
+#include "cli/cli.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 
 // Returns the built-in commands in the order `quipu --help` lists them.
 std::vector<Command> BuiltinCommands();
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

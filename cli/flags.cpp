@@ -1,8 +1,8 @@
-#include "node/flags.h"
+#include "cli/flags.h"
 
 #include <charconv>
 
-namespace quipu::node {
+namespace quipu::cli {
 
 Result<Flags> Flags::Parse(const std::vector<std::string>& args,
                            const std::vector<FlagSpec>& spec) {
@@ -73,4 +73,4 @@ Result<uint64_t> Flags::GetUint(std::string_view name, uint64_t fallback) const 
   return out;
 }
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -11,7 +11,7 @@
 
 #include "crypto/status.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 
 struct FlagSpec {
   std::string_view name;  // without the leading "--"
@@ -38,4 +38,4 @@ class Flags {
   std::vector<std::string> positional_;
 };
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

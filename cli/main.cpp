@@ -1,9 +1,5 @@
-// The quipu program: parses the command line and dispatches to node/cli.
-// `serve` comes from api/ (which depends on node/), added here.
-#include "api/serve.h"
-#include "node/cli.h"
+// The quipu program: the composition root. cli/ parses the command line and
+// runs the command, which wires the layers below it (api/ for `serve`).
+#include "cli/cli.h"
 
-int main(int argc, char** argv) {
-  const quipu::node::Command extra[] = {quipu::api::kServeCommand};
-  return quipu::node::RunCli(argc, argv, extra);
-}
+int main(int argc, char** argv) { return quipu::cli::RunCli(argc, argv); }

@@ -1,8 +1,8 @@
-#include "node/pdf_workers.h"
+#include "cli/pdf_workers.h"
 
 #include <filesystem>
 
-namespace quipu::node {
+namespace quipu::cli {
 
 Result<std::string> SelfProgram() {
   // The magic link itself, not the path it names: it runs the very program
@@ -48,4 +48,4 @@ Result<pdf::Bytes> LazyPdfSandbox::StampPlaceholder(std::span<const uint8_t> pdf
   return sandbox->StampPlaceholder(pdf, qr, options);
 }
 
-}  // namespace quipu::node
+}  // namespace quipu::cli

@@ -11,7 +11,7 @@
 #include "crypto/status.h"
 #include "pdf/sandbox.h"
 
-namespace quipu::node {
+namespace quipu::cli {
 
 // How to start the running program again: /proc/self/exe (the same binary
 // even after an upgrade replaced its file). Errors: kIoError without /proc.
@@ -37,4 +37,4 @@ class LazyPdfSandbox final : public pdf::PdfEngine {
   std::unique_ptr<pdf::PdfSandbox> sandbox_;  // guarded by mu_ until set
 };
 
-}  // namespace quipu::node
+}  // namespace quipu::cli
