@@ -1,11 +1,10 @@
 #include "api/ledger_routes.h"
 
-#include <charconv>
 #include <mutex>
 #include <unordered_map>
 
 #include "crypto/encoding.h"
-#include "ledger/tiles.h"
+#include "api/params.h"
 #include "node/document.h"
 #include "node/verify.h"
 
@@ -20,26 +19,14 @@ constexpr char kImmutable[] = "public, max-age=31536000, immutable";
 // Partial tiles and the checkpoint change with every commit.
 constexpr char kShortLived[] = "public, max-age=1";
 
-Result<uint64_t> ParseIndex(std::string_view text, std::string_view what) {
-  uint64_t v = 0;
-  if (text.empty() || text.size() > 19 || (text.size() > 1 && text[0] == '0')) {
-    return InvalidArgument(std::string(what) + " must be a decimal integer");
-  }
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return InvalidArgument(std::string(what) + " must be a decimal integer");
-  }
-  return v;
-}
-
-json BlockJson(const ledger::Block& b) {
+json BlockJson(const node::BlockView& b) {
   return {{"height", b.height},
           {"tree_size", b.tree_size},
           {"root", crypto::Base64Encode(b.root)},
           {"time", b.time},
           {"prev", crypto::Base64Encode(b.prev)},
-          {"header", b.CanonicalHeader()},
-          {"hash", crypto::Base64Encode(crypto::Sha256(b.CanonicalHeader()))}};
+          {"header", b.header},
+          {"hash", crypto::Base64Encode(b.hash)}};
 }
 
 Response FromStatus(const Status& s) { return ProblemFromStatus(s); }
@@ -47,19 +34,99 @@ Response FromStatus(const Status& s) { return ProblemFromStatus(s); }
 // Reads of the ledger's memory map: quick, never waiting on anything.
 const RouteOptions kInlineRead{Exec::kInline, 0};
 
-Result<crypto::Digest> ParseSha256(std::string_view hex) {
-  if (hex.size() != 64) return InvalidArgument("a document SHA-256 is 64 hex digits");
-  auto bytes = crypto::HexDecode(hex);
-  if (!bytes.ok()) return InvalidArgument("a document SHA-256 is 64 hex digits");
-  crypto::Digest d;
-  std::copy(bytes->begin(), bytes->end(), d.begin());
-  return d;
-}
-
 }  // namespace
 
-void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesOptions& options) {
-  const ledger::Log* lp = &log;
+namespace ledger_handlers {
+
+Response Checkpoint(const node::LedgerReader& ledger) {
+  Response r = Text(ledger.Head().checkpoint);
+  r.headers.emplace_back("Cache-Control", kShortLived);
+  return r;
+}
+
+Response Tile(const node::LedgerReader& ledger, const Request& req) {
+  auto tile = ledger.Tile(std::string_view(req.path).substr(1));
+  if (!tile.ok()) {
+    if (tile.status().code() == StatusCode::kInvalidArgument) return Problem(404, "Not found", tile.status().message());
+    return FromStatus(tile.status());
+  }
+  Response r;
+  r.content_type = "application/octet-stream";
+  r.body = std::move(tile->bytes);
+  r.headers.emplace_back("Cache-Control", tile->full ? kImmutable : kShortLived);
+  return r;
+}
+
+Response Log(const node::LedgerReader& ledger) {
+  const node::LedgerHead head = ledger.Head();
+  return Json({{"origin", ledger.origin()},
+               {"vkey", ledger.verifier_key()},
+               {"tree_size", head.tree_size},
+               {"root", crypto::Base64Encode(head.root)},
+               {"checkpoint", head.checkpoint}});
+}
+
+Response SignedCheckpoint(const node::LedgerReader& ledger, const Request& req) {
+  auto size = ParseIndexParam(req.params[0], "the tree size");
+  if (!size.ok()) return FromStatus(size.status());
+  auto note = ledger.Checkpoint(*size);
+  if (!note.ok()) return FromStatus(note.status());
+  Response r = Text(*note);
+  r.headers.emplace_back("Cache-Control", kImmutable);
+  return r;
+}
+
+Response Entry(const node::LedgerReader& ledger, const Request& req) {
+  auto index = ParseIndexParam(req.params[0], "the entry index");
+  if (!index.ok()) return FromStatus(index.status());
+  std::optional<uint64_t> size;
+  if (auto s = req.query_param("size")) {
+    auto parsed = ParseIndexParam(*s, "size");
+    if (!parsed.ok()) return FromStatus(parsed.status());
+    size = *parsed;
+  }
+  auto e = ledger.Entry(*index, size);
+  if (!e.ok()) return FromStatus(e.status());
+  return Json({{"index", e->index},
+               {"tree_size", e->tree_size},
+               {"entry", json::parse(e->entry, nullptr, false)},
+               {"leaf_hash", crypto::Base64Encode(e->leaf_hash)},
+               {"proof", node::ProofJson(e->proof)},
+               {"checkpoint", e->checkpoint.empty() ? json(nullptr) : json(e->checkpoint)}});
+}
+
+Response Consistency(const node::LedgerReader& ledger, const Request& req) {
+  auto old_text = req.query_param("old");
+  auto new_text = req.query_param("new");
+  if (!old_text || !new_text) return Problem(400, "Bad request", "give both ?old=A&new=B");
+  auto old_size = ParseIndexParam(*old_text, "old");
+  auto new_size = ParseIndexParam(*new_text, "new");
+  if (!old_size.ok()) return FromStatus(old_size.status());
+  if (!new_size.ok()) return FromStatus(new_size.status());
+  auto proof = ledger.Consistency(*old_size, *new_size);
+  if (!proof.ok()) return FromStatus(proof.status());
+  return Json({{"old", *old_size}, {"new", *new_size}, {"proof", node::ProofJson(*proof)}});
+}
+
+Response Block(const node::LedgerReader& ledger, const Request& req) {
+  std::optional<uint64_t> height;
+  if (req.params[0] != "latest") {
+    auto h = ParseIndexParam(req.params[0], "the block height");
+    if (!h.ok()) return FromStatus(h.status());
+    height = *h;
+  }
+  auto block = ledger.Block(height);
+  if (!block.ok() && block.status().code() == StatusCode::kNotFound) {
+    return Problem(404, "Not found", height ? "no block " + req.params[0] : std::string("the log has no block yet"));
+  }
+  if (!block.ok()) return FromStatus(block.status());
+  return Json(BlockJson(*block));
+}
+
+}  // namespace ledger_handlers
+
+void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const LedgerRoutesOptions& options) {
+  const node::LedgerReader* lp = &ledger;
   // Adds client_name to every record of a documents answer.
   auto name_clients = [names = options.client_name](json& answer) {
     if (!names) return;
@@ -71,99 +138,16 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
       for (json& rev : answer["revisions"]) name_all(rev["records"]);
     }
   };
-
-  router.Add(http::verb::get, "/checkpoint", [lp](const Request&) {
-    Response r = Text(lp->Head().checkpoint);
-    r.headers.emplace_back("Cache-Control", kShortLived);
-    return r;
-  }, kInlineRead);
-
-  router.Add(http::verb::get, "/tile/*", [lp](const Request& req) {
-    auto addr = ledger::ParseTilePath(std::string_view(req.path).substr(1));
-    if (!addr.ok()) return Problem(404, "Not found", addr.status().message());
-    auto body = addr->level < 0 ? lp->EntryBundle(addr->index, addr->width)
-                                : lp->Tile(addr->level, addr->index, addr->width);
-    if (!body.ok()) return FromStatus(body.status());
-    Response r;
-    r.content_type = "application/octet-stream";
-    r.body = std::move(*body);
-    r.headers.emplace_back("Cache-Control", addr->width == ledger::kTileWidth ? kImmutable : kShortLived);
-    return r;
-  }, kInlineRead);
-
-  router.Add(http::verb::get, "/v1/log", [lp](const Request&) {
-    const ledger::LogHead head = lp->Head();
-    return Json({{"origin", lp->origin()},
-                 {"vkey", lp->verifier_key()},
-                 {"tree_size", head.tree_size},
-                 {"root", crypto::Base64Encode(head.root)},
-                 {"checkpoint", head.checkpoint}});
-  }, kInlineRead);
-
-  router.Add(http::verb::get, "/v1/checkpoints/{}", [lp](const Request& req) {
-    auto size = ParseIndex(req.params[0], "the tree size");
-    if (!size.ok()) return FromStatus(size.status());
-    auto note = lp->Checkpoint(*size);
-    if (!note.ok()) return FromStatus(note.status());
-    Response r = Text(*note);
-    r.headers.emplace_back("Cache-Control", kImmutable);
-    return r;
-  }, kInlineRead);
-
-  router.Add(http::verb::get, "/v1/entries/{}", [lp](const Request& req) {
-    auto index = ParseIndex(req.params[0], "the entry index");
-    if (!index.ok()) return FromStatus(index.status());
-    uint64_t size = lp->Head().tree_size;
-    if (auto s = req.query_param("size")) {
-      auto parsed = ParseIndex(*s, "size");
-      if (!parsed.ok()) return FromStatus(parsed.status());
-      size = *parsed;
-    }
-    if (*index >= lp->Head().tree_size) return Problem(404, "Not found", "no entry " + req.params[0]);
-    auto entry = lp->Entry(*index);
-    if (!entry.ok()) return FromStatus(entry.status());
-    auto proof = lp->ProveInclusion(*index, size);
-    if (!proof.ok()) return FromStatus(proof.status());
-    auto parsed = json::parse(*entry, nullptr, false);
-    return Json({{"index", *index},
-                 {"tree_size", size},
-                 {"entry", std::move(parsed)},
-                 {"leaf_hash", crypto::Base64Encode(proof->leaf_hash)},
-                 {"proof", node::ProofJson(proof->proof)},
-                 {"checkpoint", proof->checkpoint.empty() ? json(nullptr) : json(proof->checkpoint)}});
-  }, kInlineRead);
-
-  router.Add(http::verb::get, "/v1/proof/consistency", [lp](const Request& req) {
-    auto old_text = req.query_param("old");
-    auto new_text = req.query_param("new");
-    if (!old_text || !new_text) return Problem(400, "Bad request", "give both ?old=A&new=B");
-    auto old_size = ParseIndex(*old_text, "old");
-    auto new_size = ParseIndex(*new_text, "new");
-    if (!old_size.ok()) return FromStatus(old_size.status());
-    if (!new_size.ok()) return FromStatus(new_size.status());
-    auto proof = lp->ProveConsistency(*old_size, *new_size);
-    if (!proof.ok()) return FromStatus(proof.status());
-    return Json({{"old", *old_size}, {"new", *new_size}, {"proof", node::ProofJson(*proof)}});
-  }, kInlineRead);
-
-  router.Add(http::verb::get, "/v1/blocks/{}", [lp](const Request& req) {
-    Result<ledger::Block> block = Status(StatusCode::kNotFound, "");
-    if (req.params[0] == "latest") {
-      block = lp->LatestBlock();
-      if (!block.ok() && block.status().code() == StatusCode::kNotFound) {
-        return Problem(404, "Not found", "the log has no block yet");
-      }
-    } else {
-      auto height = ParseIndex(req.params[0], "the block height");
-      if (!height.ok()) return FromStatus(height.status());
-      block = lp->GetBlock(*height);
-      if (!block.ok() && block.status().code() == StatusCode::kNotFound) {
-        return Problem(404, "Not found", "no block " + req.params[0]);
-      }
-    }
-    if (!block.ok()) return FromStatus(block.status());
-    return Json(BlockJson(*block));
-  }, kInlineRead);
+  namespace h = ledger_handlers;
+  router.Add(http::verb::get, "/checkpoint", [lp](const Request&) { return h::Checkpoint(*lp); }, kInlineRead);
+  router.Add(http::verb::get, "/tile/*", [lp](const Request& req) { return h::Tile(*lp, req); }, kInlineRead);
+  router.Add(http::verb::get, "/v1/log", [lp](const Request&) { return h::Log(*lp); }, kInlineRead);
+  router.Add(http::verb::get, "/v1/checkpoints/{}", [lp](const Request& req) { return h::SignedCheckpoint(*lp, req); },
+             kInlineRead);
+  router.Add(http::verb::get, "/v1/entries/{}", [lp](const Request& req) { return h::Entry(*lp, req); }, kInlineRead);
+  router.Add(http::verb::get, "/v1/proof/consistency", [lp](const Request& req) { return h::Consistency(*lp, req); },
+             kInlineRead);
+  router.Add(http::verb::get, "/v1/blocks/{}", [lp](const Request& req) { return h::Block(*lp, req); }, kInlineRead);
 
   // Answers for a document only change when the tree grows: the public
   // answer is kept per document for the tree size it was made for.
@@ -175,7 +159,7 @@ void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesO
   router.Add(http::verb::get, "/v1/documents/{}",
              [lp, name_clients, subject_query = options.subject_query, cache,
               revocations = options.revocations](const Request& req) {
-    auto sha = ParseSha256(req.params[0]);
+    auto sha = ParseSha256Param(req.params[0]);
     if (!sha.ok()) return FromStatus(sha.status());
     const bool subject = req.query_param("subject").has_value();
     const uint64_t size = lp->Head().tree_size;

@@ -1,13 +1,14 @@
 // The public, read-only HTTP API over the ledger: the C2SP tlog-tiles read
 // API (/checkpoint, /tile/...) and quipu's JSON API (/v1/log, entries,
-// proofs, blocks, documents, verify). docs/api.md lists every route.
+// proofs, blocks, documents, verify). README "Public API" lists every route.
+// It reads through node::LedgerReader: nothing here knows ledger/.
 #pragma once
 
 #include <functional>
 #include <optional>
 
 #include "api/router.h"
-#include "ledger/log.h"
+#include "node/ledger_reader.h"
 #include "node/verify.h"
 #include "pdf/engine.h"
 
@@ -32,10 +33,22 @@ struct LedgerRoutesOptions {
   std::function<std::optional<Response>(const Request&, nlohmann::json& answer)> subject_query;
 };
 
-// Adds the routes to `router`. `log` (and options.pdf) must outlive the
+// Adds the routes to `router`. `ledger` (and options.pdf) must outlive the
 // router's use. The reads (checkpoint, tiles, entries, proofs, blocks,
 // documents) run inline on the I/O threads; POST /v1/verify (a hash of up
 // to the server's document limit, a PDF parse) on the worker pool.
-void AddLedgerRoutes(Router& router, const ledger::Log& log, const LedgerRoutesOptions& options = {});
+void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const LedgerRoutesOptions& options = {});
+
+// The handlers, each a plain function from a request to a response (for
+// tests without a socket). `params` are what the route's {} and * matched.
+namespace ledger_handlers {
+Response Checkpoint(const node::LedgerReader& ledger);
+Response Tile(const node::LedgerReader& ledger, const Request& req);
+Response Log(const node::LedgerReader& ledger);
+Response SignedCheckpoint(const node::LedgerReader& ledger, const Request& req);
+Response Entry(const node::LedgerReader& ledger, const Request& req);
+Response Consistency(const node::LedgerReader& ledger, const Request& req);
+Response Block(const node::LedgerReader& ledger, const Request& req);
+}  // namespace ledger_handlers
 
 }  // namespace quipu::api

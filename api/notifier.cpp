@@ -27,9 +27,9 @@ std::string DeliveryDestination(std::string_view url) {
   return parsed->scheme + "://" + (v6 ? "[" + parsed->host + "]" : parsed->host) + ":" + parsed->port;
 }
 
-Notifier::Notifier(node::Approvals& approvals, const ledger::Log& log, AccessLog& access_log,
+Notifier::Notifier(node::Approvals& approvals, const node::LedgerReader& ledger, AccessLog& access_log,
                    NotifierOptions options)
-    : approvals_(approvals), log_(log), access_log_(access_log), options_(std::move(options)) {}
+    : approvals_(approvals), ledger_(ledger), access_log_(access_log), options_(std::move(options)) {}
 
 Notifier::~Notifier() { Stop(); }
 
@@ -170,7 +170,7 @@ void Notifier::Work() {
 
 void Notifier::Deliver(Job& job) {
   node::OutboxItem& item = job.item;
-  if (item.kind == "notify") item.body["checkpoint"] = log_.Head().checkpoint;
+  if (item.kind == "notify") item.body["checkpoint"] = ledger_.Head().checkpoint;
   OutboundRequest req;
   req.url = item.url;
   req.timeout = options_.attempt_timeout;

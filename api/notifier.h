@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "api/access_log.h"
-#include "ledger/log.h"
+#include "node/ledger_reader.h"
 #include "node/approvals.h"
 #include "node/url_policy.h"
 
@@ -64,7 +64,7 @@ std::string DeliveryDestination(std::string_view url);
 // `approvals`, `log` and `access_log` must outlive the Notifier.
 class Notifier {
  public:
-  Notifier(node::Approvals& approvals, const ledger::Log& log, AccessLog& access_log,
+  Notifier(node::Approvals& approvals, const node::LedgerReader& ledger, AccessLog& access_log,
            NotifierOptions options = {});
   ~Notifier();  // Stop()s
   Notifier(const Notifier&) = delete;
@@ -97,7 +97,7 @@ class Notifier {
                                          std::map<std::string, size_t, std::less<>>& per_destination);
 
   node::Approvals& approvals_;
-  const ledger::Log& log_;
+  const node::LedgerReader& ledger_;
   AccessLog& access_log_;
   const NotifierOptions options_;
 

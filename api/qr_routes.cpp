@@ -1,8 +1,7 @@
 #include "api/qr_routes.h"
 
 #include "api/client_auth.h"
-
-#include <charconv>
+#include "api/params.h"
 
 #include "crypto/encoding.h"
 #include "crypto/jcs.h"
@@ -25,9 +24,9 @@ Result<json> Body(const Request& req, size_t depth = 16) {
 }
 
 bool ParseIndex(std::string_view s, uint64_t& v) {
-  if (s.empty() || s.size() > 16 || (s.size() > 1 && s[0] == '0')) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && end == s.data() + s.size();
+  auto parsed = ParseIndexParam(s, "the index");
+  if (parsed.ok()) v = *parsed;
+  return parsed.ok();
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "pdf/sandbox.h"
 #include "node/approvals.h"
 #include "node/clients.h"
+#include "node/ledger_reader.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
 #include "node/secrets.h"
@@ -223,7 +224,8 @@ int RunServe(const std::vector<std::string>& args) {
   node::Approvals approvals(*ledger_log, clients, *pdf_engine, secrets->data_key, ao);
   NotifierOptions no;
   no.policy = outbound;
-  Notifier notifier(approvals, *ledger_log, log, no);
+  const node::LedgerReader reader(*ledger_log);  // what api/ reads the ledger through
+  Notifier notifier(approvals, reader, log, no);
   kick = &notifier;
   auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
   if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
@@ -252,7 +254,7 @@ int RunServe(const std::vector<std::string>& args) {
     return c->name;
   };
   lro.subject_query = MakeSubjectQuery(clients, approvals);
-  AddLedgerRoutes(router, *ledger_log, lro);
+  AddLedgerRoutes(router, reader, lro);
   AddApprovalRoutes(router, clients, approvals, *secrets, [](const std::string& text) {
     auto m = node::EncodeQr(text, 'M');
     return m.ok() ? node::QrSvg(*m) : std::string();

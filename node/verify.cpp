@@ -4,6 +4,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/jcs.h"
+#include "ledger/log.h"
 
 namespace quipu::node {
 namespace {
@@ -52,14 +53,15 @@ Result<json> RecordsJson(const ledger::Log& log, const ledger::DocumentLookup& f
 
 }  // namespace
 
-json ProofJson(const std::vector<ledger::Hash>& proof) {
+json ProofJson(const std::vector<Hash>& proof) {
   json out = json::array();
   for (const auto& h : proof) out.push_back(crypto::Base64Encode(h));
   return out;
 }
 
-Result<json> LookupDocumentJson(const ledger::Log& log, const crypto::Digest& sha256,
+Result<json> LookupDocumentJson(const LedgerReader& ledger, const crypto::Digest& sha256,
                                 const RevocationLookup& revocations) {
+  const ledger::Log& log = ledger.log();
   QUIPU_ASSIGN_OR_RETURN(ledger::DocumentLookup found, log.LookupDocument(sha256, kMaxRecordsPerDocument));
   QUIPU_ASSIGN_OR_RETURN(json records, RecordsJson(log, found, revocations));
   return json{{"sha256", crypto::HexEncode(sha256)},
@@ -70,7 +72,7 @@ Result<json> LookupDocumentJson(const ledger::Log& log, const crypto::Digest& sh
               {"checkpoint", found.checkpoint}};
 }
 
-Result<json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine, std::span<const uint8_t> bytes,
+Result<json> VerifyDocumentJson(const LedgerReader& ledger, pdf::PdfEngine& engine, std::span<const uint8_t> bytes,
                                 DocType type, const RevocationLookup& revocations) {
   if (type == DocType::kRaw) return InvalidArgument("the body is neither a PDF nor a JSON document");
   auto hashed = HashDocument(engine, bytes, type);
@@ -84,7 +86,7 @@ Result<json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine, 
   }
   if (!hashed.ok()) return unreadable ? *unreadable : hashed.status();
   const HashedDocument& doc = *hashed;
-  QUIPU_ASSIGN_OR_RETURN(json out, LookupDocumentJson(log, doc.sha256, revocations));
+  QUIPU_ASSIGN_OR_RETURN(json out, LookupDocumentJson(ledger, doc.sha256, revocations));
   out["media_type"] = MediaType(type);
   if (type == DocType::kPdf) {
     // The earlier revisions: every one but the whole file (looked up above),
@@ -95,7 +97,7 @@ Result<json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine, 
     json revisions = json::array();
     for (size_t i = first; i < earlier; ++i) {
       const RevisionHash& rev = doc.revisions[i];
-      QUIPU_ASSIGN_OR_RETURN(json found, LookupDocumentJson(log, rev.sha256, revocations));
+      QUIPU_ASSIGN_OR_RETURN(json found, LookupDocumentJson(ledger, rev.sha256, revocations));
       revisions.push_back({{"length", rev.length},
                            {"sha256", found["sha256"]},
                            {"found", found["found"]},

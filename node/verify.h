@@ -12,14 +12,14 @@
 
 #include "crypto/sha256.h"
 #include "crypto/status.h"
-#include "ledger/log.h"
+#include "node/ledger_reader.h"
 #include "node/document.h"
 #include "pdf/engine.h"
 
 namespace quipu::node {
 
 // Proof hashes as a JSON array of base64 strings.
-nlohmann::json ProofJson(const std::vector<ledger::Hash>& proof);
+nlohmann::json ProofJson(const std::vector<Hash>& proof);
 
 // Records returned for one document at most; `truncated` says there are more.
 inline constexpr size_t kMaxRecordsPerDocument = 100;
@@ -38,7 +38,7 @@ using RevocationLookup = std::function<Result<std::optional<uint64_t>>(uint64_t 
 // Every qr_issue among the records is followed by the qr_revoke that
 // withdrew it, when there is one in the same tree (found by document, or
 // through `revocations` when given). Errors: the ledger's (I/O, corruption).
-Result<nlohmann::json> LookupDocumentJson(const ledger::Log& log, const crypto::Digest& sha256,
+Result<nlohmann::json> LookupDocumentJson(const LedgerReader& ledger, const crypto::Digest& sha256,
                                           const RevocationLookup& revocations = nullptr);
 
 // Hashes `bytes` as `type` (a PDF by its bytes, parsed by `engine`; JSON by
@@ -51,7 +51,7 @@ Result<nlohmann::json> LookupDocumentJson(const ledger::Log& log, const crypto::
 // answer says so with "pdf_readable": false and "pdf_error"; otherwise the
 // parse error is the answer (kUnprocessable). Errors: as HashDocument
 // (kInvalidArgument, kUnprocessable, kUnavailable), and the ledger's.
-Result<nlohmann::json> VerifyDocumentJson(const ledger::Log& log, pdf::PdfEngine& engine,
+Result<nlohmann::json> VerifyDocumentJson(const LedgerReader& ledger, pdf::PdfEngine& engine,
                                           std::span<const uint8_t> bytes, DocType type,
                                           const RevocationLookup& revocations = nullptr);
 

@@ -65,10 +65,10 @@ TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
   };
   ASSERT_TRUE(f.log->Append(std::move(old)).get().ok());
   const RevocationLookup lookup = [&](uint64_t i) { return f.qr->RevocationOf(i); };
-  auto without = LookupDocumentJson(*f.log, request.document_sha256);
+  auto without = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256);
   ASSERT_TRUE(without.ok());
   EXPECT_FALSE(HasRevocationOf(*without, issued->index));  // the index alone cannot find it
-  auto with = LookupDocumentJson(*f.log, request.document_sha256, lookup);
+  auto with = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256, lookup);
   ASSERT_TRUE(with.ok());
   EXPECT_TRUE(HasRevocationOf(*with, issued->index)) << with->dump();
   // Its proof verifies like the others' (same tree size).
@@ -79,10 +79,10 @@ TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
   auto second = f.qr->Issue(f.client, request);
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE(f.qr->Revoke(f.client, second->index, {{"reason", "nueva"}}).ok());
-  auto found = LookupDocumentJson(*f.log, request.document_sha256);
+  auto found = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256);
   ASSERT_TRUE(found.ok());
   EXPECT_TRUE(HasRevocationOf(*found, second->index)) << found->dump();
-  auto both = LookupDocumentJson(*f.log, request.document_sha256, lookup);
+  auto both = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256, lookup);
   EXPECT_EQ(both->at("records").size(), 2u);  // not twice
 }
 
