@@ -1,12 +1,12 @@
 #include "api/approval_routes.h"
 
+#include "api/approvals_json.h"
 #include "api/client_auth.h"
 
 #include <chrono>
 #include <map>
 #include <mutex>
 
-#include "crypto/jcs.h"
 
 namespace quipu::api {
 namespace {
@@ -16,27 +16,6 @@ using nlohmann::json;
 // The client behind the request's bearer token, or the 401 to send.
 Result<node::ClientInfo> Authenticate(node::Clients& clients, const Request& req) {
   return AuthenticateClient(clients, req.headers);
-}
-
-// A JSON request body, strictly parsed; or the problem to send.
-Result<json> JsonBody(const Request& req) {
-  std::string_view ct = req.header("Content-Type");
-  ct = ct.substr(0, ct.find(';'));
-  // curl's -d default (form-urlencoded) is taken as JSON too: the body
-  // must parse as JSON either way.
-  if (!ct.empty() && ct != "application/json" && ct != "application/x-www-form-urlencoded") {
-    return Status(StatusCode::kInvalidArgument, "415:send application/json");
-  }
-  crypto::JcsLimits limits;
-  limits.max_depth = 16;
-  auto parsed = crypto::ParseJsonStrict(req.body, limits);
-  if (!parsed.ok()) return InvalidArgument("the body is not valid JSON: " + parsed.status().message());
-  return *parsed;
-}
-
-Response BodyProblem(const Status& s) {
-  if (s.message().rfind("415:", 0) == 0) return Problem(415, "Unsupported media type", s.message().substr(4));
-  return ProblemFromStatus(s);
 }
 
 #define QUIPU_CLIENT_OR_401(var)                                        \
@@ -85,16 +64,16 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
   // --- admin: clients and subjects ---
   router.Add(http::verb::post, "/v1/admin/clients", [&clients, admin](const Request& req) {
     if (auto refused = admin(req)) return *refused;
-    auto body = JsonBody(req);
-    if (!body.ok()) return BodyProblem(body.status());
-    if (!body->is_object()) return Problem(400, "Bad request", "send a JSON object");
+    json body;
+    if (auto bad = ReadJsonBody(req, body)) return *bad;
+    if (!body.is_object()) return Problem(400, "Bad request", "send a JSON object");
     auto text = [&](const char* k) {
-      auto it = body->find(k);
-      return it != body->end() && it->is_string() ? it->get<std::string>() : std::string();
+      auto it = body.find(k);
+      return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
     auto added = clients.Add(text("name"), text("redirect_uri"), text("notify_uri"), text("notify_token"));
     if (!added.ok()) return ProblemFromStatus(added.status());
-    json out = added->client.ToJson();
+    json out = ClientJson(added->client);
     out["token"] = added->token;
     return Json(out, 201);
   });
@@ -103,7 +82,7 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
     auto list = clients.List();
     if (!list.ok()) return ProblemFromStatus(list.status());
     json out = json::array();
-    for (const auto& c : *list) out.push_back(c.ToJson());
+    for (const auto& c : *list) out.push_back(ClientJson(c));
     return Json({{"clients", out}});
   });
   router.Add(http::verb::post, "/v1/admin/clients/{}/disable", [&clients, admin](const Request& req) {
@@ -141,54 +120,52 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
   });
   router.Add(http::verb::post, "/v1/approvals", [&clients, &approvals](const Request& req) {
     QUIPU_CLIENT_OR_401(client);
-    auto body = JsonBody(req);
-    if (!body.ok()) return BodyProblem(body.status());
-    auto created = approvals.Create(*client, *body);
+    json body;
+    if (auto bad = ReadJsonBody(req, body)) return *bad;
+    auto request = ApprovalRequestFromJson(body);
+    if (!request.ok()) return ProblemFromStatus(request.status());
+    auto created = approvals.Create(*client, *request);
     if (!created.ok()) return ProblemFromStatus(created.status());
-    Response r = Json(*created, 201);
-    r.headers.emplace_back("Location", "/v1/approvals/" + (*created)["id"].get<std::string>());
+    Response r = Json(ApprovalCreatedJson(*created), 201);
+    r.headers.emplace_back("Location", "/v1/approvals/" + created->id);
     return r;
   }, ForClients(clients, {Exec::kWorker, kDocumentBody}));
   router.Add(http::verb::get, "/v1/approvals/{}", [&clients, &approvals](const Request& req) {
     QUIPU_CLIENT_OR_401(client);
     auto got = approvals.Get(*client, req.params[0]);
     if (!got.ok()) return ProblemFromStatus(got.status());
-    return Json(*got);
+    return Json(ApprovalJson(*got));
   });
   for (bool approve : {true, false}) {
     router.Add(http::verb::post, approve ? "/v1/approvals/{}/confirm" : "/v1/approvals/{}/reject",
                [&clients, &approvals, approve](const Request& req) {
                  QUIPU_CLIENT_OR_401(client);
-                 auto body = JsonBody(req);
-                 if (!body.ok()) return BodyProblem(body.status());
-                 auto decided = approvals.Decide(*client, req.params[0], *body, approve);
+                 json body;
+                 if (auto bad = ReadJsonBody(req, body)) return *bad;
+                 if (!body.is_object() || !body.contains("code") || !body["code"].is_string()) {
+                   return Problem(400, "Bad request", "send {\"code\": \"123456\"}");
+                 }
+                 auto decided = approvals.Decide(*client, req.params[0], body["code"].get<std::string>(), approve);
                  if (!decided.ok()) return ProblemFromStatus(decided.status());
-                 return Json(*decided);
+                 return Json(DecisionJson(*decided));
                },
                ForClients(clients, {Exec::kWorker, 16 * 1024}));
   }
 }
 
-std::function<std::optional<Response>(const Request&, json&)> MakeSubjectQuery(node::Clients& clients,
-                                                                               node::Approvals& approvals,
-                                                                               int per_minute) {
+SubjectQuery MakeSubjectQuery(node::Clients& clients, node::Approvals& approvals, int per_minute) {
   auto limiter = std::make_shared<RateLimiter>(per_minute);
-  return [&clients, &approvals, limiter](const Request& req, json& answer) -> std::optional<Response> {
+  return [&clients, &approvals, limiter](const Request& req, const node::DocumentAnswer& answer,
+                                         bool& approved) -> std::optional<Response> {
     QUIPU_CLIENT_OR_401(client);
     if (!limiter->Allow(client->id)) {
       Response r = Problem(429, "Too many requests", "subject questions are limited per client and minute");
       r.headers.emplace_back("Retry-After", "60");
       return r;
     }
-    auto commitment = approvals.Commitment(*req.query_param("subject"));
-    if (!commitment.ok()) return ProblemFromStatus(commitment.status());
-    bool approved = false;
-    if (*commitment) {
-      for (const json& r : answer["records"]) {
-        if (r["entry"].value("subject", "") == **commitment && r.value("type", "") == "approval") approved = true;
-      }
-    }
-    answer["subject_approved"] = approved;
+    auto yes = approvals.SubjectApproved(*req.query_param("subject"), answer);
+    if (!yes.ok()) return ProblemFromStatus(yes.status());
+    approved = *yes;
     return std::nullopt;
   };
 }

@@ -10,6 +10,7 @@
 #include "node/approvals.h"
 #include "node/clients.h"
 #include "node/secrets.h"
+#include "node/verify.h"
 
 namespace quipu::api {
 
@@ -21,7 +22,8 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
 // The handler for `GET /v1/documents/{sha256}?subject=ID` (see
 // LedgerRoutesOptions::subject_query): an authenticated client, at most
 // `per_minute` such questions a minute per client.
-std::function<std::optional<Response>(const Request&, nlohmann::json&)> MakeSubjectQuery(
-    node::Clients& clients, node::Approvals& approvals, int per_minute = 30);
+using SubjectQuery =
+    std::function<std::optional<Response>(const Request&, const node::DocumentAnswer&, bool& approved)>;
+SubjectQuery MakeSubjectQuery(node::Clients& clients, node::Approvals& approvals, int per_minute = 30);
 
 }  // namespace quipu::api

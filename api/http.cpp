@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include "crypto/jcs.h"
+
 #include <cctype>
 
 namespace quipu::api {
@@ -181,6 +183,21 @@ bool ParseTarget(std::string_view target, std::string& path,
     query.emplace_back(std::move(*key), std::move(*value));
   }
   return true;
+}
+
+std::optional<Response> ReadJsonBody(const Request& req, nlohmann::json& out, size_t max_depth) {
+  std::string_view ct = req.header("Content-Type");
+  ct = ct.substr(0, ct.find(';'));
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  if (!ct.empty() && ct != "application/json" && ct != "application/x-www-form-urlencoded") {
+    return Problem(415, "Unsupported media type", "send application/json");
+  }
+  crypto::JcsLimits limits;
+  limits.max_depth = max_depth;
+  auto parsed = crypto::ParseJsonStrict(req.body, limits);
+  if (!parsed.ok()) return Problem(400, "Bad request", "the body is not valid JSON: " + parsed.status().message());
+  out = std::move(*parsed);
+  return std::nullopt;
 }
 
 }  // namespace quipu::api

@@ -67,6 +67,13 @@ Response ProblemFromStatus(const Status& status);
 // closes the connection), or nullopt for a request framed correctly.
 std::optional<Response> CheckFraming(const http::fields& headers, unsigned version);
 
+// Reads a JSON request body into `out`: strictly parsed (crypto::
+// ParseJsonStrict, at most `max_depth` levels). Returns the problem to
+// answer instead: 415 for a Content-Type other than application/json
+// (none, and curl's default form-urlencoded, are taken as JSON: the body
+// must parse either way), 400 for a body that is not JSON.
+std::optional<Response> ReadJsonBody(const Request& req, nlohmann::json& out, size_t max_depth = 16);
+
 // The token of "Authorization: Bearer <token>" (scheme case-insensitive), or "".
 std::string_view BearerToken(const Request& req);
 std::string_view BearerToken(const http::fields& headers);

@@ -7,6 +7,7 @@
 #include "api/params.h"
 #include "node/document.h"
 #include "node/verify.h"
+#include "api/documents_json.h"
 
 namespace quipu::api {
 namespace {
@@ -89,9 +90,9 @@ Response Entry(const node::LedgerReader& ledger, const Request& req) {
   if (!e.ok()) return FromStatus(e.status());
   return Json({{"index", e->index},
                {"tree_size", e->tree_size},
-               {"entry", json::parse(e->entry, nullptr, false)},
+               {"entry", EntryJson(e->entry)},
                {"leaf_hash", crypto::Base64Encode(e->leaf_hash)},
-               {"proof", node::ProofJson(e->proof)},
+               {"proof", ProofJson(e->proof)},
                {"checkpoint", e->checkpoint.empty() ? json(nullptr) : json(e->checkpoint)}});
 }
 
@@ -105,7 +106,7 @@ Response Consistency(const node::LedgerReader& ledger, const Request& req) {
   if (!new_size.ok()) return FromStatus(new_size.status());
   auto proof = ledger.Consistency(*old_size, *new_size);
   if (!proof.ok()) return FromStatus(proof.status());
-  return Json({{"old", *old_size}, {"new", *new_size}, {"proof", node::ProofJson(*proof)}});
+  return Json({{"old", *old_size}, {"new", *new_size}, {"proof", ProofJson(*proof)}});
 }
 
 Response Block(const node::LedgerReader& ledger, const Request& req) {
@@ -127,17 +128,6 @@ Response Block(const node::LedgerReader& ledger, const Request& req) {
 
 void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const LedgerRoutesOptions& options) {
   const node::LedgerReader* lp = &ledger;
-  // Adds client_name to every record of a documents answer.
-  auto name_clients = [names = options.client_name](json& answer) {
-    if (!names) return;
-    auto name_all = [&](json& records) {
-      for (json& r : records) r["client_name"] = names(r.value("client", ""));
-    };
-    name_all(answer["records"]);
-    if (answer.contains("revisions")) {
-      for (json& rev : answer["revisions"]) name_all(rev["records"]);
-    }
-  };
   namespace h = ledger_handlers;
   router.Add(http::verb::get, "/checkpoint", [lp](const Request&) { return h::Checkpoint(*lp); }, kInlineRead);
   router.Add(http::verb::get, "/tile/*", [lp](const Request& req) { return h::Tile(*lp, req); }, kInlineRead);
@@ -157,7 +147,7 @@ void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const Led
   };
   auto cache = std::make_shared<AnswerCache>();
   router.Add(http::verb::get, "/v1/documents/{}",
-             [lp, name_clients, subject_query = options.subject_query, cache,
+             [lp, names = options.client_name, subject_query = options.subject_query, cache,
               revocations = options.revocations](const Request& req) {
     auto sha = ParseSha256Param(req.params[0]);
     if (!sha.ok()) return FromStatus(sha.status());
@@ -171,16 +161,18 @@ void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const Led
         return r;
       }
     }
-    auto out = node::LookupDocumentJson(*lp, *sha, revocations);
-    if (!out.ok()) return FromStatus(out.status());
-    name_clients(*out);
+    auto found = node::LookupDocument(*lp, *sha, revocations);
+    if (!found.ok()) return FromStatus(found.status());
+    json out = DocumentAnswerJson(*found, names);
     if (subject) {
       if (!subject_query) return Problem(400, "Bad request", "subject queries are not available");
-      if (auto refused = subject_query(req, *out)) return *refused;
-      return Json(*out);
+      bool approved = false;
+      if (auto refused = subject_query(req, *found, approved)) return *refused;
+      out["subject_approved"] = approved;
+      return Json(out);
     }
-    Response r = Json(*out);
-    if ((*out)["tree_size"] == size) {
+    Response r = Json(out);
+    if (found->tree_size == size) {
       std::lock_guard lock(cache->mu);
       if (cache->answers.size() >= 4096) cache->answers.clear();  // bounded; rebuilt as asked
       cache->answers[req.params[0]] = {size, r.body};
@@ -190,7 +182,7 @@ void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const Led
 
   pdf::PdfEngine* engine = options.pdf;
   router.Add(http::verb::post, "/v1/verify",
-             [lp, engine, name_clients, revocations = options.revocations](const Request& req) {
+             [lp, engine, names = options.client_name, revocations = options.revocations](const Request& req) {
     if (req.body.empty()) return Problem(400, "Bad request", "send the PDF or JSON document as the body");
     const auto bytes = crypto::AsBytes(req.body);
     node::DocType type;
@@ -217,11 +209,10 @@ void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const Led
     if (type == node::DocType::kPdf && engine == nullptr) {
       return Problem(503, "Service unavailable", "this node reads no PDFs");
     }
-    auto out = node::VerifyDocumentJson(*lp, engine != nullptr ? *engine : pdf::InProcessPdfEngine(), bytes, type,
-                                        revocations);
+    auto out = node::VerifyDocument(*lp, engine != nullptr ? *engine : pdf::InProcessPdfEngine(), bytes, type,
+                                    revocations);
     if (!out.ok()) return FromStatus(out.status());
-    name_clients(*out);
-    return Json(*out);
+    return Json(VerificationJson(*out, names));
   }, RouteOptions{Exec::kWorker, kDocumentBody, [saturated = options.pdf_saturated](const http::fields& headers)
                                                    -> std::optional<Response> {
     // While every PDF worker is taken, a body that may be a PDF would only

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 
+#include "api/documents_json.h"
 #include "api/router.h"
 #include "node/ledger_reader.h"
 #include "node/verify.h"
@@ -25,12 +26,14 @@ struct LedgerRoutesOptions {
   // Finds revocations of QR Seguro codes in documents' answers
   // (QrService::RevocationOf); optional.
   node::RevocationLookup revocations;
-  // Names records' clients (institutions) in answers; empty when unknown.
-  std::function<std::string(const std::string& client_id)> client_name;
+  // Names records' clients (institutions) in answers; optional.
+  ClientNamer client_name;
   // Answers `?subject=ID` on /v1/documents/{sha256}: returns the problem to
-  // send (unauthenticated, rate-limited, ...), or nullopt after adding
-  // "subject_approved" to `answer`. Without it such queries get 400.
-  std::function<std::optional<Response>(const Request&, nlohmann::json& answer)> subject_query;
+  // send (unauthenticated, rate-limited, ...), or nullopt after setting
+  // `approved` (the answer's "subject_approved"). Without it such queries
+  // get 400.
+  std::function<std::optional<Response>(const Request&, const node::DocumentAnswer& answer, bool& approved)>
+      subject_query;
 };
 
 // Adds the routes to `router`. `ledger` (and options.pdf) must outlive the

@@ -170,12 +170,19 @@ void Notifier::Work() {
 
 void Notifier::Deliver(Job& job) {
   node::OutboxItem& item = job.item;
-  if (item.kind == "notify") item.body["checkpoint"] = ledger_.Head().checkpoint;
   OutboundRequest req;
+  if (item.kind == "notify") {
+    nlohmann::json body = nlohmann::json::parse(item.body, nullptr, false);
+    if (body.is_object()) {
+      body["checkpoint"] = ledger_.Head().checkpoint;
+      req.body = body.dump();
+    }
+  }
+  if (req.body.empty()) req.body = item.body;
+  Wipe(item.body);
   req.url = item.url;
   req.timeout = options_.attempt_timeout;
   req.policy = options_.policy;
-  req.body = item.body.dump();
   req.headers.emplace_back("Content-Type", "application/json");
   if (!item.bearer.empty()) req.headers.emplace_back("Authorization", "Bearer " + item.bearer);
   const auto started = std::chrono::steady_clock::now();

@@ -2,9 +2,9 @@
 
 #include "api/client_auth.h"
 #include "api/params.h"
+#include "api/qr_json.h"
 
 #include "crypto/encoding.h"
-#include "crypto/jcs.h"
 #include "node/qr_render.h"
 
 namespace quipu::api {
@@ -14,14 +14,6 @@ using nlohmann::json;
 
 // A QR text is at most a few kilobytes: so is its verification request.
 constexpr size_t kVerifyBody = 16 * 1024;
-
-Result<json> Body(const Request& req, size_t depth = 16) {
-  crypto::JcsLimits limits;
-  limits.max_depth = depth;
-  auto parsed = crypto::ParseJsonStrict(req.body, limits);
-  if (!parsed.ok()) return InvalidArgument("the body is not valid JSON: " + parsed.status().message());
-  return *parsed;
-}
 
 bool ParseIndex(std::string_view s, uint64_t& v) {
   auto parsed = ParseIndexParam(s, "the index");
@@ -37,11 +29,14 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
   router.Add(http::verb::post, "/v1/qr", [&qr, client_of](const Request& req) {
     auto client = client_of(req);
     if (!client.ok()) return Unauthorized(client.status().message());
-    auto body = Body(req);
-    if (!body.ok()) return ProblemFromStatus(body.status());
-    auto issued = qr.Issue(*client, *body);
+    json body_value;
+    if (auto bad = ReadJsonBody(req, body_value)) return *bad;
+    const json* body = &body_value;
+    auto request = QrIssueRequestFromJson(*body, qr.NowMicros());
+    if (!request.ok()) return ProblemFromStatus(request.status());
+    auto issued = qr.Issue(*client, *request);
     if (!issued.ok()) return ProblemFromStatus(issued.status());
-    return Json(*issued, 201);
+    return Json(QrIssuedJson(*issued), 201);
   }, ForClients(clients, {Exec::kWorker, kDocumentBody}));
 
   // The image of a code carries its text, and its text opens its fields:
@@ -76,8 +71,9 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
   });
 
   router.Add(http::verb::post, "/v1/qr/verify", [&qr](const Request& req) {
-    auto body = Body(req, 4);
-    if (!body.ok()) return ProblemFromStatus(body.status());
+    json body_value;
+    if (auto bad = ReadJsonBody(req, body_value, 4)) return *bad;
+    const json* body = &body_value;
     if (!body->is_object() || !body->contains("qr_text") || !(*body)["qr_text"].is_string()) {
       return Problem(400, "Bad request", "send {\"qr_text\": \"QS1:...\"}");
     }
@@ -85,7 +81,7 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
     if (text.size() > 8000) return Problem(400, "Bad request", "qr_text is too long");
     auto verified = qr.Verify(text);
     if (!verified.ok()) return ProblemFromStatus(verified.status());
-    return Json(*verified);
+    return Json(QrVerificationJson(*verified));
   }, RouteOptions{Exec::kWorker, kVerifyBody});
 
   router.Add(http::verb::post, "/v1/qr/{}/revoke", [&qr, client_of](const Request& req) {
@@ -93,18 +89,23 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
     if (!client.ok()) return Unauthorized(client.status().message());
     uint64_t index = 0;
     if (!ParseIndex(req.params[0], index)) return Problem(404, "Not found", "no such QR code");
-    auto body = Body(req);
-    if (!body.ok()) return ProblemFromStatus(body.status());
-    auto revoked = qr.Revoke(*client, index, *body);
+    json body_value;
+    if (auto bad = ReadJsonBody(req, body_value)) return *bad;
+    const json* body = &body_value;
+    if (!body->is_object() || !body->contains("reason") || !(*body)["reason"].is_string()) {
+      return Problem(400, "Bad request", "send {\"reason\": \"...\"}");
+    }
+    auto revoked = qr.Revoke(*client, index, (*body)["reason"].get<std::string>());
     if (!revoked.ok()) return ProblemFromStatus(revoked.status());
-    return Json(*revoked);
+    return Json(QrRevokedJson(*revoked));
   }, ForClients(clients, {Exec::kWorker, kVerifyBody}));
 
   router.Add(http::verb::post, "/v1/qr/stamp", [&qr, client_of](const Request& req) {
     auto client = client_of(req);
     if (!client.ok()) return Unauthorized(client.status().message());
-    auto body = Body(req);
-    if (!body.ok()) return ProblemFromStatus(body.status());
+    json body_value;
+    if (auto bad = ReadJsonBody(req, body_value)) return *bad;
+    const json* body = &body_value;
     if (!body->is_object() || !body->contains("pdf") || !(*body)["pdf"].is_string()) {
       return Problem(400, "Bad request", "send {\"pdf\": base64, \"fields\": {...}, \"page\"?, \"corner\"?, \"caption\"?}");
     }
@@ -113,14 +114,14 @@ void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
         return Problem(400, "Bad request", "unknown field '" + k + "'");
       }
     }
-    auto where = node::ParseQrStampRequest(*body);
+    auto where = QrStampRequestFromJson(*body);
     if (!where.ok()) return ProblemFromStatus(where.status());
     std::optional<std::string> expires;
     if (body->contains("expires_at")) {
       if (!(*body)["expires_at"].is_string()) return Problem(400, "Bad request", "expires_at: an RFC 3339 time");
       expires = (*body)["expires_at"].get<std::string>();
     }
-    auto plain = node::ParseQrPlain(body->value("fields", json()), expires, qr.NowMicros());
+    auto plain = QrPlainFromJson(body->value("fields", json()), expires, qr.NowMicros());
     if (!plain.ok()) return ProblemFromStatus(plain.status());
     auto pdf = crypto::Base64Decode((*body)["pdf"].get<std::string>());
     if (!pdf.ok()) return Problem(400, "Bad request", "pdf: not base64");

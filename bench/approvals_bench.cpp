@@ -70,16 +70,19 @@ double Scenario(int concurrency, bool group_commit, int total) {
     threads.emplace_back([&] {
       for (int i; (i = next++) < total;) {
         const std::string subject = "B" + std::to_string(100000 + i);
-        const std::string doc = crypto::HexEncode(crypto::Sha256("doc " + std::to_string(i)));
-        auto created = approvals.Create(
-            added->client, {{"subject", subject}, {"documents", {{{"sha256", doc}, {"media_type", "application/pdf"}}}}});
+        node::ApprovalRequest request;
+        request.subject = subject;
+        request.documents.push_back({node::DocumentRef{node::DocType::kPdf, crypto::Sha256("doc " + std::to_string(i)),
+                                                       std::nullopt},
+                                     std::nullopt});
+        auto created = approvals.Create(added->client, request);
         if (!created.ok()) {
           ++failures;
           continue;
         }
         const uint64_t now = static_cast<uint64_t>(approvals.NowMicros() / 1000000);
         auto code = crypto::Totp(keys[static_cast<size_t>(i)], now, 6, crypto::OtpHash::kSha1);
-        auto decided = approvals.Decide(added->client, (*created)["id"], {{"code", *code}}, true);
+        auto decided = approvals.Decide(added->client, created->id, *code, true);
         if (!decided.ok()) ++failures;
       }
     });
@@ -107,8 +110,10 @@ void QrScenario(int concurrency, int total) {
   auto signer = crypto::LoadNoteSigner(dir + "/" + ledger::kNodeKeyFile);
   auto keys = node::LoadQrKeys(dir, true);
   node::QrService qr(**log, clients, pdf::InProcessPdfEngine(), std::move(*signer), std::move(*keys));
-  const json fields = {{"tipo", "Certificado"}, {"numero", "CN-2026-0048213"}, {"titular", "María Quispe Mamani"},
-                       {"fecha", "2026-11-23"}, {"oficina", "SERECI La Paz"}};
+  const std::string fields = json{{"tipo", "Certificado"}, {"numero", "CN-2026-0048213"},
+                                  {"titular", "María Quispe Mamani"}, {"fecha", "2026-11-23"},
+                                  {"oficina", "SERECI La Paz"}}
+                                 .dump();
   std::vector<std::string> texts(static_cast<size_t>(total));
   std::atomic<int> next{0};
   auto start = std::chrono::steady_clock::now();
@@ -116,11 +121,11 @@ void QrScenario(int concurrency, int total) {
   for (int w = 0; w < concurrency; ++w) {
     threads.emplace_back([&] {
       for (int i; (i = next++) < total;) {
-        const json body = {{"document", {{"sha256", crypto::HexEncode(crypto::Sha256(std::to_string(i)))},
-                                          {"media_type", "application/pdf"}}},
-                           {"fields", fields}};
-        auto r = qr.Issue(added->client, body);
-        if (r.ok()) texts[static_cast<size_t>(i)] = (*r)["qr_text"];
+        node::QrIssueRequest request;
+        request.document.sha256 = crypto::Sha256(std::to_string(i));
+        request.plain.fields = fields;
+        auto r = qr.Issue(added->client, request);
+        if (r.ok()) texts[static_cast<size_t>(i)] = r->text;
       }
     });
   }
@@ -128,7 +133,7 @@ void QrScenario(int concurrency, int total) {
   const double issue_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   start = std::chrono::steady_clock::now();
   int valid = 0;
-  for (const auto& t : texts) valid += (*qr.Verify(t))["valid"] == true;
+  for (const auto& t : texts) valid += qr.Verify(t)->valid;
   const double verify_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("QR Seguro, %d clients: %.0f durable issues/s; %.0f verifications/s on one thread (%d/%d valid)\n",
               concurrency, total / issue_s, total / verify_s, valid, total);

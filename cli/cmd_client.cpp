@@ -9,6 +9,7 @@
 #include "ledger/log.h"
 #include "node/approvals.h"
 #include "node/clients.h"
+#include "api/approvals_json.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "node/secrets.h"
@@ -84,7 +85,7 @@ int RunClient(const std::vector<std::string>& args) {
     auto added = clients.Add(*flags->Get("name"), *flags->Get("redirect-uri"), *flags->Get("notify-uri"),
                              *flags->Get("notify-token"));
     if (!added.ok()) return Failed("client add", added.status());
-    json out = added->client.ToJson();
+    json out = api::ClientJson(added->client);
     out["token"] = added->token;
     std::cout << out.dump() << "\n";
     std::cerr << "quipu client add: the token is shown once; quipu keeps only its hash\n";
@@ -95,7 +96,7 @@ int RunClient(const std::vector<std::string>& args) {
     if (!list.ok()) return Failed("client list", list.status());
     for (const auto& c : *list) {
       if (flags->Has("json")) {
-        std::cout << c.ToJson().dump() << "\n";
+        std::cout << api::ClientJson(c).dump() << "\n";
       } else {
         std::cout << c.id << "  " << (c.disabled ? "disabled" : "active  ") << "  " << c.name << "\n";
       }

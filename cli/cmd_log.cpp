@@ -21,14 +21,14 @@
 #include "ledger/log.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
-#include "node/verify.h"
+#include "api/documents_json.h"
 #include "node/secrets.h"
 
 namespace quipu::cli {
 namespace {
 
 using node::LoadNodeSecrets;
-using node::ProofJson;
+using api::ProofJson;
 
 using nlohmann::json;
 

@@ -13,6 +13,7 @@
 #include "crypto/jcs.h"
 #include "crypto/note.h"
 #include "ledger/log.h"
+#include "api/qr_json.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/pdf_workers.h"
@@ -29,8 +30,6 @@ using node::EncodeQr;
 using node::LoadNodeSecrets;
 using node::LoadQrKeys;
 using node::NodeSecrets;
-using node::ParseQrPlain;
-using node::ParseQrStampRequest;
 using node::QrKeyRing;
 using node::QrPng;
 using node::QrService;
@@ -105,6 +104,14 @@ Result<ClientInfo> CliClient(const Flags& flags, Clients& clients) {
   return operator_client;
 }
 
+// A QR text given on the command line, or read from standard input ("-").
+Result<std::string> QrTextArgument(const std::string& arg) {
+  if (arg != "-") return arg;
+  QUIPU_ASSIGN_OR_RETURN(std::string text, ReadAll("-"));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
 Result<json> Fields(const Flags& flags) {
   if (!flags.Has("fields")) return json::object();
   QUIPU_ASSIGN_OR_RETURN(std::string text, ReadAll(*flags.Get("fields")));
@@ -134,14 +141,9 @@ int RunQr(const std::vector<std::string>& args) {
 
   if (sub == "render") {
     if (pos.size() != 2) return Fail("qr render", "give the QR text (or - for standard input)", kExitBadInput);
-    std::string text = pos[1];
-    if (text == "-") {
-      auto in = ReadAll("-");
-      if (!in.ok()) return QrFail(sub, in.status());
-      text = *in;
-      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    }
-    auto m = EncodeQr(text, 'M');
+    auto text = QrTextArgument(pos[1]);
+    if (!text.ok()) return QrFail(sub, text.status());
+    auto m = EncodeQr(*text, 'M');
     if (!m.ok()) return QrFail(sub, m.status());
     if (auto svg = flags->Get("svg")) std::ofstream(*svg, std::ios::binary) << QrSvg(*m);
     if (auto png_path = flags->Get("png")) {
@@ -151,7 +153,7 @@ int RunQr(const std::vector<std::string>& args) {
                                                        static_cast<std::streamsize>(png->size()));
     }
     if (!flags->Has("svg") && !flags->Has("png")) std::cout << QrSvg(*m);
-    std::cerr << "QR version " << m->version << " at M, " << text.size() << " characters\n";
+    std::cerr << "QR version " << m->version << " at M, " << text->size() << " characters\n";
     return kExitOk;
   }
   if (sub == "rotate-key") {
@@ -162,19 +164,14 @@ int RunQr(const std::vector<std::string>& args) {
   }
   if (sub == "verify") {
     if (pos.size() != 2) return Fail("qr verify", "give the QR text (or - for standard input)", kExitBadInput);
-    std::string text = pos[1];
-    if (text == "-") {
-      auto in = ReadAll("-");
-      if (!in.ok()) return QrFail(sub, in.status());
-      text = *in;
-      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    }
+    auto text = QrTextArgument(pos[1]);
+    if (!text.ok()) return QrFail(sub, text.status());
     auto ctx = Open(*flags, /*read_only=*/true);
     if (!ctx.ok()) return QrFail(sub, ctx.status());
-    auto v = ctx->qr->Verify(text);
+    auto v = ctx->qr->Verify(*text);
     if (!v.ok()) return QrFail(sub, v.status());
-    std::cout << v->dump() << "\n";
-    return (*v)["valid"] == true ? kExitOk : kExitFailure;
+    std::cout << api::QrVerificationJson(*v).dump() << "\n";
+    return v->valid ? kExitOk : kExitFailure;
   }
   if (sub == "issue") {
     auto fields = Fields(*flags);
@@ -195,9 +192,11 @@ int RunQr(const std::vector<std::string>& args) {
     if (!ctx.ok()) return QrFail(sub, ctx.status());
     auto client = CliClient(*flags, *ctx->clients);
     if (!client.ok()) return QrFail(sub, client.status());
-    auto issued = ctx->qr->Issue(*client, body);
+    auto request = api::QrIssueRequestFromJson(body, SystemMicrosNow());
+    if (!request.ok()) return QrFail(sub, request.status());
+    auto issued = ctx->qr->Issue(*client, *request);
     if (!issued.ok()) return QrFail(sub, issued.status());
-    std::cout << issued->dump() << "\n";
+    std::cout << api::QrIssuedJson(*issued).dump() << "\n";
     return kExitOk;
   }
   if (sub == "stamp") {
@@ -206,14 +205,14 @@ int RunQr(const std::vector<std::string>& args) {
     if (!pdf.ok()) return QrFail(sub, pdf.status());
     auto fields = Fields(*flags);
     if (!fields.ok()) return QrFail(sub, fields.status());
-    auto plain = ParseQrPlain(*fields, flags->Get("expires-at"), SystemMicrosNow());
+    auto plain = api::QrPlainFromJson(*fields, flags->Get("expires-at"), SystemMicrosNow());
     if (!plain.ok()) return QrFail(sub, plain.status());
     json options = {{"corner", flags->GetOr("corner", "bottom-right")}};
     auto page = flags->GetUint("page", 1);
     if (!page.ok() || *page > 100000) return Fail("qr stamp", "--page must be a page number (0 = last)", kExitBadInput);
     options["page"] = *page;
     if (auto cap = flags->Get("caption")) options["caption"] = *cap;
-    auto where = ParseQrStampRequest(options);
+    auto where = api::QrStampRequestFromJson(options);
     if (!where.ok()) return QrFail(sub, where.status());
     auto ctx = Open(*flags, false);
     if (!ctx.ok()) return QrFail(sub, ctx.status());

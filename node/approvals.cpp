@@ -153,91 +153,144 @@ Result<std::optional<std::string>> Approvals::Commitment(const std::string& subj
   return std::optional<std::string>(CommitmentOf(s.value("salt", ""), subject_id));
 }
 
+Result<bool> Approvals::SubjectApproved(const std::string& subject_id, const DocumentAnswer& answer) const {
+  QUIPU_ASSIGN_OR_RETURN(std::optional<std::string> commitment, Commitment(subject_id));
+  if (!commitment) return false;
+  for (const DocumentRecord& r : answer.records) {
+    if (r.type != "approval") continue;
+    const json entry = json::parse(r.entry, nullptr, false);
+    if (entry.is_object() && entry.value("subject", "") == *commitment) return true;
+  }
+  return false;
+}
+
 // --- requests ------------------------------------------------------------------
 
-Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
-  if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
-  for (const auto& [k, v] : body.items()) {
-    if (k != "subject" && k != "documents" && k != "factor" && k != "channel") {
-      return InvalidArgument("unknown field '" + k + "'");
-    }
+namespace {
+
+// A request's stored record (docs/records.md), by id. kNotFound for an id
+// that is unknown or another client's (the same answer: another client's
+// request does not exist, as far as this client knows).
+Result<json> LoadRequest(const ledger::Log& log, const ClientInfo& client, const std::string& id) {
+  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
+  if (!v) return NotFound("no approval request " + id);
+  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
+  if (r.value("client", "") != client.id) return NotFound("no approval request " + id);
+  return r;
+}
+
+std::vector<ApprovalDocument> StoredDocuments(const json& r) {
+  std::vector<ApprovalDocument> out;
+  for (const json& d : r.value("documents", json::array())) {
+    ApprovalDocument doc;
+    auto raw = crypto::HexDecode(d.value("sha256", ""));
+    if (raw.ok() && raw->size() == doc.sha256.size()) std::copy(raw->begin(), raw->end(), doc.sha256.begin());
+    doc.media = ParseDocType(d.value("media_type", "")).value_or(DocType::kPdf);
+    out.push_back(doc);
   }
-  if (!body.contains("subject") || !body["subject"].is_string() ||
-      !IsValidSubjectId(body["subject"].get<std::string>())) {
-    return InvalidArgument("subject: the document number, 4 to 32 letters, digits or '-'");
-  }
-  const std::string subject = body["subject"];
-  const std::string factor = body.value("factor", "totp");
-  if (factor != "totp" && factor != "message") return InvalidArgument("factor must be totp or message");
-  std::string channel;
-  if (factor == "message") {
-    if (options_.delivery_webhook.empty()) {
-      return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
-    }
-    channel = body.value("channel", "sms");
-    if (channel != "sms" && channel != "email") return InvalidArgument("channel must be sms or email");
-  }
-  if (!body.contains("documents") || !body["documents"].is_array() || body["documents"].empty() ||
-      body["documents"].size() > 100) {
+  return out;
+}
+
+// What a client may see of a stored request.
+ApprovalView ViewOf(const json& r, int64_t now, int max_wrong_codes) {
+  ApprovalView v;
+  v.id = r.value("id", "");
+  v.status = r.value("status", "");
+  if (v.status == "pending" && now > r.value("expires_us", int64_t{0})) v.status = "expired";
+  v.factor = ParseFactor(r.value("factor", "totp")).value_or(Factor::kTotp);
+  v.created_at = FormatMicros(r.value("created_us", int64_t{0}));
+  v.expires_at = FormatMicros(r.value("expires_us", int64_t{0}));
+  v.documents = StoredDocuments(r);
+  v.decided_at = r.value("decided_at", "");
+  if (v.status == "pending") v.attempts_left = max_wrong_codes - r.value("wrong_codes", 0);
+  const json n = r.value("notification", json::object());
+  NotificationView& shown = v.notification.emplace();
+  shown.state = n.value("state", "none");
+  shown.attempts = n.value("attempts", 0);
+  // The words come from the state, not from the record: records written
+  // before this rule held the transport's error text.
+  if (shown.state == "retrying") shown.last_error = kRetrying;
+  if (shown.state == "failed") shown.last_error = kGaveUp;
+  if (n.contains("last_http_status")) shown.last_http_status = n.value("last_http_status", 0u);
+  shown.next_attempt_at = n.value("next_attempt_at", "");
+  shown.delivered_at = n.value("delivered_at", "");
+  return v;
+}
+
+// A uniform 6-digit code.
+std::string NewMessageCode() {
+  uint32_t r;
+  do {
+    crypto::RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&r), sizeof r));
+  } while (r >= 4294000000u);
+  std::string code = std::to_string(r % 1000000);
+  return std::string(6 - code.size(), '0') + code;
+}
+
+}  // namespace
+
+std::string_view FactorName(Factor f) { return f == Factor::kTotp ? "totp" : "message"; }
+std::string_view ChannelName(Channel c) { return c == Channel::kSms ? "sms" : "email"; }
+std::optional<Factor> ParseFactor(std::string_view name) {
+  if (name == "totp") return Factor::kTotp;
+  if (name == "message") return Factor::kMessage;
+  return std::nullopt;
+}
+std::optional<Channel> ParseChannel(std::string_view name) {
+  if (name == "sms") return Channel::kSms;
+  if (name == "email") return Channel::kEmail;
+  return std::nullopt;
+}
+
+namespace {
+
+// The request's documents checked and hashed, as the stored record keeps
+// them: [{sha256, media_type, name?}].
+Result<json> CheckedDocuments(pdf::PdfEngine& engine, const ApprovalRequest& request, size_t max_document_bytes) {
+  if (request.documents.empty() || request.documents.size() > 100) {
     return InvalidArgument("documents: an array of 1 to 100 documents");
   }
   json docs = json::array();
-  std::set<std::string> seen;
-  for (size_t i = 0; i < body["documents"].size(); ++i) {
-    const json& d = body["documents"][i];
+  std::set<crypto::Digest> seen;
+  for (size_t i = 0; i < request.documents.size(); ++i) {
+    const RequestedDocument& d = request.documents[i];
     const std::string where = "documents[" + std::to_string(i) + "]";
-    if (!d.is_object()) return InvalidArgument(where + ": must be an object");
-    for (const auto& [k, v] : d.items()) {
-      if (k != "sha256" && k != "content" && k != "media_type" && k != "name") {
-        return InvalidArgument(where + ": unknown field '" + k + "'");
-      }
+    if (d.document.content && d.document.content->size() > max_document_bytes) {
+      return InvalidArgument(where + ".content: too large");
     }
-    const std::string media = d.value("media_type", "");
-    if (media != "application/pdf" && media != "application/json") {
-      return InvalidArgument(where + ".media_type: application/pdf or application/json");
-    }
-    std::string sha;
-    if (d.contains("content")) {
-      if (!d["content"].is_string()) return InvalidArgument(where + ".content: base64 text");
-      auto bytes = crypto::Base64Decode(d["content"].get<std::string>());
-      if (!bytes.ok()) return InvalidArgument(where + ".content: not base64 (" + bytes.status().message() + ")");
-      if (bytes->size() > options_.max_document_bytes) return InvalidArgument(where + ".content: too large");
-      auto hashed = HashDocument(pdf_, *bytes, media == "application/pdf" ? DocType::kPdf : DocType::kJson);
-      if (!hashed.ok()) return hashed.status().WithContext(where + ".content");
-      sha = crypto::HexEncode(hashed->sha256);
-    }
-    if (d.contains("sha256")) {
-      if (!d["sha256"].is_string()) return InvalidArgument(where + ".sha256: 64 lower-case hex digits");
-      const std::string given = d["sha256"];
-      auto raw = crypto::HexDecode(given);
-      if (given.size() != 64 || !raw.ok() || crypto::HexEncode(*raw) != given) {
-        return InvalidArgument(where + ".sha256: 64 lower-case hex digits");
-      }
-      if (!sha.empty() && sha != given) return InvalidArgument(where + ": sha256 does not match the content");
-      sha = given;
-    }
-    if (sha.empty()) return InvalidArgument(where + ": give sha256 or content");
+    QUIPU_ASSIGN_OR_RETURN(const crypto::Digest sha, ResolveDocument(engine, d.document, where));
     if (!seen.insert(sha).second) return InvalidArgument(where + ": the same document twice in one request");
-    json doc = {{"sha256", sha}, {"media_type", media}};
-    if (d.contains("name")) {
-      if (!d["name"].is_string() || d["name"].get<std::string>().size() > 200) {
-        return InvalidArgument(where + ".name: text up to 200 bytes");
-      }
-      doc["name"] = d["name"];
+    json doc = {{"sha256", crypto::HexEncode(sha)}, {"media_type", MediaType(d.document.media)}};
+    if (d.name) {
+      if (d.name->size() > 200) return InvalidArgument(where + ".name: text up to 200 bytes");
+      doc["name"] = *d.name;
     }
     docs.push_back(std::move(doc));
   }
+  return docs;
+}
 
-  if (factor == "totp") {
+}  // namespace
+
+Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalRequest& request) {
+  if (!IsValidSubjectId(request.subject)) {
+    return InvalidArgument("subject: the document number, 4 to 32 letters, digits or '-'");
+  }
+  const std::string& subject = request.subject;
+  const bool message = request.factor == Factor::kMessage;
+  if (message && options_.delivery_webhook.empty()) {
+    return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
+  }
+  QUIPU_ASSIGN_OR_RETURN(const json docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
+  if (!message) {
     QUIPU_ASSIGN_OR_RETURN(auto s, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
     bool enrolled = false;
     if (s) {
       QUIPU_ASSIGN_OR_RETURN(json sj, ParseRecord(*s, "subject"));
       enrolled = sj.contains("totp");
     }
-    if (!enrolled) {
-      return FailedPrecondition("subject has no TOTP enrolled (POST /v1/subjects/{id}/totp first)");
-    }
+    if (!enrolled) return FailedPrecondition("subject has no TOTP enrolled (enroll a TOTP for the subject first)");
   }
 
   const std::string rid = "r_" + crypto::HexEncode(crypto::RandomBytes(10));
@@ -245,7 +298,7 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
   json stored = {{"id", rid},
                  {"client", client.id},
                  {"subject", subject},
-                 {"factor", factor},
+                 {"factor", FactorName(request.factor)},
                  {"status", "pending"},
                  {"created_us", now},
                  {"expires_us", now + options_.ttl_seconds * kSecond},
@@ -253,29 +306,25 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
                  {"wrong_codes", 0},
                  {"notification", {{"state", "none"}, {"attempts", 0}}}};
   std::string code;
-  if (factor == "message") {
-    // A uniform 6-digit code; only its hash is kept with the request.
-    uint32_t r;
-    do {
-      crypto::RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&r), sizeof r));
-    } while (r >= 4294000000u);
-    code = std::to_string(r % 1000000);
-    code = std::string(6 - code.size(), '0') + code;
+  if (message) {
+    // Only the code's hash is kept with the request.
+    code = NewMessageCode();
     stored["code_hash"] = crypto::HexEncode(crypto::Sha256(rid + ":" + code));
-    stored["channel"] = channel;
+    stored["channel"] = ChannelName(request.channel);
   }
   ledger::AppendRequest req;
   const std::string fresh_salt = crypto::HexEncode(crypto::RandomBytes(32));
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null()) {
-      if (factor == "totp") return FailedPrecondition("subject has no TOTP enrolled");
+      if (!message) return FailedPrecondition("subject has no TOTP enrolled");
       s = json{{"salt", fresh_salt}, {"last_step", 0}};
       QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
     }
     QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(rid), stored.dump()));
-    if (factor == "message") {
-      const json delivery = {{"request", rid}, {"subject", subject}, {"channel", channel}, {"code", code}};
+    if (message) {
+      const json delivery = {
+          {"request", rid}, {"subject", subject}, {"channel", ChannelName(request.channel)}, {"code", code}};
       QUIPU_RETURN_IF_ERROR(PutOutbox(txn, data_key_, now, rid, "deliver", options_.delivery_webhook,
                                       options_.delivery_token, delivery));
     }
@@ -284,88 +333,41 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
   auto r = log_.Append(std::move(req)).get();
   sodium_memzero(code.data(), code.size());
   if (!r.ok()) return r.status();
-  if (factor == "message" && options_.on_outbox) options_.on_outbox();
-  json out = {{"id", rid}, {"status", "pending"}, {"expires_at", FormatMicros(now + options_.ttl_seconds * kSecond)},
-              {"factor", factor}, {"documents", json::array()}};
-  for (const json& d : docs) out["documents"].push_back({{"sha256", d["sha256"]}, {"media_type", d["media_type"]}});
+  if (message && options_.on_outbox) options_.on_outbox();
+  ApprovalView out;
+  out.id = rid;
+  out.status = "pending";
+  out.factor = request.factor;
+  out.expires_at = FormatMicros(now + options_.ttl_seconds * kSecond);
+  out.documents = StoredDocuments(stored);
   return out;
 }
 
-Result<json> Approvals::LoadRequest(const ClientInfo& client, const std::string& id) const {
-  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
-  if (!v) return NotFound("no approval request " + id);
-  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
-  // Another client's request does not exist, as far as this client knows.
-  if (r.value("client", "") != client.id) return NotFound("no approval request " + id);
-  return r;
-}
-
-json Approvals::PublicView(const json& r) const {
-  std::string status = r.value("status", "");
-  if (status == "pending" && options_.clock() > r.value("expires_us", int64_t{0})) status = "expired";
-  json out = {{"id", r["id"]},
-              {"status", status},
-              {"factor", r.value("factor", "totp")},
-              {"created_at", FormatMicros(r.value("created_us", int64_t{0}))},
-              {"expires_at", FormatMicros(r.value("expires_us", int64_t{0}))},
-              {"documents", json::array()}};
-  for (const json& d : r["documents"]) out["documents"].push_back({{"sha256", d["sha256"]}, {"media_type", d["media_type"]}});
-  if (r.contains("decided_at")) out["decided_at"] = r["decided_at"];
-  if (status == "pending") out["attempts_left"] = options_.max_wrong_codes - r.value("wrong_codes", 0);
-  const json& n = r["notification"];
-  const std::string state = n.value("state", "none");
-  json& shown = out["notification"] = {{"state", state}, {"attempts", n.value("attempts", 0)}};
-  // The words come from the state, not from the record: records written
-  // before this rule held the transport's error text.
-  if (state == "retrying") shown["last_error"] = kRetrying;
-  if (state == "failed") shown["last_error"] = kGaveUp;
-  if (n.contains("last_http_status")) shown["last_http_status"] = n["last_http_status"];
-  if (n.contains("next_attempt_at")) shown["next_attempt_at"] = n["next_attempt_at"];
-  if (n.contains("delivered_at")) shown["delivered_at"] = n["delivered_at"];
-  return out;
-}
-
-Result<json> Approvals::Get(const ClientInfo& client, const std::string& id) const {
-  QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(client, id));
-  json out = PublicView(r);
-  if (r.contains("entries")) {
-    // Each entry with its inclusion proof to the current checkpoint.
-    const ledger::LogHead head = log_.Head();
-    json entries = json::array();
-    const json& indices = r["entries"];
-    for (size_t i = 0; i < indices.size(); ++i) {
-      const uint64_t index = indices[i];
-      auto p = log_.ProveInclusion(index, head.tree_size);
-      if (!p.ok()) return p.status();
-      json proof = json::array();
-      for (const auto& h : p->proof) proof.push_back(crypto::Base64Encode(h));
-      entries.push_back({{"index", index},
-                         {"sha256", r["documents"][i]["sha256"]},
-                         {"leaf_hash", crypto::Base64Encode(p->leaf_hash)},
-                         {"proof", std::move(proof)}});
-    }
-    out["entries"] = std::move(entries);
-    out["tree_size"] = head.tree_size;
-    out["checkpoint"] = head.checkpoint;
-    auto c = clients_.Get(client.id);
-    if (c.ok()) {
-      out["redirect_url"] = c->redirect_uri + (c->redirect_uri.find('?') == std::string::npos ? "?" : "&") +
-                            "request=" + r["id"].get<std::string>() + "&status=" + r["status"].get<std::string>();
-    }
+Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string& id) const {
+  QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(log_, client, id));
+  ApprovalView out = ViewOf(r, options_.clock(), options_.max_wrong_codes);
+  if (!r.contains("entries")) return out;
+  // Each entry with its inclusion proof to the current checkpoint.
+  const ledger::LogHead head = log_.Head();
+  const json& indices = r["entries"];
+  for (size_t i = 0; i < indices.size() && i < out.documents.size(); ++i) {
+    const uint64_t index = indices[i];
+    QUIPU_ASSIGN_OR_RETURN(ledger::InclusionProof p, log_.ProveInclusion(index, head.tree_size));
+    out.entries.push_back({index, out.documents[i].sha256, p.leaf_hash, std::move(p.proof)});
   }
+  out.tree_size = head.tree_size;
+  out.checkpoint = head.checkpoint;
+  if (auto c = clients_.Get(client.id); c.ok()) out.redirect_uri = c->redirect_uri;
   return out;
 }
 
-Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, const json& body, bool approve) {
-  if (!body.is_object() || !body.contains("code") || !body["code"].is_string()) {
-    return InvalidArgument("send {\"code\": \"123456\"}");
-  }
-  const std::string code = body["code"];
+Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::string& id, std::string_view code_view,
+                                       bool approve) {
+  const std::string code(code_view);
   if (code.size() < 6 || code.size() > 8 || code.find_first_not_of("0123456789") != std::string::npos) {
     return InvalidArgument("code: 6 to 8 digits");
   }
-  QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(client, id));
+  QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(log_, client, id));
   const int64_t now = options_.clock();
   auto check_state = [&](const json& req) -> Status {
     const std::string status = req.value("status", "");
@@ -466,19 +468,18 @@ Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, 
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
   if (options_.on_outbox) options_.on_outbox();
-  json entries = json::array();
-  for (size_t i = 0; i < r["documents"].size(); ++i) {
-    entries.push_back({{"index", done->first_index + i}, {"sha256", r["documents"][i]["sha256"]}});
-  }
-  return json{{"id", id},
-              {"status", status},
-              {"decided_at", done->time},
-              {"entries", std::move(entries)},
-              {"tree_size", done->tree_size},
-              {"checkpoint", done->checkpoint},
-              {"redirect_url", current->redirect_uri +
-                                   (current->redirect_uri.find('?') == std::string::npos ? "?" : "&") +
-                                   "request=" + id + "&status=" + status}};
+  ApprovalView out;
+  out.id = id;
+  out.status = status;
+  out.factor = ParseFactor(r.value("factor", "totp")).value_or(Factor::kTotp);
+  out.expires_at = FormatMicros(r.value("expires_us", int64_t{0}));
+  out.decided_at = done->time;
+  const std::vector<ApprovalDocument> docs = StoredDocuments(r);
+  for (size_t i = 0; i < docs.size(); ++i) out.entries.push_back({done->first_index + i, docs[i].sha256, {}, {}});
+  out.tree_size = done->tree_size;
+  out.checkpoint = done->checkpoint;
+  out.redirect_uri = current->redirect_uri;
+  return out;
 }
 
 // --- outbox ----------------------------------------------------------------------
@@ -523,8 +524,7 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
       }
     }
     QUIPU_ASSIGN_OR_RETURN(std::string body, OpenSecret(data_key_, j.value("body_sealed", ""), "outbox:" + item.key));
-    item.body = json::parse(body, nullptr, false);
-    sodium_memzero(body.data(), body.size());
+    item.body = std::move(body);
     if (j.contains("bearer_sealed")) {
       QUIPU_ASSIGN_OR_RETURN(item.bearer,
                              OpenSecret(data_key_, j["bearer_sealed"].get<std::string>(), "outbox-bearer:" + item.key));

@@ -15,13 +15,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "crypto/status.h"
 #include "ledger/log.h"
 #include "node/clients.h"
+#include "node/document.h"
+#include "node/verify.h"
 #include "pdf/engine.h"
 
 namespace quipu::node {
@@ -40,6 +41,74 @@ struct ApprovalsOptions {
   std::function<void()> on_outbox;
 };
 
+// How the subject proves it is them: a TOTP they enrolled, or a code sent
+// through the delivery webhook.
+enum class Factor { kTotp, kMessage };
+enum class Channel { kSms, kEmail };  // where the message factor's code goes
+std::string_view FactorName(Factor factor);     // "totp" | "message"
+std::string_view ChannelName(Channel channel);  // "sms" | "email"
+std::optional<Factor> ParseFactor(std::string_view name);
+std::optional<Channel> ParseChannel(std::string_view name);
+
+// A document a request asks about.
+struct RequestedDocument {
+  DocumentRef document;             // by SHA-256 or content (at most max_document_bytes)
+  std::optional<std::string> name;  // shown to the subject; up to 200 bytes
+};
+
+// What a client asks a subject to approve.
+struct ApprovalRequest {
+  std::string subject;                       // the document number: IsValidSubjectId
+  std::vector<RequestedDocument> documents;  // 1 to 100, no document twice
+  Factor factor = Factor::kTotp;
+  Channel channel = Channel::kSms;  // the message factor only
+};
+
+// A document of a request, as recorded.
+struct ApprovalDocument {
+  crypto::Digest sha256{};
+  DocType media = DocType::kPdf;
+};
+
+// An entry a decision committed; with its proof when read back (Get).
+struct DecidedEntry {
+  uint64_t index = 0;
+  crypto::Digest sha256{};
+  Hash leaf_hash{};         // Get only
+  std::vector<Hash> proof;  // Get only: to the view's tree_size
+};
+
+// The state of the client's notification, in generic words only (the
+// transport's own failure text stays in the node's log).
+struct NotificationView {
+  std::string state = "none";  // none | pending | retrying | delivered | failed
+  int attempts = 0;
+  std::string last_error;       // retrying and failed only
+  std::optional<unsigned> last_http_status;
+  std::string next_attempt_at;  // retrying only
+  std::string delivered_at;     // delivered only
+};
+
+// A request as its client sees it (Create, Get, Decide).
+struct ApprovalView {
+  std::string id;      // "r_" + 20 hex
+  std::string status;  // pending | approved | rejected | locked | expired
+  Factor factor = Factor::kTotp;
+  std::string created_at;  // Create and Get
+  std::string expires_at;
+  std::vector<ApprovalDocument> documents;  // Create and Get
+  std::string decided_at;                   // once decided
+  std::optional<int> attempts_left;         // Get, while pending
+  std::optional<NotificationView> notification;  // Get
+  // Once decided: one entry per document, and the tree they are proven in
+  // (Decide: the commit's; Get: the latest).
+  std::vector<DecidedEntry> entries;
+  uint64_t tree_size = 0;
+  std::string checkpoint;
+  // Once decided: the client's redirect URI, where the subject returns.
+  std::string redirect_uri;
+};
+
 // A queued outbound POST (a client notification or a code delivery).
 struct OutboxItem {
   std::string key;         // its key in the outbox table
@@ -47,7 +116,7 @@ struct OutboxItem {
   std::string request_id;
   std::string url;
   std::string bearer;      // unsealed, for the Authorization header
-  nlohmann::json body;     // for "notify", `checkpoint` is filled at send time
+  std::string body;        // JSON text; a "notify" gets `checkpoint` added at send time
   int attempts = 0;
   int64_t created_us = 0;
   // For a "deliver": why its code must not be sent any more ("the request
@@ -84,16 +153,26 @@ class Approvals {
   Status ForgetSubject(const std::string& subject_id);
   // hex SHA-256(salt || id) if the subject has a salt.
   Result<std::optional<std::string>> Commitment(const std::string& subject_id) const;
+  // Whether `answer` holds an approval by the subject (its commitment); false
+  // for a subject without a salt. kInvalidArgument for a malformed id.
+  Result<bool> SubjectApproved(const std::string& subject_id, const DocumentAnswer& answer) const;
 
   // --- requests ---
-  // body: {subject, documents: [{sha256 | content, media_type, name?}], factor?, channel?}
-  Result<nlohmann::json> Create(const ClientInfo& client, const nlohmann::json& body);
-  Result<nlohmann::json> Get(const ClientInfo& client, const std::string& id) const;
-  // body: {code}. Errors: kNotFound (unknown or another client's),
-  // kExpired, kFailedPrecondition (decided, locked), kPermissionDenied
-  // (wrong or replayed code), kInvalidArgument.
-  Result<nlohmann::json> Decide(const ClientInfo& client, const std::string& id, const nlohmann::json& body,
-                                bool approve);
+  // A pending request (and, for the message factor, its code in the
+  // outbox), in one commit. Errors: kInvalidArgument naming what is wrong
+  // (subject, documents[i], name, a document twice), kFailedPrecondition
+  // (no delivery webhook for the message factor, no TOTP enrolled),
+  // kUnprocessable (content that is not a readable PDF), the engine's
+  // kUnavailable, the ledger's.
+  Result<ApprovalView> Create(const ClientInfo& client, const ApprovalRequest& request);
+  // kNotFound for an unknown id and another client's request alike.
+  Result<ApprovalView> Get(const ClientInfo& client, const std::string& id) const;
+  // Approves (or rejects) with the subject's code: one entry per document.
+  // Errors: kInvalidArgument (a code that is not 6 to 8 digits), kNotFound
+  // (unknown or another client's), kExpired, kFailedPrecondition (decided,
+  // locked, subject forgotten), kPermissionDenied (wrong or replayed code;
+  // a wrong code is counted, and locks the request at max_wrong_codes).
+  Result<ApprovalView> Decide(const ClientInfo& client, const std::string& id, std::string_view code, bool approve);
 
   // --- outbox (for the notifier) ---
   // Decides, from the stored record alone (nothing unsealed yet), whether
@@ -124,9 +203,6 @@ class Approvals {
   int64_t NowMicros() const { return options_.clock(); }
 
  private:
-  Result<nlohmann::json> LoadRequest(const ClientInfo& client, const std::string& id) const;
-  nlohmann::json PublicView(const nlohmann::json& stored) const;
-
   ledger::Log& log_;
   Clients& clients_;
   pdf::PdfEngine& pdf_;

@@ -33,12 +33,18 @@ Result<json> ParseStored(const std::string& value) {
   return j;
 }
 
+// The stored record (docs/records.md) of a client, without its secrets.
+json StoredClient(const ClientInfo& c) {
+  return {{"id", c.id},
+          {"name", c.name},
+          {"redirect_uri", c.redirect_uri},
+          {"notify_uri", c.notify_uri},
+          {"disabled", c.disabled},
+          {"created", c.created}};
+}
+
 }  // namespace
 
-json ClientInfo::ToJson() const {
-  return {{"client_id", id},        {"name", name},         {"redirect_uri", redirect_uri},
-          {"notify_uri", notify_uri}, {"disabled", disabled}, {"created", created}};
-}
 
 Status Clients::Commit(std::function<Status(ledger::PrivateTxn&, const std::string& time)> apply) {
   ledger::AppendRequest req;
@@ -68,9 +74,7 @@ Result<Clients::Added> Clients::Add(const std::string& name, const std::string& 
   Status s = Commit([&](ledger::PrivateTxn& txn, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(PrivateTable::kClients, ClientKey(out.client.id)));
     if (existing) return AlreadyExists("client id collision; try again");
-    json j = out.client.ToJson();
-    j.erase("client_id");
-    j["id"] = out.client.id;
+    json j = StoredClient(out.client);
     j["notify_token_sealed"] = sealed;
     j["token_key"] = token_key;
     j["created"] = time;

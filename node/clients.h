@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "crypto/status.h"
 #include "ledger/log.h"
 #include "node/url_policy.h"
@@ -25,7 +23,6 @@ struct ClientInfo {
   std::string notify_uri;
   bool disabled = false;
   std::string created;  // RFC 3339
-  nlohmann::json ToJson() const;  // without secrets
 };
 
 // Thread-safe.

@@ -91,4 +91,23 @@ Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint
   return doc;
 }
 
+Result<crypto::Digest> ResolveDocument(pdf::PdfEngine& engine, const DocumentRef& ref, std::string_view where) {
+  const std::string at(where);
+  if (ref.media != DocType::kPdf && ref.media != DocType::kJson) {
+    return InvalidArgument(at + ".media_type: application/pdf or application/json");
+  }
+  std::optional<crypto::Digest> sha;
+  if (ref.content) {
+    auto hashed = HashDocument(engine, *ref.content, ref.media);
+    if (!hashed.ok()) return hashed.status().WithContext(at + ".content");
+    sha = hashed->sha256;
+  }
+  if (ref.sha256) {
+    if (sha && *sha != *ref.sha256) return InvalidArgument(at + ": sha256 does not match the content");
+    sha = ref.sha256;
+  }
+  if (!sha) return InvalidArgument(at + ": give sha256 or content");
+  return *sha;
+}
+
 }  // namespace quipu::node

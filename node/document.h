@@ -58,4 +58,19 @@ Result<HashedDocument> HashPdfBytes(std::span<const uint8_t> bytes);
 Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint8_t> bytes, DocType type,
                                     const crypto::JcsLimits& json_limits = {});
 
+// A document as a request names it: by its SHA-256, by its content, or by
+// both (then they must agree).
+struct DocumentRef {
+  DocType media = DocType::kPdf;  // kPdf or kJson
+  std::optional<crypto::Digest> sha256;
+  std::optional<std::vector<uint8_t>> content;
+};
+
+// The SHA-256 quipu records for `ref`: its content hashed as `media` (a PDF
+// parsed by `engine`), checked against `sha256` when both are given.
+// `where` names the reference in messages ("document", "documents[2]").
+// Errors: kInvalidArgument (a media type other than PDF or JSON, neither
+// hash nor content, the two disagreeing), HashDocument's (with `where`).
+Result<crypto::Digest> ResolveDocument(pdf::PdfEngine& engine, const DocumentRef& ref, std::string_view where);
+
 }  // namespace quipu::node

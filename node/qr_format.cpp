@@ -1,5 +1,7 @@
 #include "node/qr_format.h"
 
+#include "crypto/jcs.h"
+
 #include "crypto/aead.h"
 #include "crypto/base45.h"
 #include "crypto/random.h"
@@ -26,10 +28,11 @@ crypto::Bytes Cbor(const json& j) { return json::to_cbor(j); }
 // definite lengths and shortest heads; object keys must be strings in
 // nlohmann, so the map is written by hand around the encoded values.
 Result<crypto::Bytes> EncodePlainImpl(const QrPlain& p) {
-  if (!p.fields.is_object()) return InvalidArgument("qr: fields must be a JSON object");
+  const json object = json::parse(p.fields, nullptr, false);
+  if (!object.is_object()) return InvalidArgument("qr: fields must be a JSON object");
   crypto::Bytes fields;
   try {
-    fields = Cbor(p.fields);
+    fields = Cbor(object);
   } catch (const std::exception&) {
     return InvalidArgument("qr: fields cannot be encoded");
   }
@@ -179,7 +182,9 @@ Result<QrPlain> OpenQr(const QrSealed& s, std::span<const uint8_t> data_key) {
   // The fields map is the last item: it runs to the end of the plaintext.
   json fields = json::from_cbor(pt.begin() + static_cast<std::ptrdiff_t>(r.at), pt.end(), true, false);
   if (fields.is_discarded() || !fields.is_object()) return Corruption("qr: plaintext fields are not a map");
-  p.fields = std::move(fields);
+  auto text = crypto::CanonicalDump(fields);
+  if (!text.ok()) return Corruption("qr: plaintext fields: " + text.status().message());
+  p.fields = std::move(*text);
   return p;
 }
 

@@ -13,8 +13,6 @@
 #include <span>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "crypto/ed25519.h"
 #include "crypto/encoding.h"
 #include "crypto/sha256.h"
@@ -31,8 +29,10 @@ inline constexpr size_t kMaxQrFieldsBytes = 512;  // the fields' CBOR encoding
 // is not repeated here: the ledger entry at the code's index holds it, and
 // the entry commits to this ciphertext (which is bound to that index).
 struct QrPlain {
-  nlohmann::json fields = nlohmann::json::object();  // the issuer's fields
-  std::optional<int64_t> expires_at;                 // unix seconds
+  // The issuer's fields: a JSON object, as JSON text (RFC 8785 canonical
+  // when quipu made it: api/qr_json.h and OpenQr write it so).
+  std::string fields = "{}";
+  std::optional<int64_t> expires_at;  // unix seconds
 };
 
 struct QrSealed {

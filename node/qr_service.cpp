@@ -27,7 +27,6 @@ using nlohmann::json;
 // Ledger indices stay below 2^53 (docs/ledger.md): a code for this index
 // is the longest a code with given fields can be.
 constexpr uint64_t kLongestIndex = (uint64_t{1} << 53) - 1;
-constexpr int kMaxStampPage = 100000;
 
 std::string IssuedKey(uint64_t index) { return "q:" + std::to_string(index); }
 std::string RevokedKey(uint64_t index) { return "qrev:" + std::to_string(index); }
@@ -90,12 +89,10 @@ QrService::QrService(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, cr
   if (!clock_) clock_ = SystemMicros;
 }
 
-Result<QrPlain> ParseQrPlain(const json& fields, const std::optional<std::string>& expires_at, int64_t now_us) {
+Result<QrPlain> MakeQrPlain(std::string fields, const std::optional<std::string>& expires_at, int64_t now_us) {
   QrPlain plain;
-  if (!fields.is_null()) {
-    if (!fields.is_object()) return InvalidArgument("fields: a JSON object");
-    plain.fields = fields;
-  }
+  if (!json::parse(fields, nullptr, false).is_object()) return InvalidArgument("fields: a JSON object");
+  plain.fields = std::move(fields);
   if (expires_at) {
     auto t = ParseRfc3339(*expires_at);
     if (!t.ok()) return InvalidArgument("expires_at: " + t.status().message());
@@ -108,42 +105,15 @@ Result<QrPlain> ParseQrPlain(const json& fields, const std::optional<std::string
   return plain;
 }
 
-Result<QrStampRequest> ParseQrStampRequest(const json& options) {
-  QrStampRequest where;
-  if (!options.is_object()) return InvalidArgument("stamp options: a JSON object");
-  if (auto p = options.find("page"); p != options.end()) {
-    // 1e10 or 1.5 are not pages: only integers written as such.
-    if (!p->is_number_integer() || p->get<int64_t>() < 0 || p->get<int64_t>() > kMaxStampPage) {
-      return InvalidArgument("page: an integer 1.." + std::to_string(kMaxStampPage) + " (0 = the last page)");
-    }
-    where.page = static_cast<int>(p->get<int64_t>());
-  }
-  if (auto c = options.find("corner"); c != options.end()) {
-    const std::string corner = c->is_string() ? c->get<std::string>() : "";
-    if (corner == "bottom-right") where.corner = pdf::Corner::kBottomRight;
-    else if (corner == "bottom-left") where.corner = pdf::Corner::kBottomLeft;
-    else if (corner == "top-right") where.corner = pdf::Corner::kTopRight;
-    else if (corner == "top-left") where.corner = pdf::Corner::kTopLeft;
-    else return InvalidArgument("corner: bottom-right, bottom-left, top-right or top-left");
-  }
-  if (auto c = options.find("caption"); c != options.end()) {
-    if (!c->is_string()) return InvalidArgument("caption: text");
-    where.caption = c->get<std::string>();
-  }
-  return where;
-}
-
 Result<QrIssued> QrService::Issue(const ClientInfo& client, const QrIssueRequest& request) {
   if (client.disabled) return PermissionDenied("client " + client.id + " is disabled");
-  if (request.media != DocType::kPdf && request.media != DocType::kJson) {
-    return InvalidArgument("document.media_type: application/pdf or application/json");
-  }
   if (request.plain.expires_at && *request.plain.expires_at * 1000000 <= clock_()) {
     return InvalidArgument("expires_at is not in the future");
   }
   QUIPU_RETURN_IF_ERROR(EncodeQrPlain(request.plain).status());
-  const std::string sha = crypto::HexEncode(request.document_sha256);
-  const std::string media(MediaType(request.media));
+  QUIPU_ASSIGN_OR_RETURN(const crypto::Digest digest, ResolveDocument(pdf_, request.document, "document"));
+  const std::string sha = crypto::HexEncode(digest);
+  const std::string media(MediaType(request.document.media));
 
   // Sealed in the sequencer, with the index the entry gets; the last
   // attempt's result is the one committed.
@@ -168,118 +138,57 @@ Result<QrIssued> QrService::Issue(const ClientInfo& client, const QrIssueRequest
   };
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
-  return QrIssued{done->first_index, QrText(sealed), done->time, done->checkpoint};
+  return QrIssued{done->first_index, QrText(sealed), digest, done->time, done->checkpoint};
 }
 
-Result<json> QrService::Issue(const ClientInfo& client, const json& body) {
-  if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
-  for (const auto& [k, v] : body.items()) {
-    if (k != "document" && k != "fields" && k != "expires_at") return InvalidArgument("unknown field '" + k + "'");
-  }
-  const json doc = body.value("document", json());
-  if (!doc.is_object()) return InvalidArgument("document: {sha256 | content, media_type}");
-  QrIssueRequest request;
-  const auto media = ParseDocType(doc.value("media_type", ""));
-  if (!media || *media == DocType::kRaw || doc.value("media_type", "").find('/') == std::string::npos) {
-    return InvalidArgument("document.media_type: application/pdf or application/json");
-  }
-  request.media = *media;
-  std::optional<std::string> sha;
-  if (doc.contains("content")) {
-    if (!doc["content"].is_string()) return InvalidArgument("document.content: base64 text");
-    auto bytes = crypto::Base64Decode(doc["content"].get<std::string>());
-    if (!bytes.ok()) return InvalidArgument("document.content: not base64");
-    auto hashed = HashDocument(pdf_, *bytes, request.media);
-    if (!hashed.ok()) return hashed.status().WithContext("document.content");
-    sha = crypto::HexEncode(hashed->sha256);
-  }
-  if (doc.contains("sha256")) {
-    const std::string given = doc["sha256"].is_string() ? doc["sha256"].get<std::string>() : "";
-    auto raw = crypto::HexDecode(given);
-    if (given.size() != 64 || !raw.ok() || crypto::HexEncode(*raw) != given) {
-      return InvalidArgument("document.sha256: 64 lower-case hex digits");
-    }
-    if (sha && *sha != given) return InvalidArgument("document.sha256 does not match its content");
-    sha = given;
-  }
-  if (!sha) return InvalidArgument("document: give sha256 or content");
-  std::copy_n(crypto::HexDecode(*sha)->begin(), 32, request.document_sha256.begin());
-  std::optional<std::string> expires;
-  if (body.contains("expires_at")) {
-    if (!body["expires_at"].is_string()) return InvalidArgument("expires_at: an RFC 3339 time");
-    expires = body["expires_at"].get<std::string>();
-  }
-  QUIPU_ASSIGN_OR_RETURN(request.plain, ParseQrPlain(body.value("fields", json()), expires, clock_()));
-  QUIPU_ASSIGN_OR_RETURN(QrIssued issued, Issue(client, request));
-  return json{{"qr_text", issued.text},
-              {"index", issued.index},
-              {"document_sha256", *sha},
-              {"issued_at", issued.issued_at},
-              {"svg_url", "/v1/qr/" + std::to_string(issued.index) + ".svg"},
-              {"png_url", "/v1/qr/" + std::to_string(issued.index) + ".png"},
-              {"checkpoint", issued.checkpoint}};
-}
-
-Result<json> QrService::Verify(std::string_view qr_text) const {
-  json out = {{"valid", false}, {"reasons", json::array()}};
-  auto reason = [&](std::string r) { out["reasons"].push_back(std::move(r)); };
+Result<QrVerification> QrService::Verify(std::string_view qr_text) const {
+  QrVerification out;
   auto parsed = ParseQrText(qr_text);
   if (!parsed.ok()) {
-    reason("malformed: " + parsed.status().message());
+    out.reasons.push_back("malformed: " + parsed.status().message());
     return out;
   }
   const QrSealed& q = *parsed;
-  out["index"] = q.index;
-  bool ok = true;
+  out.index = q.index;
   if (q.key_id != signer_.key_hash()) {
-    reason("issued by another node's key");
-    ok = false;
+    out.reasons.push_back("issued by another node's key");
   } else if (!VerifyQrSignature(q, signer_.public_key())) {
-    reason("signature invalid");
-    ok = false;
+    out.reasons.push_back("signature invalid");
   }
   // The ledger record.
-  json entry;
   const ledger::LogHead head = log_.Head();
   if (q.index >= head.tree_size) {
-    reason("not in ledger");
+    out.reasons.push_back("not in ledger");
     return out;
   }
   QUIPU_ASSIGN_OR_RETURN(std::string bytes, log_.Entry(q.index));
-  entry = json::parse(bytes, nullptr, false);
-  if (entry.value("type", "") != "qr_issue") {
-    reason("not in ledger: entry " + std::to_string(q.index) + " is not a QR issue");
+  const json entry = json::parse(bytes, nullptr, false);
+  if (!entry.is_object() || entry.value("type", "") != "qr_issue") {
+    out.reasons.push_back("not in ledger: entry " + std::to_string(q.index) + " is not a QR issue");
     return out;
   }
-  out["entry"] = entry;
-  out["issued_at"] = entry["time"];
-  out["client"] = entry["client"];
-  if (auto c = clients_.Get(entry["client"]); c.ok()) out["client_name"] = c->name;
-  out["document_sha256"] = entry["doc"]["sha256"];
+  QrVerification::Record& rec = out.record.emplace();
+  rec.entry = std::move(bytes);
+  rec.issued_at = entry.value("time", "");
+  rec.client = entry.value("client", "");
+  if (auto c = clients_.Get(rec.client); c.ok()) rec.client_name = c->name;
+  rec.document_sha256 = entry.contains("doc") ? entry["doc"].value("sha256", "") : "";
   if (entry.value("payload", "") != crypto::HexEncode(QrPayloadHash(q))) {
-    reason("ledger entry differs from the code");
-    ok = false;
+    out.reasons.push_back("ledger entry differs from the code");
   }
   QUIPU_ASSIGN_OR_RETURN(auto proof, log_.ProveInclusion(q.index, head.tree_size));
-  out["leaf_hash"] = crypto::Base64Encode(proof.leaf_hash);
-  json path = json::array();
-  for (const auto& h : proof.proof) path.push_back(crypto::Base64Encode(h));
-  out["proof"] = std::move(path);
-  out["tree_size"] = head.tree_size;
-  out["checkpoint"] = head.checkpoint;
+  rec.leaf_hash = proof.leaf_hash;
+  rec.proof = std::move(proof.proof);
+  rec.tree_size = head.tree_size;
+  rec.checkpoint = head.checkpoint;
   // Revocation.
-  out["revoked"] = false;
-  out["revocation"] = nullptr;
   QUIPU_ASSIGN_OR_RETURN(std::optional<uint64_t> rev, RevocationOf(q.index));
   if (rev) {
-    const uint64_t rindex = *rev;
-    auto rbytes = log_.Entry(rindex);
-    if (rbytes.ok()) {
-      json r = json::parse(*rbytes, nullptr, false);
-      out["revoked"] = true;
-      out["revocation"] = {{"index", rindex}, {"time", r["time"]}, {"reason", r["reason"]}};
-      reason("revoked");
-      ok = false;
+    if (auto rbytes = log_.Entry(*rev); rbytes.ok()) {
+      const json r = json::parse(*rbytes, nullptr, false);
+      rec.revocation = QrRevocation{*rev, r.is_object() ? r.value("time", "") : "",
+                                    r.is_object() ? r.value("reason", "") : ""};
+      out.reasons.push_back("revoked");
     }
   }
   // The fields, if this node can read them.
@@ -288,33 +197,23 @@ Result<json> QrService::Verify(std::string_view qr_text) const {
     auto opened = OpenQr(q, it->second);
     if (opened.ok()) plain = *opened;
   }
-  out["expired"] = false;
-  out["expires_at"] = nullptr;
   if (!plain) {
-    reason("cannot decrypt the fields");
-    ok = false;
-  } else {
-    if (plain->expires_at) {
-      out["expires_at"] = ledger::FormatTime(*plain->expires_at * 1000000);
-      if (clock_() / 1000000 > *plain->expires_at) {
-        out["expired"] = true;
-        reason("expired");
-        ok = false;
-      }
+    out.reasons.push_back("cannot decrypt the fields");
+  } else if (plain->expires_at) {
+    rec.expires_at = plain->expires_at;
+    if (clock_() / 1000000 > *plain->expires_at) {
+      rec.expired = true;
+      out.reasons.push_back("expired");
     }
   }
-  if (ok && plain && out["reasons"].empty()) {
-    out["valid"] = true;
-    out["fields"] = plain->fields;
+  if (plain && out.reasons.empty()) {
+    out.valid = true;
+    out.fields = std::move(plain->fields);
   }
   return out;
 }
 
-Result<json> QrService::Revoke(const ClientInfo& client, uint64_t index, const json& body) {
-  if (!body.is_object() || !body.contains("reason") || !body["reason"].is_string()) {
-    return InvalidArgument("send {\"reason\": \"...\"}");
-  }
-  const std::string reason = body["reason"];
+Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, std::string_view reason) {
   if (reason.empty() || reason.size() > 256) return InvalidArgument("reason: 1 to 256 bytes");
   if (index >= log_.Head().tree_size) return NotFound("no QR code at index " + std::to_string(index));
   QUIPU_ASSIGN_OR_RETURN(std::string bytes, log_.Entry(index));
@@ -328,7 +227,7 @@ Result<json> QrService::Revoke(const ClientInfo& client, uint64_t index, const j
                                                {"client", client.id},
                                                {"target", index},
                                                {"doc", entry["doc"]},
-                                               {"reason", reason}}});
+                                               {"reason", std::string(reason)}}});
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string&) -> Status {
     QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(PrivateTable::kApprovals, RevokedKey(index)));
     if (existing) return FailedPrecondition("QR code " + std::to_string(index) + " is already revoked");
@@ -336,7 +235,7 @@ Result<json> QrService::Revoke(const ClientInfo& client, uint64_t index, const j
   };
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
-  return json{{"index", done->first_index}, {"target", index}, {"revoked_at", done->time}, {"checkpoint", done->checkpoint}};
+  return QrRevoked{done->first_index, index, done->time, done->checkpoint};
 }
 
 Result<std::optional<uint64_t>> QrService::RevocationOf(uint64_t index) const {
@@ -390,8 +289,7 @@ Result<QrService::Stamped> QrService::Stamp(const ClientInfo& client, std::span<
   QUIPU_RETURN_IF_ERROR(pdf::FindQrPlaceholder(stamped, pdf_bytes.size(), placeholder).status());
   // 4. The code, in the ledger.
   QrIssueRequest request;
-  request.document_sha256 = doc.sha256;
-  request.media = DocType::kPdf;
+  request.document = DocumentRef{DocType::kPdf, doc.sha256, std::nullopt};
   request.plain = plain;
   QUIPU_ASSIGN_OR_RETURN(QrIssued issued, Issue(client, request));
   // 5. Its pixels, into the room made for them: no parser, no failure but a

@@ -8,9 +8,10 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
+#include <string_view>
+#include <vector>
 
 #include "crypto/note.h"
 #include "crypto/sha256.h"
@@ -18,6 +19,7 @@
 #include "ledger/log.h"
 #include "node/clients.h"
 #include "node/document.h"
+#include "node/ledger_reader.h"
 #include "node/qr_format.h"
 #include "pdf/engine.h"
 
@@ -38,19 +40,19 @@ Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create);
 // Errors: CreateHexKeyFile's.
 Result<uint32_t> RotateQrKey(const std::string& data_dir);
 
-// A code to issue, checked: the document it is for and what it says.
+// A code to issue: the document it is for and what it says.
 struct QrIssueRequest {
-  crypto::Digest document_sha256{};
-  DocType media = DocType::kPdf;  // kPdf or kJson
-  QrPlain plain;                  // fields and expiry (unix seconds, in the future)
+  DocumentRef document;  // by SHA-256 or content; a PDF or a JSON document
+  QrPlain plain;         // fields and expiry (unix seconds, in the future)
 };
 
 // What an issue committed.
 struct QrIssued {
   uint64_t index = 0;
-  std::string text;         // QS1:...
-  std::string issued_at;    // the entry's time
-  std::string checkpoint;   // signed for the tree that holds the entry
+  std::string text;  // QS1:...
+  crypto::Digest document_sha256{};
+  std::string issued_at;   // the entry's time
+  std::string checkpoint;  // signed for the tree that holds the entry
 };
 
 // Where and how a code is drawn on a PDF (pdf::StampOptions for people).
@@ -60,6 +62,49 @@ struct QrStampRequest {
   std::string caption = "QR Seguro - verifique en quipu";
 };
 
+// A qr_revoke entry, as a verification shows it.
+struct QrRevocation {
+  uint64_t index = 0;
+  std::string time;
+  std::string reason;
+};
+
+// What a revocation committed.
+struct QrRevoked {
+  uint64_t index = 0;   // the qr_revoke entry
+  uint64_t target = 0;  // the code's qr_issue entry
+  std::string revoked_at;
+  std::string checkpoint;
+};
+
+// What anyone holding a code learns from it.
+struct QrVerification {
+  bool valid = false;
+  // Why not, in words (empty when valid): "malformed: ...", "signature
+  // invalid", "not in ledger", "revoked", "expired", ...
+  std::vector<std::string> reasons;
+  std::optional<uint64_t> index;  // the code's index, once its text parsed
+  // The code's qr_issue entry, when the ledger holds one at the index,
+  // with its proof to the latest checkpoint.
+  struct Record {
+    std::string entry;  // canonical bytes
+    std::string issued_at;
+    std::string client;
+    std::string client_name;      // "" when the client is unknown
+    std::string document_sha256;  // hex, as the entry says
+    Hash leaf_hash{};
+    std::vector<Hash> proof;
+    uint64_t tree_size = 0;
+    std::string checkpoint;
+    std::optional<QrRevocation> revocation;
+    std::optional<int64_t> expires_at;  // unix seconds, when the fields opened and have one
+    bool expired = false;
+  };
+  std::optional<Record> record;
+  // The issuer's fields (JSON object text), only when valid.
+  std::optional<std::string> fields;
+};
+
 // Thread-safe.
 class QrService {
  public:
@@ -67,21 +112,20 @@ class QrService {
   QrService(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, crypto::NoteSigner signer, QrKeyRing keys,
             std::function<int64_t()> clock = nullptr);
 
-  // Issues a code: one qr_issue entry. kInvalidArgument for fields that do
-  // not encode or an expiry that is not in the future; the ledger's errors.
+  // Issues a code: one qr_issue entry. kInvalidArgument for a document
+  // reference ResolveDocument refuses, fields that do not encode or an
+  // expiry that is not in the future; kUnprocessable for content that is
+  // not a PDF the engine can read; kPermissionDenied for a disabled
+  // client; the ledger's errors.
   Result<QrIssued> Issue(const ClientInfo& client, const QrIssueRequest& request);
-  // body: {document: {sha256 | content, media_type}, fields: {...}, expires_at?: RFC 3339}
-  // -> {qr_text, index, svg_url, png_url, document_sha256, issued_at, checkpoint}.
-  // Errors: kInvalidArgument naming the field, kUnprocessable for content
-  // that is not a PDF the engine can read, then as Issue above.
-  Result<nlohmann::json> Issue(const ClientInfo& client, const nlohmann::json& body);
-  // {valid, reasons, index, issued_at, client, client_name, document_sha256, revoked, revocation,
-  //  expired, expires_at, fields (only when valid), entry, leaf_hash, proof, tree_size, checkpoint}
-  Result<nlohmann::json> Verify(std::string_view qr_text) const;
+  // Never fails for a bad code: the answer says why it is not valid.
+  // Errors: the ledger's only.
+  Result<QrVerification> Verify(std::string_view qr_text) const;
   // A qr_revoke entry (naming the code's document, so looking the document
-  // up finds the revocation); only the issuing client. kNotFound for
-  // another client's code, kFailedPrecondition if revoked already.
-  Result<nlohmann::json> Revoke(const ClientInfo& client, uint64_t index, const nlohmann::json& body);
+  // up finds the revocation); only the issuing client. kInvalidArgument
+  // for a reason that is empty or over 256 bytes, kNotFound for another
+  // client's code, kFailedPrecondition if revoked already.
+  Result<QrRevoked> Revoke(const ClientInfo& client, uint64_t index, std::string_view reason);
   // The index of the qr_revoke entry that revoked the code at `index`, if any.
   Result<std::optional<uint64_t>> RevocationOf(uint64_t index) const;
   // The QR text issued at `index`, for the client that issued it only:
@@ -115,13 +159,10 @@ class QrService {
   std::function<int64_t()> clock_;
 };
 
-// The fields and expiry of a request body or command line, checked:
-// `fields` a JSON object (absent: {}), `expires_at` an RFC 3339 time in the
-// future (after `now_us`). kInvalidArgument naming what is wrong.
-Result<QrPlain> ParseQrPlain(const nlohmann::json& fields, const std::optional<std::string>& expires_at,
-                             int64_t now_us);
-// {page?, corner?, caption?} checked: page an integer 0..100000, corner one
-// of bottom-right, bottom-left, top-right, top-left, caption text.
-Result<QrStampRequest> ParseQrStampRequest(const nlohmann::json& options);
+// The fields and expiry of a request or command line, checked: `fields`
+// the text of a JSON object, `expires_at` an RFC 3339 time in the future
+// (after `now_us`); the fields must encode (kMaxQrFieldsBytes).
+// kInvalidArgument naming what is wrong.
+Result<QrPlain> MakeQrPlain(std::string fields, const std::optional<std::string>& expires_at, int64_t now_us);
 
 }  // namespace quipu::node

@@ -1,5 +1,7 @@
 #include "node/time.h"
 
+#include "ledger/entry.h"
+
 #include <string>
 
 namespace quipu::node {
@@ -81,5 +83,7 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
   if (seconds < 0) return InvalidArgument("the time is before 1970");
   return seconds * 1000000 + micros;
 }
+
+std::string FormatRfc3339(int64_t unix_micros) { return ledger::FormatTime(unix_micros); }
 
 }  // namespace quipu::node

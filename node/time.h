@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "crypto/status.h"
@@ -16,5 +17,8 @@ namespace quipu::node {
 // shape, a field out of range (a day the month does not have, hour 24, a
 // leap second), a year before 1970 or after 9999.
 Result<int64_t> ParseRfc3339(std::string_view text);
+
+// The ledger's shape of a time, for answers: "2026-11-23T04:05:06.123456Z".
+std::string FormatRfc3339(int64_t unix_micros);
 
 }  // namespace quipu::node

@@ -199,7 +199,7 @@ TEST_F(QrApiTest, AnotherNodesCodesAndCodesNotInTheLedgerAreRejected) {
   ASSERT_TRUE(signer.ok());
   auto key = crypto::HexDecode(testing::ReadFile(data_ + "/qr-keys/1.key").substr(0, 64));
   node::QrPlain plain;
-  plain.fields = Fields();
+  plain.fields = Fields().dump();
   auto forged = node::SealQr(plain, 0, signer->key_hash(), *key, signer->key());
   json g = Verify(node::QrText(*forged));
   EXPECT_EQ(g["valid"], false);

@@ -43,9 +43,9 @@ struct Fixture {
   }
 };
 
-bool HasRevocationOf(const json& answer, uint64_t issue) {
-  for (const json& r : answer["records"]) {
-    if (r["type"] == "qr_revoke" && r["entry"]["target"] == issue) return true;
+bool HasRevocationOf(const DocumentAnswer& answer, uint64_t issue) {
+  for (const DocumentRecord& r : answer.records) {
+    if (r.type == "qr_revoke" && json::parse(r.entry)["target"] == issue) return true;
   }
   return false;
 }
@@ -53,7 +53,7 @@ bool HasRevocationOf(const json& answer, uint64_t issue) {
 TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
   Fixture f;
   QrIssueRequest request;
-  request.document_sha256 = crypto::Sha256(std::string("documento"));
+  request.document.sha256 = crypto::Sha256(std::string("documento"));
   auto issued = f.qr->Issue(f.client, request);
   ASSERT_TRUE(issued.ok()) << issued.status().ToString();
   // A revocation as quipu 0.1 wrote it: no `doc` in the entry, the link to
@@ -65,25 +65,26 @@ TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
   };
   ASSERT_TRUE(f.log->Append(std::move(old)).get().ok());
   const RevocationLookup lookup = [&](uint64_t i) { return f.qr->RevocationOf(i); };
-  auto without = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256);
+  auto without = LookupDocument(LedgerReader(*f.log), *request.document.sha256);
   ASSERT_TRUE(without.ok());
   EXPECT_FALSE(HasRevocationOf(*without, issued->index));  // the index alone cannot find it
-  auto with = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256, lookup);
+  auto with = LookupDocument(LedgerReader(*f.log), *request.document.sha256, lookup);
   ASSERT_TRUE(with.ok());
-  EXPECT_TRUE(HasRevocationOf(*with, issued->index)) << with->dump();
-  // Its proof verifies like the others' (same tree size).
-  EXPECT_EQ(with->at("records").back()["tree_size"], with->at("tree_size"));
+  EXPECT_TRUE(HasRevocationOf(*with, issued->index));
+  // Its proof is to the answer's tree, like the others'.
+  EXPECT_EQ(with->records.back().index, issued->index + 1);
+  EXPECT_EQ(with->records.back().proof, f.log->ProveInclusion(issued->index + 1, with->tree_size)->proof);
 
   // A revocation written now names the document: found by the index.
-  request.document_sha256 = crypto::Sha256(std::string("otro"));
+  request.document.sha256 = crypto::Sha256(std::string("otro"));
   auto second = f.qr->Issue(f.client, request);
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE(f.qr->Revoke(f.client, second->index, {{"reason", "nueva"}}).ok());
-  auto found = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256);
+  ASSERT_TRUE(f.qr->Revoke(f.client, second->index, "nueva").ok());
+  auto found = LookupDocument(LedgerReader(*f.log), *request.document.sha256);
   ASSERT_TRUE(found.ok());
-  EXPECT_TRUE(HasRevocationOf(*found, second->index)) << found->dump();
-  auto both = LookupDocumentJson(LedgerReader(*f.log), request.document_sha256, lookup);
-  EXPECT_EQ(both->at("records").size(), 2u);  // not twice
+  EXPECT_TRUE(HasRevocationOf(*found, second->index));
+  auto both = LookupDocument(LedgerReader(*f.log), *request.document.sha256, lookup);
+  EXPECT_EQ(both->records.size(), 2u);  // not twice
 }
 
 // A PDF engine whose stamps are not what they claim (a subverted worker):
@@ -124,7 +125,7 @@ TEST(QrStamps, AStampWhoseRoomIsNotThereAppendsNothing) {
 TEST(QrRevocations, ACodeCannotBeIssuedAlreadyExpiredOrByADisabledClient) {
   Fixture f;
   QrIssueRequest request;
-  request.document_sha256 = crypto::Sha256(std::string("x"));
+  request.document.sha256 = crypto::Sha256(std::string("x"));
   request.plain.expires_at = 1000;  // 1970
   EXPECT_EQ(f.qr->Issue(f.client, request).status().code(), StatusCode::kInvalidArgument);
   request.plain.expires_at.reset();
