@@ -2,7 +2,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <charconv>
+#include <functional>
+#include <optional>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -36,7 +39,6 @@ namespace {
 
 using namespace quipu::api;  // the HTTP layer this command wires
 
-
 bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -50,199 +52,100 @@ bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
   return true;
 }
 
-int RunServe(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, {{"data", true},
-                                         {"listen", true},
-                                         {"threads", true},
-                                         {"origin", true},
-                                         {"body-limit", true},
-                                         {"sync", true},
-                                         {"header-timeout-ms", true},
-                                         {"request-timeout-ms", true},
-                                         {"max-connections", true},
-                                         {"issuer", true},
-                                         {"delivery-webhook", true},
-                                         {"pool-threads", true},
-                                         {"pool-queue", true},
-                                         {"pdf-workers", true},
-                                         {"pdf-timeout-ms", true},
-                                         {"pdf-memory-mb", true},
-                                         {"pdf-jobs-per-worker", true},
-                                         {"body-budget", true},
-                                         {"allow-local-callbacks", false},
-                                         {"test-clock-file", true}});
-  if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
-  ServerOptions so;
-  if (!ParseListen(flags->GetOr("listen", "127.0.0.1:8080"), so.address, so.port)) {
-    return Fail("serve", "--listen must be HOST:PORT, like 127.0.0.1:8080", kExitBadInput);
+// What `quipu serve`'s flags ask for, checked.
+struct ServeConfig {
+  ServerOptions server;
+  pdf::SandboxOptions pdf;
+  std::string data;
+  std::string origin;
+  ledger::SyncMode sync = ledger::SyncMode::kFull;
+  std::string sync_name;
+  std::string issuer;
+  std::string delivery_webhook;
+  bool allow_local_callbacks = false;
+  std::optional<std::string> test_clock_file;
+};
+
+// A uint flag within [lo, hi], or the message naming the rule.
+Result<uint64_t> Bounded(const Flags& flags, std::string_view name, uint64_t fallback, uint64_t lo, uint64_t hi,
+                         const std::string& rule) {
+  auto v = flags.GetUint(name, fallback);
+  if (!v.ok() || *v < lo || *v > hi) return InvalidArgument(rule);
+  return *v;
+}
+
+Result<ServeConfig> ParseServeFlags(const Flags& flags) {
+  ServeConfig c;
+  ServerOptions& so = c.server;
+  if (!ParseListen(flags.GetOr("listen", "127.0.0.1:8080"), so.address, so.port)) {
+    return InvalidArgument("--listen must be HOST:PORT, like 127.0.0.1:8080");
   }
-  auto threads = flags->GetUint("threads", 4);
-  if (!threads.ok() || *threads < 1 || *threads > 256) return Fail("serve", "--threads must be 1..256", kExitBadInput);
-  so.threads = static_cast<int>(*threads);
-  auto body_limit = flags->GetUint("body-limit", so.body_limit);
-  if (!body_limit.ok() || *body_limit < 1024 || *body_limit > (uint64_t{4} << 30)) {
-    return Fail("serve", "--body-limit must be 1024 bytes .. 4 GiB", kExitBadInput);
-  }
-  so.body_limit = static_cast<size_t>(*body_limit);
-  auto header_ms = flags->GetUint("header-timeout-ms", 10000);
-  auto request_ms = flags->GetUint("request-timeout-ms", 60000);
-  auto max_conn = flags->GetUint("max-connections", 10000);
-  if (!header_ms.ok() || !request_ms.ok() || *header_ms < 100 || *request_ms < 100 || *header_ms > 3600000 ||
-      *request_ms > 3600000) {
-    return Fail("serve", "timeouts must be 100 ms .. 1 hour", kExitBadInput);
-  }
-  if (!max_conn.ok() || *max_conn < 1 || *max_conn > 1000000) {
-    return Fail("serve", "--max-connections must be 1..1000000", kExitBadInput);
-  }
-  so.header_timeout = std::chrono::milliseconds(*header_ms);
-  so.request_timeout = std::chrono::milliseconds(*request_ms);
-  so.max_connections = static_cast<size_t>(*max_conn);
-  const std::string sync = flags->GetOr("sync", "full");
-  if (sync != "full" && sync != "none") return Fail("serve", "--sync must be full or none", kExitBadInput);
-  auto pool_threads = flags->GetUint("pool-threads", 32);
-  auto pool_queue = flags->GetUint("pool-queue", 1024);
-  if (!pool_threads.ok() || !pool_queue.ok() || *pool_threads < 1 || *pool_threads > 1024 || *pool_queue < 1 ||
-      *pool_queue > 1000000) {
-    return Fail("serve", "--pool-threads must be 1..1024 and --pool-queue 1..1000000", kExitBadInput);
-  }
-  so.worker_threads = static_cast<int>(*pool_threads);
-  so.worker_queue = static_cast<size_t>(*pool_queue);
-  pdf::SandboxOptions po;
-  auto pdf_workers = flags->GetUint("pdf-workers", 2);
-  auto pdf_timeout = flags->GetUint("pdf-timeout-ms", 10000);
-  auto pdf_memory = flags->GetUint("pdf-memory-mb", 1024);
-  if (!pdf_workers.ok() || *pdf_workers < 1 || *pdf_workers > 256) {
-    return Fail("serve", "--pdf-workers must be 1..256", kExitBadInput);
-  }
-  if (!pdf_timeout.ok() || *pdf_timeout < 100 || *pdf_timeout > 600000) {
-    return Fail("serve", "--pdf-timeout-ms must be 100 ms .. 10 minutes", kExitBadInput);
-  }
-  if (!pdf_memory.ok() || *pdf_memory < 64 || *pdf_memory > 65536) {
-    return Fail("serve", "--pdf-memory-mb must be 64..65536", kExitBadInput);
-  }
-  auto jobs_per_worker = flags->GetUint("pdf-jobs-per-worker", 1);
-  if (!jobs_per_worker.ok() || *jobs_per_worker < 1 || *jobs_per_worker > 1000) {
-    return Fail("serve", "--pdf-jobs-per-worker must be 1..1000", kExitBadInput);
-  }
-  po.jobs_per_worker = static_cast<int>(*jobs_per_worker);
-  auto budget = flags->GetUint("body-budget", so.max_body_bytes_in_flight);
-  if (!budget.ok() || *budget < so.body_limit || *budget > (uint64_t{1} << 40)) {
-    return Fail("serve", "--body-budget must be at least --body-limit", kExitBadInput);
-  }
-  so.max_body_bytes_in_flight = static_cast<size_t>(*budget);
-  po.workers = static_cast<int>(*pdf_workers);
-  po.job_timeout = std::chrono::milliseconds(*pdf_timeout);
-  po.cpu_seconds = static_cast<int>(std::max<uint64_t>(1, (*pdf_timeout + 999) / 1000));
-  po.memory_bytes = *pdf_memory << 20;
+  QUIPU_ASSIGN_OR_RETURN(uint64_t threads, Bounded(flags, "threads", 4, 1, 256, "--threads must be 1..256"));
+  so.threads = static_cast<int>(threads);
+  QUIPU_ASSIGN_OR_RETURN(uint64_t body_limit, Bounded(flags, "body-limit", so.body_limit, 1024, uint64_t{4} << 30,
+                                                      "--body-limit must be 1024 bytes .. 4 GiB"));
+  so.body_limit = static_cast<size_t>(body_limit);
+  const std::string timeouts = "timeouts must be 100 ms .. 1 hour";
+  QUIPU_ASSIGN_OR_RETURN(uint64_t header_ms, Bounded(flags, "header-timeout-ms", 10000, 100, 3600000, timeouts));
+  QUIPU_ASSIGN_OR_RETURN(uint64_t request_ms, Bounded(flags, "request-timeout-ms", 60000, 100, 3600000, timeouts));
+  QUIPU_ASSIGN_OR_RETURN(uint64_t max_conn, Bounded(flags, "max-connections", 10000, 1, 1000000,
+                                                    "--max-connections must be 1..1000000"));
+  so.header_timeout = std::chrono::milliseconds(header_ms);
+  so.request_timeout = std::chrono::milliseconds(request_ms);
+  so.max_connections = static_cast<size_t>(max_conn);
+  c.sync_name = flags.GetOr("sync", "full");
+  if (c.sync_name != "full" && c.sync_name != "none") return InvalidArgument("--sync must be full or none");
+  c.sync = c.sync_name == "full" ? ledger::SyncMode::kFull : ledger::SyncMode::kNone;
+  const std::string pool_rule = "--pool-threads must be 1..1024 and --pool-queue 1..1000000";
+  QUIPU_ASSIGN_OR_RETURN(uint64_t pool_threads, Bounded(flags, "pool-threads", 32, 1, 1024, pool_rule));
+  QUIPU_ASSIGN_OR_RETURN(uint64_t pool_queue, Bounded(flags, "pool-queue", 1024, 1, 1000000, pool_rule));
+  so.worker_threads = static_cast<int>(pool_threads);
+  so.worker_queue = static_cast<size_t>(pool_queue);
+  QUIPU_ASSIGN_OR_RETURN(uint64_t pdf_workers,
+                         Bounded(flags, "pdf-workers", 2, 1, 256, "--pdf-workers must be 1..256"));
+  QUIPU_ASSIGN_OR_RETURN(uint64_t pdf_timeout, Bounded(flags, "pdf-timeout-ms", 10000, 100, 600000,
+                                                       "--pdf-timeout-ms must be 100 ms .. 10 minutes"));
+  QUIPU_ASSIGN_OR_RETURN(uint64_t pdf_memory,
+                         Bounded(flags, "pdf-memory-mb", 1024, 64, 65536, "--pdf-memory-mb must be 64..65536"));
+  QUIPU_ASSIGN_OR_RETURN(uint64_t jobs_per_worker, Bounded(flags, "pdf-jobs-per-worker", 1, 1, 1000,
+                                                           "--pdf-jobs-per-worker must be 1..1000"));
+  QUIPU_ASSIGN_OR_RETURN(uint64_t budget, Bounded(flags, "body-budget", so.max_body_bytes_in_flight, so.body_limit,
+                                                  uint64_t{1} << 40, "--body-budget must be at least --body-limit"));
+  so.max_body_bytes_in_flight = static_cast<size_t>(budget);
+  pdf::SandboxOptions& po = c.pdf;
+  po.jobs_per_worker = static_cast<int>(jobs_per_worker);
+  po.workers = static_cast<int>(pdf_workers);
+  po.job_timeout = std::chrono::milliseconds(pdf_timeout);
+  po.cpu_seconds = static_cast<int>(std::max<uint64_t>(1, (pdf_timeout + 999) / 1000));
+  po.memory_bytes = pdf_memory << 20;
   po.max_pdf_bytes = so.body_limit;  // a document body, or more than its base64 in JSON
   // Few callers wait for a worker: each holds a pool thread meanwhile, and
   // the other routes (a citizen's confirmation) need those.
   po.max_waiting = 2 * static_cast<size_t>(po.workers);
+  c.data = flags.GetOr("data", "./quipu-data");
+  c.origin = flags.GetOr("origin", "");
+  c.issuer = flags.GetOr("issuer", "quipu");
+  c.delivery_webhook = flags.GetOr("delivery-webhook", "");
+  c.allow_local_callbacks = flags.Has("allow-local-callbacks");
+  c.test_clock_file = flags.Get("test-clock-file");
+  return c;
+}
 
-  // Request bodies of megabytes come and go: allocated with mmap, they go
-  // back to the system when freed (glibc's default threshold rises after
-  // the first large free and then keeps them in its arenas for good).
-  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
-
-  // Signals are taken by sigwait below, never delivered to pool threads.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  AccessLog log;
-  Metrics metrics;
-  Histogram& batch_sizes = metrics.AddHistogram(
-      "quipu_sequencer_batch_entries", "Entries per ledger commit.", {1, 4, 16, 64, 256, 1024, 4096, 16384});
-  Histogram& commit_seconds =
-      metrics.AddHistogram("quipu_sequencer_commit_seconds", "Time to write and sync one ledger commit.",
-                           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
-
-  ledger::LogOptions lo;
-  lo.dir = flags->GetOr("data", "./quipu-data");
-  lo.origin = flags->GetOr("origin", "");
-  lo.sync = sync == "full" ? ledger::SyncMode::kFull : ledger::SyncMode::kNone;
-  lo.on_commit = [&](size_t entries, double seconds) {
-    batch_sizes.Observe(static_cast<double>(entries));
-    commit_seconds.Observe(seconds);
+// The clock of --test-clock-file: the time is read from a file (unix
+// microseconds), so that tests see expiry without waiting.
+std::function<int64_t()> FileClock(const std::string& path) {
+  return [path]() -> int64_t {
+    std::ifstream in(path);
+    int64_t us = 0;
+    in >> us;
+    return us;
   };
-  auto opened = ledger::Log::Open(lo);
-  if (!opened.ok()) {
-    return Fail("serve", opened.status().message(),
-                opened.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure);
-  }
-  std::unique_ptr<ledger::Log> ledger_log = std::move(*opened);
-  const ledger::Log* lp = ledger_log.get();
-  metrics.AddGauge("quipu_ledger_tree_size", "Entries in the ledger.",
-                   [lp] { return static_cast<double>(lp->Head().tree_size); });
-  metrics.AddGauge("quipu_sequencer_queue_entries", "Entries waiting for the sequencer.",
-                   [lp] { return static_cast<double>(lp->stats().queue_depth_entries); });
+}
 
-  auto secrets = node::LoadNodeSecrets(lo.dir, /*create=*/true);
-  if (!secrets.ok()) return Fail("serve", secrets.status().message(), kExitFailure);
-  // Every PDF from outside is parsed and stamped in these worker processes.
-  auto self = SelfProgram();
-  if (!self.ok()) return Fail("serve", self.status().message(), kExitFailure);
-  po.program = *self;
-  auto sandbox = pdf::PdfSandbox::Start(po);
-  if (!sandbox.ok()) return Fail("serve", "PDF workers: " + sandbox.status().message(), kExitFailure);
-  pdf::PdfSandbox* pdf_engine = sandbox->get();
-  metrics.AddGauge("quipu_pdf_worker_failures", "PDF worker processes that crashed, hung or misbehaved.",
-                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().failures); });
-  metrics.AddGauge("quipu_pdf_jobs_refused", "PDF jobs refused because every worker was busy.",
-                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().refused); });
-  // One policy for every URL the node registers or sends to.
-  node::OutboundPolicy outbound;
-  outbound.allow_local = flags->Has("allow-local-callbacks");
-  node::Clients clients(*ledger_log, secrets->data_key, outbound);
-  node::ApprovalsOptions ao;
-  ao.issuer = flags->GetOr("issuer", "quipu");
-  ao.delivery_webhook = flags->GetOr("delivery-webhook", "");
-  if (!ao.delivery_webhook.empty()) {
-    if (Status s = node::CheckOutboundUrl(ao.delivery_webhook, outbound); !s.ok()) {
-      return Fail("serve", "--delivery-webhook: " + s.message(), kExitBadInput);
-    }
-  }
-  if (const char* token = std::getenv("QUIPU_DELIVERY_TOKEN")) ao.delivery_token = token;
-  if (auto clock_file = flags->Get("test-clock-file")) {
-    // Tests only: the time is read from a file (unix microseconds), so that
-    // expiry can be tested without waiting.
-    ao.clock = [path = *clock_file]() -> int64_t {
-      std::ifstream in(path);
-      int64_t us = 0;
-      in >> us;
-      return us;
-    };
-  }
-  Notifier* kick = nullptr;  // set below: the notifier needs the approvals first
-  ao.on_outbox = [&kick] {
-    if (kick) kick->Kick();
-  };
-  node::Approvals approvals(*ledger_log, clients, *pdf_engine, secrets->data_key, ao);
-  NotifierOptions no;
-  no.policy = outbound;
-  const node::LedgerReader reader(*ledger_log);  // what api/ reads the ledger through
-  Notifier notifier(approvals, reader, log, no);
-  kick = &notifier;
-  auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
-  if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
-  auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);
-  if (!qr_keys.ok()) return Fail("serve", qr_keys.status().message(), kExitFailure);
-  node::QrService qr(*ledger_log, clients, *pdf_engine, std::move(*signer), std::move(*qr_keys), ao.clock);
-
-  std::atomic<bool> stopping{false};
-  Router router;
-  const RouteOptions kInline{Exec::kInline, 0};
-  LedgerRoutesOptions lro;
-  lro.pdf = pdf_engine;
-  lro.pdf_saturated = [pdf_engine] { return pdf_engine->Saturated(); };
-  lro.revocations = [&qr](uint64_t index) { return qr.RevocationOf(index); };
-  // Client names never change: cached after the first lookup.
+// Client names never change: cached after the first lookup.
+ClientNamer CachedClientNames(node::Clients& clients) {
   auto names = std::make_shared<std::pair<std::mutex, std::map<std::string, std::string>>>();
-  lro.client_name = [&clients, names](const std::string& id) {
+  return [&clients, names](const std::string& id) {
     {
       std::lock_guard lock(names->first);
       if (auto it = names->second.find(id); it != names->second.end()) return it->second;
@@ -253,17 +156,16 @@ int RunServe(const std::vector<std::string>& args) {
     names->second.emplace(id, c->name);
     return c->name;
   };
-  lro.subject_query = MakeSubjectQuery(clients, approvals);
-  AddLedgerRoutes(router, reader, lro);
-  AddApprovalRoutes(router, clients, approvals, *secrets, [](const std::string& text) {
-    auto m = node::EncodeQr(text, 'M');
-    return m.ok() ? node::QrSvg(*m) : std::string();
-  });
-  AddQrRoutes(router, clients, qr);
-  // The public verification page, with this node's verifier key.
+}
+
+// The public verification page (with this node's verifier key), health,
+// readiness (503 once `stopping`) and the metrics.
+void AddSiteRoutes(Router& router, const std::string& verifier_key, const std::atomic<bool>& stopping,
+                   Metrics& metrics) {
+  const RouteOptions kInline{Exec::kInline, 0};
   std::string index_html(web::FindAsset("/")->body);
   if (size_t at = index_html.find(web::kVkeyPlaceholder); at != std::string::npos) {
-    index_html.replace(at, web::kVkeyPlaceholder.size(), ledger_log->verifier_key());
+    index_html.replace(at, web::kVkeyPlaceholder.size(), verifier_key);
   }
   for (const char* path : {"/", "/app.js", "/style.css"}) {
     const web::Asset* asset = web::FindAsset(path);
@@ -293,7 +195,144 @@ int RunServe(const std::vector<std::string>& args) {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   }, kInline);
+}
 
+// Signals are taken by sigwait in RunServe, never delivered to pool threads.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+int RunServe(const std::vector<std::string>& args) {
+  auto flags = Flags::Parse(args, {{"data", true},
+                                         {"listen", true},
+                                         {"threads", true},
+                                         {"origin", true},
+                                         {"body-limit", true},
+                                         {"sync", true},
+                                         {"header-timeout-ms", true},
+                                         {"request-timeout-ms", true},
+                                         {"max-connections", true},
+                                         {"issuer", true},
+                                         {"delivery-webhook", true},
+                                         {"pool-threads", true},
+                                         {"pool-queue", true},
+                                         {"pdf-workers", true},
+                                         {"pdf-timeout-ms", true},
+                                         {"pdf-memory-mb", true},
+                                         {"pdf-jobs-per-worker", true},
+                                         {"body-budget", true},
+                                         {"allow-local-callbacks", false},
+                                         {"test-clock-file", true}});
+  if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
+  auto config = ParseServeFlags(*flags);
+  if (!config.ok()) return Fail("serve", config.status().message(), kExitBadInput);
+  ServerOptions& so = config->server;
+  pdf::SandboxOptions& po = config->pdf;
+
+  // Request bodies of megabytes come and go: allocated with mmap, they go
+  // back to the system when freed (glibc's default threshold rises after
+  // the first large free and then keeps them in its arenas for good).
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
+  sigset_t signals = BlockStopSignals();
+
+  AccessLog log;
+  Metrics metrics;
+  Histogram& batch_sizes = metrics.AddHistogram(
+      "quipu_sequencer_batch_entries", "Entries per ledger commit.", {1, 4, 16, 64, 256, 1024, 4096, 16384});
+  Histogram& commit_seconds =
+      metrics.AddHistogram("quipu_sequencer_commit_seconds", "Time to write and sync one ledger commit.",
+                           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
+
+  // 1. The ledger.
+  ledger::LogOptions lo;
+  lo.dir = config->data;
+  lo.origin = config->origin;
+  lo.sync = config->sync;
+  lo.on_commit = [&](size_t entries, double seconds) {
+    batch_sizes.Observe(static_cast<double>(entries));
+    commit_seconds.Observe(seconds);
+  };
+  auto opened = ledger::Log::Open(lo);
+  if (!opened.ok()) {
+    return Fail("serve", opened.status().message(),
+                opened.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure);
+  }
+  std::unique_ptr<ledger::Log> ledger_log = std::move(*opened);
+  const ledger::Log* lp = ledger_log.get();
+  metrics.AddGauge("quipu_ledger_tree_size", "Entries in the ledger.",
+                   [lp] { return static_cast<double>(lp->Head().tree_size); });
+  metrics.AddGauge("quipu_sequencer_queue_entries", "Entries waiting for the sequencer.",
+                   [lp] { return static_cast<double>(lp->stats().queue_depth_entries); });
+  auto secrets = node::LoadNodeSecrets(lo.dir, /*create=*/true);
+  if (!secrets.ok()) return Fail("serve", secrets.status().message(), kExitFailure);
+
+  // 2. The PDF workers: every PDF from outside is parsed and stamped there.
+  auto self = SelfProgram();
+  if (!self.ok()) return Fail("serve", self.status().message(), kExitFailure);
+  po.program = *self;
+  auto sandbox = pdf::PdfSandbox::Start(po);
+  if (!sandbox.ok()) return Fail("serve", "PDF workers: " + sandbox.status().message(), kExitFailure);
+  pdf::PdfSandbox* pdf_engine = sandbox->get();
+  metrics.AddGauge("quipu_pdf_worker_failures", "PDF worker processes that crashed, hung or misbehaved.",
+                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().failures); });
+  metrics.AddGauge("quipu_pdf_jobs_refused", "PDF jobs refused because every worker was busy.",
+                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().refused); });
+
+  // 3. The domain's services, and the notifier that sends their outbox.
+  node::OutboundPolicy outbound;  // one policy for every URL the node registers or sends to
+  outbound.allow_local = config->allow_local_callbacks;
+  node::Clients clients(*ledger_log, secrets->data_key, outbound);
+  node::ApprovalsOptions ao;
+  ao.issuer = config->issuer;
+  ao.delivery_webhook = config->delivery_webhook;
+  if (!ao.delivery_webhook.empty()) {
+    if (Status s = node::CheckOutboundUrl(ao.delivery_webhook, outbound); !s.ok()) {
+      return Fail("serve", "--delivery-webhook: " + s.message(), kExitBadInput);
+    }
+  }
+  if (const char* token = std::getenv("QUIPU_DELIVERY_TOKEN")) ao.delivery_token = token;
+  if (config->test_clock_file) ao.clock = FileClock(*config->test_clock_file);
+  Notifier* kick = nullptr;  // set below: the notifier needs the approvals first
+  ao.on_outbox = [&kick] {
+    if (kick) kick->Kick();
+  };
+  node::Approvals approvals(*ledger_log, clients, *pdf_engine, secrets->data_key, ao);
+  NotifierOptions no;
+  no.policy = outbound;
+  const node::LedgerReader reader(*ledger_log);  // what api/ reads the ledger through
+  Notifier notifier(approvals, reader, log, no);
+  kick = &notifier;
+  auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
+  if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
+  auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);
+  if (!qr_keys.ok()) return Fail("serve", qr_keys.status().message(), kExitFailure);
+  node::QrService qr(*ledger_log, clients, *pdf_engine, std::move(*signer), std::move(*qr_keys), ao.clock);
+
+  // 4. The routes.
+  std::atomic<bool> stopping{false};
+  Router router;
+  LedgerRoutesOptions lro;
+  lro.pdf = pdf_engine;
+  lro.pdf_saturated = [pdf_engine] { return pdf_engine->Saturated(); };
+  lro.revocations = [&qr](uint64_t index) { return qr.RevocationOf(index); };
+  lro.client_name = CachedClientNames(clients);
+  lro.subject_query = MakeSubjectQuery(clients, approvals);
+  AddLedgerRoutes(router, reader, lro);
+  AddApprovalRoutes(router, clients, approvals, *secrets, [](const std::string& text) {
+    auto m = node::EncodeQr(text, 'M');
+    return m.ok() ? node::QrSvg(*m) : std::string();
+  });
+  AddQrRoutes(router, clients, qr);
+  AddSiteRoutes(router, ledger_log->verifier_key(), stopping, metrics);
+
+  // 5. Serve until SIGINT or SIGTERM.
   auto server = Server::Start(so, router, metrics, log);
   if (!server.ok()) return Fail("serve", server.status().message(), kExitFailure);
   Server* sp = server->get();
@@ -315,7 +354,7 @@ int RunServe(const std::vector<std::string>& args) {
                       {"pool_threads", so.worker_threads},
                       {"pdf_workers", po.workers},
                       {"max_connections", (*server)->max_connections()},
-                      {"sync", sync}});
+                      {"sync", config->sync_name}});
   if ((*server)->max_connections() < so.max_connections) {
     std::cerr << "quipu serve: --max-connections lowered to " << (*server)->max_connections()
               << " (the descriptor limit, ulimit -n, leaves room for no more)\n";

@@ -361,6 +361,69 @@ Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string&
   return out;
 }
 
+namespace {
+
+// Whether a stored request may still be decided at `now`.
+Status CheckPending(const json& req, const std::string& id, int64_t now) {
+  const std::string status = req.value("status", "");
+  if (status == "locked") return FailedPrecondition("request " + id + " is locked after too many wrong codes");
+  if (status != "pending") return FailedPrecondition("request " + id + " is already " + status);
+  if (now > req.value("expires_us", int64_t{0})) return Expired("request " + id + " expired");
+  return Status::Ok();
+}
+
+// A code checked against the request's factor.
+struct CodeCheck {
+  std::optional<uint64_t> step;  // the TOTP step it matched (0 for a message code); none if wrong
+  std::string salt;              // the subject's, read in the same snapshot
+};
+
+Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32>& data_key, const json& request,
+                            const std::string& id, const std::string& code, int64_t now) {
+  const std::string subject = request.value("subject", "");
+  QUIPU_ASSIGN_OR_RETURN(auto sv, log.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
+  if (!sv) return FailedPrecondition("the subject was forgotten; the request cannot be decided");
+  QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
+  CodeCheck out;
+  out.salt = s.value("salt", "");
+  if (request.value("factor", "totp") == "totp") {
+    if (!s.contains("totp")) return FailedPrecondition("the subject has no TOTP key");
+    QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key, s["totp"].get<std::string>(), "totp:" + subject));
+    auto matched = crypto::VerifyTotp(crypto::AsBytes(key), code, static_cast<uint64_t>(now / kSecond), 1,
+                                      kTotpDigits, crypto::OtpHash::kSha1);
+    sodium_memzero(key.data(), key.size());
+    QUIPU_RETURN_IF_ERROR(matched.status());
+    out.step = *matched;
+  } else {
+    const std::string want = request.value("code_hash", "");
+    const std::string got = crypto::HexEncode(crypto::Sha256(id + ":" + code));
+    if (want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0) out.step = 0;
+  }
+  return out;
+}
+
+// Counts a wrong code durably, locking the request at the limit; returns
+// what to answer (kPermissionDenied, or kFailedPrecondition once locked).
+Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int max_wrong_codes) {
+  int left = 0;
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
+    QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
+    const int wrong = cur.value("wrong_codes", 0) + 1;
+    cur["wrong_codes"] = wrong;
+    if (wrong >= max_wrong_codes) cur["status"] = "locked";
+    left = std::max(0, max_wrong_codes - wrong);
+    return txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump());
+  };
+  auto w = log.Append(std::move(req)).get();
+  if (!w.ok()) return w.status();
+  if (left == 0) return FailedPrecondition("wrong code; request " + id + " is now locked");
+  return PermissionDenied("wrong code (" + std::to_string(left) + " attempts left)");
+}
+
+}  // namespace
+
 Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::string& id, std::string_view code_view,
                                        bool approve) {
   const std::string code(code_view);
@@ -369,57 +432,12 @@ Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::stri
   }
   QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(log_, client, id));
   const int64_t now = options_.clock();
-  auto check_state = [&](const json& req) -> Status {
-    const std::string status = req.value("status", "");
-    if (status == "locked") return FailedPrecondition("request " + id + " is locked after too many wrong codes");
-    if (status != "pending") return FailedPrecondition("request " + id + " is already " + status);
-    if (now > req.value("expires_us", int64_t{0})) return Expired("request " + id + " expired");
-    return Status::Ok();
-  };
-  QUIPU_RETURN_IF_ERROR(check_state(r));
+  QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
   const std::string subject = r["subject"];
-
-  // Check the code against the factor.
-  std::optional<uint64_t> step;
-  std::string salt;
-  {
-    QUIPU_ASSIGN_OR_RETURN(auto sv, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
-    if (!sv) return FailedPrecondition("the subject was forgotten; the request cannot be decided");
-    QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
-    salt = s.value("salt", "");
-    if (r.value("factor", "totp") == "totp") {
-      if (!s.contains("totp")) return FailedPrecondition("the subject has no TOTP key");
-      QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key_, s["totp"].get<std::string>(), "totp:" + subject));
-      auto matched = crypto::VerifyTotp(crypto::AsBytes(key), code, static_cast<uint64_t>(now / kSecond), 1,
-                                        kTotpDigits, crypto::OtpHash::kSha1);
-      sodium_memzero(key.data(), key.size());
-      QUIPU_RETURN_IF_ERROR(matched.status());
-      step = *matched;
-    } else {
-      const std::string want = r.value("code_hash", "");
-      const std::string got = crypto::HexEncode(crypto::Sha256(id + ":" + code));
-      if (want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0) step = 0;
-    }
-  }
-
-  if (!step) {
-    // Count the wrong code durably; lock at the limit.
-    int left = 0;
-    ledger::AppendRequest req;
-    req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-      QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
-      QUIPU_RETURN_IF_ERROR(check_state(cur));
-      const int wrong = cur.value("wrong_codes", 0) + 1;
-      cur["wrong_codes"] = wrong;
-      if (wrong >= options_.max_wrong_codes) cur["status"] = "locked";
-      left = std::max(0, options_.max_wrong_codes - wrong);
-      return txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump());
-    };
-    auto w = log_.Append(std::move(req)).get();
-    if (!w.ok()) return w.status();
-    if (left == 0) return FailedPrecondition("wrong code; request " + id + " is now locked");
-    return PermissionDenied("wrong code (" + std::to_string(left) + " attempts left)");
-  }
+  QUIPU_ASSIGN_OR_RETURN(const CodeCheck checked, CheckCode(log_, data_key_, r, id, code, now));
+  if (!checked.step) return CountWrongCode(log_, id, now, options_.max_wrong_codes);
+  const std::optional<uint64_t>& step = checked.step;
+  const std::string& salt = checked.salt;
 
   // One entry per document, the request's new state, the subject's used
   // step and the notification: one commit.
@@ -441,7 +459,7 @@ Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::stri
   const std::string notify_uri = current->notify_uri;
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
-    QUIPU_RETURN_IF_ERROR(check_state(cur));
+    QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
     QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null() || s.value("salt", "") != salt) return FailedPrecondition("the subject was forgotten meanwhile");
     if (totp) {
