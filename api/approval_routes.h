@@ -14,10 +14,42 @@
 
 namespace quipu::api {
 
-// `qr_svg(text)` renders an SVG QR code of `text` (for the otpauth URI),
-// or returns "" when rendering is unavailable.
+// Renders an SVG QR code of a text (the otpauth URI), or "" when
+// rendering is unavailable.
+using QrSvgRenderer = std::function<std::string(const std::string& text)>;
+
+// Adds the routes; `clients`, `approvals` and `secrets` must outlive the
+// router's use. The admin routes need the admin token, the others a
+// client's token; creating and deciding run on the worker pool.
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
-                       const node::NodeSecrets& secrets, std::function<std::string(const std::string&)> qr_svg);
+                       const node::NodeSecrets& secrets, QrSvgRenderer qr_svg);
+
+// The handlers, each a plain function (for tests without a socket). The
+// admin ones run behind the admin token check, those that take a client
+// behind AsClient (api/client_auth.h).
+namespace approval_handlers {
+// POST /v1/admin/clients {name, redirect_uri, notify_uri, notify_token}:
+// 201 with the client and its token (shown once); 400 naming the field.
+Response AddClient(node::Clients& clients, const Request& req);
+// GET /v1/admin/clients: {clients: [...]}, never a secret.
+Response ListClients(const node::Clients& clients);
+// POST /v1/admin/clients/{id}/disable, /rotate: 404 for an unknown id.
+Response DisableClient(node::Clients& clients, const Request& req);
+Response RotateClient(node::Clients& clients, const Request& req);
+// DELETE /v1/admin/subjects/{id}: 404 for an unknown subject.
+Response ForgetSubject(node::Approvals& approvals, const Request& req);
+// POST /v1/subjects/{id}/totp: 201 {otpauth_uri, qr_svg?}, no-store.
+Response EnrollTotp(node::Approvals& approvals, const QrSvgRenderer& qr_svg, const node::ClientInfo& client,
+                    const Request& req);
+// POST /v1/approvals: 201 with Location; 400 naming the field; 409 when
+// the subject has no TOTP or the message factor is unavailable.
+Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req);
+// GET /v1/approvals/{id}: 404 for another client's request (as for none).
+Response Get(const node::Approvals& approvals, const node::ClientInfo& client, const Request& req);
+// POST /v1/approvals/{id}/confirm (approve) or /reject {code}: 400 without
+// a code; 403 for a wrong or used code; 409 decided or locked; 410 expired.
+Response Decide(node::Approvals& approvals, bool approve, const node::ClientInfo& client, const Request& req);
+}  // namespace approval_handlers
 
 // The handler for `GET /v1/documents/{sha256}?subject=ID` (see
 // LedgerRoutesOptions::subject_query): an authenticated client, at most

@@ -8,6 +8,14 @@ Result<node::ClientInfo> AuthenticateClient(node::Clients& clients, const http::
   return clients.Authenticate(token);
 }
 
+Handler AsClient(node::Clients& clients, ClientHandler handler) {
+  return [&clients, handler = std::move(handler)](const Request& req) {
+    auto client = AuthenticateClient(clients, req.headers);
+    if (!client.ok()) return Unauthorized(client.status().message());
+    return handler(*client, req);
+  };
+}
+
 RouteOptions ForClients(node::Clients& clients, RouteOptions options) {
   options.admit = [&clients](const http::fields& headers) -> std::optional<Response> {
     auto client = AuthenticateClient(clients, headers);

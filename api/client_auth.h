@@ -4,6 +4,8 @@
 // anonymous client cannot make the node read 64 MiB), and in the handler.
 #pragma once
 
+#include <functional>
+
 #include "api/http.h"
 #include "api/router.h"
 #include "node/clients.h"
@@ -13,6 +15,12 @@ namespace quipu::api {
 // The client behind "Authorization: Bearer <token>". kPermissionDenied when
 // there is no token, or it is unknown or its client disabled.
 Result<node::ClientInfo> AuthenticateClient(node::Clients& clients, const http::fields& headers);
+
+// A handler for a request whose client is authenticated.
+using ClientHandler = std::function<Response(const node::ClientInfo& client, const Request& req)>;
+// `handler` behind the client check: 401 (with WWW-Authenticate) unless
+// the request carries a valid client token. `clients` must outlive it.
+Handler AsClient(node::Clients& clients, ClientHandler handler);
 
 // `options` with an admit check that answers 401 unless the headers carry a
 // valid client token. `clients` must outlive the router.

@@ -124,6 +124,70 @@ Response Block(const node::LedgerReader& ledger, const Request& req) {
   return Json(BlockJson(*block));
 }
 
+Response Document(const node::LedgerReader& ledger, const LedgerRoutesOptions& options, const Request& req,
+                  uint64_t* tree_size) {
+  auto sha = ParseSha256Param(req.params[0]);
+  if (!sha.ok()) return FromStatus(sha.status());
+  auto found = node::LookupDocument(ledger, *sha, options.revocations);
+  if (!found.ok()) return FromStatus(found.status());
+  if (tree_size != nullptr) *tree_size = found->tree_size;
+  json out = DocumentAnswerJson(*found, options.client_name);
+  if (req.query_param("subject")) {
+    if (!options.subject_query) return Problem(400, "Bad request", "subject queries are not available");
+    bool approved = false;
+    if (auto refused = options.subject_query(req, *found, approved)) return *refused;
+    out["subject_approved"] = approved;
+  }
+  return Json(out);
+}
+
+Response Verify(const node::LedgerReader& ledger, const LedgerRoutesOptions& options, const Request& req) {
+  if (req.body.empty()) return Problem(400, "Bad request", "send the PDF or JSON document as the body");
+  const auto bytes = crypto::AsBytes(req.body);
+  node::DocType type;
+  std::string_view ct = req.header("Content-Type");
+  ct = ct.substr(0, ct.find(';'));
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  // curl's --data-binary says form-urlencoded unless told otherwise: treat
+  // it, like no type at all, as "look at the bytes".
+  if (ct.empty() || ct == "application/octet-stream" || ct == "application/x-www-form-urlencoded") {
+    type = node::SniffDocType(bytes.first(std::min<size_t>(bytes.size(), 1024)));
+    if (type == node::DocType::kRaw) {
+      return Problem(415, "Unsupported media type", "the body is neither a PDF nor a JSON document");
+    }
+  } else if (ct == "application/pdf") {
+    type = node::DocType::kPdf;
+  } else if (ct == "application/json") {
+    type = node::DocType::kJson;
+  } else {
+    Response r = Problem(415, "Unsupported media type",
+                         "send application/pdf or application/json, not " + std::string(ct));
+    r.headers.emplace_back("Accept-Post", "application/pdf, application/json");
+    return r;
+  }
+  if (type == node::DocType::kPdf && options.pdf == nullptr) {
+    return Problem(503, "Service unavailable", "this node reads no PDFs");
+  }
+  auto out = node::VerifyDocument(ledger, options.pdf != nullptr ? *options.pdf : pdf::InProcessPdfEngine(), bytes,
+                                  type, options.revocations);
+  if (!out.ok()) return FromStatus(out.status());
+  return Json(VerificationJson(*out, options.client_name));
+}
+
+std::optional<Response> RefuseWhilePdfWorkersBusy(const std::function<bool()>& saturated,
+                                                  const http::fields& headers) {
+  // While every PDF worker is taken, a body that may be a PDF would only
+  // be read to be refused: refuse it before.
+  if (!saturated || !saturated()) return std::nullopt;
+  auto ct = headers.find(http::field::content_type);
+  if (ct != headers.end() && std::string_view(ct->value().data(), ct->value().size()).rfind("application/json", 0) == 0) {
+    return std::nullopt;
+  }
+  Response r = Problem(503, "Service unavailable", "every PDF worker is busy; try again shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 }  // namespace ledger_handlers
 
 void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const LedgerRoutesOptions& options) {
@@ -146,14 +210,10 @@ void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const Led
     std::unordered_map<std::string, std::pair<uint64_t, std::string>> answers;
   };
   auto cache = std::make_shared<AnswerCache>();
-  router.Add(http::verb::get, "/v1/documents/{}",
-             [lp, names = options.client_name, subject_query = options.subject_query, cache,
-              revocations = options.revocations](const Request& req) {
-    auto sha = ParseSha256Param(req.params[0]);
-    if (!sha.ok()) return FromStatus(sha.status());
-    const bool subject = req.query_param("subject").has_value();
+  router.Add(http::verb::get, "/v1/documents/{}", [lp, options, cache](const Request& req) {
+    const bool cacheable = !req.query_param("subject").has_value();
     const uint64_t size = lp->Head().tree_size;
-    if (!subject) {
+    if (cacheable) {
       std::lock_guard lock(cache->mu);
       if (auto it = cache->answers.find(req.params[0]); it != cache->answers.end() && it->second.first == size) {
         Response r;
@@ -161,71 +221,19 @@ void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const Led
         return r;
       }
     }
-    auto found = node::LookupDocument(*lp, *sha, revocations);
-    if (!found.ok()) return FromStatus(found.status());
-    json out = DocumentAnswerJson(*found, names);
-    if (subject) {
-      if (!subject_query) return Problem(400, "Bad request", "subject queries are not available");
-      bool approved = false;
-      if (auto refused = subject_query(req, *found, approved)) return *refused;
-      out["subject_approved"] = approved;
-      return Json(out);
-    }
-    Response r = Json(out);
-    if (found->tree_size == size) {
+    uint64_t answered_size = 0;
+    Response r = h::Document(*lp, options, req, &answered_size);
+    if (cacheable && r.status == 200 && answered_size == size) {
       std::lock_guard lock(cache->mu);
       if (cache->answers.size() >= 4096) cache->answers.clear();  // bounded; rebuilt as asked
       cache->answers[req.params[0]] = {size, r.body};
     }
     return r;
   }, kInlineRead);
-
-  pdf::PdfEngine* engine = options.pdf;
-  router.Add(http::verb::post, "/v1/verify",
-             [lp, engine, names = options.client_name, revocations = options.revocations](const Request& req) {
-    if (req.body.empty()) return Problem(400, "Bad request", "send the PDF or JSON document as the body");
-    const auto bytes = crypto::AsBytes(req.body);
-    node::DocType type;
-    std::string_view ct = req.header("Content-Type");
-    ct = ct.substr(0, ct.find(';'));
-    while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
-    // curl's --data-binary says form-urlencoded unless told otherwise: treat
-    // it, like no type at all, as "look at the bytes".
-    if (ct.empty() || ct == "application/octet-stream" || ct == "application/x-www-form-urlencoded") {
-      type = node::SniffDocType(bytes.first(std::min<size_t>(bytes.size(), 1024)));
-      if (type == node::DocType::kRaw) {
-        return Problem(415, "Unsupported media type", "the body is neither a PDF nor a JSON document");
-      }
-    } else if (ct == "application/pdf") {
-      type = node::DocType::kPdf;
-    } else if (ct == "application/json") {
-      type = node::DocType::kJson;
-    } else {
-      Response r = Problem(415, "Unsupported media type",
-                           "send application/pdf or application/json, not " + std::string(ct));
-      r.headers.emplace_back("Accept-Post", "application/pdf, application/json");
-      return r;
-    }
-    if (type == node::DocType::kPdf && engine == nullptr) {
-      return Problem(503, "Service unavailable", "this node reads no PDFs");
-    }
-    auto out = node::VerifyDocument(*lp, engine != nullptr ? *engine : pdf::InProcessPdfEngine(), bytes, type,
-                                    revocations);
-    if (!out.ok()) return FromStatus(out.status());
-    return Json(VerificationJson(*out, names));
-  }, RouteOptions{Exec::kWorker, kDocumentBody, [saturated = options.pdf_saturated](const http::fields& headers)
-                                                   -> std::optional<Response> {
-    // While every PDF worker is taken, a body that may be a PDF would only
-    // be read to be refused: refuse it before.
-    if (!saturated || !saturated()) return std::nullopt;
-    auto ct = headers.find(http::field::content_type);
-    if (ct != headers.end() && std::string_view(ct->value().data(), ct->value().size()).rfind("application/json", 0) == 0) {
-      return std::nullopt;
-    }
-    Response r = Problem(503, "Service unavailable", "every PDF worker is busy; try again shortly");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
-  }});
+  router.Add(http::verb::post, "/v1/verify", [lp, options](const Request& req) { return h::Verify(*lp, options, req); },
+             RouteOptions{Exec::kWorker, kDocumentBody, [saturated = options.pdf_saturated](const http::fields& headers) {
+                            return h::RefuseWhilePdfWorkersBusy(saturated, headers);
+                          }});
 }
 
 }  // namespace quipu::api

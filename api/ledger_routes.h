@@ -52,6 +52,20 @@ Response SignedCheckpoint(const node::LedgerReader& ledger, const Request& req);
 Response Entry(const node::LedgerReader& ledger, const Request& req);
 Response Consistency(const node::LedgerReader& ledger, const Request& req);
 Response Block(const node::LedgerReader& ledger, const Request& req);
+// GET /v1/documents/{sha256}[?subject=ID]: 400 for a malformed hash; with
+// ?subject=, what options.subject_query answers (400 without one). Sets
+// *tree_size (when given) to the tree the answer is for.
+Response Document(const node::LedgerReader& ledger, const LedgerRoutesOptions& options, const Request& req,
+                  uint64_t* tree_size = nullptr);
+// POST /v1/verify (a PDF or JSON body): 415 for another type or a body
+// that is neither, 422 for a PDF that cannot be read and is not found by
+// its bytes, 503 without a PDF engine.
+Response Verify(const node::LedgerReader& ledger, const LedgerRoutesOptions& options, const Request& req);
+// /v1/verify's admit check: 503 with Retry-After before the body is read
+// while `saturated()` says every PDF worker is busy, unless the body is
+// declared JSON.
+std::optional<Response> RefuseWhilePdfWorkersBusy(const std::function<bool()>& saturated,
+                                                  const http::fields& headers);
 }  // namespace ledger_handlers
 
 }  // namespace quipu::api
