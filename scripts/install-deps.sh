@@ -10,7 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # libraries (see README, "Dependencies")
   libssl-dev libsodium-dev liblmdb-dev libboost-dev nlohmann-json3-dev
-  libpodofo-dev libseccomp-dev libqrencode-dev libpng-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libpodofo-dev libseccomp-dev libcjose-dev libjansson-dev libqrencode-dev libpng-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   # independent tools the tests compare against
   lmdb-utils oathtool zbar-tools poppler-utils curl nodejs chromium golang-go golang-golang-x-mod-dev
 )
