@@ -1,0 +1,47 @@
+// Who logged in: an OpenID Connect ID token (OpenID Connect Core 1.0,
+// §3.1.3.7) checked against the provider's keys and the login it answers,
+// and the citizen it names. The signature check is crypto/jose's; this
+// file holds the rules about the claims.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "crypto/jose.h"
+#include "crypto/status.h"
+
+namespace quipu::node {
+
+// What a token must say to be accepted for one login.
+struct IdTokenRules {
+  std::string issuer;     // exactly the provider's `issuer`
+  std::string client_id;  // quipu's client id at the provider: in `aud`
+  std::string nonce;      // the one sent with this login's authorization request
+  // The claim that carries the citizen's document number (Ciudadanía
+  // Digital's own name for it is configured per node).
+  std::string document_claim = "document_number";
+  int64_t now = 0;                   // unix seconds
+  int64_t leeway_seconds = 60;       // clock skew allowed on exp and iat
+  int64_t max_age_seconds = 600;     // a token issued longer ago is stale
+};
+
+// The citizen an accepted token names.
+struct Citizen {
+  std::string subject;          // `sub`: the provider's stable id
+  std::string document_number;  // the document claim (IsValidSubjectId's shape)
+  std::string name;             // `name`, when given
+  std::string email;            // `email`, when given and `email_verified` is not false
+  std::string phone;            // `phone_number`, when given and `phone_number_verified` is not false
+};
+
+// Checks `token`'s signature (RS256, PS256 or ES256 by one of `keys`) and
+// its claims: `iss` equal to the rules' issuer; `aud` the client id or a
+// list holding it (with `azp` equal to it when there are several); `exp`
+// in the future and `iat` neither in the future nor older than
+// max_age_seconds (both with leeway); `nonce` equal; a `sub`; the
+// document claim a document number. Errors: crypto::JwkSet::Verify's,
+// kPermissionDenied naming the claim that fails.
+Result<Citizen> CheckIdToken(const crypto::JwkSet& keys, std::string_view token, const IdTokenRules& rules);
+
+}  // namespace quipu::node
