@@ -90,7 +90,7 @@ Result<VerifiedJws> JwkSet::Verify(std::string_view compact, std::span<const std
     candidates.push_back(&k);
   }
   if (candidates.empty()) {
-    return PermissionDenied("no key of the provider's set fits the token (kid '" + kid + "', " + alg + ")");
+    return NotFound("no key of the provider's set fits the token (kid '" + kid + "', " + alg + ")");
   }
   cjose_err err;
   std::unique_ptr<cjose_jws_t, JwsDeleter> jws(cjose_jws_import(compact.data(), compact.size(), &err));

@@ -55,8 +55,9 @@ class JwkSet {
   // P-256); the key is the one whose `kid` the header names, or, when the
   // header names none, any key of that type (each is tried). Errors:
   // kInvalidArgument for a malformed or oversized token or one with a
-  // `crit` header; kPermissionDenied for an algorithm refused, no such key,
-  // or a signature that does not verify.
+  // `crit` header; kNotFound when no key of the set fits (the provider may
+  // have rotated: read its keys again); kPermissionDenied for an algorithm
+  // refused or a signature that does not verify.
   Result<VerifiedJws> Verify(std::string_view compact,
                              std::span<const std::string_view> algs = kDefaultJwsAlgs) const;
 

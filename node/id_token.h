@@ -40,8 +40,8 @@ struct Citizen {
 // list holding it (with `azp` equal to it when there are several); `exp`
 // in the future and `iat` neither in the future nor older than
 // max_age_seconds (both with leeway); `nonce` equal; a `sub`; the
-// document claim a document number. Errors: crypto::JwkSet::Verify's,
-// kPermissionDenied naming the claim that fails.
+// document claim a document number. Errors: crypto::JwkSet::Verify's
+// (kNotFound: no key fits), kPermissionDenied naming the claim that fails.
 Result<Citizen> CheckIdToken(const crypto::JwkSet& keys, std::string_view token, const IdTokenRules& rules);
 
 }  // namespace quipu::node

@@ -53,9 +53,9 @@ TEST_F(JoseTest, CraftedTokensAreRefused) {
       {"hs256_public_key", StatusCode::kPermissionDenied},
       {"wrong_key", StatusCode::kPermissionDenied},
       {"tampered", StatusCode::kPermissionDenied},
-      {"unknown_kid", StatusCode::kPermissionDenied},
-      {"enc_key", StatusCode::kPermissionDenied},
-      {"alg_mismatch_key", StatusCode::kPermissionDenied},
+      {"unknown_kid", StatusCode::kNotFound},
+      {"enc_key", StatusCode::kNotFound},
+      {"alg_mismatch_key", StatusCode::kNotFound},
       {"crit", StatusCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
