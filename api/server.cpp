@@ -277,9 +277,10 @@ class Session : public std::enable_shared_from_this<Session> {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status),
                                                                     version_ ? version_ : 11);
     res->set(http::field::server, "quipu");
-    res->set(http::field::content_type, r.content_type);
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     res->set("X-Content-Type-Options", "nosniff");
-    for (auto& [k, v] : r.headers) res->set(k, v);
+    // insert, not set: a response may carry a header twice (Set-Cookie).
+    for (auto& [k, v] : r.headers) res->insert(k, v);
     res->keep_alive(!close);
     body_bytes_ = r.body.size();
     if (head_) {

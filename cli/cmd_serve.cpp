@@ -13,11 +13,15 @@
 #include <mutex>
 
 #include "cli/commands.h"
+#include "crypto/secret_file.h"
 #include "cli/flags.h"
 #include "cli/pdf_workers.h"
 
 #include "api/access_log.h"
 #include "api/approval_routes.h"
+#include "api/citizen_routes.h"
+#include "api/citizen_sessions.h"
+#include "api/oidc_client.h"
 #include "api/ledger_routes.h"
 #include "api/metrics.h"
 #include "api/notifier.h"
@@ -64,6 +68,13 @@ struct ServeConfig {
   std::string delivery_webhook;
   bool allow_local_callbacks = false;
   std::optional<std::string> test_clock_file;
+  // The citizens' login (OpenID Connect); no issuer: no approval pages.
+  std::string public_url;  // where browsers reach this node
+  std::string oidc_issuer;
+  std::string oidc_client_id;
+  std::string oidc_client_secret_file;
+  std::string oidc_document_claim;
+  std::string oidc_scopes;
 };
 
 // A uint flag within [lo, hi], or the message naming the rule.
@@ -128,7 +139,36 @@ Result<ServeConfig> ParseServeFlags(const Flags& flags) {
   c.delivery_webhook = flags.GetOr("delivery-webhook", "");
   c.allow_local_callbacks = flags.Has("allow-local-callbacks");
   c.test_clock_file = flags.Get("test-clock-file");
+  const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
+  c.public_url = flags.GetOr("public-url", "http://" + host + ":" + std::to_string(so.port));
+  while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+  if (c.public_url.rfind("http://", 0) != 0 && c.public_url.rfind("https://", 0) != 0) {
+    return InvalidArgument("--public-url must be an http:// or https:// URL");
+  }
+  c.oidc_issuer = flags.GetOr("oidc-issuer", "");
+  c.oidc_client_id = flags.GetOr("oidc-client-id", "");
+  c.oidc_client_secret_file = flags.GetOr("oidc-client-secret-file", "");
+  c.oidc_document_claim = flags.GetOr("oidc-document-claim", "document_number");
+  c.oidc_scopes = flags.GetOr("oidc-scopes", "openid profile");
+  if (!c.oidc_issuer.empty() && (c.oidc_client_id.empty() || c.oidc_client_secret_file.empty())) {
+    return InvalidArgument("--oidc-issuer needs --oidc-client-id and --oidc-client-secret-file");
+  }
   return c;
+}
+
+// The identity provider, when one is configured: its discovery document
+// and keys read now, so that a misconfiguration stops the start.
+Result<std::unique_ptr<OidcClient>> ConnectIdentityProvider(const ServeConfig& c, node::OutboundPolicy policy) {
+  QUIPU_ASSIGN_OR_RETURN(crypto::SecretText secret, crypto::ReadSecretFile(c.oidc_client_secret_file, 4096));
+  OidcConfig oc;
+  oc.issuer = c.oidc_issuer;
+  oc.client_id = c.oidc_client_id;
+  oc.client_secret = std::string(secret.line());
+  oc.redirect_uri = c.public_url + "/aprobar/callback";
+  oc.scopes = c.oidc_scopes;
+  oc.document_claim = c.oidc_document_claim;
+  oc.policy = policy;
+  return OidcClient::Discover(std::move(oc));
 }
 
 // The clock of --test-clock-file: the time is read from a file (unix
@@ -167,7 +207,7 @@ void AddSiteRoutes(Router& router, const std::string& verifier_key, const std::a
   if (size_t at = index_html.find(web::kVkeyPlaceholder); at != std::string::npos) {
     index_html.replace(at, web::kVkeyPlaceholder.size(), verifier_key);
   }
-  for (const char* path : {"/", "/app.js", "/style.css"}) {
+  for (const char* path : {"/", "/app.js", "/style.css", "/aprobar.js"}) {
     const web::Asset* asset = web::FindAsset(path);
     std::string body = std::string(path) == "/" ? index_html : std::string(asset->body);
     router.Add(http::verb::get, path, [asset, body](const Request&) {
@@ -228,6 +268,12 @@ int RunServe(const std::vector<std::string>& args) {
                                          {"pdf-jobs-per-worker", true},
                                          {"body-budget", true},
                                          {"allow-local-callbacks", false},
+                                         {"public-url", true},
+                                         {"oidc-issuer", true},
+                                         {"oidc-client-id", true},
+                                         {"oidc-client-secret-file", true},
+                                         {"oidc-document-claim", true},
+                                         {"oidc-scopes", true},
                                          {"test-clock-file", true}});
   if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
   auto config = ParseServeFlags(*flags);
@@ -331,6 +377,22 @@ int RunServe(const std::vector<std::string>& args) {
   });
   AddQrRoutes(router, clients, qr);
   AddSiteRoutes(router, ledger_log->verifier_key(), stopping, metrics);
+  // The citizens' approval pages, behind the identity provider's login.
+  std::unique_ptr<OidcClient> oidc;
+  CitizenSessionsOptions cso;
+  cso.secure_cookies = config->public_url.rfind("https://", 0) == 0;
+  CitizenSessions citizen_sessions(cso);
+  if (!config->oidc_issuer.empty()) {
+    auto connected = ConnectIdentityProvider(*config, outbound);
+    if (!connected.ok()) return Fail("serve", "identity provider: " + connected.status().message(), kExitFailure);
+    oidc = std::move(*connected);
+    CitizenRoutes cr;
+    cr.oidc = oidc.get();
+    cr.sessions = &citizen_sessions;
+    cr.approvals = &approvals;
+    cr.page_html = std::string(web::FindAsset("/aprobar.html")->body);
+    AddCitizenRoutes(router, cr);
+  }
 
   // 5. Serve until SIGINT or SIGTERM.
   auto server = Server::Start(so, router, metrics, log);
@@ -385,6 +447,8 @@ extern const Command kServeCommand{
     "                   [--pool-threads N] [--pool-queue N]\n"
     "                   [--pdf-workers N] [--pdf-timeout-ms MS] [--pdf-memory-mb MB]\n"
     "                   [--pdf-jobs-per-worker N] [--body-budget BYTES]\n"
+    "                   [--public-url URL] [--oidc-issuer URL --oidc-client-id ID\n"
+    "                    --oidc-client-secret-file F [--oidc-document-claim NAME] [--oidc-scopes S]]\n"
     "\n"
     "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
     "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
@@ -411,6 +475,16 @@ extern const Command kServeCommand{
     "  --allow-local-callbacks  development only: lets callbacks (client URIs, the delivery\n"
     "                        webhook) go to http://localhost and private addresses; without\n"
     "                        it they must be https:// to public addresses\n"
+    "  --public-url URL      where browsers reach this node (http://HOST:PORT of --listen);\n"
+    "                        the login callback is URL/aprobar/callback; https:// makes\n"
+    "                        the citizens' cookies Secure\n"
+    "  --oidc-issuer URL     the identity provider citizens log in with (OpenID Connect;\n"
+    "                        Ciudadania Digital); without it there are no approval pages\n"
+    "  --oidc-client-id ID   quipu's client id at the provider\n"
+    "  --oidc-client-secret-file F  its client secret (a file, mode 0600)\n"
+    "  --oidc-document-claim NAME   the ID token claim with the document number\n"
+    "                        (document_number)\n"
+    "  --oidc-scopes S       the scopes asked for (\"openid profile\")\n"
     "  --test-clock-file F   tests only: read the time (unix µs) from F\n"
     "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
     "\n"

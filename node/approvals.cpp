@@ -187,6 +187,7 @@ std::vector<ApprovalDocument> StoredDocuments(const json& r) {
     auto raw = crypto::HexDecode(d.value("sha256", ""));
     if (raw.ok() && raw->size() == doc.sha256.size()) std::copy(raw->begin(), raw->end(), doc.sha256.begin());
     doc.media = ParseDocType(d.value("media_type", "")).value_or(DocType::kPdf);
+    doc.name = d.value("name", "");
     out.push_back(doc);
   }
   return out;
@@ -340,6 +341,27 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   out.factor = request.factor;
   out.expires_at = FormatMicros(now + options_.ttl_seconds * kSecond);
   out.documents = StoredDocuments(stored);
+  return out;
+}
+
+Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_number, const std::string& id) const {
+  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
+  if (!v) return NotFound("no approval request " + id);
+  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
+  if (r.value("subject", "") != document_number) {
+    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
+  }
+  const ApprovalView view = ViewOf(r, options_.clock(), options_.max_wrong_codes);
+  CitizenRequestView out;
+  out.id = view.id;
+  out.status = view.status;
+  out.factor = view.factor;
+  out.created_at = view.created_at;
+  out.expires_at = view.expires_at;
+  out.documents = view.documents;
+  auto c = clients_.Get(r.value("client", ""));
+  out.institution = c.ok() ? c->name : "";
   return out;
 }
 

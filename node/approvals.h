@@ -68,6 +68,7 @@ struct ApprovalRequest {
 struct ApprovalDocument {
   crypto::Digest sha256{};
   DocType media = DocType::kPdf;
+  std::string name;  // as the client named it; "" when it did not
 };
 
 // An entry a decision committed; with its proof when read back (Get).
@@ -107,6 +108,17 @@ struct ApprovalView {
   std::string checkpoint;
   // Once decided: the client's redirect URI, where the subject returns.
   std::string redirect_uri;
+};
+
+// A request as the citizen it names sees it on the node's page.
+struct CitizenRequestView {
+  std::string id;
+  std::string institution;  // the client's name
+  std::string status;       // pending | approved | rejected | locked | expired
+  Factor factor = Factor::kTotp;
+  std::string created_at;
+  std::string expires_at;
+  std::vector<ApprovalDocument> documents;
 };
 
 // A queued outbound POST (a client notification or a code delivery).
@@ -167,6 +179,10 @@ class Approvals {
   Result<ApprovalView> Create(const ClientInfo& client, const ApprovalRequest& request);
   // kNotFound for an unknown id and another client's request alike.
   Result<ApprovalView> Get(const ClientInfo& client, const std::string& id) const;
+  // The request `id` for the citizen whose document number is
+  // `document_number` (from their login). kNotFound for an unknown id,
+  // kPermissionDenied for a request that names another citizen.
+  Result<CitizenRequestView> GetForCitizen(std::string_view document_number, const std::string& id) const;
   // Approves (or rejects) with the subject's code: one entry per document.
   // Errors: kInvalidArgument (a code that is not 6 to 8 digits), kNotFound
   // (unknown or another client's), kExpired, kFailedPrecondition (decided,

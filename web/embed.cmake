@@ -3,6 +3,8 @@
 # quipu::web::FindAsset over them (web/assets.h).
 set(files "index.html|/|text/html"
           "app.js|/app.js|text/javascript"
+          "aprobar.html|/aprobar.html|text/html"
+          "aprobar.js|/aprobar.js|text/javascript"
           "style.css|/style.css|text/css")
 set(arrays "")
 set(table "")
