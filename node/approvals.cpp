@@ -385,6 +385,33 @@ Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string&
 
 namespace {
 
+// The citizen's lockout: kCitizenWrongCodes wrong codes in a row, over
+// all their requests at every client, lock the citizen out for
+// kFirstLockout, doubling with each lockout up to kLongestLockout; a right
+// code ends the count.
+constexpr int kCitizenWrongCodes = 5;
+constexpr int64_t kFirstLockout = 15 * 60 * kSecond;
+constexpr int64_t kLongestLockout = 24 * 3600 * kSecond;
+
+// kResourceExhausted while the subject record says the citizen is locked out.
+Status CheckNotLockedOut(const json& subject, int64_t now) {
+  const int64_t until = subject.value("locked_until_us", int64_t{0});
+  if (until <= now) return Status::Ok();
+  return ResourceExhausted("too many wrong codes: the citizen's codes are refused until " + FormatMicros(until));
+}
+
+// Counts one wrong code in the subject record; returns whether it locked.
+bool CountCitizenWrongCode(json& subject, int64_t now) {
+  const int wrong = subject.value("wrong_codes", 0) + 1;
+  subject["wrong_codes"] = wrong;
+  if (wrong < kCitizenWrongCodes) return false;
+  const int lockouts = subject.value("lockouts", 0);
+  subject["lockouts"] = lockouts + 1;
+  subject["wrong_codes"] = 0;
+  subject["locked_until_us"] = now + std::min(kLongestLockout, kFirstLockout << std::min(lockouts, 7));
+  return true;
+}
+
 // Whether a stored request may still be decided at `now`.
 Status CheckPending(const json& req, const std::string& id, int64_t now) {
   const std::string status = req.value("status", "");
@@ -406,6 +433,7 @@ Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32
   QUIPU_ASSIGN_OR_RETURN(auto sv, log.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
   if (!sv) return FailedPrecondition("the subject was forgotten; the request cannot be decided");
   QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
+  QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
   CodeCheck out;
   out.salt = s.value("salt", "");
   if (request.value("factor", "totp") == "totp") {
@@ -424,10 +452,13 @@ Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32
   return out;
 }
 
-// Counts a wrong code durably, locking the request at the limit; returns
-// what to answer (kPermissionDenied, or kFailedPrecondition once locked).
+// Counts a wrong code durably, for the request (locked at its limit) and
+// for its citizen (locked out after kCitizenWrongCodes); returns what to
+// answer: kPermissionDenied, kFailedPrecondition once the request is
+// locked, kResourceExhausted once the citizen is.
 Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int max_wrong_codes) {
   int left = 0;
+  bool citizen_locked = false;
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
@@ -436,10 +467,18 @@ Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int 
     cur["wrong_codes"] = wrong;
     if (wrong >= max_wrong_codes) cur["status"] = "locked";
     left = std::max(0, max_wrong_codes - wrong);
-    return txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump());
+    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump()));
+    const std::string skey = SubjectKey(cur.value("subject", ""));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, skey, "subject"));
+    if (s.is_null()) return Status::Ok();
+    citizen_locked = CountCitizenWrongCode(s, now);
+    return txn.Put(PrivateTable::kSubjects, skey, s.dump());
   };
   auto w = log.Append(std::move(req)).get();
   if (!w.ok()) return w.status();
+  if (citizen_locked) {
+    return ResourceExhausted("wrong code; too many wrong codes in a row: the citizen is locked out for a while");
+  }
   if (left == 0) return FailedPrecondition("wrong code; request " + id + " is now locked");
   return PermissionDenied("wrong code (" + std::to_string(left) + " attempts left)");
 }
@@ -484,12 +523,17 @@ Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::stri
     QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
     QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null() || s.value("salt", "") != salt) return FailedPrecondition("the subject was forgotten meanwhile");
+    QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
     if (totp) {
       // A code is accepted once per subject: its step must be newer.
       if (*step <= s.value("last_step", uint64_t{0})) return PermissionDenied("this code was already used");
       s["last_step"] = *step;
-      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
     }
+    // A right code ends the count of wrong ones.
+    s.erase("wrong_codes");
+    s.erase("lockouts");
+    s.erase("locked_until_us");
+    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
     json indices = json::array();
     json notified = json::array();
     for (size_t i = 0; i < cur["documents"].size(); ++i) {

@@ -183,10 +183,41 @@ TEST_F(ApprovalsTest, FiveWrongCodesLockTheRequest) {
     EXPECT_EQ(h.status, 403) << h.body;
     EXPECT_NE(h.body.find(std::to_string(5 - i) + " attempts left"), std::string::npos) << h.body;
   }
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", wrong}}).status, 409);
+  // The fifth locks the request, and (five in a row) locks the citizen out.
+  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", wrong}}).status, 429);
   EXPECT_EQ(Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", right}}).status, 409);
   EXPECT_EQ(Curl(Auth(client_a_) + Url("/v1/approvals/" + id)).Json()["status"], "locked");
   EXPECT_TRUE(Curl(Url("/v1/documents/" + crypto::HexEncode(crypto::Sha256(std::string("lock"))))).Json()["records"].empty());
+}
+
+// Guessing across requests: every request has its own five tries, but the
+// citizen's wrong codes are counted over all of them, at every client.
+TEST_F(ApprovalsTest, WrongCodesSpreadOverRequestsAndClientsLockTheCitizenOut) {
+  const crypto::Bytes key = Enroll("4444444");
+  const std::string right = Code(key, now_);
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  int refused = 0, locked_out = 0;
+  for (int i = 0; i < 40; ++i) {
+    const json& client = i % 2 == 0 ? client_a_ : client_b_;
+    json created = Create(client, "4444444", {Doc("guess " + std::to_string(i))});
+    Http h = Post(client, "/v1/approvals/" + created["id"].get<std::string>() + "/confirm", {{"code", wrong}});
+    EXPECT_NE(h.status, 200) << h.body;
+    refused += h.status == 403;
+    locked_out += h.status == 429;
+  }
+  EXPECT_EQ(refused, 4);  // then the citizen is locked out, whichever client asks
+  EXPECT_EQ(locked_out, 36);
+  // While locked out even the right code is refused, and says until when.
+  json during = Create(client_b_, "4444444", {Doc("during")});
+  Http h = Post(client_b_, "/v1/approvals/" + during["id"].get<std::string>() + "/confirm", {{"code", right}});
+  EXPECT_EQ(h.status, 429) << h.body;
+  EXPECT_NE(h.body.find("refused until"), std::string::npos) << h.body;
+  EXPECT_TRUE(Curl(Url("/v1/documents/" + crypto::HexEncode(crypto::Sha256(std::string("during"))))).Json()["records"].empty());
+  // After the lockout (15 minutes) the citizen's real code works again.
+  SetClock(now_ + 15 * 60 + 1);
+  json after = Create(client_a_, "4444444", {Doc("after")});
+  Http ok = Post(client_a_, "/v1/approvals/" + after["id"].get<std::string>() + "/confirm", {{"code", Code(key, now_)}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
 TEST_F(ApprovalsTest, ACodeIsAcceptedOncePerSubject) {
