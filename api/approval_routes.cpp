@@ -187,7 +187,7 @@ SubjectQuery MakeSubjectQuery(node::Clients& clients, node::Approvals& approvals
       r.headers.emplace_back("Retry-After", "60");
       return r;
     }
-    auto yes = approvals.SubjectApproved(*req.query_param("subject"), answer);
+    auto yes = approvals.SubjectApproved(*client, *req.query_param("subject"), answer);
     if (!yes.ok()) return ProblemFromStatus(yes.status());
     approved = *yes;
     return std::nullopt;

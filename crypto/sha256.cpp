@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,15 @@ const EVP_MD* Sha256Md() {
 // allocates and frees one each call, which is most of the cost of hashing
 // the short inputs the ledger hashes by the million.
 Digest Sha256(std::span<const uint8_t> data) { return Sha256Concat(data, {}); }
+
+Digest HmacSha256(std::span<const uint8_t> key, std::string_view message) {
+  Digest out{};
+  unsigned int len = 0;
+  // HMAC() with a static buffer cannot fail for SHA-256 and these sizes.
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), out.data(), &len);
+  return out;
+}
 
 Digest Sha256(std::string_view data) {
   return Sha256(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));

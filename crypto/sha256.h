@@ -20,6 +20,9 @@ using Digest = std::array<uint8_t, 32>;
 Digest Sha256(std::span<const uint8_t> data);
 Digest Sha256(std::string_view data);
 
+// HMAC-SHA-256 (RFC 2104, RFC 4231) of `message` under `key`.
+Digest HmacSha256(std::span<const uint8_t> key, std::string_view message);
+
 // Returns SHA-256(a || b) without copying; for the Merkle tree's prefixed
 // leaf and node hashes. Uses a per-thread context (no allocation per call).
 Digest Sha256Concat(std::span<const uint8_t> a, std::span<const uint8_t> b);

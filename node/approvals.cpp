@@ -51,8 +51,27 @@ Result<json> GetJson(PrivateTxn& txn, PrivateTable t, const std::string& key, co
   return ParseRecord(*v, what);
 }
 
-std::string CommitmentOf(const std::string& salt_hex, const std::string& id) {
+// The subject commitment of a citizen in one client's entries
+// (docs/ledger.md): HMAC-SHA-256 under the citizen's salt of the context,
+// the client id and the document number. Another client's entries for the
+// same citizen carry another commitment, and without the salt nobody can
+// tell that two commitments name the same person.
+std::string CommitmentOf(const std::string& salt_hex, const std::string& client_id, const std::string& id) {
   auto salt = crypto::HexDecode(salt_hex);
+  if (!salt.ok()) return "";
+  std::string message = "quipu/subject/v2";
+  message += '\0';
+  message += client_id;
+  message += '\0';
+  message += id;
+  return crypto::HexEncode(crypto::HmacSha256(*salt, message));
+}
+
+// The commitment entries written before v2 carried: SHA-256(salt || id),
+// the same for every client.
+std::string CommitmentV1(const std::string& salt_hex, const std::string& id) {
+  auto salt = crypto::HexDecode(salt_hex);
+  if (!salt.ok()) return "";
   std::string data(crypto::AsString(*salt));
   data += id;
   return crypto::HexEncode(crypto::Sha256(data));
@@ -145,21 +164,31 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Result<std::optional<std::string>> Approvals::Commitment(const std::string& subject_id) const {
+Result<std::optional<std::string>> Approvals::Commitment(const ClientInfo& client,
+                                                         const std::string& subject_id) const {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
   QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject_id)));
   if (!v) return std::optional<std::string>();
   QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
-  return std::optional<std::string>(CommitmentOf(s.value("salt", ""), subject_id));
+  return std::optional<std::string>(CommitmentOf(s.value("salt", ""), client.id, subject_id));
 }
 
-Result<bool> Approvals::SubjectApproved(const std::string& subject_id, const DocumentAnswer& answer) const {
-  QUIPU_ASSIGN_OR_RETURN(std::optional<std::string> commitment, Commitment(subject_id));
-  if (!commitment) return false;
+Result<bool> Approvals::SubjectApproved(const ClientInfo& client, const std::string& subject_id,
+                                        const DocumentAnswer& answer) const {
+  if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject_id)));
+  if (!v) return false;
+  QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
+  const std::string salt = s.value("salt", "");
+  const std::string mine = CommitmentOf(salt, client.id, subject_id);
+  const std::string old = CommitmentV1(salt, subject_id);
   for (const DocumentRecord& r : answer.records) {
-    if (r.type != "approval") continue;
+    // Only about the asking client's own entries.
+    if (r.type != "approval" || r.client != client.id) continue;
     const json entry = json::parse(r.entry, nullptr, false);
-    if (entry.is_object() && entry.value("subject", "") == *commitment) return true;
+    if (!entry.is_object()) continue;
+    const std::string subject = entry.value("subject", "");
+    if (subject == mine || subject == old) return true;
   }
   return false;
 }
@@ -502,7 +531,7 @@ Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::stri
 
   // One entry per document, the request's new state, the subject's used
   // step and the notification: one commit.
-  const std::string commitment = CommitmentOf(salt, subject);
+  const std::string commitment = CommitmentOf(salt, client.id, subject);
   ledger::AppendRequest req;
   for (const json& d : r["documents"]) {
     req.entries.push_back({{"type", approve ? "approval" : "rejection"},

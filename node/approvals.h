@@ -163,11 +163,14 @@ class Approvals {
   Result<Enrollment> EnrollTotp(const ClientInfo& client, const std::string& subject_id);
   // Deletes the subject's salt and TOTP key. kNotFound if unknown.
   Status ForgetSubject(const std::string& subject_id);
-  // hex SHA-256(salt || id) if the subject has a salt.
-  Result<std::optional<std::string>> Commitment(const std::string& subject_id) const;
-  // Whether `answer` holds an approval by the subject (its commitment); false
-  // for a subject without a salt. kInvalidArgument for a malformed id.
-  Result<bool> SubjectApproved(const std::string& subject_id, const DocumentAnswer& answer) const;
+  // The subject's commitment in `client`'s entries (docs/ledger.md,
+  // "No personal data"), if the subject has a salt.
+  Result<std::optional<std::string>> Commitment(const ClientInfo& client, const std::string& subject_id) const;
+  // Whether `answer` holds an approval of `client`'s by the subject: only
+  // the asking client's own entries count. False for a subject without a
+  // salt. kInvalidArgument for a malformed id.
+  Result<bool> SubjectApproved(const ClientInfo& client, const std::string& subject_id,
+                               const DocumentAnswer& answer) const;
 
   // --- requests ---
   // A pending request (and, for the message factor, its code in the

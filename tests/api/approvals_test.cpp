@@ -153,8 +153,11 @@ TEST_F(ApprovalsTest, ApproveTwoDocumentsInOneCommitWithVerifiableProofs) {
   EXPECT_EQ(pub.body.find("1234567"), std::string::npos);
   // The subject question: for authenticated clients only.
   EXPECT_EQ(Curl(Url("/v1/documents/" + pdf_sha + "?subject=1234567")).status, 401);
-  EXPECT_EQ(Curl(Auth(client_b_) + Url("/v1/documents/" + pdf_sha + "?subject=1234567")).Json()["subject_approved"], true);
-  EXPECT_EQ(Curl(Auth(client_b_) + Url("/v1/documents/" + pdf_sha + "?subject=7654321")).Json()["subject_approved"], false);
+  // It answers about the asking client's own requests only: another
+  // institution learns nothing about this citizen's approvals here.
+  EXPECT_EQ(Curl(Auth(client_a_) + Url("/v1/documents/" + pdf_sha + "?subject=1234567")).Json()["subject_approved"], true);
+  EXPECT_EQ(Curl(Auth(client_a_) + Url("/v1/documents/" + pdf_sha + "?subject=7654321")).Json()["subject_approved"], false);
+  EXPECT_EQ(Curl(Auth(client_b_) + Url("/v1/documents/" + pdf_sha + "?subject=1234567")).Json()["subject_approved"], false);
   // The entries are in the ledger, and the ledger audits clean.
   EXPECT_EQ(RunQuipu("audit --data " + ShellQuote(data_)).exit_code, 0);
 }
@@ -218,6 +221,28 @@ TEST_F(ApprovalsTest, WrongCodesSpreadOverRequestsAndClientsLockTheCitizenOut) {
   json after = Create(client_a_, "4444444", {Doc("after")});
   Http ok = Post(client_a_, "/v1/approvals/" + after["id"].get<std::string>() + "/confirm", {{"code", Code(key, now_)}});
   EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+// Pseudonyms per institution: the same citizen's entries at two clients
+// carry different commitments, so the public log does not link them.
+TEST_F(ApprovalsTest, TwoClientsEntriesForOneCitizenCarryDifferentCommitments) {
+  const crypto::Bytes key = Enroll("5555555");
+  std::vector<std::string> commitments;
+  int64_t at = now_;
+  for (const json* client : {&client_a_, &client_b_}) {
+    const std::string id = Create(*client, "5555555", {Doc("same citizen " + (*client)["client_id"].get<std::string>())})["id"];
+    at += 30;  // a new time step: a code is used once
+    SetClock(at);
+    Http h = Post(*client, "/v1/approvals/" + id + "/confirm", {{"code", Code(key, at)}});
+    ASSERT_EQ(h.status, 200) << h.body;
+    const uint64_t index = h.Json()["entries"][0]["index"];
+    json entry = Curl(Url("/v1/entries/" + std::to_string(index))).Json()["entry"];
+    ASSERT_EQ(entry["type"], "approval");
+    commitments.push_back(entry["subject"]);
+  }
+  ASSERT_EQ(commitments.size(), 2u);
+  EXPECT_EQ(commitments[0].size(), 64u);
+  EXPECT_NE(commitments[0], commitments[1]);
 }
 
 TEST_F(ApprovalsTest, ACodeIsAcceptedOncePerSubject) {

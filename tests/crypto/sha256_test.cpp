@@ -30,6 +30,21 @@ TEST(Sha256, FipsExamples) {
   EXPECT_EQ(h.Finish(), Sha256(std::string_view("abc")));
 }
 
+TEST(HmacSha256, Rfc4231TestCasesAndOpenssl) {
+  const Bytes key1(20, 0x0b);
+  EXPECT_EQ(HexEncode(HmacSha256(key1, "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(HexEncode(HmacSha256(AsBytes(std::string_view("Jefe")), "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // A key longer than the block is hashed first (RFC 4231 test case 6).
+  const Bytes key6(131, 0xaa);
+  EXPECT_EQ(HexEncode(HmacSha256(key6, "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  auto r = testing::RunShell("printf 'quipu' | openssl dgst -sha256 -hmac 'clave' | sed 's/.*= //'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(HexEncode(HmacSha256(AsBytes(std::string_view("clave")), "quipu")) + "\n", r.out);
+}
+
 TEST(Sha256, StreamingEqualsOneShotForAnyChunking) {
   std::mt19937 rng(256);
   std::string data(200000, '\0');
