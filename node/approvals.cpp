@@ -109,6 +109,16 @@ std::string WhyCodeIsObsolete(const json& request, int64_t now) {
 constexpr const char* kRetrying = "not delivered; the node will retry";
 constexpr const char* kGaveUp = "not delivered; the node gave up after 24 hours of retries";
 
+ApprovalsOptions WithClock(ApprovalsOptions options) {
+  if (!options.clock) options.clock = SystemMicros;
+  return options;
+}
+
+// The problem for a rate limit: which, and when to try again.
+Status LimitReached(const std::string& what, int64_t wait_us) {
+  return ResourceExhausted(what + "; try again in " + std::to_string(std::max<int64_t>(1, wait_us / kSecond)) + " s");
+}
+
 }  // namespace
 
 bool IsValidSubjectId(std::string_view id) {
@@ -121,9 +131,14 @@ bool IsValidSubjectId(std::string_view id) {
 
 Approvals::Approvals(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, const std::array<uint8_t, 32>& data_key,
                      ApprovalsOptions options)
-    : log_(log), clients_(clients), pdf_(pdf), data_key_(data_key), options_(std::move(options)) {
-  if (!options_.clock) options_.clock = SystemMicros;
-}
+    : log_(log),
+      clients_(clients),
+      pdf_(pdf),
+      data_key_(data_key),
+      options_(WithClock(std::move(options))),
+      per_client_(options_.requests_per_client_hour, options_.requests_per_client_hour / 60, options_.clock),
+      per_citizen_(options_.requests_per_citizen_hour, options_.requests_per_citizen_hour, options_.clock),
+      deliveries_(options_.deliveries_per_citizen_hour, options_.deliveries_per_citizen_hour, options_.clock) {}
 
 // --- subjects ----------------------------------------------------------------
 
@@ -161,7 +176,10 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
     return txn.Delete(PrivateTable::kSubjects, SubjectKey(subject_id));
   };
   auto r = log_.Append(std::move(req)).get();
-  return r.ok() ? Status::Ok() : r.status();
+  if (!r.ok()) return r.status();
+  per_citizen_.Forget(subject_id);
+  deliveries_.Forget(subject_id);
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> Approvals::Commitment(const ClientInfo& client,
@@ -311,6 +329,16 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   const bool message = request.factor == Factor::kMessage;
   if (message && options_.delivery_webhook.empty()) {
     return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
+  }
+  // The limits, the same for a citizen who is enrolled and one who is not.
+  if (!per_client_.Allow(client.id)) {
+    return LimitReached("this client creates too many requests", per_client_.WaitMicros(client.id));
+  }
+  if (!per_citizen_.Allow(subject)) {
+    return LimitReached("too many requests for this citizen in an hour", per_citizen_.WaitMicros(subject));
+  }
+  if (message && !deliveries_.Allow(subject)) {
+    return LimitReached("too many codes sent to this citizen in an hour", deliveries_.WaitMicros(subject));
   }
   QUIPU_ASSIGN_OR_RETURN(const json docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
   if (!message) {

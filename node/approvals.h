@@ -22,6 +22,7 @@
 #include "ledger/log.h"
 #include "node/clients.h"
 #include "node/document.h"
+#include "node/rate_limit.h"
 #include "node/verify.h"
 #include "pdf/engine.h"
 
@@ -34,6 +35,12 @@ struct ApprovalsOptions {
   std::string delivery_webhook;        // "message" factor: where codes are POSTed; empty: unavailable
   std::string delivery_token;          // sent as Bearer to the webhook, if set
   size_t max_document_bytes = size_t{32} << 20;  // per inline document (content)
+  // Requests created an hour, at most (token buckets; 0: no limit): per
+  // client (a flood), per citizen (a citizen asked again and again), and
+  // codes sent per citizen by the message factor.
+  double requests_per_client_hour = 360000;
+  double requests_per_citizen_hour = 20;
+  double deliveries_per_citizen_hour = 10;
   std::function<int64_t()> clock;      // unix microseconds; default: the system clock
   // Called (on the caller's thread, after the commit) when a request or a
   // decision queued an outbox item: the notifier's Kick, so that a code or
@@ -175,8 +182,10 @@ class Approvals {
   // --- requests ---
   // A pending request (and, for the message factor, its code in the
   // outbox), in one commit. Errors: kInvalidArgument naming what is wrong
-  // (subject, documents[i], name, a document twice), kFailedPrecondition
-  // (no delivery webhook for the message factor, no TOTP enrolled),
+  // (subject, documents[i], name, a document twice), kResourceExhausted
+  // (the client's, the citizen's or the citizen's deliveries' hourly
+  // limit), kFailedPrecondition (no delivery webhook for the message
+  // factor, no TOTP enrolled),
   // kUnprocessable (content that is not a readable PDF), the engine's
   // kUnavailable, the ledger's.
   Result<ApprovalView> Create(const ClientInfo& client, const ApprovalRequest& request);
@@ -227,6 +236,9 @@ class Approvals {
   pdf::PdfEngine& pdf_;
   const std::array<uint8_t, 32> data_key_;
   ApprovalsOptions options_;
+  RateLimiter per_client_;
+  RateLimiter per_citizen_;
+  RateLimiter deliveries_;
 };
 
 // Subject ids (document numbers): 4..32 of [0-9A-Za-z-].
