@@ -1,44 +1,14 @@
 #include "api/approval_routes.h"
 
 #include <chrono>
-#include <map>
-#include <mutex>
 
 #include "api/approvals_json.h"
 #include "api/client_auth.h"
+#include "node/rate_limit.h"
 
 namespace quipu::api {
-namespace {
 
 using nlohmann::json;
-
-// A token bucket per key.
-class RateLimiter {
- public:
-  explicit RateLimiter(int per_minute) : per_minute_(per_minute) {}
-  bool Allow(const std::string& key) {
-    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    std::lock_guard lock(mu_);
-    Bucket& b = buckets_[key];
-    if (b.last == 0) b.tokens = per_minute_;
-    b.tokens = std::min<double>(per_minute_, b.tokens + (now - b.last) * per_minute_ / 60.0);
-    b.last = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
- private:
-  struct Bucket {
-    double tokens = 0;
-    double last = 0;
-  };
-  const int per_minute_;
-  std::mutex mu_;
-  std::map<std::string, Bucket> buckets_;
-};
-
-}  // namespace
 
 namespace approval_handlers {
 
@@ -177,7 +147,10 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
 }
 
 SubjectQuery MakeSubjectQuery(node::Clients& clients, node::Approvals& approvals, int per_minute) {
-  auto limiter = std::make_shared<RateLimiter>(per_minute);
+  auto limiter = std::make_shared<node::RateLimiter>(per_minute * 60.0, per_minute, [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  });
   return [&clients, &approvals, limiter](const Request& req, const node::DocumentAnswer& answer,
                                          bool& approved) -> std::optional<Response> {
     auto client = AuthenticateClient(clients, req.headers);
