@@ -119,6 +119,33 @@ Status LimitReached(const std::string& what, int64_t wait_us) {
   return ResourceExhausted(what + "; try again in " + std::to_string(std::max<int64_t>(1, wait_us / kSecond)) + " s");
 }
 
+// The citizen's lockout: kCitizenWrongCodes wrong codes in a row, over
+// all their requests at every client, lock the citizen out for
+// kFirstLockout, doubling with each lockout up to kLongestLockout; a right
+// code ends the count.
+constexpr int kCitizenWrongCodes = 5;
+constexpr int64_t kFirstLockout = 15 * 60 * kSecond;
+constexpr int64_t kLongestLockout = 24 * 3600 * kSecond;
+
+// kResourceExhausted while the subject record says the citizen is locked out.
+Status CheckNotLockedOut(const json& subject, int64_t now) {
+  const int64_t until = subject.value("locked_until_us", int64_t{0});
+  if (until <= now) return Status::Ok();
+  return ResourceExhausted("too many wrong codes: the citizen's codes are refused until " + FormatMicros(until));
+}
+
+// Counts one wrong code in the subject record; returns whether it locked.
+bool CountCitizenWrongCode(json& subject, int64_t now) {
+  const int wrong = subject.value("wrong_codes", 0) + 1;
+  subject["wrong_codes"] = wrong;
+  if (wrong < kCitizenWrongCodes) return false;
+  const int lockouts = subject.value("lockouts", 0);
+  subject["lockouts"] = lockouts + 1;
+  subject["wrong_codes"] = 0;
+  subject["locked_until_us"] = now + std::min(kLongestLockout, kFirstLockout << std::min(lockouts, 7));
+  return true;
+}
+
 }  // namespace
 
 bool IsValidSubjectId(std::string_view id) {
@@ -180,6 +207,123 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
   per_citizen_.Forget(subject_id);
   deliveries_.Forget(subject_id);
   return Status::Ok();
+}
+
+// --- the citizen's own factor ----------------------------------------------------
+
+Result<Approvals::CitizenFactor> Approvals::FactorOf(std::string_view document_number) const {
+  if (!IsValidSubjectId(document_number)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(document_number)));
+  CitizenFactor out;
+  if (!v) return out;
+  QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
+  out.enrolled = s.contains("totp");
+  out.enrolling = s.contains("totp_pending");
+  const int64_t until = s.value("locked_until_us", int64_t{0});
+  if (until > options_.clock()) out.locked_until = FormatMicros(until);
+  return out;
+}
+
+namespace {
+
+// A TOTP code checked against a sealed key of the subject record; the
+// step it matched, or nullopt.
+Result<std::optional<uint64_t>> MatchTotp(const std::array<uint8_t, 32>& data_key, const std::string& sealed,
+                                          const std::string& purpose, std::string_view code, int64_t now) {
+  QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key, sealed, purpose));
+  auto matched = crypto::VerifyTotp(crypto::AsBytes(key), code, static_cast<uint64_t>(now / kSecond), 1, kTotpDigits,
+                                    crypto::OtpHash::kSha1);
+  sodium_memzero(key.data(), key.size());
+  return matched;
+}
+
+bool IsCode(std::string_view code) {
+  return code.size() >= 6 && code.size() <= 8 && code.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+}  // namespace
+
+Result<Approvals::Enrollment> Approvals::BeginTotp(std::string_view document_number, std::string_view current_code) {
+  if (!IsValidSubjectId(document_number)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
+  const std::string subject(document_number);
+  crypto::Bytes secret = crypto::RandomBytes(20);
+  Enrollment e;
+  e.secret_base32 = crypto::Base32Encode(secret);
+  e.otpauth_uri = crypto::OtpauthUri(options_.issuer, subject, secret, kTotpDigits, crypto::OtpHash::kSha1, 30);
+  QUIPU_ASSIGN_OR_RETURN(std::string sealed,
+                         SealSecret(data_key_, std::string(crypto::AsString(secret)), "totp-pending:" + subject));
+  sodium_memzero(secret.data(), secret.size());
+  const int64_t now = options_.clock();
+  const std::string salt = crypto::HexEncode(crypto::RandomBytes(32));
+  Status refusal = Status::Ok();  // a wrong current code: counted, then answered
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    refusal = Status::Ok();
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    if (s.is_null()) s = json{{"salt", salt}, {"last_step", 0}};
+    QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
+    if (s.contains("totp")) {
+      // Replacing the factor needs the factor.
+      std::optional<uint64_t> step;
+      if (IsCode(current_code)) {
+        QUIPU_ASSIGN_OR_RETURN(step, MatchTotp(data_key_, s["totp"].get<std::string>(), "totp:" + subject,
+                                               current_code, now));
+      }
+      if (!step || *step <= s.value("last_step", uint64_t{0})) {
+        const bool locked = CountCitizenWrongCode(s, now);
+        refusal = locked ? ResourceExhausted("wrong code; too many wrong codes in a row: locked out for a while")
+                         : PermissionDenied("to replace your authenticator, give a current code from it");
+        return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+      }
+      s["last_step"] = *step;
+    }
+    s["totp_pending"] = sealed;
+    return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+  };
+  auto r = log_.Append(std::move(req)).get();
+  if (!r.ok()) return r.status();
+  if (!refusal.ok()) return refusal;
+  return e;
+}
+
+Status Approvals::ConfirmTotp(std::string_view document_number, std::string_view code) {
+  if (!IsValidSubjectId(document_number)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
+  if (!IsCode(code)) return InvalidArgument("code: 6 to 8 digits");
+  const std::string subject(document_number);
+  const int64_t now = options_.clock();
+  Status refusal = Status::Ok();
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
+    refusal = Status::Ok();
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    if (s.is_null() || !s.contains("totp_pending")) return FailedPrecondition("no new authenticator waits for its first code");
+    QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
+    const std::string pending = s["totp_pending"].get<std::string>();
+    QUIPU_ASSIGN_OR_RETURN(std::optional<uint64_t> step, MatchTotp(data_key_, pending, "totp-pending:" + subject, code, now));
+    if (!step) {
+      refusal = CountCitizenWrongCode(s, now)
+                    ? ResourceExhausted("wrong code; too many wrong codes in a row: locked out for a while")
+                    : PermissionDenied("wrong code: give the code your authenticator shows now");
+      return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+    }
+    // The key moves to its place, sealed for it.
+    QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key_, pending, "totp-pending:" + subject));
+    auto resealed = SealSecret(data_key_, key, "totp:" + subject);
+    sodium_memzero(key.data(), key.size());
+    if (!resealed.ok()) return resealed.status();
+    s["totp"] = *resealed;
+    s.erase("totp_pending");
+    s["last_step"] = std::max(*step, s.value("last_step", uint64_t{0}));
+    s["enrolled_by"] = "citizen";
+    s["enrolled"] = time;
+    s.erase("wrong_codes");
+    s.erase("lockouts");
+    s.erase("locked_until_us");
+    return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+  };
+  auto r = log_.Append(std::move(req)).get();
+  if (!r.ok()) return r.status();
+  return refusal;
 }
 
 Result<std::optional<std::string>> Approvals::Commitment(const ClientInfo& client,
@@ -442,33 +586,6 @@ Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string&
 
 namespace {
 
-// The citizen's lockout: kCitizenWrongCodes wrong codes in a row, over
-// all their requests at every client, lock the citizen out for
-// kFirstLockout, doubling with each lockout up to kLongestLockout; a right
-// code ends the count.
-constexpr int kCitizenWrongCodes = 5;
-constexpr int64_t kFirstLockout = 15 * 60 * kSecond;
-constexpr int64_t kLongestLockout = 24 * 3600 * kSecond;
-
-// kResourceExhausted while the subject record says the citizen is locked out.
-Status CheckNotLockedOut(const json& subject, int64_t now) {
-  const int64_t until = subject.value("locked_until_us", int64_t{0});
-  if (until <= now) return Status::Ok();
-  return ResourceExhausted("too many wrong codes: the citizen's codes are refused until " + FormatMicros(until));
-}
-
-// Counts one wrong code in the subject record; returns whether it locked.
-bool CountCitizenWrongCode(json& subject, int64_t now) {
-  const int wrong = subject.value("wrong_codes", 0) + 1;
-  subject["wrong_codes"] = wrong;
-  if (wrong < kCitizenWrongCodes) return false;
-  const int lockouts = subject.value("lockouts", 0);
-  subject["lockouts"] = lockouts + 1;
-  subject["wrong_codes"] = 0;
-  subject["locked_until_us"] = now + std::min(kLongestLockout, kFirstLockout << std::min(lockouts, 7));
-  return true;
-}
-
 // Whether a stored request may still be decided at `now`.
 Status CheckPending(const json& req, const std::string& id, int64_t now) {
   const std::string status = req.value("status", "");
@@ -542,13 +659,37 @@ Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int 
 
 }  // namespace
 
-Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::string& id, std::string_view code_view,
+Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::string& id, std::string_view code,
                                        bool approve) {
+  return DecideRequest(&client, "", id, code, approve);
+}
+
+Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view document_number, const std::string& id,
+                                                std::string_view code, bool approve) {
+  return DecideRequest(nullptr, document_number, id, code, approve);
+}
+
+Result<ApprovalView> Approvals::DecideRequest(const ClientInfo* asking, std::string_view citizen,
+                                              const std::string& id, std::string_view code_view, bool approve) {
   const std::string code(code_view);
   if (code.size() < 6 || code.size() > 8 || code.find_first_not_of("0123456789") != std::string::npos) {
     return InvalidArgument("code: 6 to 8 digits");
   }
-  QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(log_, client, id));
+  json r;
+  ClientInfo client;
+  if (asking != nullptr) {
+    QUIPU_ASSIGN_OR_RETURN(r, LoadRequest(log_, *asking, id));
+    client = *asking;
+  } else {
+    if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
+    QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
+    if (!v) return NotFound("no approval request " + id);
+    QUIPU_ASSIGN_OR_RETURN(r, ParseRecord(*v, "approval request"));
+    if (r.value("subject", "") != citizen) {
+      return PermissionDenied("this request is for another citizen: log in as the citizen it names");
+    }
+    QUIPU_ASSIGN_OR_RETURN(client, clients_.Get(r.value("client", "")));
+  }
   const int64_t now = options_.clock();
   QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
   const std::string subject = r["subject"];

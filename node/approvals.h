@@ -179,6 +179,25 @@ class Approvals {
   Result<bool> SubjectApproved(const ClientInfo& client, const std::string& subject_id,
                                const DocumentAnswer& answer) const;
 
+  // --- the citizen's own factor (after their login, on the node's page) ---
+  struct CitizenFactor {
+    bool enrolled = false;     // a confirmed TOTP key
+    bool enrolling = false;    // a new key waits for its first code
+    std::string locked_until;  // while wrong codes lock the citizen out (RFC 3339); "" otherwise
+  };
+  Result<CitizenFactor> FactorOf(std::string_view document_number) const;
+  // A new TOTP key for the citizen, waiting for its first code
+  // (ConfirmTotp); the current key stays in use until then. Replacing a
+  // confirmed key needs a current code from it (`current_code`): nobody
+  // but the holder of the factor may change it. Errors: kInvalidArgument,
+  // kPermissionDenied (current code missing, wrong or used; counted as a
+  // wrong code), kResourceExhausted (locked out).
+  Result<Enrollment> BeginTotp(std::string_view document_number, std::string_view current_code);
+  // Confirms the waiting key with a code from it: from now on it is the
+  // citizen's factor. Errors: kFailedPrecondition (no key waits),
+  // kPermissionDenied (a wrong code, counted), kResourceExhausted.
+  Status ConfirmTotp(std::string_view document_number, std::string_view code);
+
   // --- requests ---
   // A pending request (and, for the message factor, its code in the
   // outbox), in one commit. Errors: kInvalidArgument naming what is wrong
@@ -201,6 +220,11 @@ class Approvals {
   // locked, subject forgotten), kPermissionDenied (wrong or replayed code;
   // a wrong code is counted, and locks the request at max_wrong_codes).
   Result<ApprovalView> Decide(const ClientInfo& client, const std::string& id, std::string_view code, bool approve);
+  // The same, by the citizen (logged in with `document_number`) on the
+  // node's page: kPermissionDenied for a request that names another
+  // citizen; otherwise as Decide.
+  Result<ApprovalView> DecideAsCitizen(std::string_view document_number, const std::string& id,
+                                       std::string_view code, bool approve);
 
   // --- outbox (for the notifier) ---
   // Decides, from the stored record alone (nothing unsealed yet), whether
@@ -231,6 +255,10 @@ class Approvals {
   int64_t NowMicros() const { return options_.clock(); }
 
  private:
+  // Decide for `asking` (its own request) or, when null, for `citizen`.
+  Result<ApprovalView> DecideRequest(const ClientInfo* asking, std::string_view citizen, const std::string& id,
+                                     std::string_view code, bool approve);
+
   ledger::Log& log_;
   Clients& clients_;
   pdf::PdfEngine& pdf_;
