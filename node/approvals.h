@@ -166,12 +166,15 @@ class Approvals {
     std::string secret_base32;
   };
   // A new TOTP key for the subject (replacing any earlier one): SHA-1, 6
-  // digits, 30 s, as authenticator apps expect.
+  // digits, 30 s, as authenticator apps expect. kInvalidArgument for a
+  // malformed id (IsValidSubjectId); the ledger's errors.
   Result<Enrollment> EnrollTotp(const ClientInfo& client, const std::string& subject_id);
-  // Deletes the subject's salt and TOTP key. kNotFound if unknown.
+  // Deletes the subject's salt and TOTP key. kNotFound if unknown,
+  // kInvalidArgument for a malformed id.
   Status ForgetSubject(const std::string& subject_id);
   // The subject's commitment in `client`'s entries (docs/ledger.md,
-  // "No personal data"), if the subject has a salt.
+  // "No personal data"), if the subject has a salt. kInvalidArgument for
+  // a malformed id.
   Result<std::optional<std::string>> Commitment(const ClientInfo& client, const std::string& subject_id) const;
   // Whether `answer` holds an approval of `client`'s by the subject: only
   // the asking client's own entries count. False for a subject without a
@@ -217,8 +220,9 @@ class Approvals {
   // Approves (or rejects) with the subject's code: one entry per document.
   // Errors: kInvalidArgument (a code that is not 6 to 8 digits), kNotFound
   // (unknown or another client's), kExpired, kFailedPrecondition (decided,
-  // locked, subject forgotten), kPermissionDenied (wrong or replayed code;
-  // a wrong code is counted, and locks the request at max_wrong_codes).
+  // locked, subject forgotten; and the wrong code that reaches
+  // max_wrong_codes, which locks the request), kPermissionDenied (wrong or
+  // replayed code; a wrong code is counted, a replayed one is not).
   Result<ApprovalView> Decide(const ClientInfo& client, const std::string& id, std::string_view code, bool approve);
   // The same, by the citizen (logged in with `document_number`) on the
   // node's page: kPermissionDenied for a request that names another
@@ -249,7 +253,8 @@ class Approvals {
   // already gone. Errors: the sequencer's.
   Status DropOutbox(const OutboxItem& item);
   // When the next item that `consider` accepts (all when empty) is due
-  // (unix µs), or nullopt if there is none. Errors: as DueOutbox's.
+  // (unix µs), or nullopt if there is none. Opens nothing: kCorruption for
+  // a record that is not JSON; the store's errors.
   Result<std::optional<int64_t>> NextDue(const OutboxFilter& consider = {}) const;
 
   int64_t NowMicros() const { return options_.clock(); }

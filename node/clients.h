@@ -25,7 +25,8 @@ struct ClientInfo {
   std::string created;  // RFC 3339
 };
 
-// Thread-safe.
+// Thread-safe. Every call may also fail with kCorruption for a stored
+// client record that is not JSON, and with the ledger's errors.
 class Clients {
  public:
   // `policy` decides which redirect and notification URIs Add accepts
@@ -37,21 +38,22 @@ class Clients {
     ClientInfo client;
     std::string token;  // shown once; only its hash is kept
   };
-  // kInvalidArgument for an empty or overlong name, a URI that
-  // CheckOutboundUrl refuses under the policy (the message names the URI
-  // and the rule, and the flag when only development allows it), or an
-  // empty notification token.
+  // kInvalidArgument for an empty or overlong name (over 200 bytes), a URI
+  // that CheckOutboundUrl refuses under the policy (the message names the
+  // URI and the rule, and the flag when only development allows it), or a
+  // notification token that is empty or over 1024 bytes.
   Result<Added> Add(const std::string& name, const std::string& redirect_uri, const std::string& notify_uri,
                     const std::string& notify_token);
   Result<std::vector<ClientInfo>> List() const;
   Result<ClientInfo> Get(const std::string& id) const;  // kNotFound
-  Status Disable(const std::string& id);
-  // A new API token; the old one stops working at once.
+  Status Disable(const std::string& id);  // kNotFound
+  // A new API token; the old one stops working at once. kNotFound.
   Result<std::string> Rotate(const std::string& id);
   // The client a bearer token belongs to. kPermissionDenied for an unknown
   // token or a disabled client (same message: nothing to learn from it).
   Result<ClientInfo> Authenticate(std::string_view token) const;
-  // The token quipu presents at the client's notification URI.
+  // The token quipu presents at the client's notification URI. kNotFound;
+  // kCorruption when it does not open with the data key.
   Result<std::string> NotifyToken(const std::string& id) const;
 
  private:

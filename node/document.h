@@ -41,20 +41,21 @@ struct HashedDocument {
   std::vector<RevisionHash> revisions;  // every revision, the last one is the whole file
 };
 
-// Hashes an in-memory document as `type`; a PDF's revisions in the same
-// single pass over its bytes (pdf/inspect.h caps them at kMaxRevisions).
-// PDFs are parsed by `engine` (the sandbox for bytes from outside).
-// Errors: kUnprocessable for a PDF that does not parse (or whose parser
-// failed), kInvalidArgument for JSON that is not strict RFC 8785 input, and
-// the engine's kUnavailable when it is saturated.
 // A PDF's hashes without parsing it: the byte checks of pdf::CheckPdfBytes
 // and every revision's hash (pages stays 0). For looking up a PDF the
 // parser cannot read (a valid document PoDoFo fails on may still have been
 // approved by its hash). Errors: kUnprocessable from the byte checks.
 Result<HashedDocument> HashPdfBytes(std::span<const uint8_t> bytes);
 
+// Hashes an in-memory document as `type`; a PDF's revisions in the same
+// single pass over its bytes (pdf/inspect.h caps them at kMaxRevisions).
+// PDFs are parsed by `engine` (the sandbox for bytes from outside).
 // `json_limits` bounds a JSON document's size and depth (JcsLimits: 64 MiB
 // and 64 levels by default).
+// Errors: kUnprocessable for a PDF that does not parse (or whose parser
+// failed), kInvalidArgument for JSON that is not strict RFC 8785 input or
+// is beyond `json_limits`, and the engine's kUnavailable when it is
+// saturated.
 Result<HashedDocument> HashDocument(pdf::PdfEngine& engine, std::span<const uint8_t> bytes, DocType type,
                                     const crypto::JcsLimits& json_limits = {});
 

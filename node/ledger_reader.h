@@ -71,10 +71,13 @@ class LedgerReader {
   // kInvalidArgument for another spelling, kNotFound beyond the tree.
   Result<TileBytes> Tile(std::string_view path) const;
   // Entry `index` proven against the tree of `tree_size` (the latest when
-  // absent). kNotFound for an index the tree does not have, kInvalidArgument
-  // for a size beyond the tree or not above the index.
+  // absent). kNotFound for an index the tree does not have: beyond the
+  // latest tree, or not below a `tree_size` given, and for a `tree_size`
+  // beyond the log.
   Result<ProvenEntry> Entry(uint64_t index, std::optional<uint64_t> tree_size = std::nullopt) const;
   // The RFC 9162 consistency proof from old_size to new_size.
+  // kInvalidArgument when old_size is above new_size, kNotFound for a
+  // new_size beyond the log.
   Result<std::vector<Hash>> Consistency(uint64_t old_size, uint64_t new_size) const;
   // Block `height`, or the latest when absent. kNotFound when there is none.
   Result<BlockView> Block(std::optional<uint64_t> height = std::nullopt) const;

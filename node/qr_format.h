@@ -44,10 +44,12 @@ struct QrSealed {
 };
 
 // Seals and signs. kInvalidArgument for bad fields (not an object, over
-// kMaxQrFieldsBytes encoded, not representable) or a bad document.
+// kMaxQrFieldsBytes encoded, not representable), an expiry before 1970 or
+// a data key that is not 32 bytes.
 Result<QrSealed> SealQr(const QrPlain& plain, uint64_t index, uint32_t key_id,
                         std::span<const uint8_t> data_key, const crypto::SigningKey& node_key);
 // The same with a given nonce: for test vectors and the worked example only.
+// kInvalidArgument also for a nonce that is not 24 bytes.
 Result<QrSealed> SealQrWithNonce(const QrPlain& plain, uint64_t index, uint32_t key_id,
                                  std::span<const uint8_t> data_key, const crypto::SigningKey& node_key,
                                  std::span<const uint8_t> nonce);
@@ -58,7 +60,8 @@ std::string QrText(const QrSealed& sealed);
 // naming what is wrong.
 Result<QrSealed> ParseQrText(std::string_view text);
 
-// The plaintext's CBOR map {1: fields, 2: expires_at?} (docs/qr-seguro.md §6).
+// The plaintext's CBOR map {1: expires_at?, 2: fields} (docs/qr-seguro.md §6).
+// kInvalidArgument as SealQr's for the fields and the expiry.
 Result<crypto::Bytes> EncodeQrPlain(const QrPlain& plain);
 
 // The bytes the signature covers: context || 0x00 || CBOR([1, key_id, index, nonce, ciphertext]).

@@ -37,6 +37,26 @@ int64_t SystemMicros() {
       .count();
 }
 
+// The key files in `dir` and their ids (<id>.key, the id 1 to 9 digits:
+// other names are not keys), without throwing: kIoError when it cannot be
+// listed.
+Result<std::vector<std::pair<uint32_t, std::filesystem::path>>> KeyFiles(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<uint32_t, fs::path>> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& f = it->path();
+    const std::string stem = f.stem().string();
+    if (f.extension() != ".key" || stem.empty() || stem.size() > 9 ||
+        stem.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    files.emplace_back(static_cast<uint32_t>(std::stoul(stem)), f);
+  }
+  if (ec) return IoError("cannot list " + dir.string() + ": " + ec.message());
+  return files;
+}
+
 }  // namespace
 
 Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create) {
@@ -45,12 +65,10 @@ Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create) {
   QrKeyRing ring;
   std::error_code ec;
   if (fs::is_directory(dir, ec)) {
-    for (const auto& f : fs::directory_iterator(dir)) {
-      if (f.path().extension() != ".key") continue;
-      const std::string stem = f.path().stem().string();
-      if (stem.empty() || stem.size() > 9 || stem.find_first_not_of("0123456789") != std::string::npos) continue;
-      QUIPU_ASSIGN_OR_RETURN(auto key, ReadHexKeyFile(f.path().string()));
-      ring.keys[static_cast<uint32_t>(std::stoul(stem))] = key;
+    QUIPU_ASSIGN_OR_RETURN(const auto files, KeyFiles(dir));
+    for (const auto& [id, path] : files) {
+      QUIPU_ASSIGN_OR_RETURN(auto key, ReadHexKeyFile(path.string()));
+      ring.keys[id] = key;
     }
   }
   if (ring.keys.empty() && create) {
@@ -68,12 +86,8 @@ Result<uint32_t> RotateQrKey(const std::string& data_dir) {
   fs::create_directories(dir, ec);
   ::chmod(dir.c_str(), 0700);
   uint32_t next = 1;
-  for (const auto& f : fs::directory_iterator(dir)) {
-    const std::string stem = f.path().stem().string();
-    if (f.path().extension() == ".key" && !stem.empty() && stem.find_first_not_of("0123456789") == std::string::npos) {
-      next = std::max<uint32_t>(next, static_cast<uint32_t>(std::stoul(stem)) + 1);
-    }
-  }
+  QUIPU_ASSIGN_OR_RETURN(const auto files, KeyFiles(dir));
+  for (const auto& file : files) next = std::max(next, file.first + 1);
   QUIPU_RETURN_IF_ERROR(CreateHexKeyFile((dir / (std::to_string(next) + ".key")).string()));
   return next;
 }

@@ -34,10 +34,11 @@ struct QrKeyRing {
 };
 // Loads the key ring, creating key 1 when there is none (`create`).
 // Errors: kNotFound (no key and not `create`), ReadHexKeyFile's for a key
-// file that is refused or damaged (node/secrets.h; the message names it).
+// file that is refused or damaged (node/secrets.h; the message names it),
+// RotateQrKey's when it creates.
 Result<QrKeyRing> LoadQrKeys(const std::string& data_dir, bool create);
 // Adds a key with the next id (written atomically, mode 0600); returns it.
-// Errors: CreateHexKeyFile's.
+// Errors: kIoError when qr-keys/ cannot be made or listed, CreateHexKeyFile's.
 Result<uint32_t> RotateQrKey(const std::string& data_dir);
 
 // A code to issue: the document it is for and what it says.
@@ -116,10 +117,10 @@ class QrService {
   // reference ResolveDocument refuses, fields that do not encode or an
   // expiry that is not in the future; kUnprocessable for content that is
   // not a PDF the engine can read; kPermissionDenied for a disabled
-  // client; the ledger's errors.
+  // client; the engine's kUnavailable; the ledger's errors.
   Result<QrIssued> Issue(const ClientInfo& client, const QrIssueRequest& request);
   // Never fails for a bad code: the answer says why it is not valid.
-  // Errors: the ledger's only.
+  // Errors: the ledger's only (with RevocationOf's kCorruption).
   Result<QrVerification> Verify(std::string_view qr_text) const;
   // A qr_revoke entry (naming the code's document, so looking the document
   // up finds the revocation); only the issuing client. kInvalidArgument
@@ -127,9 +128,11 @@ class QrService {
   // client's code, kFailedPrecondition if revoked already.
   Result<QrRevoked> Revoke(const ClientInfo& client, uint64_t index, std::string_view reason);
   // The index of the qr_revoke entry that revoked the code at `index`, if any.
+  // kCorruption for a private record that is not an index.
   Result<std::optional<uint64_t>> RevocationOf(uint64_t index) const;
   // The QR text issued at `index`, for the client that issued it only:
-  // kNotFound for no code there and for another client's (the same answer).
+  // kNotFound for no code there and for another client's (the same answer);
+  // kCorruption for a private record that is not JSON.
   Result<std::string> Text(const ClientInfo& client, uint64_t index) const;
   // Issues a code for the PDF and draws it on the page as an incremental
   // update. Everything that can fail (parsing, placing, the fields) is done

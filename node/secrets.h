@@ -31,7 +31,8 @@ struct NodeSecrets {
 // Loads data.key and admin.token from `dir`, creating them when absent
 // (`create`; one made by another process meanwhile is kept). Errors:
 // crypto::ReadSecretFile's and WriteSecretFile's (kNotFound when absent and
-// not `create`, kPermissionDenied, kCorruption for an empty file), and
+// not `create`, kPermissionDenied, kCorruption for an empty file,
+// kInvalidArgument for one that is not a regular file, kIoError), and
 // kCorruption naming the file when its content is not a data key (64 hex
 // digits) or a token (crypto::DamagedSecretFile).
 Result<NodeSecrets> LoadNodeSecrets(const std::string& dir, bool create);
@@ -54,6 +55,8 @@ std::string NewToken(std::string_view prefix);
 // associated data binds it to its purpose (e.g. "totp:<subject key>").
 Result<std::string> SealSecret(const std::array<uint8_t, 32>& key, std::string_view plaintext,
                                std::string_view purpose);
+// Opens what SealSecret sealed for `purpose`. kCorruption for text that
+// is not a sealed secret or does not open with `key` for `purpose`.
 Result<std::string> OpenSecret(const std::array<uint8_t, 32>& key, std::string_view sealed_hex,
                                std::string_view purpose);
 
