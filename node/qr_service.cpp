@@ -228,6 +228,7 @@ Result<QrVerification> QrService::Verify(std::string_view qr_text) const {
 }
 
 Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, std::string_view reason) {
+  if (client.disabled) return PermissionDenied("client " + client.id + " is disabled");
   if (reason.empty() || reason.size() > 256) return InvalidArgument("reason: 1 to 256 bytes");
   if (index >= log_.Head().tree_size) return NotFound("no QR code at index " + std::to_string(index));
   QUIPU_ASSIGN_OR_RETURN(std::string bytes, log_.Entry(index));

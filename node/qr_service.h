@@ -125,7 +125,8 @@ class QrService {
   // A qr_revoke entry (naming the code's document, so looking the document
   // up finds the revocation); only the issuing client. kInvalidArgument
   // for a reason that is empty or over 256 bytes, kNotFound for another
-  // client's code, kFailedPrecondition if revoked already.
+  // client's code, kFailedPrecondition if revoked already,
+  // kPermissionDenied for a disabled client (as Issue).
   Result<QrRevoked> Revoke(const ClientInfo& client, uint64_t index, std::string_view reason);
   // The index of the qr_revoke entry that revoked the code at `index`, if any.
   // kCorruption for a private record that is not an index.

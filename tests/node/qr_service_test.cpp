@@ -133,6 +133,11 @@ TEST(QrRevocations, ACodeCannotBeIssuedAlreadyExpiredOrByADisabledClient) {
   disabled.disabled = true;
   EXPECT_EQ(f.qr->Issue(disabled, request).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(f.log->Head().tree_size, 0u);
+  // Nor revoked by it once disabled.
+  auto issued = f.qr->Issue(f.client, request);
+  ASSERT_TRUE(issued.ok());
+  EXPECT_EQ(f.qr->Revoke(disabled, issued->index, "baja").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(f.log->Head().tree_size, 1u);
 }
 
 }  // namespace
