@@ -67,14 +67,17 @@ Response EnrollTotp(node::Approvals& approvals, const QrSvgRenderer& qr_svg, con
   return r;
 }
 
-Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req) {
+Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req,
+                const std::string& page_base) {
   json body;
   if (auto bad = ReadJsonBody(req, body)) return *bad;
   auto request = ApprovalRequestFromJson(body);
   if (!request.ok()) return ProblemFromStatus(request.status());
   auto created = approvals.Create(client, *request);
   if (!created.ok()) return ProblemFromStatus(created.status());
-  Response r = Json(ApprovalCreatedJson(*created), 201);
+  json out = ApprovalCreatedJson(*created);
+  if (!page_base.empty()) out["link"] = page_base + "/aprobar/" + created->id;
+  Response r = Json(out, 201);
   r.headers.emplace_back("Location", "/v1/approvals/" + created->id);
   return r;
 }
@@ -99,7 +102,7 @@ Response Decide(node::Approvals& approvals, bool approve, const node::ClientInfo
 }  // namespace approval_handlers
 
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
-                       const node::NodeSecrets& secrets, QrSvgRenderer qr_svg) {
+                       const node::NodeSecrets& secrets, QrSvgRenderer qr_svg, std::string page_base) {
   namespace h = approval_handlers;
   using node::ClientInfo;
   // The admin routes: the data directory's admin token.
@@ -129,8 +132,8 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
                return h::EnrollTotp(approvals, qr_svg, c, req);
              }));
   router.Add(http::verb::post, "/v1/approvals",
-             AsClient(clients, [&approvals](const ClientInfo& c, const Request& req) {
-               return h::Create(approvals, c, req);
+             AsClient(clients, [&approvals, page_base](const ClientInfo& c, const Request& req) {
+               return h::Create(approvals, c, req, page_base);
              }),
              ForClients(clients, {Exec::kWorker, kDocumentBody}));
   router.Add(http::verb::get, "/v1/approvals/{}",

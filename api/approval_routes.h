@@ -21,8 +21,10 @@ using QrSvgRenderer = std::function<std::string(const std::string& text)>;
 // Adds the routes; `clients`, `approvals` and `secrets` must outlive the
 // router's use. The admin routes need the admin token, the others a
 // client's token; creating and deciding run on the worker pool.
+// `page_base` (the node's public URL, when it serves the citizens'
+// approval pages) makes a created request's answer carry its `link`.
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
-                       const node::NodeSecrets& secrets, QrSvgRenderer qr_svg);
+                       const node::NodeSecrets& secrets, QrSvgRenderer qr_svg, std::string page_base = "");
 
 // The handlers, each a plain function (for tests without a socket). The
 // admin ones run behind the admin token check, those that take a client
@@ -41,9 +43,12 @@ Response ForgetSubject(node::Approvals& approvals, const Request& req);
 // POST /v1/subjects/{id}/totp: 201 {otpauth_uri, qr_svg?}, no-store.
 Response EnrollTotp(node::Approvals& approvals, const QrSvgRenderer& qr_svg, const node::ClientInfo& client,
                     const Request& req);
-// POST /v1/approvals: 201 with Location; 400 naming the field; 409 when
-// the subject has no TOTP or the message factor is unavailable.
-Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req);
+// POST /v1/approvals: 201 with Location (and `link`, the page where the
+// citizen approves, when `page_base` is given); 400 naming the field; 409
+// when the subject has no TOTP or the message factor is unavailable; 429
+// at a rate limit.
+Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req,
+                const std::string& page_base = "");
 // GET /v1/approvals/{id}: 404 for another client's request (as for none).
 Response Get(const node::Approvals& approvals, const node::ClientInfo& client, const Request& req);
 // POST /v1/approvals/{id}/confirm (approve) or /reject {code}: 400 without

@@ -1,6 +1,7 @@
 #include "api/approvals_json.h"
 
 #include "api/documents_json.h"
+#include "api/oidc_client.h"
 #include "crypto/encoding.h"
 
 namespace quipu::api {
@@ -21,7 +22,7 @@ json DocumentsJson(const std::vector<node::ApprovalDocument>& docs) {
 Result<node::ApprovalRequest> ApprovalRequestFromJson(const json& body) {
   if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
   for (const auto& [k, v] : body.items()) {
-    if (k != "subject" && k != "documents" && k != "factor" && k != "channel") {
+    if (k != "subject" && k != "documents" && k != "factor" && k != "channel" && k != "state") {
       return InvalidArgument("unknown field '" + k + "'");
     }
   }
@@ -40,6 +41,10 @@ Result<node::ApprovalRequest> ApprovalRequestFromJson(const json& body) {
     auto channel = c->is_string() ? node::ParseChannel(c->get<std::string>()) : std::nullopt;
     if (!channel) return InvalidArgument("channel must be sms or email");
     request.channel = *channel;
+  }
+  if (auto st = body.find("state"); st != body.end()) {
+    if (!st->is_string()) return InvalidArgument("state: text, given back at the redirect URI");
+    request.return_state = st->get<std::string>();
   }
   const auto docs = body.find("documents");
   if (docs == body.end() || !docs->is_array() || docs->empty() || docs->size() > 100) {
@@ -69,8 +74,10 @@ json ApprovalCreatedJson(const node::ApprovalView& v) {
 }
 
 std::string RedirectUrl(const node::ApprovalView& v) {
-  return v.redirect_uri + (v.redirect_uri.find('?') == std::string::npos ? "?" : "&") + "request=" + v.id +
-         "&status=" + v.status;
+  std::string url = v.redirect_uri + (v.redirect_uri.find('?') == std::string::npos ? "?" : "&") + "request=" + v.id +
+                    "&status=" + v.status;
+  if (!v.return_state.empty()) url += "&state=" + PercentEncode(v.return_state);
+  return url;
 }
 
 json ApprovalJson(const node::ApprovalView& v) {

@@ -12,7 +12,8 @@
 namespace quipu::api {
 
 // POST /v1/approvals: {subject, documents: [{sha256 | content, media_type,
-// name?}], factor?: "totp" | "message", channel?: "sms" | "email"}.
+// name?}], factor?: "totp" | "message", channel?: "sms" | "email", state?:
+// text given back at the redirect URI}.
 // kInvalidArgument naming the field.
 Result<node::ApprovalRequest> ApprovalRequestFromJson(const nlohmann::json& body);
 
@@ -28,7 +29,8 @@ nlohmann::json ApprovalJson(const node::ApprovalView& v);
 // checkpoint, redirect_url}.
 nlohmann::json DecisionJson(const node::ApprovalView& v);
 // Where the client's citizen returns: the redirect URI with
-// request=<id>&status=<status> added to its query.
+// request=<id>&status=<status>[&state=<the client's state>] added to its
+// query.
 std::string RedirectUrl(const node::ApprovalView& v);
 
 // {client_id, name, redirect_uri, notify_uri, disabled, created}: never a secret.

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sodium.h>
+
+#include "api/approvals_json.h"
 #include "crypto/encoding.h"
 
 namespace quipu::api {
@@ -40,6 +43,26 @@ std::string Cookies(const Request& req) { return std::string(req.header("Cookie"
 Response NoStore(Response r) {
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
+}
+
+// The session of a POST, checked against its CSRF token; or the problem.
+std::optional<Response> SessionForPost(const CitizenRoutes& routes, const Request& req,
+                                       std::optional<CitizenSession>& session) {
+  session = routes.sessions->Find(Cookies(req));
+  if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
+  const std::string_view token = req.header("X-Quipu-CSRF");
+  if (token.size() != session->csrf.size() ||
+      sodium_memcmp(token.data(), session->csrf.data(), token.size()) != 0) {
+    return Problem(403, "Forbidden", "this request does not come from the node's own page (X-Quipu-CSRF)");
+  }
+  return std::nullopt;
+}
+
+// A text field of a JSON body, or "" (the service refuses it).
+std::string FieldOf(const Request& req, const char* field) {
+  json body;
+  if (ReadJsonBody(req, body)) return "";
+  return body.is_object() && body.contains(field) && body[field].is_string() ? body[field].get<std::string>() : "";
 }
 
 }  // namespace
@@ -120,6 +143,49 @@ Response Logout(const CitizenRoutes& routes, const Request& req) {
   return r;
 }
 
+Response Factor(const CitizenRoutes& routes, const Request& req) {
+  auto session = routes.sessions->Find(Cookies(req));
+  if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
+  auto f = routes.approvals->FactorOf(session->citizen.document_number);
+  if (!f.ok()) return ProblemFromStatus(f.status());
+  json out = {{"enrolled", f->enrolled}, {"enrolling", f->enrolling}};
+  if (!f->locked_until.empty()) out["locked_until"] = f->locked_until;
+  return NoStore(Json(out));
+}
+
+Response BeginTotp(const CitizenRoutes& routes, const Request& req) {
+  std::optional<CitizenSession> session;
+  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  auto e = routes.approvals->BeginTotp(session->citizen.document_number, FieldOf(req, "current_code"));
+  if (!e.ok()) return ProblemFromStatus(e.status());
+  json out = {{"otpauth_uri", e->otpauth_uri}, {"secret", e->secret_base32}};
+  if (routes.qr_svg) {
+    std::string svg = routes.qr_svg(e->otpauth_uri);
+    if (!svg.empty()) out["qr_svg"] = std::move(svg);
+  }
+  return NoStore(Json(out, 201));
+}
+
+Response ConfirmTotp(const CitizenRoutes& routes, const Request& req) {
+  std::optional<CitizenSession> session;
+  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  Status s = routes.approvals->ConfirmTotp(session->citizen.document_number, FieldOf(req, "code"));
+  if (!s.ok()) return ProblemFromStatus(s);
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+Response Decide(const CitizenRoutes& routes, bool approve, const Request& req) {
+  std::optional<CitizenSession> session;
+  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  auto decided = routes.approvals->DecideAsCitizen(session->citizen.document_number, req.params[0],
+                                                   FieldOf(req, "code"), approve);
+  if (!decided.ok()) return ProblemFromStatus(decided.status());
+  return NoStore(Json({{"status", decided->status}, {"redirect_url", RedirectUrl(*decided)}}));
+}
+
 }  // namespace citizen_handlers
 
 void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
@@ -133,6 +199,16 @@ void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
   router.Add(http::verb::get, "/v1/citizen/approvals/{}", [routes](const Request& req) { return h::Approval(routes, req); });
   router.Add(http::verb::post, "/v1/citizen/logout", [routes](const Request& req) { return h::Logout(routes, req); },
              RouteOptions{Exec::kInline, 0});
+  router.Add(http::verb::get, "/v1/citizen/factor", [routes](const Request& req) { return h::Factor(routes, req); });
+  router.Add(http::verb::post, "/v1/citizen/totp", [routes](const Request& req) { return h::BeginTotp(routes, req); },
+             RouteOptions{Exec::kWorker, 1024});
+  router.Add(http::verb::post, "/v1/citizen/totp/confirm",
+             [routes](const Request& req) { return h::ConfirmTotp(routes, req); }, RouteOptions{Exec::kWorker, 1024});
+  for (bool approve : {true, false}) {
+    router.Add(http::verb::post, approve ? "/v1/citizen/approvals/{}/confirm" : "/v1/citizen/approvals/{}/reject",
+               [routes, approve](const Request& req) { return h::Decide(routes, approve, req); },
+               RouteOptions{Exec::kWorker, 1024});
+  }
 }
 
 }  // namespace quipu::api

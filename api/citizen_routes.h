@@ -22,10 +22,14 @@ struct CitizenRoutes {
   std::function<int64_t()> now_seconds;  // unix seconds; default: the system clock
   // The approval page (HTML): served at /aprobar/{id} once logged in.
   std::string page_html;
+  // Renders the otpauth URI as an SVG QR code ("" when unavailable).
+  std::function<std::string(const std::string&)> qr_svg;
 };
 
 // Adds GET /aprobar/callback, GET /aprobar/{id}, GET /v1/citizen/me,
-// GET /v1/citizen/approvals/{id} and POST /v1/citizen/logout. `routes`'
+// GET /v1/citizen/approvals/{id}, POST /v1/citizen/logout, GET
+// /v1/citizen/factor, POST /v1/citizen/totp and /totp/confirm, POST
+// /v1/citizen/approvals/{id}/confirm and /reject. `routes`'
 // pointers must outlive the router's use.
 void AddCitizenRoutes(Router& router, const CitizenRoutes& routes);
 
@@ -45,6 +49,21 @@ Response Me(const CitizenRoutes& routes, const Request& req);
 Response Approval(const CitizenRoutes& routes, const Request& req);
 // POST /v1/citizen/logout: ends the session (204, cookie cleared).
 Response Logout(const CitizenRoutes& routes, const Request& req);
+// GET /v1/citizen/factor: {enrolled, enrolling, locked_until?}.
+Response Factor(const CitizenRoutes& routes, const Request& req);
+// POST /v1/citizen/totp {current_code?}: 201 {otpauth_uri, secret, qr_svg?}
+// (no-store), a new key waiting for its first code; 403 without a current
+// code when a key is enrolled; 429 while locked out.
+Response BeginTotp(const CitizenRoutes& routes, const Request& req);
+// POST /v1/citizen/totp/confirm {code}: 204 once the new key is the factor.
+Response ConfirmTotp(const CitizenRoutes& routes, const Request& req);
+// POST /v1/citizen/approvals/{id}/confirm (approve) or /reject {code}:
+// {status, redirect_url} (the client's redirect URI with the request, the
+// outcome and its state); 403 for another citizen's request or a wrong
+// code; 409 decided or locked; 410 expired; 429 locked out.
+Response Decide(const CitizenRoutes& routes, bool approve, const Request& req);
+// Every POST of a session carries its CSRF token (X-Quipu-CSRF): 403
+// otherwise.
 }  // namespace citizen_handlers
 
 }  // namespace quipu::api

@@ -374,7 +374,7 @@ int RunServe(const std::vector<std::string>& args) {
   AddApprovalRoutes(router, clients, approvals, *secrets, [](const std::string& text) {
     auto m = node::EncodeQr(text, 'M');
     return m.ok() ? node::QrSvg(*m) : std::string();
-  });
+  }, config->oidc_issuer.empty() ? "" : config->public_url);
   AddQrRoutes(router, clients, qr);
   AddSiteRoutes(router, ledger_log->verifier_key(), stopping, metrics);
   // The citizens' approval pages, behind the identity provider's login.
@@ -391,6 +391,10 @@ int RunServe(const std::vector<std::string>& args) {
     cr.sessions = &citizen_sessions;
     cr.approvals = &approvals;
     cr.page_html = std::string(web::FindAsset("/aprobar.html")->body);
+    cr.qr_svg = [](const std::string& text) {
+      auto m = node::EncodeQr(text, 'M');
+      return m.ok() ? node::QrSvg(*m) : std::string();
+    };
     AddCitizenRoutes(router, cr);
   }
 

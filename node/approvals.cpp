@@ -471,6 +471,10 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   }
   const std::string& subject = request.subject;
   const bool message = request.factor == Factor::kMessage;
+  if (request.return_state.size() > 512 ||
+      std::any_of(request.return_state.begin(), request.return_state.end(), [](char c) { return c < 0x20 || c > 0x7e; })) {
+    return InvalidArgument("state: up to 512 printable ASCII characters");
+  }
   if (message && options_.delivery_webhook.empty()) {
     return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
   }
@@ -507,6 +511,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
                  {"documents", docs},
                  {"wrong_codes", 0},
                  {"notification", {{"state", "none"}, {"attempts", 0}}}};
+  if (!request.return_state.empty()) stored["return_state"] = request.return_state;
   std::string code;
   if (message) {
     // Only the code's hash is kept with the request.
@@ -581,6 +586,7 @@ Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string&
   out.tree_size = head.tree_size;
   out.checkpoint = head.checkpoint;
   if (auto c = clients_.Get(client.id); c.ok()) out.redirect_uri = c->redirect_uri;
+  out.return_state = r.value("return_state", "");
   return out;
 }
 
@@ -761,6 +767,7 @@ Result<ApprovalView> Approvals::DecideRequest(const ClientInfo* asking, std::str
   out.tree_size = done->tree_size;
   out.checkpoint = done->checkpoint;
   out.redirect_uri = current->redirect_uri;
+  out.return_state = r.value("return_state", "");
   return out;
 }
 

@@ -69,6 +69,9 @@ struct ApprovalRequest {
   std::vector<RequestedDocument> documents;  // 1 to 100, no document twice
   Factor factor = Factor::kTotp;
   Channel channel = Channel::kSms;  // the message factor only
+  // Given back to the client when the citizen returns to its redirect URI
+  // (`state`, like OAuth's): up to 512 printable ASCII characters.
+  std::string return_state;
 };
 
 // A document of a request, as recorded.
@@ -113,8 +116,10 @@ struct ApprovalView {
   std::vector<DecidedEntry> entries;
   uint64_t tree_size = 0;
   std::string checkpoint;
-  // Once decided: the client's redirect URI, where the subject returns.
+  // Once decided: the client's redirect URI, where the subject returns,
+  // and the state the client gave with the request.
   std::string redirect_uri;
+  std::string return_state;
 };
 
 // A request as the citizen it names sees it on the node's page.

@@ -1,7 +1,9 @@
 // The citizen's approval page: who is logged in, which institution asks,
-// and every document of the request (name, type, SHA-256). Reads
-// /v1/citizen/me and /v1/citizen/approvals/{id} with the session cookie;
-// the node shows a request only to the citizen it names.
+// every document of the request (name, type, SHA-256), the citizen's own
+// authenticator (enrolled here, shown only to them) and the decision with
+// its code. Reads /v1/citizen/* with the session cookie and sends the
+// session's CSRF token with every POST; the node shows a request only to
+// the citizen it names.
 
 const TEXT = {
   es: {
@@ -11,6 +13,10 @@ const TEXT = {
     pending: 'pendiente', approved: 'aprobada', rejected: 'rechazada', locked: 'bloqueada', expired: 'vencida',
     notYours: 'Esta solicitud es para otra persona. Ingrese con la cuenta de la persona a la que se dirige.',
     notFound: 'No existe esta solicitud.', loggedOut: 'Sesión cerrada.', failed: 'No se pudo cargar la solicitud: {0}',
+    enrolHeading: 'Su autenticador', secret: 'Clave', codeLabel: 'Código de 6 dígitos', enrolConfirm: 'Activar',
+    enrolHelp: 'Escanee este código con su aplicación de autenticación (o escriba la clave) y escriba el código que muestra. Solo usted lo verá.',
+    decideHeading: 'Su decisión', approve: 'Aprobar', reject: 'Rechazar', refused: 'No se aceptó: {0}',
+    lockedUntil: 'Demasiados códigos equivocados: espere hasta {0}.',
   },
   en: {
     title: 'Approve documents', asks: 'Request from', status: 'Status', expires: 'Expires',
@@ -19,11 +25,15 @@ const TEXT = {
     pending: 'pending', approved: 'approved', rejected: 'rejected', locked: 'locked', expired: 'expired',
     notYours: 'This request is for someone else. Log in as the person it is addressed to.',
     notFound: 'There is no such request.', loggedOut: 'Logged out.', failed: 'The request could not be loaded: {0}',
+    enrolHeading: 'Your authenticator', secret: 'Key', codeLabel: '6-digit code', enrolConfirm: 'Activate',
+    enrolHelp: 'Scan this code with your authenticator app (or type the key) and enter the code it shows. Only you see it.',
+    decideHeading: 'Your decision', approve: 'Approve', reject: 'Reject', refused: 'Not accepted: {0}',
+    lockedUntil: 'Too many wrong codes: wait until {0}.',
   },
 };
 
 let lang = navigator.language && navigator.language.startsWith('en') ? 'en' : 'es';
-let state = { me: null, request: null, error: null };
+let state = { me: null, request: null, error: null, factor: null, enrolment: null };
 const $ = (id) => document.getElementById(id);
 const t = (key, ...args) => TEXT[lang][key].replace(/\{(\d)\}/g, (_, i) => args[Number(i)]);
 
@@ -55,8 +65,45 @@ function render() {
       list.append(li);
     }
   }
+  const pending = r && r.status === 'pending';
+  $('enrol').hidden = !(pending && state.enrolment);
+  if (state.enrolment) {
+    $('enrol-secret').textContent = state.enrolment.secret;
+    // The node's own SVG of the otpauth URI (its text is the node's, not user input).
+    if (state.enrolment.qr_svg && !$('enrol-qr').childElementCount) {
+      const img = document.createElement('img');
+      img.alt = 'QR';
+      img.src = `data:image/svg+xml;base64,${btoa(state.enrolment.qr_svg)}`;
+      $('enrol-qr').append(img);
+    }
+  }
+  $('decide').hidden = !(pending && state.factor && state.factor.enrolled);
   $('error').hidden = !state.error;
   $('error').textContent = state.error ? t(state.error.key, state.error.arg ?? '') : '';
+}
+
+async function post(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-Quipu-CSRF': state.me ? state.me.csrf : '' },
+    body: JSON.stringify(body),
+  });
+  const answer = res.status === 204 ? {} : await res.json().catch(() => ({}));
+  return { ok: res.ok, status: res.status, answer };
+}
+
+async function loadFactor() {
+  const res = await fetch('/v1/citizen/factor', { credentials: 'same-origin' });
+  if (!res.ok) return;
+  state.factor = await res.json();
+  if (state.factor.locked_until) {
+    state.error = { key: 'lockedUntil', arg: new Date(state.factor.locked_until).toLocaleString() };
+  }
+  if (!state.factor.enrolled && !state.enrolment) {
+    const begun = await post('/v1/citizen/totp', {});
+    if (begun.ok) state.enrolment = begun.answer;
+  }
 }
 
 async function load() {
@@ -66,6 +113,7 @@ async function load() {
   const res = await fetch(`/v1/citizen/approvals/${encodeURIComponent(id)}`, { credentials: 'same-origin' });
   if (res.ok) {
     state.request = await res.json();
+    await loadFactor();
   } else if (res.status === 403) {
     state.error = { key: 'notYours' };
   } else if (res.status === 404) {
@@ -86,6 +134,34 @@ document.addEventListener('DOMContentLoaded', () => {
     await fetch('/v1/citizen/logout', { method: 'POST', credentials: 'same-origin' });
     state = { me: null, request: null, error: { key: 'loggedOut' } };
     render();
+  });
+  $('enrol-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const done = await post('/v1/citizen/totp/confirm', { code: $('enrol-code').value.trim() });
+    state.error = done.ok ? null : { key: 'refused', arg: done.answer.detail ?? String(done.status) };
+    if (done.ok) {
+      state.enrolment = null;
+      await loadFactor();
+    }
+    render();
+  });
+  const decide = async (approve) => {
+    const id = state.request.id;
+    const done = await post(`/v1/citizen/approvals/${encodeURIComponent(id)}/${approve ? 'confirm' : 'reject'}`,
+      { code: $('decide-code').value.trim() });
+    if (done.ok && done.answer.redirect_url) {
+      location.assign(done.answer.redirect_url);  // back to the institution, with the outcome
+      return;
+    }
+    state.error = { key: 'refused', arg: done.answer.detail ?? String(done.status) };
+    render();
+  };
+  $('decide-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    decide(true);
+  });
+  $('reject').addEventListener('click', () => {
+    if ($('decide-form').reportValidity()) decide(false);
   });
   render();
   load();
