@@ -488,16 +488,9 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   if (message && !deliveries_.Allow(subject)) {
     return LimitReached("too many codes sent to this citizen in an hour", deliveries_.WaitMicros(subject));
   }
+  // Whether the citizen has enrolled a factor is not asked here: the answer
+  // is the same for every citizen (the citizen enrols on the node's page).
   QUIPU_ASSIGN_OR_RETURN(const json docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
-  if (!message) {
-    QUIPU_ASSIGN_OR_RETURN(auto s, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
-    bool enrolled = false;
-    if (s) {
-      QUIPU_ASSIGN_OR_RETURN(json sj, ParseRecord(*s, "subject"));
-      enrolled = sj.contains("totp");
-    }
-    if (!enrolled) return FailedPrecondition("subject has no TOTP enrolled (enroll a TOTP for the subject first)");
-  }
 
   const std::string rid = "r_" + crypto::HexEncode(crypto::RandomBytes(10));
   const int64_t now = options_.clock();
@@ -524,7 +517,6 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null()) {
-      if (!message) return FailedPrecondition("subject has no TOTP enrolled");
       s = json{{"salt", fresh_salt}, {"last_step", 0}};
       QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
     }

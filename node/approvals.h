@@ -212,7 +212,8 @@ class Approvals {
   // (subject, documents[i], name, a document twice), kResourceExhausted
   // (the client's, the citizen's or the citizen's deliveries' hourly
   // limit), kFailedPrecondition (no delivery webhook for the message
-  // factor, no TOTP enrolled),
+  // factor; whether the citizen has a factor is not asked: the answer is
+  // the same for every citizen),
   // kUnprocessable (content that is not a readable PDF), the engine's
   // kUnavailable, the ledger's.
   Result<ApprovalView> Create(const ClientInfo& client, const ApprovalRequest& request);

@@ -343,7 +343,7 @@ TEST_F(ApprovalsTest, BadRequestsAreRefusedClearly) {
             422);
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", {Doc("q")}}, {"extra", 1}}), 400);
   EXPECT_EQ(status({{"subject", "no spaces!"}, {"documents", {Doc("q")}}}), 400);
-  EXPECT_EQ(status({{"subject", "8888888"}, {"documents", {Doc("q")}}}), 409);  // not enrolled
+  EXPECT_EQ(status({{"subject", "8888888"}, {"documents", {Doc("q")}}}), 201);  // not enrolled: the same answer
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", {Doc("q")}}, {"factor", "message"}}), 409);  // no webhook
   EXPECT_EQ(Curl("-X POST " + Auth(client_a_) + "-H 'Content-Type: application/json' --data-binary '{nope' " +
                  Url("/v1/approvals")).status, 400);

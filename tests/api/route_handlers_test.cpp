@@ -199,9 +199,9 @@ TEST_F(RouteHandlersTest, ApprovalsCreateGetAndDecideThroughTheirHandlers) {
       {"the message factor without a webhook", R"({"subject":"1234567","factor":"message","documents":[{"sha256":")" +
                                                     kSha + R"(","media_type":"application/pdf"}]})",
        409},
-      {"a subject without TOTP", R"({"subject":"7654321","documents":[{"sha256":")" + kSha +
-                                      R"(","media_type":"application/pdf"}]})",
-       409},
+      {"a subject without TOTP: created like any other", R"({"subject":"7654321","documents":[{"sha256":")" + kSha +
+                                                           R"(","media_type":"application/pdf"}]})",
+       201},
       {"the same document twice", R"({"subject":"1234567","documents":[{"sha256":")" + kSha +
                                        R"(","media_type":"application/pdf"},{"sha256":")" + kSha +
                                        R"(","media_type":"application/pdf"}]})",
