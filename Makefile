@@ -2,6 +2,10 @@
 # packages first (scripts/install-deps.sh), then builds with CMake + Ninja.
 DATA ?= ./quipu-data
 LISTEN ?= 127.0.0.1:8080
+# The citizens' OpenID Connect provider (issuer URL). Empty: `make run` starts
+# the DEVELOPMENT provider (dev/oidc, test citizens) on OIDC_LISTEN beside the node.
+OIDC_ISSUER ?=
+OIDC_LISTEN ?= 127.0.0.1:8081
 JOBS ?= $(shell nproc)
 # `make test` also runs the whole suite under ASan + UBSan (build-asan/);
 # SANITIZE=0 skips that second pass for a quicker local loop.
@@ -20,7 +24,8 @@ build: deps
 	@cmake --build --preset default -j $(JOBS)
 
 run: build
-	./build/quipu serve --data $(DATA) --listen $(LISTEN)
+	DATA='$(DATA)' LISTEN='$(LISTEN)' OIDC_ISSUER='$(OIDC_ISSUER)' OIDC_LISTEN='$(OIDC_LISTEN)' \
+	  scripts/run-dev.sh ./build/quipu serve --data $(DATA) --listen $(LISTEN)
 
 test: build
 	ctest --preset default -j $(JOBS)
