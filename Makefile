@@ -6,6 +6,9 @@ LISTEN ?= 127.0.0.1:8080
 # the DEVELOPMENT provider (dev/oidc, test citizens) on OIDC_LISTEN beside the node.
 OIDC_ISSUER ?=
 OIDC_LISTEN ?= 127.0.0.1:8081
+OIDC_CLIENT_ID ?=
+OIDC_CLIENT_SECRET_FILE ?=
+OIDC_DOCUMENT_CLAIM ?=
 JOBS ?= $(shell nproc)
 # `make test` also runs the whole suite under ASan + UBSan (build-asan/);
 # SANITIZE=0 skips that second pass for a quicker local loop.
@@ -25,6 +28,8 @@ build: deps
 
 run: build
 	DATA='$(DATA)' LISTEN='$(LISTEN)' OIDC_ISSUER='$(OIDC_ISSUER)' OIDC_LISTEN='$(OIDC_LISTEN)' \
+	  OIDC_CLIENT_ID='$(OIDC_CLIENT_ID)' OIDC_CLIENT_SECRET_FILE='$(OIDC_CLIENT_SECRET_FILE)' \
+	  OIDC_DOCUMENT_CLAIM='$(OIDC_DOCUMENT_CLAIM)' \
 	  scripts/run-dev.sh ./build/quipu serve --data $(DATA) --listen $(LISTEN)
 
 test: build

@@ -167,7 +167,14 @@ Result<std::unique_ptr<OidcClient>> ConnectIdentityProvider(const ServeConfig& c
   oc.redirect_uri = c.public_url + "/aprobar/callback";
   oc.scopes = c.oidc_scopes;
   oc.document_claim = c.oidc_document_claim;
+  // The provider is the operator's own configuration, not an address a
+  // client registered: one on this machine (a development provider) is
+  // allowed over http; any other must be https to a public address.
   oc.policy = policy;
+  if (c.oidc_issuer.rfind("http://127.0.0.1:", 0) == 0 || c.oidc_issuer.rfind("http://localhost:", 0) == 0 ||
+      c.oidc_issuer.rfind("http://[::1]:", 0) == 0) {
+    oc.policy.allow_local = true;
+  }
   return OidcClient::Discover(std::move(oc));
 }
 

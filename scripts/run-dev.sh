@@ -4,6 +4,10 @@
 # (dev/oidc/provider.mjs, never for production), stopped when the node stops.
 #
 #   OIDC_ISSUER   the citizens' OpenID Connect provider; empty: start the dev one
+#   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET_FILE, OIDC_DOCUMENT_CLAIM
+#                 quipu's registration there (needed with OIDC_ISSUER; the dev
+#                 provider's are quipu-dev, DATA/dev-oidc/client-secret and
+#                 documento_identidad)
 #   OIDC_LISTEN   where the dev provider listens (default 127.0.0.1:8081)
 #   DATA, LISTEN  the node's data directory and address, as given to the node
 #
@@ -18,8 +22,14 @@ oidc_listen=${OIDC_LISTEN:-127.0.0.1:8081}
 [[ $# -gt 0 ]] || { echo "usage: $0 NODE-COMMAND [ARGS...]" >&2; exit 2; }
 
 if [[ -n "${OIDC_ISSUER:-}" ]]; then
+  [[ -n "${OIDC_CLIENT_ID:-}" && -n "${OIDC_CLIENT_SECRET_FILE:-}" ]] || {
+    echo "quipu: OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET_FILE" >&2
+    exit 2
+  }
   echo "quipu: identity provider $OIDC_ISSUER (OIDC_ISSUER); no development provider started"
-  exec "$@"
+  exec "$@" --oidc-issuer "$OIDC_ISSUER" --oidc-client-id "$OIDC_CLIENT_ID" \
+    --oidc-client-secret-file "$OIDC_CLIENT_SECRET_FILE" \
+    --oidc-document-claim "${OIDC_DOCUMENT_CLAIM:-document_number}"
 fi
 
 node "$root/dev/oidc/provider.mjs" --listen "$oidc_listen" --data "$data/dev-oidc" \
@@ -41,7 +51,8 @@ done
 echo "quipu: no OIDC_ISSUER given: DEVELOPMENT identity provider at http://$oidc_listen" \
   "(make run OIDC_ISSUER=https://... for a real one)"
 
-"$@" &
+"$@" --oidc-issuer "http://$oidc_listen" --oidc-client-id quipu-dev \
+  --oidc-client-secret-file "$data/dev-oidc/client-secret" --oidc-document-claim documento_identidad &
 node_pid=$!
 trap 'kill -TERM "$node_pid" 2>/dev/null || true' INT TERM
 status=0
