@@ -196,11 +196,43 @@ Result<Approvals::Enrollment> Approvals::EnrollTotp(const ClientInfo& client, co
 
 Status Approvals::ForgetSubject(const std::string& subject_id) {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
+  // The subject's requests, and the outbox items that go with them (read
+  // first: a transaction cannot scan). Their records lose the id; codes
+  // waiting to be sent (which name the subject) are dropped.
+  std::vector<std::string> requests;
+  Status bad = Status::Ok();
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kApprovals, "r:", [&](std::string_view k, std::string_view v) {
+    auto r = ParseRecord(std::string(v), "approval request");
+    if (!r.ok()) {
+      bad = r.status();
+      return false;
+    }
+    if (r->value("subject", "") == subject_id) requests.emplace_back(k.substr(2));
+    return true;
+  }));
+  QUIPU_RETURN_IF_ERROR(bad);
+  std::vector<std::string> codes;
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view) {
+    for (const std::string& rid : requests) {
+      if (k.size() > rid.size() + 9 && k.substr(k.size() - rid.size() - 9) == ":" + rid + ":deliver") codes.emplace_back(k);
+    }
+    return true;
+  }));
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
     QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kSubjects, SubjectKey(subject_id)));
-    if (!v) return NotFound("no subject " + subject_id);
-    return txn.Delete(PrivateTable::kSubjects, SubjectKey(subject_id));
+    if (!v && requests.empty()) return NotFound("no subject " + subject_id);
+    if (v) QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kSubjects, SubjectKey(subject_id)));
+    for (const std::string& rid : requests) {
+      QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(rid), "approval request"));
+      if (r.is_null() || r.value("subject", "") != subject_id) continue;
+      r["subject"] = "";
+      r["forgotten"] = true;
+      r.erase("code_hash");
+      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(rid), r.dump()));
+    }
+    for (const std::string& key : codes) QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kOutbox, key));
+    return Status::Ok();
   };
   auto r = log_.Append(std::move(req)).get();
   if (!r.ok()) return r.status();

@@ -174,8 +174,12 @@ class Approvals {
   // digits, 30 s, as authenticator apps expect. kInvalidArgument for a
   // malformed id (IsValidSubjectId); the ledger's errors.
   Result<Enrollment> EnrollTotp(const ClientInfo& client, const std::string& subject_id);
-  // Deletes the subject's salt and TOTP key. kNotFound if unknown,
-  // kInvalidArgument for a malformed id.
+  // Forgets a citizen: deletes their salt (so their entries can no longer
+  // be linked to them) and TOTP key, removes the id from every request
+  // record (marked "forgotten"), drops codes waiting in the outbox for
+  // them, and the rate-limit state; one commit. The id stays in LMDB's
+  // free pages until the file is compacted (README, "Forgetting").
+  // kNotFound if unknown, kInvalidArgument for a malformed id.
   Status ForgetSubject(const std::string& subject_id);
   // The subject's commitment in `client`'s entries (docs/ledger.md,
   // "No personal data"), if the subject has a salt. kInvalidArgument for

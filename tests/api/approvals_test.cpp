@@ -399,9 +399,18 @@ TEST_F(ApprovalsTest, AForgottenSubjectsEntriesStayButCannotBeLinked) {
   EXPECT_NE(after["records"][0]["entry"]["subject"], pub["records"][0]["entry"]["subject"]);
   node_->Stop();
   EXPECT_EQ(RunQuipu("audit --data " + ShellQuote(data_)).exit_code, 0);
-  // The CLI forgets too (with the node stopped).
+  // The CLI forgets too (with the node stopped): the new salt, and the id
+  // in the second request's record.
   EXPECT_EQ(RunQuipu("subject forget 1010101 --data " + ShellQuote(data_)).exit_code, 0);
   EXPECT_EQ(RunQuipu("subject forget 1010101 --data " + ShellQuote(data_)).exit_code, 2);
+  // Compacted as the README says, the file holds the id nowhere (the free
+  // pages that still held old versions of the records are gone), nor does
+  // any other file of the data directory.
+  const std::string compact = dir_.File("compact.mdb");
+  auto copied = testing::RunShell("mdb_copy -n -c " + ShellQuote(data_ + "/ledger.mdb") + " " + ShellQuote(compact));
+  ASSERT_EQ(copied.exit_code, 0) << copied.err;
+  EXPECT_EQ(testing::RunShell("grep -c 1010101 " + ShellQuote(compact)).out, "0\n");
+  EXPECT_EQ(testing::RunShell("grep -rl 1010101 " + ShellQuote(data_) + " --exclude=ledger.mdb").out, "");
 }
 
 TEST(ClientCli, AddListDisableRotate) {
