@@ -1,9 +1,10 @@
 // The ledger's hot paths: durable batched append, inclusion and consistency
-// proofs from LMDB, and the audit replay. Ledgers live under
+// proofs from LMDB, the entry checks, and the audit replay. Ledgers live under
 // ${BENCH_DIR:-build/bench-data}; the 1M-entry one is built once and reused.
 //
 //   build/bench/ledger_bench --benchmark_filter=Append
 //   build/bench/ledger_bench --benchmark_filter='Prove|Find|Audit'
+//   build/bench/ledger_bench --benchmark_filter='CheckEntry|ParseEntryFields'
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <random>
 
 #include "crypto/encoding.h"
+#include "crypto/jcs.h"
 #include "ledger/audit.h"
 #include "ledger/log.h"
 
@@ -143,6 +145,47 @@ void BM_FindDocumentFirst(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_FindDocumentFirst)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// The entry checks alone, without LMDB or hashing: the audit's CheckEntry
+// over stored entries and `log append`'s ParseEntryFields over canonical
+// lines (both take the fast scanner for quipu's own shapes).
+std::vector<std::string> SampleEntries(bool fields_only) {
+  std::vector<std::string> out;
+  for (uint64_t i = 0; i < 1024; ++i) {
+    json f = Approval(i);
+    if (i % 4 == 1) {
+      f = {{"type", "qr_issue"}, {"client", "c_bench"}, {"doc", f["doc"]}, {"payload", f["subject"]}};
+    } else if (i % 4 == 3) {
+      f = {{"type", "qr_revoke"}, {"client", "c_bench"}, {"target", i}, {"reason", "reemplazado"}, {"doc", f["doc"]}};
+    }
+    out.push_back(fields_only ? *crypto::CanonicalDump(f) : *ledger::BuildEntry(f, "2026-11-23T04:05:06.123456Z"));
+  }
+  return out;
+}
+
+void BM_CheckEntry(benchmark::State& state) {
+  const std::vector<std::string> entries = SampleEntries(false);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto facts = ledger::CheckEntry(entries[i++ % entries.size()]);
+    if (!facts.ok()) state.SkipWithError("entry refused");
+    benchmark::DoNotOptimize(facts);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CheckEntry);
+
+void BM_ParseEntryFields(benchmark::State& state) {
+  const std::vector<std::string> lines = SampleEntries(true);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto fields = ledger::ParseEntryFields(lines[i++ % lines.size()]);
+    if (!fields.ok()) state.SkipWithError("fields refused");
+    benchmark::DoNotOptimize(fields);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseEntryFields);
 
 void BM_Audit(benchmark::State& state) {
   ledger::AuditOptions o;
