@@ -11,6 +11,7 @@
 #include "node/clients.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::cli {
@@ -41,8 +42,7 @@ struct Opened {
 };
 
 Result<Opened> Open(const Flags& flags) {
-  ledger::LogOptions o;
-  o.dir = flags.GetOr("data", "./quipu-data");
+  ledger::LogOptions o = node::LogOptionsFor(flags.GetOr("data", "./quipu-data"));
   o.create = false;
   Opened out;
   QUIPU_ASSIGN_OR_RETURN(out.log, ledger::Log::Open(o));

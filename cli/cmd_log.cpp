@@ -21,6 +21,7 @@
 #include "ledger/log.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "node/schema.h"
 #include "node/verify.h"
 #include "node/secrets.h"
 
@@ -49,8 +50,7 @@ int LogFail(std::string_view sub, const Status& s) {
 }
 
 Result<std::unique_ptr<ledger::Log>> OpenLog(const Flags& flags, bool read_only, bool create = false) {
-  ledger::LogOptions o;
-  o.dir = flags.GetOr("data", kDefaultData);
+  ledger::LogOptions o = node::LogOptionsFor(flags.GetOr("data", kDefaultData));
   o.read_only = read_only;
   o.create = create;
   o.origin = flags.GetOr("origin", "");

@@ -18,6 +18,7 @@
 #include "cli/pdf_workers.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::cli {
@@ -77,8 +78,7 @@ struct Ctx {
 
 Result<Ctx> Open(const Flags& flags, bool read_only) {
   const std::string dir = flags.GetOr("data", "./quipu-data");
-  ledger::LogOptions o;
-  o.dir = dir;
+  ledger::LogOptions o = node::LogOptionsFor(dir);
   o.create = false;
   o.read_only = read_only;
   Ctx c;

@@ -28,6 +28,7 @@
 #include "node/ledger_reader.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 #include "web/assets.h"
 
@@ -161,8 +162,7 @@ int RunServe(const std::vector<std::string>& args) {
       metrics.AddHistogram("quipu_sequencer_commit_seconds", "Time to write and sync one ledger commit.",
                            {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
 
-  ledger::LogOptions lo;
-  lo.dir = flags->GetOr("data", "./quipu-data");
+  ledger::LogOptions lo = node::LogOptionsFor(flags->GetOr("data", "./quipu-data"));
   lo.origin = flags->GetOr("origin", "");
   lo.sync = sync == "full" ? ledger::SyncMode::kFull : ledger::SyncMode::kNone;
   lo.on_commit = [&](size_t entries, double seconds) {

@@ -56,19 +56,21 @@ class OverlayTxn final : public PrivateTxn {
  public:
   explicit OverlayTxn(WriteBatch& batch) : batch_(batch) {}
 
-  Result<std::optional<std::string>> Get(PrivateTable table, std::string_view key) override {
+  Result<std::optional<std::string>> Get(const PrivateTable& table, std::string_view key) override {
+    QUIPU_RETURN_IF_ERROR(Check(table, key));
     if (auto it = writes_.find({table, std::string(key)}); it != writes_.end()) return it->second;
     auto value = batch_.Get(table, crypto::AsBytes(key));
     if (value.ok()) return std::optional<std::string>(std::string(crypto::AsString(*value)));
     if (value.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
     return value.status();
   }
-  Status Put(PrivateTable table, std::string_view key, std::string_view value) override {
-    if (key.empty() || key.size() > 511) return InvalidArgument("private key must have 1..511 bytes");
+  Status Put(const PrivateTable& table, std::string_view key, std::string_view value) override {
+    QUIPU_RETURN_IF_ERROR(Check(table, key));
     writes_[{table, std::string(key)}] = std::string(value);
     return Status::Ok();
   }
-  Status Delete(PrivateTable table, std::string_view key) override {
+  Status Delete(const PrivateTable& table, std::string_view key) override {
+    QUIPU_RETURN_IF_ERROR(Check(table, key));
     writes_[{table, std::string(key)}] = std::nullopt;
     return Status::Ok();
   }
@@ -85,6 +87,14 @@ class OverlayTxn final : public PrivateTxn {
   }
 
  private:
+  // What Flush would refuse is refused now, so that it fails this request
+  // alone, not the batch.
+  Status Check(const PrivateTable& table, std::string_view key) const {
+    QUIPU_RETURN_IF_ERROR(batch_.CheckTable(table));
+    if (key.empty() || key.size() > 511) return InvalidArgument("private key must have 1..511 bytes");
+    return Status::Ok();
+  }
+
   WriteBatch& batch_;
   std::map<std::pair<PrivateTable, std::string>, std::optional<std::string>> writes_;
 };
@@ -174,6 +184,7 @@ Status Log::Impl::Init() {
   so.read_only = options.read_only;
   so.sync = options.sync;
   so.initial_map_size = options.initial_map_bytes;
+  so.private_tables = options.private_tables;
   const std::string data_path = options.dir + "/ledger.mdb";
   const std::string key_path = options.dir + "/" + kNodeKeyFile;
   std::error_code ec;
@@ -635,7 +646,7 @@ Result<std::string> Log::EntryBundle(uint64_t index, int width) const {
   return bundle;
 }
 
-Result<std::optional<std::string>> Log::ReadPrivate(PrivateTable table, std::string_view key) const {
+Result<std::optional<std::string>> Log::ReadPrivate(const PrivateTable& table, std::string_view key) const {
   QUIPU_ASSIGN_OR_RETURN(ReadView view, impl_->store->Read());
   auto value = view.Get(table, crypto::AsBytes(key));
   if (value.ok()) return std::optional<std::string>(std::string(crypto::AsString(*value)));
@@ -643,7 +654,7 @@ Result<std::optional<std::string>> Log::ReadPrivate(PrivateTable table, std::str
   return value.status();
 }
 
-Status Log::ScanPrivate(PrivateTable table, std::string_view prefix,
+Status Log::ScanPrivate(const PrivateTable& table, std::string_view prefix,
                         const std::function<bool(std::string_view, std::string_view)>& fn) const {
   QUIPU_ASSIGN_OR_RETURN(ReadView view, impl_->store->Read());
   // A sentinel status ends the scan early; it never leaves this function.

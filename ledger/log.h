@@ -48,6 +48,9 @@ struct LogOptions {
   // Called by the sequencer after each commit (entries in it, seconds it
   // took to write and sync); for metrics. Must be quick and not call Log.
   std::function<void(size_t entries, double seconds)> on_commit;
+  // The caller's private tables (StoreOptions::private_tables): the only ones
+  // PrivateTxn, ReadPrivate and ScanPrivate take.
+  std::vector<PrivateTable> private_tables;
 };
 
 inline constexpr char kDefaultOrigin[] = "quipu.localhost/log";
@@ -56,13 +59,15 @@ inline constexpr char kDefaultOrigin[] = "quipu.localhost/log";
 inline constexpr char kNodeKeyFile[] = "node.key";
 
 // Read and write access to the private tables inside the sequencer's write
-// transaction (see AppendRequest::apply). Valid only during that call.
+// transaction (see AppendRequest::apply). Valid only during that call. Each
+// call returns kInvalidArgument for a table the log was not opened with
+// (LogOptions::private_tables) or a key outside 1..511 bytes.
 class PrivateTxn {
  public:
   virtual ~PrivateTxn() = default;
-  virtual Result<std::optional<std::string>> Get(PrivateTable table, std::string_view key) = 0;
-  virtual Status Put(PrivateTable table, std::string_view key, std::string_view value) = 0;
-  virtual Status Delete(PrivateTable table, std::string_view key) = 0;
+  virtual Result<std::optional<std::string>> Get(const PrivateTable& table, std::string_view key) = 0;
+  virtual Status Put(const PrivateTable& table, std::string_view key, std::string_view value) = 0;
+  virtual Status Delete(const PrivateTable& table, std::string_view key) = 0;
 };
 
 // What a committed request got.
@@ -189,9 +194,10 @@ class Log {
   Result<std::string> Tile(int level, uint64_t index, int width) const;
   Result<std::string> EntryBundle(uint64_t index, int width) const;
   // A read of the private tables outside the sequencer (a snapshot).
-  Result<std::optional<std::string>> ReadPrivate(PrivateTable table, std::string_view key) const;
+  // kInvalidArgument for a table the log was not opened with.
+  Result<std::optional<std::string>> ReadPrivate(const PrivateTable& table, std::string_view key) const;
   // Visits private rows with keys starting with prefix, in key order, until fn returns false.
-  Status ScanPrivate(PrivateTable table, std::string_view prefix,
+  Status ScanPrivate(const PrivateTable& table, std::string_view prefix,
                      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
   // Hot backup of the whole environment into an empty directory.
   Status Backup(const std::string& dest_dir) const;

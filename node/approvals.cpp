@@ -12,6 +12,7 @@
 #include "crypto/sha256.h"
 #include "ledger/entry.h"
 #include "node/document.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::node {
@@ -69,7 +70,7 @@ Status PutOutbox(PrivateTxn& txn, const std::array<uint8_t, 32>& key, int64_t no
     QUIPU_ASSIGN_OR_RETURN(std::string bearer_sealed, SealSecret(key, bearer, "outbox-bearer:" + okey));
     item["bearer_sealed"] = bearer_sealed;
   }
-  return txn.Put(PrivateTable::kOutbox, okey, item.dump());
+  return txn.Put(tables::kOutbox, okey, item.dump());
 }
 
 std::string FormatMicros(int64_t us) { return ledger::FormatTime(us); }
@@ -121,12 +122,12 @@ Result<Approvals::Enrollment> Approvals::EnrollTotp(const ClientInfo& client, co
   const std::string salt = crypto::HexEncode(crypto::RandomBytes(32));
   const std::string client_id = client.id;
   req.apply = [&, salt, sealed, client_id](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject_id), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject_id), "subject"));
     if (s.is_null()) s = json{{"salt", salt}, {"last_step", 0}};
     s["totp"] = sealed;
     s["enrolled_by"] = client_id;
     s["enrolled"] = time;
-    return txn.Put(PrivateTable::kSubjects, SubjectKey(subject_id), s.dump());
+    return txn.Put(tables::kSubjects, SubjectKey(subject_id), s.dump());
   };
   auto r = log_.Append(std::move(req)).get();
   if (!r.ok()) return r.status();
@@ -137,9 +138,9 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kSubjects, SubjectKey(subject_id)));
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kSubjects, SubjectKey(subject_id)));
     if (!v) return NotFound("no subject " + subject_id);
-    return txn.Delete(PrivateTable::kSubjects, SubjectKey(subject_id));
+    return txn.Delete(tables::kSubjects, SubjectKey(subject_id));
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();
@@ -147,7 +148,7 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
 
 Result<std::optional<std::string>> Approvals::Commitment(const std::string& subject_id) const {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject_id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject_id)));
   if (!v) return std::optional<std::string>();
   QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
   return std::optional<std::string>(CommitmentOf(s.value("salt", ""), subject_id));
@@ -229,7 +230,7 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
   }
 
   if (factor == "totp") {
-    QUIPU_ASSIGN_OR_RETURN(auto s, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
+    QUIPU_ASSIGN_OR_RETURN(auto s, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject)));
     bool enrolled = false;
     if (s) {
       QUIPU_ASSIGN_OR_RETURN(json sj, ParseRecord(*s, "subject"));
@@ -267,13 +268,13 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
   ledger::AppendRequest req;
   const std::string fresh_salt = crypto::HexEncode(crypto::RandomBytes(32));
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null()) {
       if (factor == "totp") return FailedPrecondition("subject has no TOTP enrolled");
       s = json{{"salt", fresh_salt}, {"last_step", 0}};
-      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
     }
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(rid), stored.dump()));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
     if (factor == "message") {
       const json delivery = {{"request", rid}, {"subject", subject}, {"channel", channel}, {"code", code}};
       QUIPU_RETURN_IF_ERROR(PutOutbox(txn, data_key_, now, rid, "deliver", options_.delivery_webhook,
@@ -293,7 +294,7 @@ Result<json> Approvals::Create(const ClientInfo& client, const json& body) {
 
 Result<json> Approvals::LoadRequest(const ClientInfo& client, const std::string& id) const {
   if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
   if (!v) return NotFound("no approval request " + id);
   QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
   // Another client's request does not exist, as far as this client knows.
@@ -381,7 +382,7 @@ Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, 
   std::optional<uint64_t> step;
   std::string salt;
   {
-    QUIPU_ASSIGN_OR_RETURN(auto sv, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
+    QUIPU_ASSIGN_OR_RETURN(auto sv, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject)));
     if (!sv) return FailedPrecondition("the subject was forgotten; the request cannot be decided");
     QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
     salt = s.value("salt", "");
@@ -405,13 +406,13 @@ Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, 
     int left = 0;
     ledger::AppendRequest req;
     req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-      QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
+      QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
       QUIPU_RETURN_IF_ERROR(check_state(cur));
       const int wrong = cur.value("wrong_codes", 0) + 1;
       cur["wrong_codes"] = wrong;
       if (wrong >= options_.max_wrong_codes) cur["status"] = "locked";
       left = std::max(0, options_.max_wrong_codes - wrong);
-      return txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump());
+      return txn.Put(tables::kApprovals, RequestKey(id), cur.dump());
     };
     auto w = log_.Append(std::move(req)).get();
     if (!w.ok()) return w.status();
@@ -438,15 +439,15 @@ Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, 
   if (!current.ok()) return current.status();
   const std::string notify_uri = current->notify_uri;
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
+    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
     QUIPU_RETURN_IF_ERROR(check_state(cur));
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null() || s.value("salt", "") != salt) return FailedPrecondition("the subject was forgotten meanwhile");
     if (totp) {
       // A code is accepted once per subject: its step must be newer.
       if (*step <= s.value("last_step", uint64_t{0})) return PermissionDenied("this code was already used");
       s["last_step"] = *step;
-      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
     }
     json indices = json::array();
     json notified = json::array();
@@ -459,7 +460,7 @@ Result<json> Approvals::Decide(const ClientInfo& client, const std::string& id, 
     cur["entries"] = indices;
     cur["notification"] = {{"state", "pending"}, {"attempts", 0}};
     cur.erase("code_hash");
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump()));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
     const json note = {{"request", id}, {"status", status}, {"documents", notified}};
     return PutOutbox(txn, data_key_, now, id, "notify", notify_uri, *notify_token, note);
   };
@@ -488,7 +489,7 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
   std::vector<std::pair<std::string, json>> due;
   Status bad = Status::Ok();
   if (max == 0) return std::vector<OutboxItem>();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
     auto j = ParseRecord(std::string(v), "outbox");
     if (!j.ok()) {
       bad = j.status();
@@ -511,7 +512,7 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
     item.attempts = j.value("attempts", 0);
     item.created_us = j.value("created_us", int64_t{0});
     if (item.kind == "deliver") {
-      QUIPU_ASSIGN_OR_RETURN(auto rv, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(item.request_id)));
+      QUIPU_ASSIGN_OR_RETURN(auto rv, log_.ReadPrivate(tables::kApprovals, RequestKey(item.request_id)));
       json request;
       if (rv) {
         QUIPU_ASSIGN_OR_RETURN(request, ParseRecord(*rv, "approval request"));
@@ -537,7 +538,7 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
 Result<std::optional<int64_t>> Approvals::NextDue(const OutboxFilter& consider) const {
   std::optional<int64_t> next;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
     auto j = ParseRecord(std::string(v), "outbox");
     if (!j.ok()) {
       bad = j.status();
@@ -556,9 +557,9 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
   const int64_t now = options_.clock();
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json o, GetJson(txn, PrivateTable::kOutbox, item.key, "outbox"));
+    QUIPU_ASSIGN_OR_RETURN(json o, GetJson(txn, tables::kOutbox, item.key, "outbox"));
     if (o.is_null()) return Status::Ok();  // already recorded
-    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(item.request_id), "approval request"));
+    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, tables::kApprovals, RequestKey(item.request_id), "approval request"));
     const int attempts = o.value("attempts", 0) + 1;
     const bool give_up = !attempt.delivered && now - o.value("created_us", int64_t{0}) >= kOutboxGiveUp;
     // A code is retried only while its request still waits for it.
@@ -566,11 +567,11 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
     // 1 s, 2 s, 4 s, ... up to an hour between attempts.
     const int64_t next_us = now + std::min<int64_t>(int64_t{1} << std::min(attempts - 1, 12), 3600) * kSecond;
     if (attempt.delivered || give_up || obsolete_code) {
-      QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kOutbox, item.key));
+      QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, item.key));
     } else {
       o["attempts"] = attempts;
       o["next_us"] = next_us;
-      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kOutbox, item.key, o.dump()));
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kOutbox, item.key, o.dump()));
     }
     if (item.kind != "notify" || r.is_null()) return Status::Ok();
     json& n = r["notification"];
@@ -586,7 +587,7 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
       if (!give_up) n["next_attempt_at"] = FormatMicros(next_us);
       if (attempt.http_status != 0) n["last_http_status"] = attempt.http_status;
     }
-    return txn.Put(PrivateTable::kApprovals, RequestKey(item.request_id), r.dump());
+    return txn.Put(tables::kApprovals, RequestKey(item.request_id), r.dump());
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();
@@ -595,9 +596,9 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
 Status Approvals::DropOutbox(const OutboxItem& item) {
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kOutbox, item.key));
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kOutbox, item.key));
     if (!v) return Status::Ok();
-    return txn.Delete(PrivateTable::kOutbox, item.key);
+    return txn.Delete(tables::kOutbox, item.key);
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();

@@ -41,9 +41,14 @@ json Approval(uint64_t n) {
           {"doc", {{"sha256", Hex64(n % 7)}, {"media_type", "application/pdf"}}}};
 }
 
+// The private tables of these tests (a caller names its own).
+constexpr PrivateTable kRequests{"requests"};
+constexpr PrivateTable kAccounts{"accounts"};
+
 LogOptions Options(const TempDir& dir) {
   LogOptions o;
   o.dir = dir.File("data");
+  o.private_tables = {kRequests, kAccounts};
   o.sync = SyncMode::kNone;  // these tests do not crash the machine
   return o;
 }
@@ -361,20 +366,20 @@ TEST(Log, ApplyWritesPrivateRowsAtomicallyWithTheEntries) {
   AppendRequest good;
   good.entries = {Approval(1)};
   good.apply = [](PrivateTxn& txn, uint64_t first, const std::string& time) {
-    return txn.Put(PrivateTable::kApprovals, "r_1", std::to_string(first) + " " + time);
+    return txn.Put(kRequests, "r_1", std::to_string(first) + " " + time);
   };
   AppendRequest bad;
   bad.entries = {Approval(2)};
   bad.apply = [](PrivateTxn& txn, uint64_t, const std::string&) {
-    EXPECT_TRUE(txn.Put(PrivateTable::kApprovals, "r_2", "half done").ok());
+    EXPECT_TRUE(txn.Put(kRequests, "r_2", "half done").ok());
     return Status(StatusCode::kAlreadyExists, "request r_2 already decided");
   };
   AppendRequest reads;
   reads.entries = {};
   reads.apply = [](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    auto v = txn.Get(PrivateTable::kApprovals, "r_1");
+    auto v = txn.Get(kRequests, "r_1");
     if (!v.ok() || !*v) return Internal("r_1 not visible");
-    return txn.Put(PrivateTable::kClients, "seen", **v);
+    return txn.Put(kAccounts, "seen", **v);
   };
   auto f1 = log->Append(std::move(good));
   auto f2 = log->Append(std::move(bad));
@@ -385,17 +390,43 @@ TEST(Log, ApplyWritesPrivateRowsAtomicallyWithTheEntries) {
   EXPECT_EQ(r2.status().code(), StatusCode::kAlreadyExists);
   ASSERT_TRUE(r3.ok()) << r3.status().ToString();
   EXPECT_EQ(log->Head().tree_size, 1u);
-  auto v = log->ReadPrivate(PrivateTable::kApprovals, "r_1");
+  auto v = log->ReadPrivate(kRequests, "r_1");
   ASSERT_TRUE(v.ok() && *v);
   EXPECT_EQ(**v, "0 " + r1->time);
-  EXPECT_FALSE(*log->ReadPrivate(PrivateTable::kApprovals, "r_2"));
-  EXPECT_EQ(**log->ReadPrivate(PrivateTable::kClients, "seen"), **v);
+  EXPECT_FALSE(*log->ReadPrivate(kRequests, "r_2"));
+  EXPECT_EQ(**log->ReadPrivate(kAccounts, "seen"), **v);
   std::vector<std::string> keys;
-  ASSERT_TRUE(log->ScanPrivate(PrivateTable::kApprovals, "r_", [&](std::string_view k, std::string_view) {
+  ASSERT_TRUE(log->ScanPrivate(kRequests, "r_", [&](std::string_view k, std::string_view) {
                    keys.emplace_back(k);
                    return true;
                  }).ok());
   EXPECT_EQ(keys, std::vector<std::string>{"r_1"});
+}
+
+TEST(Log, ATableTheLogWasNotOpenedWithFailsItsRequestAlone) {
+  TempDir dir;
+  auto log = MustOpen(Options(dir));
+  constexpr PrivateTable kOther{"other"};
+  AppendRequest bad(std::vector<json>{Approval(1)});
+  bad.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    EXPECT_EQ(txn.Get(kOther, "k").status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(txn.Delete(kOther, "k").code(), StatusCode::kInvalidArgument);
+    return txn.Put(kOther, "k", "v");
+  };
+  AppendRequest good(std::vector<json>{Approval(2)});
+  good.apply = [](PrivateTxn& txn, uint64_t, const std::string&) { return txn.Put(kRequests, "r_2", "ok"); };
+  auto f1 = log->Append(std::move(bad));
+  auto f2 = log->Append(std::move(good));
+  auto r1 = f1.get();
+  ASSERT_FALSE(r1.ok());
+  EXPECT_EQ(r1.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r1.status().message().find("'other'"), std::string::npos) << r1.status().message();
+  ASSERT_TRUE(f2.get().ok());
+  EXPECT_EQ(log->Head().tree_size, 1u);
+  EXPECT_EQ(log->ReadPrivate(kOther, "k").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(log->ScanPrivate(kOther, "", [](std::string_view, std::string_view) { return true; }).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(**log->ReadPrivate(kRequests, "r_2"), "ok");
 }
 
 TEST(Log, LateEntriesKnowTheirIndexAndFailAlone) {
@@ -410,7 +441,7 @@ TEST(Log, LateEntriesKnowTheirIndexAndFailAlone) {
   };
   AppendRequest bad(std::vector<json>{Approval(3)});
   bad.apply = [](PrivateTxn& txn, uint64_t, const std::string&) {
-    return txn.Put(PrivateTable::kApprovals, "must-not-stay", "x");
+    return txn.Put(kRequests, "must-not-stay", "x");
   };
   bad.late_count = 1;
   bad.late_entries = [](uint64_t) -> Result<std::vector<json>> {
@@ -429,7 +460,7 @@ TEST(Log, LateEntriesKnowTheirIndexAndFailAlone) {
   ASSERT_FALSE(r2.ok());
   EXPECT_NE(r2.status().message().find("entry 1"), std::string::npos) << r2.status().message();
   EXPECT_EQ(log->Head().tree_size, 4u);
-  EXPECT_FALSE(*log->ReadPrivate(PrivateTable::kApprovals, "must-not-stay"));
+  EXPECT_FALSE(*log->ReadPrivate(kRequests, "must-not-stay"));
 }
 
 TEST(Log, AFullQueueAnswersBusyAtOnce) {
