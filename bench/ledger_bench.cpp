@@ -15,6 +15,7 @@
 #include "crypto/jcs.h"
 #include "ledger/audit.h"
 #include "ledger/log.h"
+#include "node/schema.h"
 
 namespace {
 
@@ -42,8 +43,7 @@ void BM_Append(benchmark::State& state) {
   const size_t batch = static_cast<size_t>(state.range(0));
   const std::string dir = BenchDir() + "/append";
   std::filesystem::remove_all(dir);
-  ledger::LogOptions o;
-  o.dir = dir;
+  ledger::LogOptions o = node::LogOptionsFor(dir);
   o.sync = state.range(1) ? ledger::SyncMode::kFull : ledger::SyncMode::kNone;
   auto log = ledger::Log::Open(o);
   if (!log.ok()) {
@@ -72,8 +72,7 @@ constexpr uint64_t kBig = 1000000;
 const std::string& BigLedger() {
   static const std::string dir = [] {
     const std::string d = BenchDir() + "/ledger-1m";
-    ledger::LogOptions o;
-    o.dir = d;
+    ledger::LogOptions o = node::LogOptionsFor(d);
     o.sync = ledger::SyncMode::kNone;
     auto log = ledger::Log::Open(o);
     if (!log.ok()) std::abort();
@@ -88,8 +87,7 @@ const std::string& BigLedger() {
 }
 
 std::unique_ptr<ledger::Log> OpenBig() {
-  ledger::LogOptions o;
-  o.dir = BigLedger();
+  ledger::LogOptions o = node::LogOptionsFor(BigLedger());
   o.read_only = true;
   auto log = ledger::Log::Open(o);
   if (!log.ok()) std::abort();
@@ -147,7 +145,7 @@ void BM_FindDocumentFirst(benchmark::State& state) {
 BENCHMARK(BM_FindDocumentFirst)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 // The entry checks alone, without LMDB or hashing: the audit's CheckEntry
-// over stored entries and `log append`'s ParseEntryFields over canonical
+// over stored entries and `log append`'s EntrySchema::ParseFields over canonical
 // lines (both take the fast scanner for quipu's own shapes).
 std::vector<std::string> SampleEntries(bool fields_only) {
   std::vector<std::string> out;
@@ -167,7 +165,7 @@ void BM_CheckEntry(benchmark::State& state) {
   const std::vector<std::string> entries = SampleEntries(false);
   size_t i = 0;
   for (auto _ : state) {
-    auto facts = ledger::CheckEntry(entries[i++ % entries.size()]);
+    auto facts = node::EntryTypes().CheckEntry(entries[i++ % entries.size()]);
     if (!facts.ok()) state.SkipWithError("entry refused");
     benchmark::DoNotOptimize(facts);
   }
@@ -179,7 +177,7 @@ void BM_ParseEntryFields(benchmark::State& state) {
   const std::vector<std::string> lines = SampleEntries(true);
   size_t i = 0;
   for (auto _ : state) {
-    auto fields = ledger::ParseEntryFields(lines[i++ % lines.size()]);
+    auto fields = node::EntryTypes().ParseFields(lines[i++ % lines.size()]);
     if (!fields.ok()) state.SkipWithError("fields refused");
     benchmark::DoNotOptimize(fields);
   }
@@ -190,6 +188,7 @@ BENCHMARK(BM_ParseEntryFields);
 void BM_Audit(benchmark::State& state) {
   ledger::AuditOptions o;
   o.dir = BigLedger();
+  o.entry_schema = node::EntryTypes();
   for (auto _ : state) {
     auto r = ledger::Audit(o);
     if (!r.ok() || !r->ok) state.SkipWithError("audit failed");

@@ -199,7 +199,7 @@ int LogAppend(const Flags& flags) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       // Checked here to name the line; canonical lines skip the JSON tree.
-      auto fields = ledger::ParseEntryFields(line);
+      auto fields = node::EntryTypes().ParseFields(line);
       if (!fields.ok()) {
         if (finish()) {
           return Fail("log append", failure_report(line_no) + " (and line " + std::to_string(line_no) +
@@ -337,6 +337,7 @@ int RunAudit(const std::vector<std::string>& args) {
   ledger::AuditOptions o;
   o.dir = flags->GetOr("data", kDefaultData);
   o.vkey = flags->GetOr("vkey", "");
+  o.entry_schema = node::EntryTypes();
   auto threads = flags->GetUint("threads", 0);
   if (!threads.ok() || *threads > 256) return Fail("audit", "--threads must be 0..256", kExitBadInput);
   o.threads = static_cast<int>(*threads);

@@ -126,8 +126,8 @@ int64_t SystemMicros() {
 constexpr size_t kHashChunk = 64;
 
 // Validates and canonicalizes one entry's type fields for the writer.
-Result<CanonicalFields> Prepare(const nlohmann::json& fields, size_t i) {
-  auto prepared = CanonicalEntryFields(fields);
+Result<CanonicalFields> Prepare(const EntrySchema& schema, const nlohmann::json& fields, size_t i) {
+  auto prepared = schema.CanonicalizeFields(fields);
   if (!prepared.ok()) return prepared.status().WithContext("entry " + std::to_string(i));
   return prepared;
 }
@@ -334,7 +334,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
       Status bad = fields.ok() ? Status::Ok() : fields.status();
       if (bad.ok() && fields->size() != p.late_count) bad = Internal("late_entries returned the wrong count");
       for (size_t i = 0; bad.ok() && i < fields->size(); ++i) {
-        auto e = Prepare((*fields)[i], p.entries.size() + i);
+        auto e = Prepare(options.entry_schema, (*fields)[i], p.entries.size() + i);
         if (!e.ok()) bad = e.status();
         else late.push_back(std::move(*e));
       }
@@ -473,11 +473,17 @@ std::future<Result<AppendResult>> Log::Append(AppendRequest request) {
   Pending p;
   p.entries.reserve(given);
   for (size_t i = 0; i < request.entries.size(); ++i) {
-    auto e = Prepare(request.entries[i], i);
+    auto e = Prepare(impl_->options.entry_schema, request.entries[i], i);
     if (!e.ok()) return fail(e.status());
     p.entries.push_back(std::move(*e));
   }
-  for (CanonicalFields& e : request.checked) p.entries.push_back(std::move(e));
+  for (size_t i = 0; i < request.checked.size(); ++i) {
+    if (!impl_->options.entry_schema.Checked(request.checked[i])) {
+      return fail(InvalidArgument("entry " + std::to_string(request.entries.size() + i) +
+                                  ": checked against another entry schema than the log's"));
+    }
+    p.entries.push_back(std::move(request.checked[i]));
+  }
   p.apply = std::move(request.apply);
   p.late_count = request.late_count;
   p.late_entries = std::move(request.late_entries);

@@ -51,6 +51,9 @@ struct LogOptions {
   // The caller's private tables (StoreOptions::private_tables): the only ones
   // PrivateTxn, ReadPrivate and ScanPrivate take.
   std::vector<PrivateTable> private_tables;
+  // The entry types Append takes (entry.h). The default has none: enough for
+  // a read-only log, which parses no entry.
+  EntrySchema entry_schema;
 };
 
 inline constexpr char kDefaultOrigin[] = "quipu.localhost/log";
@@ -85,21 +88,23 @@ struct AppendRequest {
   explicit AppendRequest(std::vector<nlohmann::json> e) : entries(std::move(e)) {}
 
   // Each entry is a JSON object with `type` and its type's fields; the
-  // sequencer adds `v` and `time`. Validated on Append (see docs/ledger.md).
+  // sequencer adds `v` and `time`. Validated on Append against
+  // LogOptions::entry_schema (see docs/ledger.md).
   std::vector<nlohmann::json> entries;
   // More entries, appended after `entries`, already checked and in
-  // canonical form (ParseEntryFields or CanonicalEntryFields in entry.h, the
-  // only makers of CanonicalFields): nothing is redone on the caller's
-  // thread. ParseEntryFields checks canonical text without a JSON tree: the
-  // fast way to append many.
+  // canonical form by the log's EntrySchema (or a copy: ParseFields or
+  // CanonicalizeFields, the only makers of CanonicalFields): nothing is
+  // redone on the caller's thread. ParseFields checks canonical text
+  // without a JSON tree: the fast way to append many. Fields checked by
+  // another schema are refused (kInvalidArgument).
   std::vector<CanonicalFields> checked;
   // Optional: runs inside the write transaction, before the entries are
   // added, with the indices they will get. A non-ok Status fails this
   // request alone (its entries are not appended, its private writes are
   // undone) and is the request's answer; other requests in the batch go on.
   std::function<Status(PrivateTxn&, uint64_t first_index, const std::string& time)> apply;
-  // Optional: entries that depend on the index they get (a QR Seguro code
-  // is sealed with its own index as associated data). Called in the
+  // Optional: entries that depend on the index they get (e.g. an entry
+  // sealed with its own index as associated data). Called in the
   // sequencer, after `apply`, with the first index; must return exactly
   // `late_count` entries, appended after `entries`. Validated there; an
   // error fails this request alone. May run more than once for one commit

@@ -1,12 +1,14 @@
-// quipu's schema in the ledger: the private tables the domain keeps beside
-// the log, declared here once. Every Log (or Store) opened on a quipu data
-// directory is opened with them (LogOptionsFor); docs/ledger.md lists their
-// keys.
+// quipu's schema in the ledger, declared here once: the entry types the
+// domain writes and the private tables it keeps beside the log. Every Log
+// opened on a quipu data directory is opened with both (LogOptionsFor), and
+// the audit checks entries against the same types. docs/ledger.md has the
+// entries' grammar and the tables' keys.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "ledger/entry.h"
 #include "ledger/log.h"
 #include "ledger/store.h"
 
@@ -28,8 +30,20 @@ inline constexpr ledger::PrivateTable kOutbox{"outbox"};
 // Every table above, as LogOptions::private_tables takes them.
 const std::vector<ledger::PrivateTable>& PrivateTables();
 
+// quipu's entry types, each with exactly these fields besides `type`
+// (docs/ledger.md):
+//   approval, rejection  client, request (ids), subject (the subject
+//                        commitment, SHA-256 hex), doc
+//   qr_issue             client, doc, payload (SHA-256 hex of the code's
+//                        nonce and ciphertext)
+//   qr_revoke            client, target (the qr_issue's index), reason (text),
+//                        and doc (optional: not in revocations before 0.2)
+// where doc is {sha256 (the document, indexed), media_type (application/pdf
+// or application/json)}. Thread-safe; built on first use.
+const ledger::EntrySchema& EntryTypes();
+
 // Options for a Log on the quipu data directory `dir`: its private tables
-// set; the rest default.
+// and entry types set; the rest default.
 ledger::LogOptions LogOptionsFor(std::string dir);
 
 }  // namespace quipu::node
