@@ -61,7 +61,9 @@ Status CheckPrivateTables(const std::vector<PrivateTable>& tables) {
       return InvalidArgument("private table name '" + name + "...' is longer than " +
                              std::to_string(PrivateTable::kMaxName) + " characters");
     }
-    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos) {
+    const bool lower = std::all_of(name.begin(), name.end(),
+                                   [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    if (name.empty() || !lower) {
       return InvalidArgument("private table name '" + name + "' must be 1 to " +
                              std::to_string(PrivateTable::kMaxName) + " of a-z and _");
     }
