@@ -583,7 +583,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     if (version == 0) return Corruption("data directory " + dir + " has format version 0");
     if (version < kStoreFormatVersion && !options.read_only) {
       // 1 → 2: new documents-index records go to `docruns`; a format-1
-      // quipu must not write `docs` alone any more.
+      // quipu must not write `docs` alone any more. 2 → 3: the private
+      // tables may be ones a format-2 quipu does not open.
       lmdb::U64Key current(kStoreFormatVersion);
       MDB_val cv = current.val();
       QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(mdb_put(txn.get(), store->tables_->meta, &version_key, &cv, 0),

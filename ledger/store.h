@@ -67,7 +67,11 @@ using ByteView = std::span<const uint8_t>;
 // newer format is refused; older formats would be migrated here.
 // Version 2 keeps the documents index as sorted runs; a version 1 directory
 // opened for writing is upgraded in place (its `docs` records stay valid).
-inline constexpr uint64_t kStoreFormatVersion = 2;
+// Version 3 changes nothing in the store's own tables: from it on, the
+// private tables are the writer's (StoreOptions::private_tables), so a
+// directory may hold tables, and records in them, that an earlier version
+// would not read; that version must refuse it rather than miss them.
+inline constexpr uint64_t kStoreFormatVersion = 3;
 
 // Durability of each committed Write.
 enum class SyncMode {

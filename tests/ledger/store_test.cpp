@@ -467,8 +467,39 @@ TEST(StoreTest, RefusesNewerFormatVersion) {
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
     EXPECT_THAT(store.status().message(),
-                HasSubstr("format version 7 is newer than this quipu (2); upgrade quipu"));
+                HasSubstr("format version 7 is newer than this quipu (3); upgrade quipu"));
   }
+}
+
+// A format-2 directory (private tables fixed by the version) is read as it
+// is and upgraded by the first writer, so that a format-2 quipu refuses it
+// from then on.
+TEST(StoreTest, UpgradesAFormatTwoDirectoryWhenWriting) {
+  TempDir tmp;
+  std::string dir = tmp.Sub("d");
+  { ASSERT_NE(OpenOrDie(dir), nullptr); }
+  {
+    auto env = lmdb::Env::Open(dir + "/ledger.mdb", {});
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    auto txn = lmdb::WriteTxn::Begin(**env);
+    ASSERT_TRUE(txn.ok());
+    auto meta = lmdb::OpenDb(*txn, "meta", 0, false);
+    ASSERT_TRUE(meta.ok());
+    lmdb::U64Key two(2);
+    MDB_val k = lmdb::ToVal(std::string_view("format_version")), v = two.val();
+    ASSERT_EQ(mdb_put(txn->get(), *meta, &k, &v, 0), 0);
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  auto version = [&](bool read_only) {
+    StoreOptions options;
+    options.read_only = read_only;
+    auto store = OpenOrDie(dir, options);
+    auto view = store->Read();
+    return *view->GetMetaU64("format_version");
+  };
+  EXPECT_EQ(version(/*read_only=*/true), 2u);
+  EXPECT_EQ(version(/*read_only=*/false), 3u);
+  EXPECT_EQ(version(/*read_only=*/true), 3u);
 }
 
 // ---- Writer lock and readers ----------------------------------------------
