@@ -30,6 +30,7 @@
 #include "node/qr_service.h"
 #include "node/schema.h"
 #include "node/secrets.h"
+#include "node/upgrade.h"
 #include "web/assets.h"
 
 namespace quipu::cli {
@@ -175,6 +176,12 @@ int RunServe(const std::vector<std::string>& args) {
                 opened.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure);
   }
   std::unique_ptr<ledger::Log> ledger_log = std::move(*opened);
+  // Records an earlier quipu kept elsewhere move before any service reads them.
+  if (auto moved = node::UpgradeDataDirectory(*ledger_log); !moved.ok()) {
+    return Fail("serve", moved.status().message(), kExitFailure);
+  } else if (*moved > 0) {
+    std::cerr << "quipu serve: moved " << *moved << " QR Seguro records to the qr table\n";
+  }
   const ledger::Log* lp = ledger_log.get();
   metrics.AddGauge("quipu_ledger_tree_size", "Entries in the ledger.",
                    [lp] { return static_cast<double>(lp->Head().tree_size); });

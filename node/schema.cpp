@@ -6,8 +6,8 @@
 namespace quipu::node {
 
 const std::vector<ledger::PrivateTable>& PrivateTables() {
-  static const std::vector<ledger::PrivateTable> kAll = {tables::kSubjects, tables::kClients,
-                                                         tables::kApprovals, tables::kOutbox};
+  static const std::vector<ledger::PrivateTable> kAll = {
+      tables::kSubjects, tables::kClients, tables::kApprovals, tables::kOutbox, tables::kQr};
   return kAll;
 }
 

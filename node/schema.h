@@ -25,6 +25,10 @@ inline constexpr ledger::PrivateTable kClients{"clients"};
 inline constexpr ledger::PrivateTable kApprovals{"approvals"};
 // o:<created µs, 20 digits>:<request id>:<kind> → a notification or code to send (JSON)
 inline constexpr ledger::PrivateTable kOutbox{"outbox"};
+// q:<index of a qr_issue entry> → the QR Seguro code's text, client and time (JSON);
+// qrev:<index of a qr_issue entry> → the index of its qr_revoke entry (decimal).
+// Until this table, these records lived in `approvals` (node/upgrade.h moves them).
+inline constexpr ledger::PrivateTable kQr{"qr"};
 }  // namespace tables
 
 // Every table above, as LogOptions::private_tables takes them.

@@ -61,7 +61,7 @@ TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
   ledger::AppendRequest old(std::vector<json>{
       {{"type", "qr_revoke"}, {"client", f.client.id}, {"target", issued->index}, {"reason", "antigua"}}});
   old.apply = [&](ledger::PrivateTxn& txn, uint64_t first, const std::string&) {
-    return txn.Put(tables::kApprovals, "qrev:" + std::to_string(issued->index), std::to_string(first));
+    return txn.Put(tables::kQr, "qrev:" + std::to_string(issued->index), std::to_string(first));
   };
   ASSERT_TRUE(f.log->Append(std::move(old)).get().ok());
   const RevocationLookup lookup = [&](uint64_t i) { return f.qr->RevocationOf(i); };

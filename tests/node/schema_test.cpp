@@ -71,10 +71,10 @@ TEST(EntryTypes, EntriesAreTheirFieldsWithVersionAndTimeAndIndexTheirDocument) {
   EXPECT_FALSE(facts->doc_sha256.has_value());
 }
 
-TEST(PrivateTables, AreTheLmdbDatabasesOfEarlierVersions) {
+TEST(PrivateTables, AreNamedAsTheirLmdbDatabases) {
   std::vector<std::string> names;
   for (const ledger::PrivateTable& t : PrivateTables()) names.emplace_back(t.name());
-  EXPECT_EQ(names, (std::vector<std::string>{"subjects", "clients", "approvals", "outbox"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"subjects", "clients", "approvals", "outbox", "qr"}));
   const ledger::LogOptions o = LogOptionsFor("/x");
   EXPECT_EQ(o.dir, "/x");
   EXPECT_EQ(o.private_tables, PrivateTables());
