@@ -20,6 +20,7 @@
 #include "node/approvals.h"
 #include "node/clients.h"
 #include "node/qr_service.h"
+#include "node/schema.h"
 
 namespace {
 
@@ -31,8 +32,7 @@ double Scenario(int concurrency, bool group_commit, int total) {
   const std::string dir = std::string(std::getenv("BENCH_DIR") ? std::getenv("BENCH_DIR") : "build/bench-data") +
                           "/approvals";
   std::filesystem::remove_all(dir);
-  ledger::LogOptions lo;
-  lo.dir = dir;
+  ledger::LogOptions lo = node::LogOptionsFor(dir);
   lo.sync = ledger::SyncMode::kFull;
   if (!group_commit) lo.max_batch_requests = 1;
   auto log = ledger::Log::Open(lo);
@@ -102,8 +102,7 @@ double Scenario(int concurrency, bool group_commit, int total) {
 void QrScenario(int concurrency, int total) {
   const std::string dir = std::string(std::getenv("BENCH_DIR") ? std::getenv("BENCH_DIR") : "build/bench-data") + "/qr";
   std::filesystem::remove_all(dir);
-  ledger::LogOptions lo;
-  lo.dir = dir;
+  ledger::LogOptions lo = node::LogOptionsFor(dir);
   auto log = ledger::Log::Open(lo);
   std::array<uint8_t, 32> key{};
   crypto::RandomBytes(key);

@@ -1,9 +1,10 @@
 // The ledger's hot paths: durable batched append, inclusion and consistency
-// proofs from LMDB, and the audit replay. Ledgers live under
+// proofs from LMDB, the entry checks, and the audit replay. Ledgers live under
 // ${BENCH_DIR:-build/bench-data}; the 1M-entry one is built once and reused.
 //
 //   build/bench/ledger_bench --benchmark_filter=Append
 //   build/bench/ledger_bench --benchmark_filter='Prove|Find|Audit'
+//   build/bench/ledger_bench --benchmark_filter='CheckEntry|ParseEntryFields'
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -11,8 +12,10 @@
 #include <random>
 
 #include "crypto/encoding.h"
+#include "crypto/jcs.h"
 #include "ledger/audit.h"
 #include "ledger/log.h"
+#include "node/schema.h"
 
 namespace {
 
@@ -40,8 +43,7 @@ void BM_Append(benchmark::State& state) {
   const size_t batch = static_cast<size_t>(state.range(0));
   const std::string dir = BenchDir() + "/append";
   std::filesystem::remove_all(dir);
-  ledger::LogOptions o;
-  o.dir = dir;
+  ledger::LogOptions o = node::LogOptionsFor(dir);
   o.sync = state.range(1) ? ledger::SyncMode::kFull : ledger::SyncMode::kNone;
   auto log = ledger::Log::Open(o);
   if (!log.ok()) {
@@ -70,8 +72,7 @@ constexpr uint64_t kBig = 1000000;
 const std::string& BigLedger() {
   static const std::string dir = [] {
     const std::string d = BenchDir() + "/ledger-1m";
-    ledger::LogOptions o;
-    o.dir = d;
+    ledger::LogOptions o = node::LogOptionsFor(d);
     o.sync = ledger::SyncMode::kNone;
     auto log = ledger::Log::Open(o);
     if (!log.ok()) std::abort();
@@ -86,8 +87,7 @@ const std::string& BigLedger() {
 }
 
 std::unique_ptr<ledger::Log> OpenBig() {
-  ledger::LogOptions o;
-  o.dir = BigLedger();
+  ledger::LogOptions o = node::LogOptionsFor(BigLedger());
   o.read_only = true;
   auto log = ledger::Log::Open(o);
   if (!log.ok()) std::abort();
@@ -144,9 +144,51 @@ void BM_FindDocumentFirst(benchmark::State& state) {
 }
 BENCHMARK(BM_FindDocumentFirst)->Unit(benchmark::kMillisecond)->Iterations(5);
 
+// The entry checks alone, without LMDB or hashing: the audit's CheckEntry
+// over stored entries and `log append`'s EntrySchema::ParseFields over canonical
+// lines (both take the fast scanner for quipu's own shapes).
+std::vector<std::string> SampleEntries(bool fields_only) {
+  std::vector<std::string> out;
+  for (uint64_t i = 0; i < 1024; ++i) {
+    json f = Approval(i);
+    if (i % 4 == 1) {
+      f = {{"type", "qr_issue"}, {"client", "c_bench"}, {"doc", f["doc"]}, {"payload", f["subject"]}};
+    } else if (i % 4 == 3) {
+      f = {{"type", "qr_revoke"}, {"client", "c_bench"}, {"target", i}, {"reason", "reemplazado"}, {"doc", f["doc"]}};
+    }
+    out.push_back(fields_only ? *crypto::CanonicalDump(f) : *ledger::BuildEntry(f, "2026-11-23T04:05:06.123456Z"));
+  }
+  return out;
+}
+
+void BM_CheckEntry(benchmark::State& state) {
+  const std::vector<std::string> entries = SampleEntries(false);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto facts = node::EntryTypes().CheckEntry(entries[i++ % entries.size()]);
+    if (!facts.ok()) state.SkipWithError("entry refused");
+    benchmark::DoNotOptimize(facts);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CheckEntry);
+
+void BM_ParseEntryFields(benchmark::State& state) {
+  const std::vector<std::string> lines = SampleEntries(true);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto fields = node::EntryTypes().ParseFields(lines[i++ % lines.size()]);
+    if (!fields.ok()) state.SkipWithError("fields refused");
+    benchmark::DoNotOptimize(fields);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseEntryFields);
+
 void BM_Audit(benchmark::State& state) {
   ledger::AuditOptions o;
   o.dir = BigLedger();
+  o.entry_schema = node::EntryTypes();
   for (auto _ : state) {
     auto r = ledger::Audit(o);
     if (!r.ok() || !r->ok) state.SkipWithError("audit failed");

@@ -12,6 +12,7 @@
 #include "api/approvals_json.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::cli {
@@ -42,8 +43,7 @@ struct Opened {
 };
 
 Result<Opened> Open(const Flags& flags) {
-  ledger::LogOptions o;
-  o.dir = flags.GetOr("data", "./quipu-data");
+  ledger::LogOptions o = node::LogOptionsFor(flags.GetOr("data", "./quipu-data"));
   o.create = false;
   Opened out;
   QUIPU_ASSIGN_OR_RETURN(out.log, ledger::Log::Open(o));

@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "api/documents_json.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::cli {
@@ -49,8 +50,7 @@ int LogFail(std::string_view sub, const Status& s) {
 }
 
 Result<std::unique_ptr<ledger::Log>> OpenLog(const Flags& flags, bool read_only, bool create = false) {
-  ledger::LogOptions o;
-  o.dir = flags.GetOr("data", kDefaultData);
+  ledger::LogOptions o = node::LogOptionsFor(flags.GetOr("data", kDefaultData));
   o.read_only = read_only;
   o.create = create;
   o.origin = flags.GetOr("origin", "");
@@ -199,7 +199,7 @@ int LogAppend(const Flags& flags) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       // Checked here to name the line; canonical lines skip the JSON tree.
-      auto fields = ledger::ParseEntryFields(line);
+      auto fields = node::EntryTypes().ParseFields(line);
       if (!fields.ok()) {
         if (finish()) {
           return Fail("log append", failure_report(line_no) + " (and line " + std::to_string(line_no) +
@@ -337,6 +337,7 @@ int RunAudit(const std::vector<std::string>& args) {
   ledger::AuditOptions o;
   o.dir = flags->GetOr("data", kDefaultData);
   o.vkey = flags->GetOr("vkey", "");
+  o.entry_schema = node::EntryTypes();
   auto threads = flags->GetUint("threads", 0);
   if (!threads.ok() || *threads > 256) return Fail("audit", "--threads must be 0..256", kExitBadInput);
   o.threads = static_cast<int>(*threads);

@@ -19,7 +19,9 @@
 #include "cli/pdf_workers.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
+#include "node/schema.h"
 #include "node/secrets.h"
+#include "node/upgrade.h"
 
 namespace quipu::cli {
 namespace {
@@ -76,12 +78,22 @@ struct Ctx {
 
 Result<Ctx> Open(const Flags& flags, bool read_only) {
   const std::string dir = flags.GetOr("data", "./quipu-data");
-  ledger::LogOptions o;
-  o.dir = dir;
+  ledger::LogOptions o = node::LogOptionsFor(dir);
   o.create = false;
   o.read_only = read_only;
   Ctx c;
   QUIPU_ASSIGN_OR_RETURN(c.log, ledger::Log::Open(o));
+  if (!read_only) {
+    QUIPU_RETURN_IF_ERROR(node::UpgradeDataDirectory(*c.log).status());
+  } else {
+    // A reader cannot move what an earlier quipu wrote, and would not see it.
+    QUIPU_ASSIGN_OR_RETURN(bool pending, node::UpgradePending(*c.log));
+    if (pending) {
+      return Unavailable("data directory " + dir +
+                         " holds QR Seguro records in an earlier quipu's layout (in the approvals "
+                         "table); start `quipu serve` on it once to move them to the qr table");
+    }
+  }
   QUIPU_ASSIGN_OR_RETURN(c.secrets, LoadNodeSecrets(dir, !read_only));
   QUIPU_ASSIGN_OR_RETURN(crypto::NoteSigner signer, crypto::LoadNoteSigner(dir + "/" + ledger::kNodeKeyFile));
   QUIPU_ASSIGN_OR_RETURN(QrKeyRing keys, LoadQrKeys(dir, !read_only));

@@ -35,7 +35,9 @@
 #include "node/ledger_reader.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
+#include "node/schema.h"
 #include "node/secrets.h"
+#include "node/upgrade.h"
 #include "web/assets.h"
 
 namespace quipu::cli {
@@ -304,8 +306,7 @@ int RunServe(const std::vector<std::string>& args) {
                            {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
 
   // 1. The ledger.
-  ledger::LogOptions lo;
-  lo.dir = config->data;
+  ledger::LogOptions lo = node::LogOptionsFor(config->data);
   lo.origin = config->origin;
   lo.sync = config->sync;
   lo.on_commit = [&](size_t entries, double seconds) {
@@ -318,6 +319,12 @@ int RunServe(const std::vector<std::string>& args) {
                 opened.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure);
   }
   std::unique_ptr<ledger::Log> ledger_log = std::move(*opened);
+  // Records an earlier quipu kept elsewhere move before any service reads them.
+  if (auto moved = node::UpgradeDataDirectory(*ledger_log); !moved.ok()) {
+    return Fail("serve", moved.status().message(), kExitFailure);
+  } else if (*moved > 0) {
+    std::cerr << "quipu serve: moved " << *moved << " QR Seguro records to the qr table\n";
+  }
   const ledger::Log* lp = ledger_log.get();
   metrics.AddGauge("quipu_ledger_tree_size", "Entries in the ledger.",
                    [lp] { return static_cast<double>(lp->Head().tree_size); });

@@ -109,7 +109,7 @@ struct PartResult {
 
 // Parses and hashes entries [begin, end), checks them and every tree hash
 // inside the part. Stops at the first failure.
-PartResult CheckPart(const Store& store, uint64_t begin, uint64_t end) {
+PartResult CheckPart(const Store& store, const EntrySchema& schema, uint64_t begin, uint64_t end) {
   PartResult r;
   r.times.reserve(end - begin);
   auto view = store.Read();
@@ -128,7 +128,7 @@ PartResult CheckPart(const Store& store, uint64_t begin, uint64_t end) {
       return Corruption("stop");
     }
     ++expected;
-    auto facts = CheckEntry(crypto::AsString(bytes));
+    auto facts = schema.CheckEntry(crypto::AsString(bytes));
     if (!facts.ok()) {
       r.bad_index = index;
       r.failure = facts.status().message();
@@ -247,7 +247,9 @@ Result<AuditReport> Audit(const AuditOptions& options) {
     const uint64_t per = std::bit_ceil((end - chunk + threads - 1) / threads);
     for (uint64_t b = chunk; b < end; b += per) {
       const uint64_t e = std::min(end, b + per);
-      parts.push_back(std::async(std::launch::async, [&store, b, e] { return CheckPart(*store, b, e); }));
+      parts.push_back(std::async(std::launch::async, [&store, &options, b, e] {
+        return CheckPart(*store, options.entry_schema, b, e);
+      }));
     }
     return parts;
   };
@@ -409,7 +411,8 @@ Result<AuditReport> Audit(const AuditOptions& options) {
         auto bytes = view.GetEntry(index);
         std::optional<crypto::Digest> doc;
         if (bytes.ok()) {
-          if (auto e = ParseEntry(crypto::AsString(*bytes)); e.ok()) doc = e->doc_sha256;
+          auto e = options.entry_schema.ParseEntry(crypto::AsString(*bytes));
+          if (e.ok()) doc = e->doc_sha256;
         }
         if (index < n && (!doc || *doc != sha)) {
           culprit = index;
@@ -422,7 +425,7 @@ Result<AuditReport> Audit(const AuditOptions& options) {
       (void)scan;
       if (!culprit) {
         Status missing = view.ForEachEntry(0, n, [&](uint64_t index, ByteView bytes) -> Status {
-          auto e = ParseEntry(crypto::AsString(bytes));
+          auto e = options.entry_schema.ParseEntry(crypto::AsString(bytes));
           if (!e.ok() || !e->doc_sha256) return Status::Ok();
           auto listed = view.DocIndices(*e->doc_sha256);
           if (!listed.ok() || !std::binary_search(listed->begin(), listed->end(), index)) {

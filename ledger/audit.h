@@ -20,6 +20,8 @@ struct AuditOptions {
   // The verifier key checkpoints must be signed with. Empty: the key the
   // ledger records about itself (weaker: say so in reports).
   std::string vkey;
+  // The entry types the ledger holds: every entry must be one of them.
+  EntrySchema entry_schema;
   int threads = 0;  // entry parsing and hashing threads; 0: one per core
   // Called after each chunk of entries with (entries checked, total).
   std::function<void(uint64_t, uint64_t)> progress;

@@ -1,5 +1,7 @@
 #include "ledger/entry.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 
@@ -14,8 +16,6 @@ namespace quipu::ledger {
 namespace {
 
 using nlohmann::json;
-
-constexpr size_t kMaxTextField = 256;
 
 // Character classes, as tables: the audit runs these over every entry.
 struct CharTables {
@@ -40,9 +40,11 @@ size_t PlainPrefix(std::string_view s) {
   for (; i + 16 <= s.size(); i += 16) {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
     // Signed compare: bytes >= 0x80 are negative, so below 0x20 too.
-    const __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)),
-                                     _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
-    if (const int mask = _mm_movemask_epi8(bad); mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+    const __m128i bad =
+        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)),
+                     _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+    if (const int mask = _mm_movemask_epi8(bad); mask != 0)
+      return i + static_cast<size_t>(__builtin_ctz(mask));
   }
 #endif
   while (i < s.size() && kChars.plain[static_cast<uint8_t>(s[i])]) ++i;
@@ -67,114 +69,384 @@ bool IsLowerHex(std::string_view s, size_t len) {
   return ok;
 }
 
-// A short identifier: 1..256 printable ASCII characters.
-Status CheckText(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end()) return InvalidArgument(std::string("entry: missing field '") + name + "'");
-  if (!it->is_string()) return InvalidArgument(std::string("entry: '") + name + "' must be a string");
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.empty() || s.size() > kMaxTextField) {
-    return InvalidArgument(std::string("entry: '") + name + "' must have 1 to 256 characters");
-  }
-  for (unsigned char c : s) {
-    if (c < 0x20 || c > 0x7e) {
-      return InvalidArgument(std::string("entry: '") + name + "' must be printable ASCII");
+// '0'..'9' → 0..9 and 'a'..'f' → 10..15 without a branch: random hex digits
+// would mispredict one in two.
+int Nibble(char c) { return (c & 0xf) + 9 * ((c >> 6) & 1); }
+
+crypto::Digest DecodeSha256(std::string_view hex) {
+  crypto::Digest d;
+  for (size_t i = 0; i < 32; ++i)
+    d[i] = static_cast<uint8_t>(Nibble(hex[2 * i]) << 4 | Nibble(hex[2 * i + 1]));
+  return d;
+}
+
+constexpr uint64_t kMaxIndex = uint64_t{1} << 53;
+// Bounds on a type, far above any real one: a table beyond them is a mistake.
+constexpr size_t kMaxTypeFields = 16;    // top-level fields of a type
+constexpr size_t kMaxObjectFields = 32;  // fields inside a type's object fields, in all
+
+}  // namespace
+
+// ---- The table ------------------------------------------------------------
+
+namespace {
+FieldSpec Field(std::string name, FieldKind kind) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.kind = kind;
+  return f;
+}
+}  // namespace
+
+FieldSpec FieldSpec::Sha256(std::string name) { return Field(std::move(name), FieldKind::kSha256); }
+FieldSpec FieldSpec::Id(std::string name, size_t max_length) {
+  FieldSpec f = Field(std::move(name), FieldKind::kId);
+  f.max_length = max_length;
+  return f;
+}
+FieldSpec FieldSpec::Text(std::string name, size_t max_length) {
+  FieldSpec f = Field(std::move(name), FieldKind::kText);
+  f.max_length = max_length;
+  return f;
+}
+FieldSpec FieldSpec::Enum(std::string name, std::vector<std::string> values) {
+  FieldSpec f = Field(std::move(name), FieldKind::kEnum);
+  f.values = std::move(values);
+  return f;
+}
+FieldSpec FieldSpec::Index(std::string name) { return Field(std::move(name), FieldKind::kIndex); }
+FieldSpec FieldSpec::Object(std::string name, std::vector<FieldSpec> fields) {
+  FieldSpec f = Field(std::move(name), FieldKind::kObject);
+  f.fields = std::move(fields);
+  return f;
+}
+FieldSpec FieldSpec::Optional() const {
+  FieldSpec f = *this;
+  f.optional = true;
+  return f;
+}
+FieldSpec FieldSpec::Document() const {
+  FieldSpec f = *this;
+  f.document = true;
+  return f;
+}
+
+namespace {
+
+// One key the scanner expects, in canonical order: a type field or one of
+// the envelope's three.
+struct Slot {
+  enum Role : uint8_t { kField, kTime, kType, kVersion };
+  std::string_view name;
+  Role role = kField;
+  FieldKind kind = FieldKind::kId;
+  bool optional = false;
+  bool document = false;
+  size_t max_length = 0;
+  const std::vector<std::string>* values = nullptr;  // kEnum
+  uint32_t begin = 0, end = 0;                       // kObject: its fields in Layout::nested
+};
+
+// A type prepared for both parsers.
+struct Layout {
+  const EntryType* type = nullptr;
+  std::vector<Slot> entry;   // stored entries: the fields, time, type and v, in key order
+  std::vector<Slot> fields;  // a caller's fields: the fields and type, in key order
+  std::vector<Slot> nested;  // the fields of object fields, each object's in key order
+  // Where the document is: a top-level field, and the field inside it when
+  // it is in an object.
+  const FieldSpec* doc_outer = nullptr;
+  const FieldSpec* doc_inner = nullptr;
+};
+
+bool IsName(std::string_view s) {
+  if (s.empty() || s.size() > 32 || s[0] < 'a' || s[0] > 'z') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool IsPrintableAscii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+Slot SlotOf(const FieldSpec& f) {
+  Slot s;
+  s.name = f.name;
+  s.kind = f.kind;
+  s.optional = f.optional;
+  s.document = f.document;
+  s.max_length = f.max_length;
+  s.values = &f.values;
+  return s;
+}
+
+std::atomic<uint64_t> next_schema_id{1};
+
+}  // namespace
+
+struct EntrySchema::Impl {
+  uint64_t id = 0;  // 0: the empty schema
+  std::vector<EntryType> types;
+  std::vector<Layout> layouts;  // one per type, pointing into `types`
+
+  const Layout* Find(std::string_view type) const {
+    for (const Layout& l : layouts) {
+      if (l.type->name == type) return &l;
     }
+    return nullptr;
+  }
+};
+
+namespace {
+
+// Checks one field of a type (`where` names it).
+Status PrepareField(const FieldSpec& f, const std::string& where, bool top) {
+  if (!IsName(f.name)) {
+    return InvalidArgument(where +
+                           ": a field name is 1 to 32 of a-z, 0-9 and _, starting with a letter");
+  }
+  if (top && !(f.name < "time")) {
+    return InvalidArgument(where +
+                           ": a type's fields sort before \"time\" (the sequencer's `time`, `type` "
+                           "and `v` come last)");
+  }
+  if (f.kind != FieldKind::kObject && !f.fields.empty())
+    return InvalidArgument(where + ": only an object has fields");
+  if (f.kind != FieldKind::kEnum && !f.values.empty())
+    return InvalidArgument(where + ": only an enum has values");
+  if (f.document && f.kind != FieldKind::kSha256)
+    return InvalidArgument(where + ": a document field is a SHA-256");
+  switch (f.kind) {
+    case FieldKind::kId:
+    case FieldKind::kText:
+      if (f.max_length < 1 || f.max_length > kMaxEntryBytes) {
+        return InvalidArgument(where + ": max_length must be 1 to " +
+                               std::to_string(kMaxEntryBytes));
+      }
+      break;
+    case FieldKind::kEnum: {
+      if (f.values.empty()) return InvalidArgument(where + ": an enum needs values");
+      for (const std::string& v : f.values) {
+        if (v.empty() || !IsPrintableAscii(v))
+          return InvalidArgument(where + ": enum values are printable ASCII");
+        if (std::count(f.values.begin(), f.values.end(), v) != 1) {
+          return InvalidArgument(where + ": enum value '" + v + "' is repeated");
+        }
+      }
+      break;
+    }
+    case FieldKind::kObject:
+      if (!top) return InvalidArgument(where + ": an object field holds no objects");
+      if (f.fields.empty()) return InvalidArgument(where + ": an object needs fields");
+      break;
+    case FieldKind::kSha256:
+    case FieldKind::kIndex:
+      break;
   }
   return Status::Ok();
 }
 
-// Free text (a revocation reason): 1..256 bytes of UTF-8; JCS checks UTF-8.
-Status CheckFreeText(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end()) return InvalidArgument(std::string("entry: missing field '") + name + "'");
-  if (!it->is_string()) return InvalidArgument(std::string("entry: '") + name + "' must be a string");
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.empty() || s.size() > kMaxTextField) {
-    return InvalidArgument(std::string("entry: '") + name + "' must have 1 to 256 bytes");
-  }
-  return Status::Ok();
+// Sorts slots by key (names are ASCII: byte order is RFC 8785's UTF-16 order).
+void SortSlots(std::vector<Slot>::iterator begin, std::vector<Slot>::iterator end) {
+  std::sort(begin, end, [](const Slot& a, const Slot& b) { return a.name < b.name; });
 }
 
-Status CheckHex64(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end()) return InvalidArgument(std::string("entry: missing field '") + name + "'");
-  if (!it->is_string() || !IsLowerHex(it->get_ref<const std::string&>(), 64)) {
-    return InvalidArgument(std::string("entry: '") + name + "' must be 64 lower-case hex digits");
+Status PrepareType(const EntryType& type, Layout& layout) {
+  const std::string where = "entry type '" + type.name + "'";
+  if (!IsName(type.name))
+    return InvalidArgument(where +
+                           ": a type name is 1 to 32 of a-z, 0-9 and _, starting with a letter");
+  if (type.fields.size() > kMaxTypeFields) {
+    return InvalidArgument(where + ": at most " + std::to_string(kMaxTypeFields) + " fields");
   }
-  return Status::Ok();
-}
-
-Status CheckDoc(const json& obj) {
-  auto it = obj.find("doc");
-  if (it == obj.end()) return InvalidArgument("entry: missing field 'doc'");
-  if (!it->is_object()) return InvalidArgument("entry: 'doc' must be an object");
-  if (it->size() != 2) return InvalidArgument("entry: 'doc' must have exactly sha256 and media_type");
-  QUIPU_RETURN_IF_ERROR(CheckHex64(*it, "sha256"));
-  auto mt = it->find("media_type");
-  if (mt == it->end() || !mt->is_string() ||
-      (*mt != "application/pdf" && *mt != "application/json")) {
-    return InvalidArgument("entry: 'doc.media_type' must be application/pdf or application/json");
+  layout.type = &type;
+  for (const FieldSpec& f : type.fields) {
+    const std::string at = where + ", field '" + f.name + "'";
+    QUIPU_RETURN_IF_ERROR(PrepareField(f, at, /*top=*/true));
+    for (const FieldSpec& other : type.fields) {
+      if (&other != &f && other.name == f.name) return InvalidArgument(at + ": repeated");
+    }
+    Slot slot = SlotOf(f);
+    if (f.kind == FieldKind::kObject) {
+      slot.begin = static_cast<uint32_t>(layout.nested.size());
+      for (const FieldSpec& g : f.fields) {
+        const std::string in = at + ", field '" + g.name + "'";
+        QUIPU_RETURN_IF_ERROR(PrepareField(g, in, /*top=*/false));
+        for (const FieldSpec& other : f.fields) {
+          if (&other != &g && other.name == g.name) return InvalidArgument(in + ": repeated");
+        }
+        if (g.document) {
+          if (layout.doc_outer != nullptr)
+            return InvalidArgument(in + ": a type has at most one document field");
+          layout.doc_outer = &f;
+          layout.doc_inner = &g;
+        }
+        layout.nested.push_back(SlotOf(g));
+      }
+      slot.end = static_cast<uint32_t>(layout.nested.size());
+      SortSlots(layout.nested.begin() + slot.begin, layout.nested.end());
+    } else if (f.document) {
+      if (layout.doc_outer != nullptr)
+        return InvalidArgument(at + ": a type has at most one document field");
+      layout.doc_outer = &f;
+    }
+    layout.fields.push_back(slot);
   }
-  return Status::Ok();
-}
-
-Status CheckIndex(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end()) return InvalidArgument(std::string("entry: missing field '") + name + "'");
-  // Indices stay below 2^53 so that every JSON reader reads them exactly.
-  const bool non_negative = it->is_number_unsigned() ||
-                            (it->is_number_integer() && it->get<int64_t>() >= 0);
-  if (!non_negative || it->get<uint64_t>() >= (uint64_t{1} << 53)) {
-    return InvalidArgument(std::string("entry: '") + name + "' must be a ledger index");
+  if (layout.nested.size() > kMaxObjectFields) {
+    return InvalidArgument(where + ": at most " + std::to_string(kMaxObjectFields) +
+                           " fields in its objects");
   }
-  return Status::Ok();
-}
-
-Status CheckFieldCount(const json& obj, size_t expected, const std::string& type) {
-  if (obj.size() != expected) {
-    return InvalidArgument("entry: a '" + type + "' entry has exactly " +
-                           std::to_string(expected - 1) + " fields besides type; got extra fields");
-  }
+  Slot type_slot;
+  type_slot.name = "type";
+  type_slot.role = Slot::kType;
+  layout.fields.push_back(type_slot);
+  SortSlots(layout.fields.begin(), layout.fields.end());
+  layout.entry = layout.fields;
+  Slot time_slot, v_slot;
+  time_slot.name = "time";
+  time_slot.role = Slot::kTime;
+  v_slot.name = "v";
+  v_slot.role = Slot::kVersion;
+  layout.entry.push_back(time_slot);
+  layout.entry.push_back(v_slot);
+  SortSlots(layout.entry.begin(), layout.entry.end());
   return Status::Ok();
 }
 
 }  // namespace
 
-Status ValidateEntryFields(const json& fields) {
+EntrySchema::EntrySchema() : impl_(std::make_shared<const Impl>()) {}
+
+Result<EntrySchema> EntrySchema::Make(std::vector<EntryType> types) {
+  auto impl = std::make_shared<Impl>();
+  impl->types = std::move(types);
+  impl->layouts.resize(impl->types.size());
+  for (size_t i = 0; i < impl->types.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (impl->types[j].name == impl->types[i].name) {
+        return InvalidArgument("entry type '" + impl->types[i].name + "' is repeated");
+      }
+    }
+    QUIPU_RETURN_IF_ERROR(PrepareType(impl->types[i], impl->layouts[i]));
+  }
+  impl->id = next_schema_id.fetch_add(1);
+  return EntrySchema(std::move(impl));
+}
+
+const std::vector<EntryType>& EntrySchema::types() const { return impl_->types; }
+
+bool EntrySchema::Checked(const CanonicalFields& fields) const {
+  return fields.schema_ == impl_->id;
+}
+
+// ---- The definition -------------------------------------------------------
+
+namespace {
+
+Status CheckFields(const json& obj, const std::vector<FieldSpec>& fields, const std::string& prefix,
+                   const std::string& type, bool top);
+
+Status CheckValue(const json& v, const FieldSpec& f, const std::string& path,
+                  const std::string& type) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("entry: '" + path + "' " + why);
+  };
+  switch (f.kind) {
+    case FieldKind::kSha256:
+      if (!v.is_string() || !IsLowerHex(v.get_ref<const std::string&>(), 64)) {
+        return bad("must be 64 lower-case hex digits");
+      }
+      return Status::Ok();
+    case FieldKind::kId: {
+      if (!v.is_string()) return bad("must be a string");
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.empty() || s.size() > f.max_length) {
+        return bad("must have 1 to " + std::to_string(f.max_length) + " characters");
+      }
+      if (!IsPrintableAscii(s)) return bad("must be printable ASCII");
+      return Status::Ok();
+    }
+    case FieldKind::kText: {
+      // UTF-8 is checked where the text is parsed or canonicalized.
+      if (!v.is_string()) return bad("must be a string");
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.empty() || s.size() > f.max_length)
+        return bad("must have 1 to " + std::to_string(f.max_length) + " bytes");
+      return Status::Ok();
+    }
+    case FieldKind::kEnum: {
+      if (v.is_string() && std::find(f.values.begin(), f.values.end(),
+                                     v.get_ref<const std::string&>()) != f.values.end()) {
+        return Status::Ok();
+      }
+      std::string list;
+      for (const std::string& value : f.values) list += (list.empty() ? "" : " or ") + value;
+      return bad("must be " + list);
+    }
+    case FieldKind::kIndex: {
+      const bool non_negative =
+          v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+      if (!non_negative || v.get<uint64_t>() >= kMaxIndex) return bad("must be a ledger index");
+      return Status::Ok();
+    }
+    case FieldKind::kObject:
+      if (!v.is_object()) return bad("must be an object");
+      return CheckFields(v, f.fields, path + ".", type, /*top=*/false);
+  }
+  return Internal("entry: unknown field kind");
+}
+
+// Checks that `obj` has exactly `fields` (and `type`, at the top).
+Status CheckFields(const json& obj, const std::vector<FieldSpec>& fields, const std::string& prefix,
+                   const std::string& type, bool top) {
+  for (const FieldSpec& f : fields) {
+    auto it = obj.find(f.name);
+    if (it == obj.end()) {
+      if (f.optional) continue;
+      return InvalidArgument("entry: missing field '" + prefix + f.name + "'");
+    }
+    QUIPU_RETURN_IF_ERROR(CheckValue(*it, f, prefix + f.name, type));
+  }
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (top && it.key() == "type") continue;
+    if (std::none_of(fields.begin(), fields.end(),
+                     [&](const FieldSpec& f) { return f.name == it.key(); })) {
+      return InvalidArgument("entry: a '" + type + "' entry has no field '" + prefix + it.key() +
+                             "'");
+    }
+  }
+  return Status::Ok();
+}
+
+// The document of valid fields `obj` of the type `layout`, if it has one.
+std::optional<crypto::Digest> DocumentOf(const json& obj, const Layout& layout) {
+  if (layout.doc_outer == nullptr) return std::nullopt;
+  auto it = obj.find(layout.doc_outer->name);
+  if (it == obj.end()) return std::nullopt;
+  const json* sha = &*it;
+  if (layout.doc_inner != nullptr) {  // `sha` is a valid object field
+    auto in = sha->find(layout.doc_inner->name);
+    if (in == sha->end()) return std::nullopt;
+    sha = &*in;
+  }
+  return DecodeSha256(sha->get_ref<const std::string&>());
+}
+
+}  // namespace
+
+Status EntrySchema::ValidateFields(const json& fields) const {
   if (!fields.is_object()) return InvalidArgument("entry: must be a JSON object");
   if (fields.contains("v") || fields.contains("time")) {
     return InvalidArgument("entry: 'v' and 'time' are set by the sequencer, not by callers");
   }
   auto t = fields.find("type");
-  if (t == fields.end() || !t->is_string()) return InvalidArgument("entry: missing string field 'type'");
+  if (t == fields.end() || !t->is_string())
+    return InvalidArgument("entry: missing string field 'type'");
   const std::string& type = t->get_ref<const std::string&>();
-  if (type == "approval" || type == "rejection") {
-    QUIPU_RETURN_IF_ERROR(CheckText(fields, "client"));
-    QUIPU_RETURN_IF_ERROR(CheckText(fields, "request"));
-    QUIPU_RETURN_IF_ERROR(CheckHex64(fields, "subject"));
-    QUIPU_RETURN_IF_ERROR(CheckDoc(fields));
-    return CheckFieldCount(fields, 5, type);
-  }
-  if (type == "qr_issue") {
-    QUIPU_RETURN_IF_ERROR(CheckText(fields, "client"));
-    QUIPU_RETURN_IF_ERROR(CheckDoc(fields));
-    QUIPU_RETURN_IF_ERROR(CheckHex64(fields, "payload"));
-    return CheckFieldCount(fields, 4, type);
-  }
-  if (type == "qr_revoke") {
-    QUIPU_RETURN_IF_ERROR(CheckText(fields, "client"));
-    QUIPU_RETURN_IF_ERROR(CheckIndex(fields, "target"));
-    QUIPU_RETURN_IF_ERROR(CheckFreeText(fields, "reason"));
-    // `doc` (the revoked code's document) is optional: revocations written
-    // before it was added have none.
-    if (fields.contains("doc")) {
-      QUIPU_RETURN_IF_ERROR(CheckDoc(fields));
-      return CheckFieldCount(fields, 5, type);
-    }
-    return CheckFieldCount(fields, 4, type);
-  }
-  return InvalidArgument("entry: unknown type '" + type + "'");
+  const Layout* layout = impl_->Find(type);
+  if (layout == nullptr) return InvalidArgument("entry: unknown type '" + type + "'");
+  return CheckFields(fields, layout->type->fields, "", type, /*top=*/true);
 }
 
 Result<std::string> BuildEntry(const json& fields, std::string_view time) {
@@ -183,118 +455,169 @@ Result<std::string> BuildEntry(const json& fields, std::string_view time) {
   full["time"] = std::string(time);
   QUIPU_ASSIGN_OR_RETURN(std::string bytes, crypto::CanonicalDump(full));
   if (bytes.size() > kMaxEntryBytes) {
-    return InvalidArgument("entry: " + std::to_string(bytes.size()) + " bytes, over the 16 KiB limit");
+    return InvalidArgument("entry: " + std::to_string(bytes.size()) +
+                           " bytes, over the 16 KiB limit");
   }
   return bytes;
 }
 
+Result<EntrySummary> EntrySchema::ParseEntryByDefinition(std::string_view bytes) const {
+  auto parsed = crypto::ParseJsonStrict(bytes);
+  if (!parsed.ok()) return Corruption("entry is not valid JSON: " + parsed.status().message());
+  json j = std::move(parsed).value();
+  auto canonical = crypto::CanonicalDump(j);
+  if (!canonical.ok() || *canonical != bytes)
+    return Corruption("entry is not in RFC 8785 canonical form");
+  if (!j.is_object()) return Corruption("entry is not an object");
+  auto v = j.find("v");
+  if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != kEntryVersion) {
+    return Corruption("entry has no 'v' of 1");
+  }
+  auto time = j.find("time");
+  if (time == j.end() || !time->is_string() ||
+      !ParseTime(time->get_ref<const std::string&>()).ok()) {
+    return Corruption("entry has no valid 'time'");
+  }
+  EntrySummary s;
+  s.time = time->get<std::string>();
+  s.time_micros = *ParseTime(s.time);
+  j.erase("v");
+  j.erase("time");
+  if (Status st = ValidateFields(j); !st.ok()) return Corruption(st.message());
+  s.type = j["type"].get<std::string>();
+  s.doc_sha256 = DocumentOf(j, *impl_->Find(s.type));
+  return s;
+}
+
+// ---- The fast scanner -----------------------------------------------------
+
 namespace {
 
-// The fields FastEntry found, borrowed from the bytes it scanned.
-struct EntryViews {
-  std::string_view type, time, client, media_type;
+// What the scanner found in a valid entry, borrowed from its bytes.
+struct Found {
+  std::string_view type, time;
   int64_t time_micros = 0;
   std::optional<crypto::Digest> doc_sha256;
-  std::optional<uint64_t> target;
 };
 
-// The fast path of ParseEntry, for the audit's millions of entries: a
-// scanner for the exact shape quipu writes (keys in canonical order, strings
-// of printable ASCII without escapes, small integers). It answers only when
-// it is sure: true with `out` filled for a canonical, valid entry; false
-// for anything else, which the full parser then judges.
-class FastEntry {
+// The fast path for the audit's millions of entries and `log append`'s
+// lines: a scanner for the shape quipu writes (keys in canonical order,
+// strings of printable ASCII without escapes, small integers, objects one
+// deep), checked against the same table as the definition. One pass: the
+// type is read first from the end (it is the last key but `v`), then every
+// key must be the next one its type's slots allow. It answers only when it
+// is sure: true with `out` filled for a canonical, valid entry; false for
+// anything else, which the definition then judges.
+class Scan {
  public:
   // With fields_only, the bytes are a caller's type fields: no `v` and no
   // `time` (the sequencer adds them).
-  explicit FastEntry(std::string_view s, bool fields_only = false) : s_(s), fields_only_(fields_only) {}
+  Scan(std::string_view s, bool fields_only) : s_(s), fields_only_(fields_only) {}
 
-  bool Parse(EntryViews& out) {
-    if (!Eat('{')) return false;
-    std::string_view key, client, request, subject, payload, reason, time, type, sha, media;
-    uint64_t target = 0, v = 0;
-    bool has_doc = false, has_target = false;
-    std::string_view prev;
-    int fields = 0;
-    do {
-      if (!String(key) || key <= prev || !Eat(':')) return false;
-      prev = key;
-      ++fields;
-      if (key == "client") {
-        if (!String(client)) return false;
-      } else if (key == "request") {
-        if (!String(request)) return false;
-      } else if (key == "subject") {
-        if (!String(subject)) return false;
-      } else if (key == "payload") {
-        if (!String(payload)) return false;
-      } else if (key == "reason") {
-        if (!String(reason)) return false;
-      } else if (key == "time") {
-        if (fields_only_ || !String(time)) return false;
-      } else if (key == "type") {
-        if (!String(type)) return false;
-      } else if (key == "target") {
-        if (!Integer(target)) return false;
-        has_target = true;
-      } else if (key == "v") {
-        if (fields_only_ || !Integer(v)) return false;
-      } else if (key == "doc") {
-        std::string_view k1, k2;
-        if (!Eat('{') || !String(k1) || k1 != "media_type" || !Eat(':') || !String(media) || !Eat(',') ||
-            !String(k2) || k2 != "sha256" || !Eat(':') || !String(sha) || !Eat('}')) {
-          return false;
-        }
-        has_doc = true;
-      } else {
-        return false;
-      }
-    } while (Eat(','));
-    if (!Eat('}') || pos_ != s_.size()) return false;
-
-    Result<int64_t> micros = int64_t{0};
-    if (!fields_only_) {
-      micros = ParseTime(time);
-      if (v != 1 || !micros.ok()) return false;
-    }
-    if (!IdText(client)) return false;
-    // The sequencer's two fields are absent from a caller's fields.
-    const int base = fields_only_ ? 0 : 2;
-    auto hex = [](std::string_view h) { return IsLowerHex(h, 64); };
-    auto doc_ok = [&] {
-      return has_doc && hex(sha) && (media == "application/pdf" || media == "application/json");
-    };
-    if (type == "approval" || type == "rejection") {
-      if (fields != base + 5 || !IdText(request) || !hex(subject) || !doc_ok()) return false;
-    } else if (type == "qr_issue") {
-      if (fields != base + 4 || !hex(payload) || !doc_ok()) return false;
-    } else if (type == "qr_revoke") {
-      if (fields != base + (has_doc ? 5 : 4) || (has_doc && !doc_ok()) || !has_target ||
-          target >= (uint64_t{1} << 53) || reason.empty() || reason.size() > kMaxTextField) {
-        return false;
-      }
-    } else {
-      return false;
-    }
-    out.type = type;
-    out.time = time;
-    out.time_micros = *micros;
-    out.client = client;
-    if (has_doc) {
-      crypto::Digest d;
-      for (size_t i = 0; i < 32; ++i) d[i] = static_cast<uint8_t>(Nibble(sha[2 * i]) << 4 | Nibble(sha[2 * i + 1]));
-      out.doc_sha256 = d;
-      out.media_type = media;
-    }
-    if (has_target) out.target = target;
+  bool Run(const EntrySchema::Impl& schema, Found& out) {
+    const Layout* layout = schema.Find(TypeFromTheEnd());
+    if (layout == nullptr) return false;
+    const std::vector<Slot>& slots = fields_only_ ? layout->fields : layout->entry;
+    if (!Object(slots.data(), slots.size(), *layout, out) || pos_ != s_.size()) return false;
+    out.type = layout->type->name;
     return true;
   }
 
  private:
-  static bool IdText(std::string_view t) { return !t.empty() && t.size() <= kMaxTextField; }
-  // '0'..'9' → 0..9 and 'a'..'f' → 10..15 without a branch: random hex
-  // digits would mispredict one in two.
-  static int Nibble(char c) { return (c & 0xf) + 9 * ((c >> 6) & 1); }
+  // The value of the last `"type":` key: before `,"v":1}` in an entry, before
+  // the closing brace in a caller's fields. A guess, checked by the pass.
+  std::string_view TypeFromTheEnd() const {
+    std::string_view head = s_;
+    constexpr std::string_view kVersionTail = ",\"v\":1}";
+    if (fields_only_) {
+      if (head.empty() || head.back() != '}') return {};
+      head.remove_suffix(1);
+    } else {
+      if (!head.ends_with(kVersionTail)) return {};
+      head.remove_suffix(kVersionTail.size());
+    }
+    if (head.size() < 2 || head.back() != '"') return {};
+    head.remove_suffix(1);
+    const size_t open = head.rfind('"');
+    if (open == std::string_view::npos) return {};
+    return head.substr(open + 1);
+  }
+
+  // Reads an object whose keys are slots[0..n) in order, the optional ones
+  // perhaps absent, and checks each value.
+  bool Object(const Slot* slots, size_t n, const Layout& layout, Found& out) {
+    if (!Eat('{')) return false;
+    size_t k = 0;
+    do {
+      std::string_view key;
+      if (!String(key) || !Eat(':')) return false;
+      // Keys come in the slots' (sorted) order, so they ascend and none repeats.
+      while (k < n && !Same(key, slots[k].name)) {
+        if (!slots[k].optional) return false;
+        ++k;
+      }
+      if (k == n || !Value(slots[k], layout, out)) return false;
+      ++k;
+    } while (Eat(','));
+    for (; k < n; ++k) {
+      if (!slots[k].optional) return false;
+    }
+    return Eat('}');
+  }
+
+  bool Value(const Slot& slot, const Layout& layout, Found& out) {
+    switch (slot.role) {
+      case Slot::kType: {
+        std::string_view type;
+        return String(type) && type == layout.type->name;
+      }
+      case Slot::kVersion: {
+        uint64_t v;
+        return Integer(v) && v == static_cast<uint64_t>(kEntryVersion);
+      }
+      case Slot::kTime: {
+        std::string_view time;
+        if (!String(time)) return false;
+        auto micros = ParseTime(time);
+        if (!micros.ok()) return false;
+        out.time = time;
+        out.time_micros = *micros;
+        return true;
+      }
+      case Slot::kField:
+        break;
+    }
+    std::string_view text;
+    switch (slot.kind) {
+      case FieldKind::kSha256:
+        if (!String(text) || !IsLowerHex(text, 64)) return false;
+        if (slot.document) out.doc_sha256 = DecodeSha256(text);
+        return true;
+      case FieldKind::kId:
+      case FieldKind::kText:
+        // Plain strings only: printable ASCII, so UTF-8 too.
+        return String(text) && !text.empty() && text.size() <= slot.max_length;
+      case FieldKind::kEnum:
+        return String(text) &&
+               std::find(slot.values->begin(), slot.values->end(), text) != slot.values->end();
+      case FieldKind::kIndex: {
+        uint64_t index;
+        return Integer(index);  // below 2^53
+      }
+      case FieldKind::kObject:
+        return Object(layout.nested.data() + slot.begin, slot.end - slot.begin, layout, out);
+    }
+    return false;
+  }
+
+  // Names are a few bytes: compared here rather than by a call to memcmp.
+  static bool Same(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
 
   bool Eat(char c) {
     if (pos_ < s_.size() && s_[pos_] == c) {
@@ -324,7 +647,7 @@ class FastEntry {
       if (++pos_ - start > 16) return false;
     }
     if (pos_ == start || (pos_ - start > 1 && s_[start] == '0')) return false;
-    return out < (uint64_t{1} << 53);
+    return out < kMaxIndex;
   }
 
   std::string_view s_;
@@ -334,92 +657,51 @@ class FastEntry {
 
 }  // namespace
 
-namespace {
-
-// ParseEntry by the definitions (strict JSON, JCS, field rules), for what
-// the fast scanner does not vouch for.
-Result<EntrySummary> ParseEntryByDefinition(std::string_view bytes) {
-  auto parsed = crypto::ParseJsonStrict(bytes);
-  if (!parsed.ok()) return Corruption("entry is not valid JSON: " + parsed.status().message());
-  json j = std::move(parsed).value();
-  auto canonical = crypto::CanonicalDump(j);
-  if (!canonical.ok() || *canonical != bytes) return Corruption("entry is not in RFC 8785 canonical form");
-  if (!j.is_object()) return Corruption("entry is not an object");
-  auto v = j.find("v");
-  if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != kEntryVersion) {
-    return Corruption("entry has no 'v' of 1");
-  }
-  auto time = j.find("time");
-  if (time == j.end() || !time->is_string() || !ParseTime(time->get_ref<const std::string&>()).ok()) {
-    return Corruption("entry has no valid 'time'");
-  }
-  EntrySummary s;
-  s.time = time->get<std::string>();
-  s.time_micros = *ParseTime(s.time);
-  j.erase("v");
-  j.erase("time");
-  if (Status st = ValidateEntryFields(j); !st.ok()) return Corruption(st.message());
-  s.type = j["type"].get<std::string>();
-  s.client = j["client"].get<std::string>();
-  if (auto doc = j.find("doc"); doc != j.end()) {
-    auto hex = crypto::HexDecode((*doc)["sha256"].get<std::string>());
-    crypto::Digest d;
-    std::copy(hex->begin(), hex->end(), d.begin());
-    s.doc_sha256 = d;
-    s.media_type = (*doc)["media_type"].get<std::string>();
-  }
-  if (auto target = j.find("target"); target != j.end()) s.target = target->get<uint64_t>();
-  return s;
+bool EntrySchema::Scans(std::string_view text, bool fields_only) const {
+  Found found;
+  return Scan(text, fields_only).Run(*impl_, found);
 }
 
-}  // namespace
-
-Result<EntrySummary> ParseEntry(std::string_view bytes) {
-  EntryViews fast;
-  if (!FastEntry(bytes).Parse(fast)) return ParseEntryByDefinition(bytes);
+Result<EntrySummary> EntrySchema::ParseEntry(std::string_view bytes) const {
+  Found fast;
+  if (!Scan(bytes, false).Run(*impl_, fast)) return ParseEntryByDefinition(bytes);
   EntrySummary s;
   s.type = std::string(fast.type);
   s.time = std::string(fast.time);
   s.time_micros = fast.time_micros;
-  s.client = std::string(fast.client);
   s.doc_sha256 = fast.doc_sha256;
-  s.media_type = std::string(fast.media_type);
-  s.target = fast.target;
   return s;
 }
 
-Result<CanonicalFields> ParseEntryFields(std::string_view text) {
+Result<EntryFacts> EntrySchema::CheckEntry(std::string_view bytes) const {
+  if (Found fast; Scan(bytes, false).Run(*impl_, fast))
+    return EntryFacts{fast.time_micros, fast.doc_sha256};
+  QUIPU_ASSIGN_OR_RETURN(EntrySummary s, ParseEntryByDefinition(bytes));
+  return EntryFacts{s.time_micros, s.doc_sha256};
+}
+
+Result<CanonicalFields> EntrySchema::ParseFields(std::string_view text) const {
   if (text.size() + kSequencerBytes <= kMaxEntryBytes) {
-    if (EntryViews fast; FastEntry(text, /*fields_only=*/true).Parse(fast)) {
-      return CanonicalFields(std::string(text), fast.doc_sha256);
+    if (Found fast; Scan(text, /*fields_only=*/true).Run(*impl_, fast)) {
+      return CanonicalFields(std::string(text), fast.doc_sha256, impl_->id);
     }
   }
   auto parsed = crypto::ParseJsonStrict(text);
   if (!parsed.ok()) return InvalidArgument("entry: " + parsed.status().message());
-  return CanonicalEntryFields(*parsed);
+  return CanonicalizeFields(*parsed);
 }
 
-Result<CanonicalFields> CanonicalEntryFields(const json& fields) {
-  QUIPU_RETURN_IF_ERROR(ValidateEntryFields(fields));
+Result<CanonicalFields> EntrySchema::CanonicalizeFields(const json& fields) const {
+  QUIPU_RETURN_IF_ERROR(ValidateFields(fields));
   QUIPU_ASSIGN_OR_RETURN(std::string canonical, crypto::CanonicalDump(fields));
   if (canonical.size() + kSequencerBytes > kMaxEntryBytes) {
     return InvalidArgument("entry: larger than " + std::to_string(kMaxEntryBytes) + " bytes");
   }
-  std::optional<crypto::Digest> doc_sha256;
-  if (auto doc = fields.find("doc"); doc != fields.end()) {
-    auto raw = crypto::HexDecode((*doc)["sha256"].get<std::string>());
-    crypto::Digest d;
-    std::copy(raw->begin(), raw->end(), d.begin());
-    doc_sha256 = d;
-  }
-  return CanonicalFields(std::move(canonical), doc_sha256);
+  const Layout* layout = impl_->Find(fields.find("type")->get_ref<const std::string&>());
+  return CanonicalFields(std::move(canonical), DocumentOf(fields, *layout), impl_->id);
 }
 
-Result<EntryFacts> CheckEntry(std::string_view bytes) {
-  if (EntryViews fast; FastEntry(bytes).Parse(fast)) return EntryFacts{fast.time_micros, fast.doc_sha256};
-  QUIPU_ASSIGN_OR_RETURN(EntrySummary s, ParseEntryByDefinition(bytes));
-  return EntryFacts{s.time_micros, s.doc_sha256};
-}
+// ---- Times ----------------------------------------------------------------
 
 std::string FormatTime(int64_t unix_micros) {
   int64_t secs = unix_micros / 1000000;
@@ -433,7 +715,8 @@ std::string FormatTime(int64_t unix_micros) {
   gmtime_r(&t, &tm);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(micros));
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(micros));
   return buf;
 }
 
@@ -465,8 +748,8 @@ Result<int64_t> ParseTime(std::string_view text) {
   const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
   const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const int64_t days = int64_t{era} * 146097 + doe - 719468;
-  const int64_t micros = ((days * 24 + hour) * 60 + minute) * int64_t{60000000} + int64_t{second} * 1000000 +
-                         num(20, 6);
+  const int64_t micros = ((days * 24 + hour) * 60 + minute) * int64_t{60000000} +
+                         int64_t{second} * 1000000 + num(20, 6);
   return micros;
 }
 

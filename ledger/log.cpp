@@ -56,19 +56,21 @@ class OverlayTxn final : public PrivateTxn {
  public:
   explicit OverlayTxn(WriteBatch& batch) : batch_(batch) {}
 
-  Result<std::optional<std::string>> Get(PrivateTable table, std::string_view key) override {
+  Result<std::optional<std::string>> Get(const PrivateTable& table, std::string_view key) override {
+    QUIPU_RETURN_IF_ERROR(Check(table, key));
     if (auto it = writes_.find({table, std::string(key)}); it != writes_.end()) return it->second;
     auto value = batch_.Get(table, crypto::AsBytes(key));
     if (value.ok()) return std::optional<std::string>(std::string(crypto::AsString(*value)));
     if (value.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
     return value.status();
   }
-  Status Put(PrivateTable table, std::string_view key, std::string_view value) override {
-    if (key.empty() || key.size() > 511) return InvalidArgument("private key must have 1..511 bytes");
+  Status Put(const PrivateTable& table, std::string_view key, std::string_view value) override {
+    QUIPU_RETURN_IF_ERROR(Check(table, key));
     writes_[{table, std::string(key)}] = std::string(value);
     return Status::Ok();
   }
-  Status Delete(PrivateTable table, std::string_view key) override {
+  Status Delete(const PrivateTable& table, std::string_view key) override {
+    QUIPU_RETURN_IF_ERROR(Check(table, key));
     writes_[{table, std::string(key)}] = std::nullopt;
     return Status::Ok();
   }
@@ -85,6 +87,14 @@ class OverlayTxn final : public PrivateTxn {
   }
 
  private:
+  // What Flush would refuse is refused now, so that it fails this request
+  // alone, not the batch.
+  Status Check(const PrivateTable& table, std::string_view key) const {
+    QUIPU_RETURN_IF_ERROR(batch_.CheckTable(table));
+    if (key.empty() || key.size() > 511) return InvalidArgument("private key must have 1..511 bytes");
+    return Status::Ok();
+  }
+
   WriteBatch& batch_;
   std::map<std::pair<PrivateTable, std::string>, std::optional<std::string>> writes_;
 };
@@ -116,8 +126,8 @@ int64_t SystemMicros() {
 constexpr size_t kHashChunk = 64;
 
 // Validates and canonicalizes one entry's type fields for the writer.
-Result<CanonicalFields> Prepare(const nlohmann::json& fields, size_t i) {
-  auto prepared = CanonicalEntryFields(fields);
+Result<CanonicalFields> Prepare(const EntrySchema& schema, const nlohmann::json& fields, size_t i) {
+  auto prepared = schema.CanonicalizeFields(fields);
   if (!prepared.ok()) return prepared.status().WithContext("entry " + std::to_string(i));
   return prepared;
 }
@@ -174,6 +184,7 @@ Status Log::Impl::Init() {
   so.read_only = options.read_only;
   so.sync = options.sync;
   so.initial_map_size = options.initial_map_bytes;
+  so.private_tables = options.private_tables;
   const std::string data_path = options.dir + "/ledger.mdb";
   const std::string key_path = options.dir + "/" + kNodeKeyFile;
   std::error_code ec;
@@ -323,7 +334,7 @@ Status Log::Impl::CommitOnce(WriteBatch& b, std::vector<Pending>& batch,
       Status bad = fields.ok() ? Status::Ok() : fields.status();
       if (bad.ok() && fields->size() != p.late_count) bad = Internal("late_entries returned the wrong count");
       for (size_t i = 0; bad.ok() && i < fields->size(); ++i) {
-        auto e = Prepare((*fields)[i], p.entries.size() + i);
+        auto e = Prepare(options.entry_schema, (*fields)[i], p.entries.size() + i);
         if (!e.ok()) bad = e.status();
         else late.push_back(std::move(*e));
       }
@@ -462,11 +473,17 @@ std::future<Result<AppendResult>> Log::Append(AppendRequest request) {
   Pending p;
   p.entries.reserve(given);
   for (size_t i = 0; i < request.entries.size(); ++i) {
-    auto e = Prepare(request.entries[i], i);
+    auto e = Prepare(impl_->options.entry_schema, request.entries[i], i);
     if (!e.ok()) return fail(e.status());
     p.entries.push_back(std::move(*e));
   }
-  for (CanonicalFields& e : request.checked) p.entries.push_back(std::move(e));
+  for (size_t i = 0; i < request.checked.size(); ++i) {
+    if (!impl_->options.entry_schema.Checked(request.checked[i])) {
+      return fail(InvalidArgument("entry " + std::to_string(request.entries.size() + i) +
+                                  ": checked against another entry schema than the log's"));
+    }
+    p.entries.push_back(std::move(request.checked[i]));
+  }
   p.apply = std::move(request.apply);
   p.late_count = request.late_count;
   p.late_entries = std::move(request.late_entries);
@@ -635,7 +652,7 @@ Result<std::string> Log::EntryBundle(uint64_t index, int width) const {
   return bundle;
 }
 
-Result<std::optional<std::string>> Log::ReadPrivate(PrivateTable table, std::string_view key) const {
+Result<std::optional<std::string>> Log::ReadPrivate(const PrivateTable& table, std::string_view key) const {
   QUIPU_ASSIGN_OR_RETURN(ReadView view, impl_->store->Read());
   auto value = view.Get(table, crypto::AsBytes(key));
   if (value.ok()) return std::optional<std::string>(std::string(crypto::AsString(*value)));
@@ -643,7 +660,7 @@ Result<std::optional<std::string>> Log::ReadPrivate(PrivateTable table, std::str
   return value.status();
 }
 
-Status Log::ScanPrivate(PrivateTable table, std::string_view prefix,
+Status Log::ScanPrivate(const PrivateTable& table, std::string_view prefix,
                         const std::function<bool(std::string_view, std::string_view)>& fn) const {
   QUIPU_ASSIGN_OR_RETURN(ReadView view, impl_->store->Read());
   // A sentinel status ends the scan early; it never leaves this function.

@@ -48,6 +48,12 @@ struct LogOptions {
   // Called by the sequencer after each commit (entries in it, seconds it
   // took to write and sync); for metrics. Must be quick and not call Log.
   std::function<void(size_t entries, double seconds)> on_commit;
+  // The caller's private tables (StoreOptions::private_tables): the only ones
+  // PrivateTxn, ReadPrivate and ScanPrivate take.
+  std::vector<PrivateTable> private_tables;
+  // The entry types Append takes (entry.h). The default has none: enough for
+  // a read-only log, which parses no entry.
+  EntrySchema entry_schema;
 };
 
 inline constexpr char kDefaultOrigin[] = "quipu.localhost/log";
@@ -56,13 +62,15 @@ inline constexpr char kDefaultOrigin[] = "quipu.localhost/log";
 inline constexpr char kNodeKeyFile[] = "node.key";
 
 // Read and write access to the private tables inside the sequencer's write
-// transaction (see AppendRequest::apply). Valid only during that call.
+// transaction (see AppendRequest::apply). Valid only during that call. Each
+// call returns kInvalidArgument for a table the log was not opened with
+// (LogOptions::private_tables) or a key outside 1..511 bytes.
 class PrivateTxn {
  public:
   virtual ~PrivateTxn() = default;
-  virtual Result<std::optional<std::string>> Get(PrivateTable table, std::string_view key) = 0;
-  virtual Status Put(PrivateTable table, std::string_view key, std::string_view value) = 0;
-  virtual Status Delete(PrivateTable table, std::string_view key) = 0;
+  virtual Result<std::optional<std::string>> Get(const PrivateTable& table, std::string_view key) = 0;
+  virtual Status Put(const PrivateTable& table, std::string_view key, std::string_view value) = 0;
+  virtual Status Delete(const PrivateTable& table, std::string_view key) = 0;
 };
 
 // What a committed request got.
@@ -80,21 +88,23 @@ struct AppendRequest {
   explicit AppendRequest(std::vector<nlohmann::json> e) : entries(std::move(e)) {}
 
   // Each entry is a JSON object with `type` and its type's fields; the
-  // sequencer adds `v` and `time`. Validated on Append (see docs/ledger.md).
+  // sequencer adds `v` and `time`. Validated on Append against
+  // LogOptions::entry_schema (see docs/ledger.md).
   std::vector<nlohmann::json> entries;
   // More entries, appended after `entries`, already checked and in
-  // canonical form (ParseEntryFields or CanonicalEntryFields in entry.h, the
-  // only makers of CanonicalFields): nothing is redone on the caller's
-  // thread. ParseEntryFields checks canonical text without a JSON tree: the
-  // fast way to append many.
+  // canonical form by the log's EntrySchema (or a copy: ParseFields or
+  // CanonicalizeFields, the only makers of CanonicalFields): nothing is
+  // redone on the caller's thread. ParseFields checks canonical text
+  // without a JSON tree: the fast way to append many. Fields checked by
+  // another schema are refused (kInvalidArgument).
   std::vector<CanonicalFields> checked;
   // Optional: runs inside the write transaction, before the entries are
   // added, with the indices they will get. A non-ok Status fails this
   // request alone (its entries are not appended, its private writes are
   // undone) and is the request's answer; other requests in the batch go on.
   std::function<Status(PrivateTxn&, uint64_t first_index, const std::string& time)> apply;
-  // Optional: entries that depend on the index they get (a QR Seguro code
-  // is sealed with its own index as associated data). Called in the
+  // Optional: entries that depend on the index they get (e.g. an entry
+  // sealed with its own index as associated data). Called in the
   // sequencer, after `apply`, with the first index; must return exactly
   // `late_count` entries, appended after `entries`. Validated there; an
   // error fails this request alone. May run more than once for one commit
@@ -189,9 +199,10 @@ class Log {
   Result<std::string> Tile(int level, uint64_t index, int width) const;
   Result<std::string> EntryBundle(uint64_t index, int width) const;
   // A read of the private tables outside the sequencer (a snapshot).
-  Result<std::optional<std::string>> ReadPrivate(PrivateTable table, std::string_view key) const;
+  // kInvalidArgument for a table the log was not opened with.
+  Result<std::optional<std::string>> ReadPrivate(const PrivateTable& table, std::string_view key) const;
   // Visits private rows with keys starting with prefix, in key order, until fn returns false.
-  Status ScanPrivate(PrivateTable table, std::string_view prefix,
+  Status ScanPrivate(const PrivateTable& table, std::string_view prefix,
                      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
   // Hot backup of the whole environment into an empty directory.
   Status Backup(const std::string& dest_dir) const;

@@ -20,9 +20,21 @@ namespace quipu::ledger {
 
 struct StoreTables {
   MDB_dbi meta = 0, entries = 0, tiles = 0, docs = 0, docruns = 0, checkpoints = 0, blocks = 0;
-  MDB_dbi private_tables[4] = {0, 0, 0, 0};  // indexed by PrivateTable
+  struct Private {
+    PrivateTable table;
+    MDB_dbi dbi = 0;
+    bool exists = false;  // false: absent from a directory opened read-only
+  };
+  std::vector<Private> private_tables;  // as StoreOptions lists them
 
-  MDB_dbi Private(PrivateTable t) const { return private_tables[static_cast<int>(t)]; }
+  // The table's database. kInvalidArgument if the store was not opened with it.
+  Result<const Private*> Find(const PrivateTable& t) const {
+    for (const Private& p : private_tables) {
+      if (p.table == t) return &p;
+    }
+    return InvalidArgument("private table '" + std::string(t.name()) +
+                           "' is not one this store was opened with (StoreOptions::private_tables)");
+  }
   // The documents index's run filters, shared by this store's read views.
   std::shared_ptr<doc_index::FilterCache> doc_filters = doc_index::NewFilterCache();
 };
@@ -34,14 +46,35 @@ constexpr size_t kMaxKeySize = 511;  // LMDB's default mdb_env_get_maxkeysize
 constexpr size_t kHashSize = 32;
 constexpr size_t kMaxTileHashes = 256;  // C2SP tlog-tiles, height 8
 
-const char* PrivateTableName(PrivateTable t) {
-  switch (t) {
-    case PrivateTable::kSubjects: return "subjects";
-    case PrivateTable::kClients: return "clients";
-    case PrivateTable::kApprovals: return "approvals";
-    case PrivateTable::kOutbox: return "outbox";
+// The store's own tables: no private table may take their names.
+constexpr std::string_view kStoreTableNames[] = {"meta", "entries", "tiles", "docruns", "docs", "checkpoints",
+                                                 "blocks"};
+
+Status CheckPrivateTables(const std::vector<PrivateTable>& tables) {
+  if (tables.size() > kMaxPrivateTables) {
+    return InvalidArgument("at most " + std::to_string(kMaxPrivateTables) + " private tables, got " +
+                           std::to_string(tables.size()));
   }
-  return "?";
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const std::string name(tables[i].name());
+    if (tables[i].too_long()) {
+      return InvalidArgument("private table name '" + name + "...' is longer than " +
+                             std::to_string(PrivateTable::kMaxName) + " characters");
+    }
+    const bool lower = std::all_of(name.begin(), name.end(),
+                                   [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    if (name.empty() || !lower) {
+      return InvalidArgument("private table name '" + name + "' must be 1 to " +
+                             std::to_string(PrivateTable::kMaxName) + " of a-z and _");
+    }
+    for (std::string_view own : kStoreTableNames) {
+      if (name == own) return InvalidArgument("private table name '" + name + "' is one of the store's own tables");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (tables[j] == tables[i]) return InvalidArgument("private table '" + name + "' is listed twice");
+    }
+  }
+  return Status::Ok();
 }
 
 doc_index::Tables DocTables(const StoreTables& t) { return {t.meta, t.docruns, t.docs}; }
@@ -206,16 +239,20 @@ Result<uint64_t> Reader::GetMetaU64(std::string_view key) const {
   return lmdb::LoadU64BE(value.data());
 }
 
-Result<ByteView> Reader::Get(PrivateTable table, ByteView key) const {
-  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
-  return GetValue(txn_, tables_->Private(table), lmdb::ToVal(key),
-                  [&] { return std::string(PrivateTableName(table)) + " record"; });
+Status Reader::CheckTable(const PrivateTable& table) const { return tables_->Find(table).status(); }
+
+Result<ByteView> Reader::Get(const PrivateTable& table, ByteView key) const {
+  QUIPU_ASSIGN_OR_RETURN(const StoreTables::Private* db, tables_->Find(table));
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), table.name()));
+  if (!db->exists) return NotFound(std::string(table.name()) + " record not found");
+  return GetValue(txn_, db->dbi, lmdb::ToVal(key), [&] { return std::string(table.name()) + " record"; });
 }
 
-Status Reader::ForEach(PrivateTable table, ByteView from,
+Status Reader::ForEach(const PrivateTable& table, ByteView from,
                        const std::function<Status(ByteView, ByteView)>& fn) const {
-  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor,
-                         lmdb::Cursor::Open(*txn_, tables_->Private(table)));
+  QUIPU_ASSIGN_OR_RETURN(const StoreTables::Private* db, tables_->Find(table));
+  if (!db->exists) return Status::Ok();
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Cursor cursor, lmdb::Cursor::Open(*txn_, db->dbi));
   MDB_val key = lmdb::ToVal(from), data;
   int rc = from.empty() ? cursor.Get(&key, &data, MDB_FIRST)
                         : cursor.Get(&key, &data, MDB_SET_RANGE);
@@ -224,7 +261,7 @@ Status Reader::ForEach(PrivateTable table, ByteView from,
     rc = cursor.Get(&key, &data, MDB_NEXT);
   }
   if (rc == MDB_NOTFOUND) return Status::Ok();
-  return lmdb::FromMdb(rc, std::string("iterate ") + PrivateTableName(table));
+  return lmdb::FromMdb(rc, "iterate " + std::string(table.name()));
 }
 
 // ---- WriteBatch -----------------------------------------------------------
@@ -329,21 +366,24 @@ Status WriteBatch::PutMetaU64(std::string_view key, uint64_t value) {
   return PutMeta(key, lmdb::FromVal(val));
 }
 
-Status WriteBatch::Put(PrivateTable table, ByteView key, ByteView value) {
-  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
+// A writer opened (creating) every table it lists, so each exists here.
+Status WriteBatch::Put(const PrivateTable& table, ByteView key, ByteView value) {
+  QUIPU_ASSIGN_OR_RETURN(const StoreTables::Private* db, tables_->Find(table));
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), table.name()));
   MDB_val k = lmdb::ToVal(key), v = lmdb::ToVal(value);
-  return Check(mdb_put(txn_->get(), tables_->Private(table), &k, &v, 0),
-               [&] { return std::string("put ") + PrivateTableName(table) + " record"; });
+  return Check(mdb_put(txn_->get(), db->dbi, &k, &v, 0),
+               [&] { return "put " + std::string(table.name()) + " record"; });
 }
 
-Status WriteBatch::Delete(PrivateTable table, ByteView key) {
-  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), PrivateTableName(table)));
+Status WriteBatch::Delete(const PrivateTable& table, ByteView key) {
+  QUIPU_ASSIGN_OR_RETURN(const StoreTables::Private* db, tables_->Find(table));
+  QUIPU_RETURN_IF_ERROR(CheckKeySize(key.size(), table.name()));
   MDB_val k = lmdb::ToVal(key);
-  int rc = mdb_del(txn_->get(), tables_->Private(table), &k, nullptr);
+  int rc = mdb_del(txn_->get(), db->dbi, &k, nullptr);
   if (rc == MDB_NOTFOUND) {
-    return NotFound(std::string(PrivateTableName(table)) + " record to delete not found");
+    return NotFound(std::string(table.name()) + " record to delete not found");
   }
-  return Check(rc, [&] { return std::string("delete ") + PrivateTableName(table) + " record"; });
+  return Check(rc, [&] { return "delete " + std::string(table.name()) + " record"; });
 }
 
 // ---- ReadView -------------------------------------------------------------
@@ -392,6 +432,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   if (options.initial_map_size < 4096 || options.max_map_size < options.initial_map_size) {
     return InvalidArgument("store map sizes must satisfy 4096 <= initial_map_size <= max_map_size");
   }
+  QUIPU_RETURN_IF_ERROR(CheckPrivateTables(options.private_tables));
   std::unique_ptr<Store> store(new Store(dir, options));
 
   if (!options.read_only && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -449,7 +490,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   store->env_ = std::move(*env);
 
   // Open every table in one transaction; a writer creates them (and records
-  // the format version) on first use, so the set of tables is fixed.
+  // the format version) on first use. The store's own tables are always all
+  // there; a private table may be newer than the directory.
   static const TableSpec kTables[] = {
       {"meta", 0, &StoreTables::meta},
       {"entries", 0, &StoreTables::entries},
@@ -504,10 +546,17 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   auto docruns = lmdb::OpenDb(txn, "docruns", 0, create);
   if (docruns.ok()) store->tables_->docruns = *docruns;
   else if (!(options.read_only && docruns.status().code() == StatusCode::kNotFound)) return docruns.status();
-  for (PrivateTable t : {PrivateTable::kSubjects, PrivateTable::kClients,
-                         PrivateTable::kApprovals, PrivateTable::kOutbox}) {
-    QUIPU_ASSIGN_OR_RETURN(store->tables_->private_tables[static_cast<int>(t)],
-                           lmdb::OpenDb(txn, PrivateTableName(t), 0, create));
+  for (const PrivateTable& t : options.private_tables) {
+    StoreTables::Private p{t};
+    const std::string name(t.name());
+    auto dbi = lmdb::OpenDb(txn, name.c_str(), 0, create);
+    if (dbi.ok()) {
+      p.dbi = *dbi;
+      p.exists = true;
+    } else if (!(options.read_only && dbi.status().code() == StatusCode::kNotFound)) {
+      return dbi.status().WithContext(data_path);
+    }
+    store->tables_->private_tables.push_back(p);
   }
 
   MDB_val version_key = lmdb::ToVal(kFormatVersionKey);
@@ -534,7 +583,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     if (version == 0) return Corruption("data directory " + dir + " has format version 0");
     if (version < kStoreFormatVersion && !options.read_only) {
       // 1 → 2: new documents-index records go to `docruns`; a format-1
-      // quipu must not write `docs` alone any more.
+      // quipu must not write `docs` alone any more. 2 → 3: the private
+      // tables may be ones a format-2 quipu does not open.
       lmdb::U64Key current(kStoreFormatVersion);
       MDB_val cv = current.val();
       QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(mdb_put(txn.get(), store->tables_->meta, &version_key, &cv, 0),

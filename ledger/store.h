@@ -20,8 +20,9 @@
 //                → entry index u64 BE (MDB_DUPSORT|MDB_DUPFIXED)
 //   checkpoints  tree size u64 BE → signed note text
 //   blocks       height u64 BE → block header bytes (append-only)
-//   subjects, clients, approvals, outbox   private tables: caller-defined
-//                byte keys and values, never published
+//   <private>    the caller's private tables (StoreOptions::private_tables):
+//                named by the caller, its byte keys and values, never
+//                published
 //
 // LMDB flags: MDB_NOSUBDIR (our own file names), MDB_NOTLS (a ReadView is
 // tied to its transaction, not its thread, so it may move between threads),
@@ -35,6 +36,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -65,7 +67,11 @@ using ByteView = std::span<const uint8_t>;
 // newer format is refused; older formats would be migrated here.
 // Version 2 keeps the documents index as sorted runs; a version 1 directory
 // opened for writing is upgraded in place (its `docs` records stay valid).
-inline constexpr uint64_t kStoreFormatVersion = 2;
+// Version 3 changes nothing in the store's own tables: from it on, the
+// private tables are the writer's (StoreOptions::private_tables), so a
+// directory may hold tables, and records in them, that an earlier version
+// would not read; that version must refuse it rather than miss them.
+inline constexpr uint64_t kStoreFormatVersion = 3;
 
 // Durability of each committed Write.
 enum class SyncMode {
@@ -75,8 +81,43 @@ enum class SyncMode {
           // crash may lose or corrupt recent commits. Benchmarks only.
 };
 
-// The private tables; keys and values are the caller's bytes.
-enum class PrivateTable { kSubjects, kClients, kApprovals, kOutbox };
+// A private table: named by the caller, its keys and values the caller's
+// bytes, never published. A value type holding the name, so that a caller
+// declares its tables as constants and opens the store with them:
+//   inline constexpr ledger::PrivateTable kNotes{"notes"};
+//   options.private_tables = {kNotes};
+// A valid name is 1 to kMaxName of [a-z_] and none of the store's own tables
+// (meta, entries, tiles, docruns, docs, checkpoints, blocks); the name is
+// also the LMDB database's. Making a handle cannot fail: Store::Open refuses
+// a bad name, and a table the store was not opened with is refused where it
+// is used.
+class PrivateTable {
+ public:
+  static constexpr size_t kMaxName = 32;
+  constexpr explicit PrivateTable(std::string_view name)
+      : size_(name.size() <= kMaxName ? static_cast<uint8_t>(name.size()) : kTooLong) {
+    for (size_t i = 0; i < name.size() && i < kMaxName; ++i) name_[i] = name[i];
+  }
+  // The name (its first kMaxName characters if it was longer).
+  constexpr std::string_view name() const { return {name_, size_ == kTooLong ? kMaxName : size_}; }
+  constexpr bool too_long() const { return size_ == kTooLong; }
+  friend constexpr bool operator==(const PrivateTable& a, const PrivateTable& b) {
+    return a.size_ == b.size_ && a.name() == b.name();
+  }
+  friend constexpr std::strong_ordering operator<=>(const PrivateTable& a, const PrivateTable& b) {
+    if (auto c = a.name() <=> b.name(); c != 0) return c;
+    return a.size_ <=> b.size_;
+  }
+
+ private:
+  static constexpr uint8_t kTooLong = kMaxName + 1;
+  char name_[kMaxName] = {};
+  uint8_t size_;
+};
+
+// The most private tables a store opens (LMDB's named databases are fixed at
+// 32 per environment; the store's own take 7).
+inline constexpr size_t kMaxPrivateTables = 16;
 
 struct StoreOptions {
   // MDB_RDONLY, no writer lock: for audits while a node writes. The
@@ -92,6 +133,13 @@ struct StoreOptions {
   // before the Write fails with kUnavailable (a ReadView held by the writing
   // thread across Write would otherwise deadlock it).
   std::chrono::milliseconds grow_wait{10000};
+  // The private tables this store reads and writes, opened by Open. A writer
+  // creates the ones a directory lacks; a read-only open of a directory
+  // without one reads it as empty (Get: kNotFound, ForEach: no records)
+  // for as long as the store is open.
+  // Open refuses (kInvalidArgument) a bad or repeated name, or more than
+  // kMaxPrivateTables.
+  std::vector<PrivateTable> private_tables;
 };
 
 struct StoreTables;  // the database handles, defined in store.cpp
@@ -150,11 +198,14 @@ class Reader {
   // not 8 bytes.
   Result<uint64_t> GetMetaU64(std::string_view key) const;
 
+  // Private tables: each call below returns kInvalidArgument for a table
+  // the store was not opened with (StoreOptions::private_tables).
+  Status CheckTable(const PrivateTable& table) const;
   // The value of `key` in a private table. kNotFound if absent.
-  Result<ByteView> Get(PrivateTable table, ByteView key) const;
+  Result<ByteView> Get(const PrivateTable& table, ByteView key) const;
   // Calls fn(key, value) for each record of `table` with key >= `from` in
   // key order, stopping at (and returning) the first non-ok Status.
-  Status ForEach(PrivateTable table, ByteView from,
+  Status ForEach(const PrivateTable& table, ByteView from,
                  const std::function<Status(ByteView, ByteView)>& fn) const;
 
  protected:
@@ -202,8 +253,8 @@ class WriteBatch : public Reader {
   Status PutMetaU64(std::string_view key, uint64_t value);
   // Private tables: keys of 1..511 bytes (LMDB's limit), else
   // kInvalidArgument. Delete returns kNotFound if `key` is absent.
-  Status Put(PrivateTable table, ByteView key, ByteView value);
-  Status Delete(PrivateTable table, ByteView key);
+  Status Put(const PrivateTable& table, ByteView key, ByteView value);
+  Status Delete(const PrivateTable& table, ByteView key);
 
  private:
   friend class Store;

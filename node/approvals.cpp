@@ -12,6 +12,7 @@
 #include "crypto/sha256.h"
 #include "ledger/entry.h"
 #include "node/document.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::node {
@@ -88,7 +89,7 @@ Status PutOutbox(PrivateTxn& txn, const std::array<uint8_t, 32>& key, int64_t no
     QUIPU_ASSIGN_OR_RETURN(std::string bearer_sealed, SealSecret(key, bearer, "outbox-bearer:" + okey));
     item["bearer_sealed"] = bearer_sealed;
   }
-  return txn.Put(PrivateTable::kOutbox, okey, item.dump());
+  return txn.Put(tables::kOutbox, okey, item.dump());
 }
 
 std::string FormatMicros(int64_t us) { return ledger::FormatTime(us); }
@@ -182,12 +183,12 @@ Result<Approvals::Enrollment> Approvals::EnrollTotp(const ClientInfo& client, co
   const std::string salt = crypto::HexEncode(crypto::RandomBytes(32));
   const std::string client_id = client.id;
   req.apply = [&, salt, sealed, client_id](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject_id), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject_id), "subject"));
     if (s.is_null()) s = json{{"salt", salt}, {"last_step", 0}};
     s["totp"] = sealed;
     s["enrolled_by"] = client_id;
     s["enrolled"] = time;
-    return txn.Put(PrivateTable::kSubjects, SubjectKey(subject_id), s.dump());
+    return txn.Put(tables::kSubjects, SubjectKey(subject_id), s.dump());
   };
   auto r = log_.Append(std::move(req)).get();
   if (!r.ok()) return r.status();
@@ -201,7 +202,7 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
   // waiting to be sent (which name the subject) are dropped.
   std::vector<std::string> requests;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kApprovals, "r:", [&](std::string_view k, std::string_view v) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kApprovals, "r:", [&](std::string_view k, std::string_view v) {
     auto r = ParseRecord(std::string(v), "approval request");
     if (!r.ok()) {
       bad = r.status();
@@ -212,7 +213,7 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
   }));
   QUIPU_RETURN_IF_ERROR(bad);
   std::vector<std::string> codes;
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view) {
     for (const std::string& rid : requests) {
       if (k.size() > rid.size() + 9 && k.substr(k.size() - rid.size() - 9) == ":" + rid + ":deliver") codes.emplace_back(k);
     }
@@ -220,18 +221,18 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
   }));
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kSubjects, SubjectKey(subject_id)));
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kSubjects, SubjectKey(subject_id)));
     if (!v && requests.empty()) return NotFound("no subject " + subject_id);
-    if (v) QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kSubjects, SubjectKey(subject_id)));
+    if (v) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kSubjects, SubjectKey(subject_id)));
     for (const std::string& rid : requests) {
-      QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(rid), "approval request"));
+      QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, tables::kApprovals, RequestKey(rid), "approval request"));
       if (r.is_null() || r.value("subject", "") != subject_id) continue;
       r["subject"] = "";
       r["forgotten"] = true;
       r.erase("code_hash");
-      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(rid), r.dump()));
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), r.dump()));
     }
-    for (const std::string& key : codes) QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kOutbox, key));
+    for (const std::string& key : codes) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, key));
     return Status::Ok();
   };
   auto r = log_.Append(std::move(req)).get();
@@ -245,7 +246,7 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
 
 Result<Approvals::CitizenFactor> Approvals::FactorOf(std::string_view document_number) const {
   if (!IsValidSubjectId(document_number)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(document_number)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kSubjects, SubjectKey(document_number)));
   CitizenFactor out;
   if (!v) return out;
   QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
@@ -291,7 +292,7 @@ Result<Approvals::Enrollment> Approvals::BeginTotp(std::string_view document_num
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
     refusal = Status::Ok();
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null()) s = json{{"salt", salt}, {"last_step", 0}};
     QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
     if (s.contains("totp")) {
@@ -305,12 +306,12 @@ Result<Approvals::Enrollment> Approvals::BeginTotp(std::string_view document_num
         const bool locked = CountCitizenWrongCode(s, now);
         refusal = locked ? ResourceExhausted("wrong code; too many wrong codes in a row: locked out for a while")
                          : PermissionDenied("to replace your authenticator, give a current code from it");
-        return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+        return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
       }
       s["last_step"] = *step;
     }
     s["totp_pending"] = sealed;
-    return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+    return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
   };
   auto r = log_.Append(std::move(req)).get();
   if (!r.ok()) return r.status();
@@ -327,7 +328,7 @@ Status Approvals::ConfirmTotp(std::string_view document_number, std::string_view
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
     refusal = Status::Ok();
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null() || !s.contains("totp_pending")) return FailedPrecondition("no new authenticator waits for its first code");
     QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
     const std::string pending = s["totp_pending"].get<std::string>();
@@ -336,7 +337,7 @@ Status Approvals::ConfirmTotp(std::string_view document_number, std::string_view
       refusal = CountCitizenWrongCode(s, now)
                     ? ResourceExhausted("wrong code; too many wrong codes in a row: locked out for a while")
                     : PermissionDenied("wrong code: give the code your authenticator shows now");
-      return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+      return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
     }
     // The key moves to its place, sealed for it.
     QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key_, pending, "totp-pending:" + subject));
@@ -351,7 +352,7 @@ Status Approvals::ConfirmTotp(std::string_view document_number, std::string_view
     s.erase("wrong_codes");
     s.erase("lockouts");
     s.erase("locked_until_us");
-    return txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump());
+    return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
   };
   auto r = log_.Append(std::move(req)).get();
   if (!r.ok()) return r.status();
@@ -361,7 +362,7 @@ Status Approvals::ConfirmTotp(std::string_view document_number, std::string_view
 Result<std::optional<std::string>> Approvals::Commitment(const ClientInfo& client,
                                                          const std::string& subject_id) const {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject_id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject_id)));
   if (!v) return std::optional<std::string>();
   QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
   return std::optional<std::string>(CommitmentOf(s.value("salt", ""), client.id, subject_id));
@@ -370,7 +371,7 @@ Result<std::optional<std::string>> Approvals::Commitment(const ClientInfo& clien
 Result<bool> Approvals::SubjectApproved(const ClientInfo& client, const std::string& subject_id,
                                         const DocumentAnswer& answer) const {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject_id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject_id)));
   if (!v) return false;
   QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
   const std::string salt = s.value("salt", "");
@@ -396,7 +397,7 @@ namespace {
 // request does not exist, as far as this client knows).
 Result<json> LoadRequest(const ledger::Log& log, const ClientInfo& client, const std::string& id) {
   if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log.ReadPrivate(tables::kApprovals, RequestKey(id)));
   if (!v) return NotFound("no approval request " + id);
   QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
   if (r.value("client", "") != client.id) return NotFound("no approval request " + id);
@@ -547,12 +548,12 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   ledger::AppendRequest req;
   const std::string fresh_salt = crypto::HexEncode(crypto::RandomBytes(32));
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null()) {
       s = json{{"salt", fresh_salt}, {"last_step", 0}};
-      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
     }
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(rid), stored.dump()));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
     if (message) {
       const json delivery = {
           {"request", rid}, {"subject", subject}, {"channel", ChannelName(request.channel)}, {"code", code}};
@@ -576,7 +577,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
 
 Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_number, const std::string& id) const {
   if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
   if (!v) return NotFound("no approval request " + id);
   QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
   if (r.value("subject", "") != document_number) {
@@ -634,7 +635,7 @@ struct CodeCheck {
 Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32>& data_key, const json& request,
                             const std::string& id, const std::string& code, int64_t now) {
   const std::string subject = request.value("subject", "");
-  QUIPU_ASSIGN_OR_RETURN(auto sv, log.ReadPrivate(PrivateTable::kSubjects, SubjectKey(subject)));
+  QUIPU_ASSIGN_OR_RETURN(auto sv, log.ReadPrivate(tables::kSubjects, SubjectKey(subject)));
   if (!sv) return FailedPrecondition("the subject was forgotten; the request cannot be decided");
   QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
   QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
@@ -665,18 +666,18 @@ Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int 
   bool citizen_locked = false;
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
+    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
     QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
     const int wrong = cur.value("wrong_codes", 0) + 1;
     cur["wrong_codes"] = wrong;
     if (wrong >= max_wrong_codes) cur["status"] = "locked";
     left = std::max(0, max_wrong_codes - wrong);
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump()));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
     const std::string skey = SubjectKey(cur.value("subject", ""));
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, skey, "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, skey, "subject"));
     if (s.is_null()) return Status::Ok();
     citizen_locked = CountCitizenWrongCode(s, now);
-    return txn.Put(PrivateTable::kSubjects, skey, s.dump());
+    return txn.Put(tables::kSubjects, skey, s.dump());
   };
   auto w = log.Append(std::move(req)).get();
   if (!w.ok()) return w.status();
@@ -712,7 +713,7 @@ Result<ApprovalView> Approvals::DecideRequest(const ClientInfo* asking, std::str
     client = *asking;
   } else {
     if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-    QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(id)));
+    QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
     if (!v) return NotFound("no approval request " + id);
     QUIPU_ASSIGN_OR_RETURN(r, ParseRecord(*v, "approval request"));
     if (r.value("subject", "") != citizen) {
@@ -747,9 +748,9 @@ Result<ApprovalView> Approvals::DecideRequest(const ClientInfo* asking, std::str
   if (!current.ok()) return current.status();
   const std::string notify_uri = current->notify_uri;
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, PrivateTable::kApprovals, RequestKey(id), "approval request"));
+    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
     QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, PrivateTable::kSubjects, SubjectKey(subject), "subject"));
+    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null() || s.value("salt", "") != salt) return FailedPrecondition("the subject was forgotten meanwhile");
     QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
     if (totp) {
@@ -761,7 +762,7 @@ Result<ApprovalView> Approvals::DecideRequest(const ClientInfo* asking, std::str
     s.erase("wrong_codes");
     s.erase("lockouts");
     s.erase("locked_until_us");
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kSubjects, SubjectKey(subject), s.dump()));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
     json indices = json::array();
     json notified = json::array();
     for (size_t i = 0; i < cur["documents"].size(); ++i) {
@@ -773,7 +774,7 @@ Result<ApprovalView> Approvals::DecideRequest(const ClientInfo* asking, std::str
     cur["entries"] = indices;
     cur["notification"] = {{"state", "pending"}, {"attempts", 0}};
     cur.erase("code_hash");
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kApprovals, RequestKey(id), cur.dump()));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
     const json note = {{"request", id}, {"status", status}, {"documents", notified}};
     return PutOutbox(txn, data_key_, now, id, "notify", notify_uri, *notify_token, note);
   };
@@ -802,7 +803,7 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
   std::vector<std::pair<std::string, json>> due;
   Status bad = Status::Ok();
   if (max == 0) return std::vector<OutboxItem>();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
     auto j = ParseRecord(std::string(v), "outbox");
     if (!j.ok()) {
       bad = j.status();
@@ -825,7 +826,7 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
     item.attempts = j.value("attempts", 0);
     item.created_us = j.value("created_us", int64_t{0});
     if (item.kind == "deliver") {
-      QUIPU_ASSIGN_OR_RETURN(auto rv, log_.ReadPrivate(PrivateTable::kApprovals, RequestKey(item.request_id)));
+      QUIPU_ASSIGN_OR_RETURN(auto rv, log_.ReadPrivate(tables::kApprovals, RequestKey(item.request_id)));
       json request;
       if (rv) {
         QUIPU_ASSIGN_OR_RETURN(request, ParseRecord(*rv, "approval request"));
@@ -850,7 +851,7 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
 Result<std::optional<int64_t>> Approvals::NextDue(const OutboxFilter& consider) const {
   std::optional<int64_t> next;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
     auto j = ParseRecord(std::string(v), "outbox");
     if (!j.ok()) {
       bad = j.status();
@@ -869,9 +870,9 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
   const int64_t now = options_.clock();
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json o, GetJson(txn, PrivateTable::kOutbox, item.key, "outbox"));
+    QUIPU_ASSIGN_OR_RETURN(json o, GetJson(txn, tables::kOutbox, item.key, "outbox"));
     if (o.is_null()) return Status::Ok();  // already recorded
-    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, PrivateTable::kApprovals, RequestKey(item.request_id), "approval request"));
+    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, tables::kApprovals, RequestKey(item.request_id), "approval request"));
     const int attempts = o.value("attempts", 0) + 1;
     const bool give_up = !attempt.delivered && now - o.value("created_us", int64_t{0}) >= kOutboxGiveUp;
     // A code is retried only while its request still waits for it.
@@ -879,11 +880,11 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
     // 1 s, 2 s, 4 s, ... up to an hour between attempts.
     const int64_t next_us = now + std::min<int64_t>(int64_t{1} << std::min(attempts - 1, 12), 3600) * kSecond;
     if (attempt.delivered || give_up || obsolete_code) {
-      QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kOutbox, item.key));
+      QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, item.key));
     } else {
       o["attempts"] = attempts;
       o["next_us"] = next_us;
-      QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kOutbox, item.key, o.dump()));
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kOutbox, item.key, o.dump()));
     }
     if (item.kind != "notify" || r.is_null()) return Status::Ok();
     json& n = r["notification"];
@@ -899,7 +900,7 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
       if (!give_up) n["next_attempt_at"] = FormatMicros(next_us);
       if (attempt.http_status != 0) n["last_http_status"] = attempt.http_status;
     }
-    return txn.Put(PrivateTable::kApprovals, RequestKey(item.request_id), r.dump());
+    return txn.Put(tables::kApprovals, RequestKey(item.request_id), r.dump());
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();
@@ -908,9 +909,9 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
 Status Approvals::DropOutbox(const OutboxItem& item) {
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kOutbox, item.key));
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kOutbox, item.key));
     if (!v) return Status::Ok();
-    return txn.Delete(PrivateTable::kOutbox, item.key);
+    return txn.Delete(tables::kOutbox, item.key);
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();

@@ -5,6 +5,7 @@
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::node {
@@ -72,14 +73,14 @@ Result<Clients::Added> Clients::Add(const std::string& name, const std::string& 
   QUIPU_ASSIGN_OR_RETURN(std::string sealed, SealSecret(data_key_, notify_token, "notify:" + out.client.id));
   const std::string token_key = TokenKey(out.token);
   Status s = Commit([&](ledger::PrivateTxn& txn, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(PrivateTable::kClients, ClientKey(out.client.id)));
+    QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(tables::kClients, ClientKey(out.client.id)));
     if (existing) return AlreadyExists("client id collision; try again");
     json j = StoredClient(out.client);
     j["notify_token_sealed"] = sealed;
     j["token_key"] = token_key;
     j["created"] = time;
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kClients, ClientKey(out.client.id), j.dump()));
-    return txn.Put(PrivateTable::kClients, token_key, out.client.id);
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kClients, ClientKey(out.client.id), j.dump()));
+    return txn.Put(tables::kClients, token_key, out.client.id);
   });
   QUIPU_RETURN_IF_ERROR(s);
   QUIPU_ASSIGN_OR_RETURN(out.client, Get(out.client.id));  // with its commit time
@@ -89,7 +90,7 @@ Result<Clients::Added> Clients::Add(const std::string& name, const std::string& 
 Result<std::vector<ClientInfo>> Clients::List() const {
   std::vector<ClientInfo> out;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(PrivateTable::kClients, "c:", [&](std::string_view, std::string_view v) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kClients, "c:", [&](std::string_view, std::string_view v) {
     auto j = ParseStored(std::string(v));
     if (!j.ok()) {
       bad = j.status();
@@ -103,7 +104,7 @@ Result<std::vector<ClientInfo>> Clients::List() const {
 }
 
 Result<ClientInfo> Clients::Get(const std::string& id) const {
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kClients, ClientKey(id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kClients, ClientKey(id)));
   if (!v) return NotFound("no client " + id);
   QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
   return FromJson(j);
@@ -111,11 +112,11 @@ Result<ClientInfo> Clients::Get(const std::string& id) const {
 
 Status Clients::Disable(const std::string& id) {
   return Commit([&](ledger::PrivateTxn& txn, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kClients, ClientKey(id)));
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kClients, ClientKey(id)));
     if (!v) return NotFound("no client " + id);
     QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
     j["disabled"] = true;
-    return txn.Put(PrivateTable::kClients, ClientKey(id), j.dump());
+    return txn.Put(tables::kClients, ClientKey(id), j.dump());
   });
 }
 
@@ -123,13 +124,13 @@ Result<std::string> Clients::Rotate(const std::string& id) {
   const std::string token = NewToken("qk_");
   const std::string token_key = TokenKey(token);
   QUIPU_RETURN_IF_ERROR(Commit([&](ledger::PrivateTxn& txn, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(PrivateTable::kClients, ClientKey(id)));
+    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kClients, ClientKey(id)));
     if (!v) return NotFound("no client " + id);
     QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
-    QUIPU_RETURN_IF_ERROR(txn.Delete(PrivateTable::kClients, j.value("token_key", "")));
+    QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kClients, j.value("token_key", "")));
     j["token_key"] = token_key;
-    QUIPU_RETURN_IF_ERROR(txn.Put(PrivateTable::kClients, ClientKey(id), j.dump()));
-    return txn.Put(PrivateTable::kClients, token_key, id);
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kClients, ClientKey(id), j.dump()));
+    return txn.Put(tables::kClients, token_key, id);
   }));
   return token;
 }
@@ -140,9 +141,9 @@ Result<ClientInfo> Clients::Authenticate(std::string_view token) const {
   // The lookup is by the token's SHA-256, and the stored hash is compared
   // in constant time: timing says nothing about the token.
   const std::string key = TokenKey(token);
-  QUIPU_ASSIGN_OR_RETURN(auto id, log_.ReadPrivate(PrivateTable::kClients, key));
+  QUIPU_ASSIGN_OR_RETURN(auto id, log_.ReadPrivate(tables::kClients, key));
   if (!id) return denied;
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kClients, ClientKey(*id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kClients, ClientKey(*id)));
   if (!v) return denied;
   QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
   const std::string stored = j.value("token_key", "");
@@ -153,7 +154,7 @@ Result<ClientInfo> Clients::Authenticate(std::string_view token) const {
 }
 
 Result<std::string> Clients::NotifyToken(const std::string& id) const {
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kClients, ClientKey(id)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kClients, ClientKey(id)));
   if (!v) return NotFound("no client " + id);
   QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
   return OpenSecret(data_key_, j.value("notify_token_sealed", ""), "notify:" + id);

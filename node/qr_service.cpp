@@ -13,6 +13,7 @@
 #include "node/document.h"
 #include "node/qr_format.h"
 #include "node/qr_render.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 #include "node/time.h"
 #include "pdf/stamp.h"
@@ -141,7 +142,7 @@ Result<QrIssued> QrService::Issue(const ClientInfo& client, const QrIssueRequest
     QUIPU_ASSIGN_OR_RETURN(sealed, SealQr(request.plain, first, signer_.key_hash(), data_key, signer_.key()));
     sealed_ok = true;
     json record = {{"text", QrText(sealed)}, {"client", client.id}, {"issued", time}};
-    return txn.Put(PrivateTable::kApprovals, IssuedKey(first), record.dump());
+    return txn.Put(tables::kQr, IssuedKey(first), record.dump());
   };
   req.late_entries = [&](uint64_t) -> Result<std::vector<json>> {
     if (!sealed_ok) return Internal("qr: not sealed");
@@ -244,9 +245,9 @@ Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, st
                                                {"doc", entry["doc"]},
                                                {"reason", std::string(reason)}}});
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(PrivateTable::kApprovals, RevokedKey(index)));
+    QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(tables::kQr, RevokedKey(index)));
     if (existing) return FailedPrecondition("QR code " + std::to_string(index) + " is already revoked");
-    return txn.Put(PrivateTable::kApprovals, RevokedKey(index), std::to_string(first));
+    return txn.Put(tables::kQr, RevokedKey(index), std::to_string(first));
   };
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
@@ -254,7 +255,7 @@ Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, st
 }
 
 Result<std::optional<uint64_t>> QrService::RevocationOf(uint64_t index) const {
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, RevokedKey(index)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, RevokedKey(index)));
   if (!v) return std::optional<uint64_t>();
   uint64_t by = 0;
   auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), by);
@@ -266,7 +267,7 @@ Result<std::optional<uint64_t>> QrService::RevocationOf(uint64_t index) const {
 
 Result<std::string> QrService::Text(const ClientInfo& client, uint64_t index) const {
   const Status none = NotFound("no QR code of this client at index " + std::to_string(index));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(PrivateTable::kApprovals, IssuedKey(index)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, IssuedKey(index)));
   if (!v) return none;
   json j = json::parse(*v, nullptr, false);
   if (!j.is_object()) return Corruption("the record of QR code " + std::to_string(index) + " is not JSON");

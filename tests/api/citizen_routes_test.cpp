@@ -12,6 +12,7 @@
 #include "ledger/log.h"
 #include "node/approvals.h"
 #include "node/clients.h"
+#include "node/schema.h"
 #include "pdf/engine.h"
 #include "tests/common/process.h"
 
@@ -23,8 +24,7 @@ using nlohmann::json;
 class CitizenRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger::LogOptions o;
-    o.dir = dir_.File("data");
+    ledger::LogOptions o = node::LogOptionsFor(dir_.File("data"));
     log_ = std::move(ledger::Log::Open(o)).value();
     crypto::RandomBytes(key_);
     clients_ = std::make_unique<node::Clients>(*log_, key_);

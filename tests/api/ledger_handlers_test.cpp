@@ -10,6 +10,7 @@
 #include "crypto/encoding.h"
 #include "ledger/log.h"
 #include "ledger/merkle.h"
+#include "node/schema.h"
 #include "tests/common/process.h"
 
 namespace quipu::api {
@@ -27,8 +28,7 @@ crypto::Digest FromB64(const json& j) {
 class LedgerHandlersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger::LogOptions o;
-    o.dir = dir_.File("data");
+    ledger::LogOptions o = node::LogOptionsFor(dir_.File("data"));
     auto log = ledger::Log::Open(o);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();

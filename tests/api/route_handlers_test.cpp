@@ -14,6 +14,7 @@
 #include "ledger/log.h"
 #include "node/approvals.h"
 #include "node/clients.h"
+#include "node/schema.h"
 #include "node/qr_service.h"
 #include "pdf/engine.h"
 #include "tests/common/minimal_pdf.h"
@@ -27,8 +28,7 @@ using nlohmann::json;
 class RouteHandlersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger::LogOptions o;
-    o.dir = dir_.File("data");
+    ledger::LogOptions o = node::LogOptionsFor(dir_.File("data"));
     auto log = ledger::Log::Open(o);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();

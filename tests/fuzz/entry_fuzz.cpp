@@ -1,6 +1,7 @@
-// libFuzzer target: ParseEntry (with its fast scanner) must never crash and
-// must judge every input exactly as the definition does (strict JSON,
-// canonical, v == 1, a valid time, valid type fields).
+// libFuzzer target: ParseEntry (with its fast scanner) over quipu's entry
+// types must never crash and must judge every input exactly as the
+// definition does (strict JSON, canonical, v == 1, a valid time, valid type
+// fields); the scanner alone must vouch for nothing the definition refuses.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -8,11 +9,13 @@
 
 #include "crypto/jcs.h"
 #include "ledger/entry.h"
+#include "node/schema.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace quipu;
+  const ledger::EntrySchema& types = node::EntryTypes();
   const std::string input(reinterpret_cast<const char*>(data), size);
-  const bool fast = ledger::ParseEntry(input).ok();
+  const bool fast = types.ParseEntry(input).ok();
   bool reference = false;
   auto parsed = crypto::ParseJsonStrict(input);
   if (parsed.ok() && parsed->is_object()) {
@@ -22,9 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         j["time"].is_string() && ledger::ParseTime(j["time"].get<std::string>()).ok()) {
       j.erase("v");
       j.erase("time");
-      reference = ledger::ValidateEntryFields(j).ok();
+      reference = types.ValidateFields(j).ok();
     }
   }
   if (fast != reference) std::abort();
+  if (types.Scans(input, false) && !reference) std::abort();
+  if (types.Scans(input, true) && !types.ParseFields(input).ok()) std::abort();
   return 0;
 }

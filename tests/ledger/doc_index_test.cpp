@@ -168,7 +168,7 @@ TEST(DocIndex, ALookupInsideAnAbortedWriteLeavesNoStaleFilter) {
 
 // A directory of format 1 kept its index in the `docs` table: it is still
 // read (read-only, before any upgrade), and a writer upgrades the directory
-// to format 2 and adds runs beside it.
+// to the current format and adds runs beside it.
 TEST(DocIndex, ReadsAndUpgradesAFormatOneDirectory) {
   TempDir tmp;
   const std::string dir = tmp.File("d");

@@ -19,6 +19,7 @@
 #include "ledger/log.h"
 #include "ledger/store.h"
 #include "tests/common/process.h"
+#include "tests/ledger/test_entry_types.h"
 
 namespace quipu::ledger {
 namespace {
@@ -54,16 +55,17 @@ std::string BuildLedger(const TempDir& dir) {
   LogOptions o;
   o.dir = dir.File("data");
   o.sync = SyncMode::kNone;
+  o.entry_schema = TestEntryTypes();
   auto log = Log::Open(o);
   EXPECT_TRUE(log.ok()) << log.status().ToString();
   AppendRequest req;
   for (int i = 0; i < 2000; ++i) {
     const std::string hex = crypto::HexEncode(crypto::Sha256(std::to_string(i)));
-    req.entries.push_back({{"type", "approval"},
-                           {"client", "c_fault"},
-                           {"request", "r_" + std::to_string(i)},
-                           {"subject", hex},
-                           {"doc", {{"sha256", hex}, {"media_type", "application/pdf"}}}});
+    req.entries.push_back({{"type", "note"},
+                           {"author", "a_fault"},
+                           {"ref", "r_" + std::to_string(i)},
+                           {"seal", hex},
+                           {"doc", {{"sha256", hex}, {"format", "pdf"}}}});
   }
   EXPECT_TRUE((*log)->Append(std::move(req)).get().ok());
   return o.dir;

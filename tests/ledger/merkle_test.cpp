@@ -16,6 +16,7 @@
 #include "ledger/log.h"
 #include "ledger/tiles.h"
 #include "tests/common/process.h"
+#include "tests/ledger/test_entry_types.h"
 
 namespace quipu::ledger {
 namespace {
@@ -201,13 +202,14 @@ struct Ledger {
   std::vector<std::string> entries;
 };
 
-// A ledger of `total` qr_revoke entries appended in requests of the sizes
+// A ledger of `total` retract entries appended in requests of the sizes
 // in `batches`, cycled.
 Ledger BuildLedger(const std::vector<int>& batches = {1, 7, 1, 256, 3, 2, 30}, uint64_t total = 300) {
   Ledger l;
   LogOptions o;
   o.dir = l.dir->File("data");
   o.sync = SyncMode::kNone;
+  o.entry_schema = TestEntryTypes();
   auto log = Log::Open(o);
   EXPECT_TRUE(log.ok());
   l.log = std::move(*log);
@@ -215,7 +217,7 @@ Ledger BuildLedger(const std::vector<int>& batches = {1, 7, 1, 256, 3, 2, 30}, u
   for (size_t i = 0; n < total; ++i) {
     AppendRequest req;
     for (int j = 0; j < batches[i % batches.size()] && n < total; ++j, ++n) {
-      req.entries.push_back({{"type", "qr_revoke"}, {"client", "c"}, {"target", n}, {"reason", "r" + std::to_string(n)}});
+      req.entries.push_back({{"type", "retract"}, {"author", "a"}, {"target", n}, {"reason", "r" + std::to_string(n)}});
     }
     EXPECT_TRUE(l.log->Append(std::move(req)).get().ok());
   }

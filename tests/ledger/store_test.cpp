@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -53,7 +54,15 @@ std::string EntryText(uint64_t index, size_t size) {
   return s;
 }
 
+// The private tables of these tests (a caller names its own).
+constexpr PrivateTable kSalts{"salts"};
+constexpr PrivateTable kAccounts{"accounts"};
+constexpr PrivateTable kRequests{"requests"};
+constexpr PrivateTable kQueue{"queue"};
+
+// Opens `dir` with the tables above unless `options` names others.
 std::unique_ptr<Store> OpenOrDie(const std::string& dir, StoreOptions options = {}) {
+  if (options.private_tables.empty()) options.private_tables = {kSalts, kAccounts, kRequests, kQueue};
   auto store = Store::Open(dir, options);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   return store.ok() ? std::move(*store) : nullptr;
@@ -144,16 +153,16 @@ TEST(StoreTest, PutsAndGetsEveryTable) {
     QUIPU_RETURN_IF_ERROR(b.PutBlock(1, crypto::AsBytes("block1")));
     QUIPU_RETURN_IF_ERROR(b.PutMeta("origin", crypto::AsBytes("example.org/log")));
     QUIPU_RETURN_IF_ERROR(b.PutMetaU64("tree_size", 2));
-    QUIPU_RETURN_IF_ERROR(b.Put(PrivateTable::kSubjects, crypto::AsBytes("s1"), crypto::AsBytes("salt1")));
-    QUIPU_RETURN_IF_ERROR(b.Put(PrivateTable::kClients, crypto::AsBytes("c1"), crypto::AsBytes("client")));
-    QUIPU_RETURN_IF_ERROR(b.Put(PrivateTable::kApprovals, crypto::AsBytes("a1"), crypto::AsBytes("approval")));
+    QUIPU_RETURN_IF_ERROR(b.Put(kSalts, crypto::AsBytes("s1"), crypto::AsBytes("salt1")));
+    QUIPU_RETURN_IF_ERROR(b.Put(kAccounts, crypto::AsBytes("c1"), crypto::AsBytes("account")));
+    QUIPU_RETURN_IF_ERROR(b.Put(kRequests, crypto::AsBytes("a1"), crypto::AsBytes("request")));
     for (const char* k : {"o3", "o1", "o2"}) {
-      QUIPU_RETURN_IF_ERROR(b.Put(PrivateTable::kOutbox, crypto::AsBytes(k), crypto::AsBytes(k)));
+      QUIPU_RETURN_IF_ERROR(b.Put(kQueue, crypto::AsBytes(k), crypto::AsBytes(k)));
     }
     // The batch reads its own writes.
     QUIPU_ASSIGN_OR_RETURN(ByteView e1, b.GetEntry(1));
     if (crypto::AsString(e1) != "one") return Internal("batch does not see its write");
-    return b.Delete(PrivateTable::kOutbox, crypto::AsBytes("o2"));
+    return b.Delete(kQueue, crypto::AsBytes("o2"));
   }).ok());
 
   auto view = store->Read();
@@ -181,18 +190,18 @@ TEST(StoreTest, PutsAndGetsEveryTable) {
   EXPECT_EQ(crypto::AsString(block->header), "block1");
   EXPECT_EQ(crypto::AsString(*view->GetMeta("origin")), "example.org/log");
   EXPECT_EQ(*view->GetMetaU64("tree_size"), 2u);
-  EXPECT_EQ(crypto::AsString(*view->Get(PrivateTable::kSubjects, crypto::AsBytes("s1"))), "salt1");
-  EXPECT_EQ(crypto::AsString(*view->Get(PrivateTable::kClients, crypto::AsBytes("c1"))), "client");
-  EXPECT_EQ(crypto::AsString(*view->Get(PrivateTable::kApprovals, crypto::AsBytes("a1"))), "approval");
-  // Tables are separate: the subjects key is not in clients.
-  EXPECT_EQ(view->Get(PrivateTable::kClients, crypto::AsBytes("s1")).status().code(),
+  EXPECT_EQ(crypto::AsString(*view->Get(kSalts, crypto::AsBytes("s1"))), "salt1");
+  EXPECT_EQ(crypto::AsString(*view->Get(kAccounts, crypto::AsBytes("c1"))), "account");
+  EXPECT_EQ(crypto::AsString(*view->Get(kRequests, crypto::AsBytes("a1"))), "request");
+  // Tables are separate: the salts key is not in accounts.
+  EXPECT_EQ(view->Get(kAccounts, crypto::AsBytes("s1")).status().code(),
             StatusCode::kNotFound);
-  std::vector<std::string> outbox;
-  ASSERT_TRUE(view->ForEach(PrivateTable::kOutbox, {}, [&](ByteView k, ByteView) {
-    outbox.emplace_back(crypto::AsString(k));
+  std::vector<std::string> queue;
+  ASSERT_TRUE(view->ForEach(kQueue, {}, [&](ByteView k, ByteView) {
+    queue.emplace_back(crypto::AsString(k));
     return Status::Ok();
   }).ok());
-  EXPECT_EQ(outbox, (std::vector<std::string>{"o1", "o3"}));
+  EXPECT_EQ(queue, (std::vector<std::string>{"o1", "o3"}));
 }
 
 TEST(StoreTest, EntriesAppendInOrderAndIterate) {
@@ -221,6 +230,102 @@ TEST(StoreTest, EntriesAppendInOrderAndIterate) {
   });
   EXPECT_EQ(stop.code(), StatusCode::kNotFound);
   EXPECT_EQ(calls, 3);
+}
+
+// ---- Private tables -------------------------------------------------------
+
+// The LMDB database `name` of the data directory `dir`, read without the
+// store (the store must be closed): its keys, or nullopt if it does not exist.
+std::optional<std::vector<std::string>> RawTableKeys(const std::string& dir, const char* name) {
+  lmdb::EnvOptions eo;
+  eo.read_only = true;
+  auto env = lmdb::Env::Open(dir + "/ledger.mdb", eo);
+  EXPECT_TRUE(env.ok()) << env.status().ToString();
+  auto txn = lmdb::ReadTxn::Begin(**env);
+  EXPECT_TRUE(txn.ok());
+  auto dbi = lmdb::OpenDb(*txn, name, 0, /*create=*/false);
+  if (!dbi.ok()) return std::nullopt;
+  auto cursor = lmdb::Cursor::Open(*txn, *dbi);
+  EXPECT_TRUE(cursor.ok());
+  std::vector<std::string> keys;
+  MDB_val k, v;
+  for (int rc = cursor->Get(&k, &v, MDB_FIRST); rc == 0; rc = cursor->Get(&k, &v, MDB_NEXT)) {
+    keys.emplace_back(crypto::AsString(lmdb::FromVal(k)));
+  }
+  return keys;
+}
+
+TEST(StoreTest, PrivateTablesAreTheCallersLmdbDatabases) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("d");
+  {
+    auto store = OpenOrDie(dir);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Write([](WriteBatch& b) {
+      return b.Put(kQueue, crypto::AsBytes("q1"), crypto::AsBytes("v"));
+    }).ok());
+  }
+  // The handle's name is the database's name: what an earlier version wrote
+  // under that name is what the table holds.
+  EXPECT_EQ(RawTableKeys(dir, "queue"), (std::vector<std::string>{"q1"}));
+  EXPECT_EQ(RawTableKeys(dir, "salts"), (std::vector<std::string>{}));
+}
+
+TEST(StoreTest, ATableNewerThanTheDirectory) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("d");
+  constexpr PrivateTable kLater{"later"};
+  StoreOptions before;
+  before.private_tables = {kRequests};
+  {
+    auto store = OpenOrDie(dir, before);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Write([](WriteBatch& b) {
+      return b.Put(kRequests, crypto::AsBytes("r1"), crypto::AsBytes("old"));
+    }).ok());
+  }
+  StoreOptions ro;
+  ro.read_only = true;
+  ro.private_tables = {kRequests, kLater};
+  {
+    // A reader of the older directory reads the missing table as empty...
+    auto store = OpenOrDie(dir, ro);
+    ASSERT_NE(store, nullptr);
+    auto view = store->Read();
+    ASSERT_TRUE(view.ok());
+    EXPECT_EQ(crypto::AsString(*view->Get(kRequests, crypto::AsBytes("r1"))), "old");
+    auto missing = view->Get(kLater, crypto::AsBytes("r1"));
+    EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+    EXPECT_THAT(missing.status().message(), HasSubstr("later"));
+    int visited = 0;
+    EXPECT_TRUE(view->ForEach(kLater, {}, [&](ByteView, ByteView) {
+      ++visited;
+      return Status::Ok();
+    }).ok());
+    EXPECT_EQ(visited, 0);
+    EXPECT_TRUE(view->CheckTable(kLater).ok());
+  }
+  EXPECT_FALSE(RawTableKeys(dir, "later").has_value());  // ...and creates nothing
+  {
+    // A writer creates it, and the older table keeps its records.
+    StoreOptions now;
+    now.private_tables = {kRequests, kLater};
+    auto store = OpenOrDie(dir, now);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Write([&](WriteBatch& b) {
+      return b.Put(kLater, crypto::AsBytes("l1"), crypto::AsBytes("new"));
+    }).ok());
+    auto view = store->Read();
+    ASSERT_TRUE(view.ok());
+    EXPECT_EQ(crypto::AsString(*view->Get(kRequests, crypto::AsBytes("r1"))), "old");
+    EXPECT_EQ(crypto::AsString(*view->Get(kLater, crypto::AsBytes("l1"))), "new");
+  }
+  {
+    // A writer that lists fewer tables leaves the others alone.
+    auto store = OpenOrDie(dir, before);
+    ASSERT_NE(store, nullptr);
+  }
+  EXPECT_EQ(RawTableKeys(dir, "later"), (std::vector<std::string>{"l1"}));
 }
 
 // ---- Map growth -----------------------------------------------------------
@@ -317,7 +422,7 @@ TEST(StoreTest, FailedWriteFunctionLeavesNothing) {
   Status s = store->Write([&](WriteBatch& b) -> Status {
     QUIPU_RETURN_IF_ERROR(b.PutEntry(5, crypto::AsBytes("five")));
     QUIPU_RETURN_IF_ERROR(b.PutCheckpoint(6, "note"));
-    QUIPU_RETURN_IF_ERROR(b.Put(PrivateTable::kOutbox, crypto::AsBytes("k"), crypto::AsBytes("v")));
+    QUIPU_RETURN_IF_ERROR(b.Put(kQueue, crypto::AsBytes("k"), crypto::AsBytes("v")));
     return InvalidArgument("the sequencer changed its mind");
   });
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
@@ -333,7 +438,7 @@ TEST(StoreTest, FailedWriteFunctionLeavesNothing) {
   EXPECT_EQ(*view->EntryCount(), 5u);
   EXPECT_EQ(crypto::AsString(*view->GetEntry(3)), EntryText(3, 50));
   EXPECT_EQ(view->GetCheckpoint(6).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(view->Get(PrivateTable::kOutbox, crypto::AsBytes("k")).status().code(),
+  EXPECT_EQ(view->Get(kQueue, crypto::AsBytes("k")).status().code(),
             StatusCode::kNotFound);
 }
 
@@ -362,8 +467,39 @@ TEST(StoreTest, RefusesNewerFormatVersion) {
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
     EXPECT_THAT(store.status().message(),
-                HasSubstr("format version 7 is newer than this quipu (2); upgrade quipu"));
+                HasSubstr("format version 7 is newer than this quipu (3); upgrade quipu"));
   }
+}
+
+// A format-2 directory (private tables fixed by the version) is read as it
+// is and upgraded by the first writer, so that a format-2 quipu refuses it
+// from then on.
+TEST(StoreTest, UpgradesAFormatTwoDirectoryWhenWriting) {
+  TempDir tmp;
+  std::string dir = tmp.Sub("d");
+  { ASSERT_NE(OpenOrDie(dir), nullptr); }
+  {
+    auto env = lmdb::Env::Open(dir + "/ledger.mdb", {});
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    auto txn = lmdb::WriteTxn::Begin(**env);
+    ASSERT_TRUE(txn.ok());
+    auto meta = lmdb::OpenDb(*txn, "meta", 0, false);
+    ASSERT_TRUE(meta.ok());
+    lmdb::U64Key two(2);
+    MDB_val k = lmdb::ToVal(std::string_view("format_version")), v = two.val();
+    ASSERT_EQ(mdb_put(txn->get(), *meta, &k, &v, 0), 0);
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  auto version = [&](bool read_only) {
+    StoreOptions options;
+    options.read_only = read_only;
+    auto store = OpenOrDie(dir, options);
+    auto view = store->Read();
+    return *view->GetMetaU64("format_version");
+  };
+  EXPECT_EQ(version(/*read_only=*/true), 2u);
+  EXPECT_EQ(version(/*read_only=*/false), 3u);
+  EXPECT_EQ(version(/*read_only=*/true), 3u);
 }
 
 // ---- Writer lock and readers ----------------------------------------------
@@ -654,13 +790,13 @@ TEST(StoreErrorTest, BadArgumentsAndMissingRecords) {
     const WriteBatch::DocRecord twice[] = {{doc, 4}, {doc, 4}};
     return b.IndexDocuments(twice);
   });
-  expect_invalid([&](WriteBatch& b) { return b.Put(PrivateTable::kClients, key512, Bytes("v")); });
+  expect_invalid([&](WriteBatch& b) { return b.Put(kAccounts, key512, Bytes("v")); });
   expect_invalid([&](WriteBatch& b) -> Status {
     QUIPU_RETURN_IF_ERROR(b.PutBlock(5, Bytes("b")));
     return b.PutBlock(5, Bytes("again"));
   });
   Status s = store->Write(
-      [](WriteBatch& b) { return b.Delete(PrivateTable::kOutbox, crypto::AsBytes("none")); });
+      [](WriteBatch& b) { return b.Delete(kQueue, crypto::AsBytes("none")); });
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
 
   auto view = store->Read();
@@ -673,9 +809,68 @@ TEST(StoreErrorTest, BadArgumentsAndMissingRecords) {
   EXPECT_EQ(view->LatestBlock().status().code(), StatusCode::kNotFound);
   EXPECT_EQ(view->GetBlock(5).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(view->GetMeta("nope").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(view->Get(PrivateTable::kSubjects, {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(view->Get(kSalts, {}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(view->GetMeta("format_version")->size(), 8u);
   EXPECT_EQ(view->GetMetaU64("format_version").ok(), true);
+}
+
+TEST(StoreErrorTest, BadPrivateTableNamesAreRefusedAtOpen) {
+  TempDir tmp;
+  auto refused = [&](std::vector<PrivateTable> tables, const std::string& what) {
+    StoreOptions o;
+    o.private_tables = std::move(tables);
+    auto store = Store::Open(tmp.Sub("d"), o);
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << store.status().ToString();
+    EXPECT_THAT(store.status().message(), HasSubstr(what));
+  };
+  refused({PrivateTable("")}, "a-z and _");
+  refused({PrivateTable("Notes")}, "'Notes'");
+  refused({PrivateTable("notes-2")}, "'notes-2'");
+  refused({PrivateTable("notes2")}, "'notes2'");
+  refused({PrivateTable(std::string_view("n\0tes", 5))}, "a-z and _");
+  refused({PrivateTable(std::string(33, 'a'))}, "longer than 32");
+  for (const char* own : {"meta", "entries", "tiles", "docruns", "docs", "checkpoints", "blocks"}) {
+    refused({PrivateTable(own)}, "store's own");
+  }
+  refused({kQueue, kSalts, kQueue}, "'queue' is listed twice");
+  std::vector<PrivateTable> many;
+  for (char c = 'a'; c <= 'q'; ++c) many.emplace_back(std::string(3, c));
+  refused(many, "at most 16");
+  EXPECT_FALSE(fs::exists(tmp.Sub("d")));  // refused before anything is made
+  // The longest name is fine, and a 33-character name is not its prefix.
+  StoreOptions o;
+  o.private_tables = {PrivateTable(std::string(32, 'a'))};
+  auto store = OpenOrDie(tmp.Sub("d"), o);
+  ASSERT_NE(store, nullptr);
+  auto view = store->Read();
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->Get(PrivateTable(std::string(32, 'a')), Bytes("k")).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(view->Get(PrivateTable(std::string(33, 'a')), Bytes("k")).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(StoreErrorTest, ATableTheStoreWasNotOpenedWithIsRefused) {
+  TempDir tmp;
+  StoreOptions o;
+  o.private_tables = {kQueue};
+  auto store = OpenOrDie(tmp.Sub("d"), o);
+  ASSERT_NE(store, nullptr);
+  constexpr PrivateTable kOther{"other"};
+  auto expect_unknown = [](const Status& s) {
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr("'other' is not one this store was opened with"));
+  };
+  expect_unknown(store->Write([&](WriteBatch& b) { return b.Put(kOther, Bytes("k"), Bytes("v")); }));
+  expect_unknown(store->Write([&](WriteBatch& b) { return b.Delete(kOther, Bytes("k")); }));
+  expect_unknown(store->Write([&](WriteBatch& b) { return b.CheckTable(kOther); }));
+  // So is a table of another caller, whatever the directory holds.
+  auto view = store->Read();
+  ASSERT_TRUE(view.ok());
+  expect_unknown(view->Get(kOther, Bytes("k")).status());
+  expect_unknown(view->ForEach(kOther, {}, [](ByteView, ByteView) { return Status::Ok(); }));
+  EXPECT_EQ(view->Get(kSalts, Bytes("k")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(view->CheckTable(kQueue).ok());
 }
 
 TEST(StoreErrorTest, LmdbErrorsMapToStatusCodes) {

@@ -10,6 +10,7 @@
 #include "ledger/log.h"
 #include "node/approvals.h"
 #include "node/clients.h"
+#include "node/schema.h"
 #include "pdf/engine.h"
 #include "tests/common/process.h"
 
@@ -28,8 +29,7 @@ struct Fixture {
   int64_t now = kStart;
 
   Fixture() {
-    ledger::LogOptions o;
-    o.dir = dir.File("data");
+    ledger::LogOptions o = node::LogOptionsFor(dir.File("data"));
     log = std::move(ledger::Log::Open(o)).value();
     crypto::RandomBytes(key);
     clients = std::make_unique<Clients>(*log, key);

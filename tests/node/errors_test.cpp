@@ -45,6 +45,7 @@
 #include "node/ledger_reader.h"
 #include "node/qr_format.h"
 #include "node/qr_service.h"
+#include "node/schema.h"
 #include "node/secrets.h"
 #include "node/verify.h"
 #include "pdf/engine.h"
@@ -100,10 +101,11 @@ Stored Snapshot(const ledger::Log& log) {
   const ledger::LogHead head = log.Head();
   s.tree_size = head.tree_size;
   s.root = head.root;
-  const std::pair<PrivateTable, const char*> tables[] = {{PrivateTable::kSubjects, "subjects"},
-                                                         {PrivateTable::kClients, "clients"},
-                                                         {PrivateTable::kApprovals, "approvals"},
-                                                         {PrivateTable::kOutbox, "outbox"}};
+  const std::pair<PrivateTable, const char*> tables[] = {{tables::kSubjects, "subjects"},
+                                                         {tables::kClients, "clients"},
+                                                         {tables::kApprovals, "approvals"},
+                                                         {tables::kOutbox, "outbox"},
+                                                         {tables::kQr, "qr"}};
   for (const auto& [table, name] : tables) {
     Status scanned =
         log.ScanPrivate(table, "", [&, name = name](std::string_view k, std::string_view v) {
@@ -151,8 +153,7 @@ struct Services {
 
   explicit Services(pdf::PdfEngine& engine = pdf::InProcessPdfEngine(),
                     ApprovalsOptions options = {}) {
-    ledger::LogOptions o;
-    o.dir = data;
+    ledger::LogOptions o = node::LogOptionsFor(data);
     auto opened = ledger::Log::Open(o);
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     log = std::move(opened).value();
@@ -274,8 +275,7 @@ TEST(DocumentErrors, ResolveDocumentIsUnavailableWhenTheEngineIsSaturated) {
 // own tests): LMDB keeps no checksum, the entry's first '{' becomes '!'.
 TEST(VerifyErrors, LookupDocumentIsCorruptionForAnEntryThatIsNotJson) {
   testing::TempDir dir;
-  ledger::LogOptions o;
-  o.dir = dir.File("data");
+  ledger::LogOptions o = node::LogOptionsFor(dir.File("data"));
   const std::string marker = "c_0123456789ab";
   {
     auto log = ledger::Log::Open(o);
@@ -644,7 +644,7 @@ TEST(QrServiceErrors, RevokeIsFailedPreconditionWhenRevokedAlready) {
 TEST(QrServiceErrors, RevocationOfIsCorruptionForARecordThatIsNotAnIndex) {
   Services s;
   const uint64_t index = s.Issue("damaged revocation", s.client);
-  PutPrivate(*s.log, PrivateTable::kApprovals, "qrev:" + std::to_string(index), "12x");
+  PutPrivate(*s.log, tables::kQr, "qrev:" + std::to_string(index), "12x");
   auto by = s.qr->RevocationOf(index);
   ASSERT_FALSE(by.ok());
   EXPECT_EQ(by.status().code(), StatusCode::kCorruption) << by.status().ToString();
@@ -664,7 +664,7 @@ TEST(QrServiceErrors, TextIsNotFoundForNoCodeAndAnotherClientsAlike) {
 
 TEST(QrServiceErrors, TextIsCorruptionForARecordThatIsNotJson) {
   Services s;
-  PutPrivate(*s.log, PrivateTable::kApprovals, "q:7", "{not json");
+  PutPrivate(*s.log, tables::kQr, "q:7", "{not json");
   auto text = s.qr->Text(s.client, 7);
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.status().code(), StatusCode::kCorruption) << text.status().ToString();
@@ -805,7 +805,7 @@ TEST(ClientsErrors, NotifyTokenIsCorruptionUnderAnotherDataKey) {
 
 TEST(ClientsErrors, ListAndGetAreCorruptionForARecordThatIsNotJson) {
   Services s;
-  PutPrivate(*s.log, PrivateTable::kClients, "c:c_broken", "{not json");
+  PutPrivate(*s.log, tables::kClients, "c:c_broken", "{not json");
   EXPECT_EQ(s.clients->List().status().code(), StatusCode::kCorruption);
   EXPECT_EQ(s.clients->Get("c_broken").status().code(), StatusCode::kCorruption);
 }
@@ -1223,7 +1223,7 @@ TEST(ApprovalsErrors, DueOutboxIsCorruptionForARecordThatIsNotJsonOrDoesNotOpen)
   EXPECT_EQ(sealed.status().code(), StatusCode::kCorruption) << sealed.status().ToString();
   EXPECT_EQ(s.Snapshot(), before);
   // A record that is not JSON.
-  PutPrivate(*s.log, PrivateTable::kOutbox, "o:00000000000000000001:r_x:notify", "{not json");
+  PutPrivate(*s.log, tables::kOutbox, "o:00000000000000000001:r_x:notify", "{not json");
   before = s.Snapshot();
   auto damaged = s.approvals->DueOutbox(10);
   ASSERT_FALSE(damaged.ok());
@@ -1233,7 +1233,7 @@ TEST(ApprovalsErrors, DueOutboxIsCorruptionForARecordThatIsNotJsonOrDoesNotOpen)
 
 TEST(ApprovalsErrors, NextDueIsCorruptionForARecordThatIsNotJson) {
   Approving s;
-  PutPrivate(*s.log, PrivateTable::kOutbox, "o:00000000000000000001:r_x:notify", "{not json");
+  PutPrivate(*s.log, tables::kOutbox, "o:00000000000000000001:r_x:notify", "{not json");
   auto next = s.approvals->NextDue();
   ASSERT_FALSE(next.ok());
   EXPECT_EQ(next.status().code(), StatusCode::kCorruption) << next.status().ToString();

@@ -10,6 +10,7 @@
 #include "ledger/log.h"
 #include "node/clients.h"
 #include "node/qr_service.h"
+#include "node/schema.h"
 #include "node/verify.h"
 #include "pdf/engine.h"
 #include "pdf/make.h"
@@ -29,8 +30,7 @@ struct Fixture {
   ClientInfo client;
 
   Fixture() {
-    ledger::LogOptions o;
-    o.dir = dir.File("data");
+    ledger::LogOptions o = LogOptionsFor(dir.File("data"));
     auto opened = ledger::Log::Open(o);
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     log = std::move(opened).value();
@@ -61,7 +61,7 @@ TEST(QrRevocations, TheDocumentsAnswerCarriesThemOldAndNew) {
   ledger::AppendRequest old(std::vector<json>{
       {{"type", "qr_revoke"}, {"client", f.client.id}, {"target", issued->index}, {"reason", "antigua"}}});
   old.apply = [&](ledger::PrivateTxn& txn, uint64_t first, const std::string&) {
-    return txn.Put(ledger::PrivateTable::kApprovals, "qrev:" + std::to_string(issued->index), std::to_string(first));
+    return txn.Put(tables::kQr, "qrev:" + std::to_string(issued->index), std::to_string(first));
   };
   ASSERT_TRUE(f.log->Append(std::move(old)).get().ok());
   const RevocationLookup lookup = [&](uint64_t i) { return f.qr->RevocationOf(i); };
