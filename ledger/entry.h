@@ -45,7 +45,7 @@ struct FieldSpec {
   FieldKind kind = FieldKind::kId;
   size_t max_length = 256;          // kId, kText: 1..kMaxEntryBytes
   std::vector<std::string> values;  // kEnum: printable ASCII, at least one
-  std::vector<FieldSpec> fields;    // kObject: 1..16 fields
+  std::vector<FieldSpec> fields;    // kObject: at least one (32 in all of a type's objects)
   bool optional = false;            // may be absent; checked when present
   // kSha256 only: the document the entry concerns, recorded in the documents
   // index (Log::FindDocument). At most one per type, at the top level or in

@@ -17,7 +17,8 @@ class Log;
 namespace quipu::node {
 
 // Brings `log`'s private tables to this version's layout in one commit of
-// the sequencer: all of a step's records move, or none. Idempotent: returns
+// the sequencer: all of a step's records move, or none (the moving records
+// are held in memory until that commit). Idempotent: returns
 // how many records moved (0 when there was nothing to do). `log` must be
 // open for writing with node::PrivateTables(). Call it before the node's
 // services use the log. Errors: those of the read and of the commit.
