@@ -164,7 +164,7 @@ class Log {
  public:
   // Opens (and with create, initialises) the data directory. Errors: the
   // directory is held by another writer (kUnavailable), its format is newer
-  // than this program (kInvalidArgument), I/O (kIoError), damage (kCorruption).
+  // than this program (kUnavailable: "upgrade quipu"), I/O (kIoError), damage (kCorruption).
   static Result<std::unique_ptr<Log>> Open(const LogOptions& options);
   // Stops taking requests, commits what is queued, closes the store.
   ~Log();
