@@ -1,7 +1,6 @@
 #include "api/approvals_json.h"
 
 #include "api/documents_json.h"
-#include "api/oidc_client.h"
 #include "crypto/encoding.h"
 
 namespace quipu::api {
@@ -76,7 +75,7 @@ json ApprovalCreatedJson(const node::ApprovalView& v) {
 std::string RedirectUrl(const node::ApprovalView& v) {
   std::string url = v.redirect_uri + (v.redirect_uri.find('?') == std::string::npos ? "?" : "&") + "request=" + v.id +
                     "&status=" + v.status;
-  if (!v.return_state.empty()) url += "&state=" + PercentEncode(v.return_state);
+  if (!v.return_state.empty()) url += "&state=" + crypto::PercentEncode(v.return_state);
   return url;
 }
 

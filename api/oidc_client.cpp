@@ -10,6 +10,8 @@
 namespace quipu::api {
 namespace {
 
+using crypto::PercentEncode;
+
 using nlohmann::json;
 
 // Keys are read again at most this often when a token names an unknown
@@ -50,21 +52,6 @@ std::string Field(const json& doc, const char* field) {
 
 }  // namespace
 
-std::string PercentEncode(std::string_view text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 Result<std::unique_ptr<OidcClient>> OidcClient::Discover(OidcConfig config) {
   std::string base = config.issuer;

@@ -80,7 +80,4 @@ class OidcClient {
   std::chrono::steady_clock::time_point keys_read_{};
 };
 
-// RFC 3986 percent-encoding of everything but the unreserved characters.
-std::string PercentEncode(std::string_view text);
-
 }  // namespace quipu::api

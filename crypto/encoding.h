@@ -29,6 +29,9 @@ Result<Bytes> HexDecode(std::string_view text);
 std::string Base64Encode(std::span<const uint8_t> data);
 Result<Bytes> Base64Decode(std::string_view text);
 
+// RFC 3986 percent-encoding of everything but the unreserved characters.
+std::string PercentEncode(std::string_view text);
+
 std::string Base64UrlEncode(std::span<const uint8_t> data);
 Result<Bytes> Base64UrlDecode(std::string_view text);
 
