@@ -12,6 +12,7 @@ namespace quipu::pdf {
 namespace {
 
 constexpr int kMaxSamplePages = 100000;
+constexpr const char* kSampleDate = "D:20260101000000Z";
 
 std::string DescribePdfError(const PoDoFo::PdfError& e) {
   const char* name = PoDoFo::PdfError::ErrorName(e.GetError());
@@ -51,6 +52,10 @@ Result<Bytes> MakeSamplePdf(int pages, std::string_view text) {
       painter.FinishPage();
     }
     doc.GetInfo()->SetCreator(PoDoFo::PdfString("quipu"));
+    // PoDoFo dates a new document now; a sample is the same bytes whenever
+    // it is made (its hash is what tests compare, a second apart or not).
+    doc.GetInfo()->GetObject()->GetDictionary().AddKey(PoDoFo::PdfName("CreationDate"),
+                                                       PoDoFo::PdfString(kSampleDate));
     PoDoFo::PdfRefCountedBuffer buffer;
     PoDoFo::PdfOutputDevice device(&buffer);
     doc.Write(&device);
@@ -82,6 +87,7 @@ Result<Bytes> AppendIncrementalUpdate(std::span<const uint8_t> pdf, std::string_
   try {
     const std::string subject(text);
     doc.GetInfo()->SetSubject(PoDoFo::PdfString(subject.c_str()));
+    doc.GetInfo()->GetObject()->GetDictionary().AddKey(PoDoFo::PdfName("ModDate"), PoDoFo::PdfString(kSampleDate));
     PoDoFo::PdfRefCountedBuffer buffer;
     PoDoFo::PdfOutputDevice device(&buffer);
     doc.WriteUpdate(&device, /*bTruncate=*/true);

@@ -300,16 +300,27 @@ TEST_F(NodeTest, VerifyPdfJsonAndStampedRevisions) {
   ASSERT_EQ(js.status, 200) << js.body;
   EXPECT_EQ(js.Json()["found"], true);
   EXPECT_EQ(js.Json()["records"][0]["index"], 450);
-  // One byte changed: not found.
+  // One byte changed, the PDF still well formed (a letter of its
+  // /Creator): not found.
   std::string changed = pdf_;
-  changed[changed.size() / 2] ^= 1;
+  const size_t creator = changed.find("(quipu)");
+  ASSERT_NE(creator, std::string::npos);
+  changed[creator + 5] = 'v';
   WriteFile(dir_->File("changed.pdf"), changed);
   Http c = Curl("-X POST -H 'Content-Type: application/pdf' --data-binary @" + ShellQuote(dir_->File("changed.pdf")) +
                 " " + Url("/v1/verify"));
-  if (c.status == 200) {
-    EXPECT_EQ(c.Json()["found"], false);
+  ASSERT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(c.Json()["found"], false);
+  // One byte changed in its structure: a PDF the node cannot read (422).
+  changed = pdf_;
+  changed[changed.size() / 2] ^= 1;
+  WriteFile(dir_->File("broken.pdf"), changed);
+  Http b = Curl("-X POST -H 'Content-Type: application/pdf' --data-binary @" + ShellQuote(dir_->File("broken.pdf")) +
+                " " + Url("/v1/verify"));
+  if (b.status == 200) {
+    EXPECT_EQ(b.Json()["found"], false);
   } else {
-    EXPECT_EQ(c.status, 400);  // the change broke the PDF's structure
+    EXPECT_EQ(b.status, 422) << b.body;
   }
 }
 

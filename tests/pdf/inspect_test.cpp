@@ -169,6 +169,18 @@ TEST(InspectPdf, IncrementalUpdatesAddRevisionsThatArePrefixes) {
 
 // -------------------------------------------------------- revision scanning
 
+// PoDoFo dates new documents and updates with the current second; samples
+// must not, or two makings of "the same" document straddling a second differ
+// (a flaky test once compared such hashes).
+TEST(MakeSamplePdf, TheSameArgumentsGiveTheSameBytesASecondLater) {
+  const Bytes first = MustMake(2, "fixed");
+  const Bytes first_update = MustAppend(first, "rev");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(MustMake(2, "fixed"), first);
+  EXPECT_EQ(MustAppend(first, "rev"), first_update);
+  EXPECT_NE(MustMake(2, "other"), first);
+}
+
 TEST(ScanRevisions, EndOfLineVariantsAndTrailingBytes) {
   auto lengths = [](std::string_view text) {
     std::vector<uint64_t> out;
