@@ -53,30 +53,32 @@ Response ForgetSubject(node::Approvals& approvals, const Request& req) {
   return Json({{"forgotten", true}});
 }
 
-Response EnrollTotp(node::Approvals& approvals, const QrSvgRenderer& qr_svg, const node::ClientInfo& client,
-                    const Request& req) {
-  auto e = approvals.EnrollTotp(client, req.params[0]);
-  if (!e.ok()) return ProblemFromStatus(e.status());
-  json out = {{"otpauth_uri", e->otpauth_uri}};
-  if (qr_svg) {
-    std::string svg = qr_svg(e->otpauth_uri);
-    if (!svg.empty()) out["qr_svg"] = svg;
-  }
-  Response r = Json(out, 201);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
+Response ResetFactor(node::Approvals& approvals, const Request& req) {
+  json body;
+  if (auto bad = ReadJsonBody(req, body)) return *bad;
+  auto text = [&](const char* k) {
+    auto it = body.is_object() ? body.find(k) : body.end();
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  Status s = approvals.ResetFactor(req.params[0], text("by"), text("reason"));
+  if (!s.ok()) return ProblemFromStatus(s);
+  return Json({{"subject", req.params[0]}, {"factor", "reset"}});
 }
 
 Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req,
                 const std::string& page_base) {
   json body;
   if (auto bad = ReadJsonBody(req, body)) return *bad;
+  if (page_base.empty()) {
+    return Problem(503, "Service unavailable",
+                   "approvals need the citizens' login: start the node with --oidc-issuer (README, \"The citizen's approval\")");
+  }
   auto request = ApprovalRequestFromJson(body);
   if (!request.ok()) return ProblemFromStatus(request.status());
   auto created = approvals.Create(client, *request);
   if (!created.ok()) return ProblemFromStatus(created.status());
   json out = ApprovalCreatedJson(*created);
-  if (!page_base.empty()) out["link"] = page_base + "/aprobar/" + created->id;
+  out["link"] = page_base + "/aprobar/" + created->id;
   Response r = Json(out, 201);
   r.headers.emplace_back("Location", "/v1/approvals/" + created->id);
   return r;
@@ -88,21 +90,10 @@ Response Get(const node::Approvals& approvals, const node::ClientInfo& client, c
   return Json(ApprovalJson(*got));
 }
 
-Response Decide(node::Approvals& approvals, bool approve, const node::ClientInfo& client, const Request& req) {
-  json body;
-  if (auto bad = ReadJsonBody(req, body)) return *bad;
-  if (!body.is_object() || !body.contains("code") || !body["code"].is_string()) {
-    return Problem(400, "Bad request", "send {\"code\": \"123456\"}");
-  }
-  auto decided = approvals.Decide(client, req.params[0], body["code"].get<std::string>(), approve);
-  if (!decided.ok()) return ProblemFromStatus(decided.status());
-  return Json(DecisionJson(*decided));
-}
-
 }  // namespace approval_handlers
 
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
-                       const node::NodeSecrets& secrets, QrSvgRenderer qr_svg, std::string page_base) {
+                       const node::NodeSecrets& secrets, std::string page_base) {
   namespace h = approval_handlers;
   using node::ClientInfo;
   // The admin routes: the data directory's admin token.
@@ -126,11 +117,11 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
   router.Add(http::verb::delete_, "/v1/admin/subjects/{}",
              as_admin([&approvals](const Request& req) { return h::ForgetSubject(approvals, req); }));
 
-  // The clients' routes.
-  router.Add(http::verb::post, "/v1/subjects/{}/totp",
-             AsClient(clients, [&approvals, qr_svg](const ClientInfo& c, const Request& req) {
-               return h::EnrollTotp(approvals, qr_svg, c, req);
-             }));
+  router.Add(http::verb::post, "/v1/admin/subjects/{}/factor/reset",
+             as_admin([&approvals](const Request& req) { return h::ResetFactor(approvals, req); }));
+
+  // The clients' routes: asking and reading, never a factor (the citizen
+  // decides on the node's page, api/citizen_routes.h).
   router.Add(http::verb::post, "/v1/approvals",
              AsClient(clients, [&approvals, page_base](const ClientInfo& c, const Request& req) {
                return h::Create(approvals, c, req, page_base);
@@ -140,13 +131,6 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
              AsClient(clients, [&approvals](const ClientInfo& c, const Request& req) {
                return h::Get(approvals, c, req);
              }));
-  for (bool approve : {true, false}) {
-    router.Add(http::verb::post, approve ? "/v1/approvals/{}/confirm" : "/v1/approvals/{}/reject",
-               AsClient(clients, [&approvals, approve](const ClientInfo& c, const Request& req) {
-                 return h::Decide(approvals, approve, c, req);
-               }),
-               ForClients(clients, {Exec::kWorker, 16 * 1024}));
-  }
 }
 
 SubjectQuery MakeSubjectQuery(node::Clients& clients, node::Approvals& approvals, int per_minute) {

@@ -1,6 +1,8 @@
-// The approval service's HTTP API: clients (admin), subjects' TOTP
-// enrollment, approval requests and their decisions, and the
-// authenticated `?subject=` question on /v1/documents. README "Approvals".
+// The approval service's HTTP API for institutions and the administrator:
+// clients and citizens' factor resets (admin), approval requests (clients),
+// and the authenticated `?subject=` question on /v1/documents. No route
+// here enrols, shows or checks a citizen's factor: the citizen decides on
+// the node's own page (api/citizen_routes.h). README "Approvals".
 #pragma once
 
 #include <functional>
@@ -14,17 +16,15 @@
 
 namespace quipu::api {
 
-// Renders an SVG QR code of a text (the otpauth URI), or "" when
-// rendering is unavailable.
-using QrSvgRenderer = std::function<std::string(const std::string& text)>;
-
 // Adds the routes; `clients`, `approvals` and `secrets` must outlive the
 // router's use. The admin routes need the admin token, the others a
-// client's token; creating and deciding run on the worker pool.
-// `page_base` (the node's public URL, when it serves the citizens'
-// approval pages) makes a created request's answer carry its `link`.
+// client's token; creating runs on the worker pool. `page_base` is the
+// node's public URL when it serves the citizens' approval pages (an
+// identity provider is configured): a created request's answer carries its
+// `link` there; without it requests are refused (503), as nobody could
+// decide them.
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
-                       const node::NodeSecrets& secrets, QrSvgRenderer qr_svg, std::string page_base = "");
+                       const node::NodeSecrets& secrets, std::string page_base);
 
 // The handlers, each a plain function (for tests without a socket). The
 // admin ones run behind the admin token check, those that take a client
@@ -40,20 +40,17 @@ Response DisableClient(node::Clients& clients, const Request& req);
 Response RotateClient(node::Clients& clients, const Request& req);
 // DELETE /v1/admin/subjects/{id}: 404 for an unknown subject.
 Response ForgetSubject(node::Approvals& approvals, const Request& req);
-// POST /v1/subjects/{id}/totp: 201 {otpauth_uri, qr_svg?}, no-store.
-Response EnrollTotp(node::Approvals& approvals, const QrSvgRenderer& qr_svg, const node::ClientInfo& client,
-                    const Request& req);
-// POST /v1/approvals: 201 with Location (and `link`, the page where the
-// citizen approves, when `page_base` is given); 400 naming the field; 409
-// when the subject has no TOTP or the message factor is unavailable; 429
-// at a rate limit.
+// POST /v1/admin/subjects/{id}/factor/reset {by, reason}: the citizen
+// enrols again at their next login (Approvals::ResetFactor); 404 unknown.
+Response ResetFactor(node::Approvals& approvals, const Request& req);
+// POST /v1/approvals: 201 with Location and `link` (the page on
+// `page_base` where the citizen approves); 400 naming the field; 409 when
+// the message factor is unavailable; 429 at a rate limit; 503 without a
+// `page_base`.
 Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req,
-                const std::string& page_base = "");
+                const std::string& page_base);
 // GET /v1/approvals/{id}: 404 for another client's request (as for none).
 Response Get(const node::Approvals& approvals, const node::ClientInfo& client, const Request& req);
-// POST /v1/approvals/{id}/confirm (approve) or /reject {code}: 400 without
-// a code; 403 for a wrong or used code; 409 decided or locked; 410 expired.
-Response Decide(node::Approvals& approvals, bool approve, const node::ClientInfo& client, const Request& req);
 }  // namespace approval_handlers
 
 // The handler for `GET /v1/documents/{sha256}?subject=ID` (see

@@ -69,9 +69,10 @@ std::string FieldOf(const Request& req, const char* field) {
 
 namespace citizen_handlers {
 
-Response ApprovalPage(const CitizenRoutes& routes, const Request& req) {
-  const std::string& id = req.params[0];
-  if (!IsRequestId(id)) return Problem(404, "Not found", "no approval request " + id.substr(0, 64));
+namespace {
+
+// The page for a logged-in browser; otherwise the login, back to `return_to`.
+Response PageOrLogin(const CitizenRoutes& routes, const Request& req, const std::string& return_to) {
   if (routes.sessions->Find(Cookies(req))) {
     Response r;
     r.content_type = "text/html; charset=utf-8";
@@ -85,9 +86,19 @@ Response ApprovalPage(const CitizenRoutes& routes, const Request& req) {
   OidcLogin login = routes.oidc->Begin();
   const std::string url = login.authorization_url;
   Response r = Redirect(url);
-  r.headers.emplace_back("Set-Cookie", routes.sessions->AddLogin(std::move(login), "/aprobar/" + id));
+  r.headers.emplace_back("Set-Cookie", routes.sessions->AddLogin(std::move(login), return_to));
   return r;
 }
+
+}  // namespace
+
+Response ApprovalPage(const CitizenRoutes& routes, const Request& req) {
+  const std::string& id = req.params[0];
+  if (!IsRequestId(id)) return Problem(404, "Not found", "no approval request " + id.substr(0, 64));
+  return PageOrLogin(routes, req, "/aprobar/" + id);
+}
+
+Response OwnPage(const CitizenRoutes& routes, const Request& req) { return PageOrLogin(routes, req, "/aprobar"); }
 
 Response Callback(const CitizenRoutes& routes, const Request& req) {
   const auto state = req.query_param("state");
@@ -193,6 +204,8 @@ void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
   // The callback before the page: the first route that matches wins.
   router.Add(http::verb::get, "/aprobar/callback", [routes](const Request& req) { return h::Callback(routes, req); });
   router.Add(http::verb::get, "/aprobar/{}", [routes](const Request& req) { return h::ApprovalPage(routes, req); },
+             RouteOptions{Exec::kInline, 0});
+  router.Add(http::verb::get, "/aprobar", [routes](const Request& req) { return h::OwnPage(routes, req); },
              RouteOptions{Exec::kInline, 0});
   router.Add(http::verb::get, "/v1/citizen/me", [routes](const Request& req) { return h::Me(routes, req); },
              RouteOptions{Exec::kInline, 0});

@@ -27,7 +27,7 @@ struct CitizenRoutes {
 };
 
 // Adds GET /aprobar/callback, GET /aprobar/{id}, GET /v1/citizen/me,
-// GET /v1/citizen/approvals/{id}, POST /v1/citizen/logout, GET
+// GET /aprobar, GET /v1/citizen/approvals/{id}, POST /v1/citizen/logout, GET
 // /v1/citizen/factor, POST /v1/citizen/totp and /totp/confirm, POST
 // /v1/citizen/approvals/{id}/confirm and /reject. `routes`'
 // pointers must outlive the router's use.
@@ -37,6 +37,8 @@ namespace citizen_handlers {
 // GET /aprobar/{id}: the page for a logged-in citizen; otherwise a new
 // login and 302 to the provider (with the login cookie).
 Response ApprovalPage(const CitizenRoutes& routes, const Request& req);
+// GET /aprobar: the citizen's own page (their authenticator), the same way.
+Response OwnPage(const CitizenRoutes& routes, const Request& req);
 // GET /aprobar/callback?code&state (or ?error): the login completed and
 // 302 back to the page it started from with the session cookie; 400 for a
 // state that is unknown, used, expired or from another browser; 403 when

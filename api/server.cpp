@@ -300,7 +300,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
     const std::string method = method_.empty() ? "-" : method_;
     server_.metrics.ObserveRequest(route_, method, status_, static_cast<double>(us.count()) / 1e6);
-    // Paths under /v1/subjects/ carry document numbers: log the route only.
+    // Paths with /subjects/ (the admin's forget and factor reset) carry
+    // document numbers: log the route only.
     const std::string_view logged_path =
         path_.find("/subjects/") != std::string::npos ? std::string_view(route_) : std::string_view(path_);
     server_.log.Request(method, route_, logged_path, status_, body_bytes_, us.count(), remote_);

@@ -385,10 +385,7 @@ int RunServe(const std::vector<std::string>& args) {
   lro.client_name = CachedClientNames(clients);
   lro.subject_query = MakeSubjectQuery(clients, approvals);
   AddLedgerRoutes(router, reader, lro);
-  AddApprovalRoutes(router, clients, approvals, *secrets, [](const std::string& text) {
-    auto m = node::EncodeQr(text, 'M');
-    return m.ok() ? node::QrSvg(*m) : std::string();
-  }, config->oidc_issuer.empty() ? "" : config->public_url);
+  AddApprovalRoutes(router, clients, approvals, *secrets, config->oidc_issuer.empty() ? "" : config->public_url);
   AddQrRoutes(router, clients, qr);
   AddSiteRoutes(router, ledger_log->verifier_key(), stopping, metrics);
   // The citizens' approval pages, behind the identity provider's login.

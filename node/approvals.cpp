@@ -24,6 +24,7 @@ using nlohmann::json;
 
 constexpr int kTotpDigits = 6;
 constexpr int64_t kSecond = 1000000;
+constexpr size_t kResetsKept = 10;  // factor resets remembered per citizen
 constexpr int64_t kOutboxGiveUp = 24 * 3600 * kSecond;
 
 std::string SubjectKey(std::string_view id) { return "s:" + std::string(id); }
@@ -170,29 +171,33 @@ Approvals::Approvals(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, co
 
 // --- subjects ----------------------------------------------------------------
 
-Result<Approvals::Enrollment> Approvals::EnrollTotp(const ClientInfo& client, const std::string& subject_id) {
+Status Approvals::ResetFactor(const std::string& subject_id, const std::string& by, const std::string& reason) {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  crypto::Bytes secret = crypto::RandomBytes(20);
-  Enrollment e;
-  e.secret_base32 = crypto::Base32Encode(secret);
-  e.otpauth_uri = crypto::OtpauthUri(options_.issuer, subject_id, secret, kTotpDigits, crypto::OtpHash::kSha1, 30);
-  QUIPU_ASSIGN_OR_RETURN(std::string sealed,
-                         SealSecret(data_key_, std::string(crypto::AsString(secret)), "totp:" + subject_id));
-  sodium_memzero(secret.data(), secret.size());
+  auto printable = [](const std::string& t) {
+    return std::all_of(t.begin(), t.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+  };
+  if (by.empty() || by.size() > 128 || !printable(by)) return InvalidArgument("by: who resets, 1 to 128 characters");
+  if (reason.empty() || reason.size() > 512 || !printable(reason)) {
+    return InvalidArgument("reason: why, 1 to 512 characters");
+  }
   ledger::AppendRequest req;
-  const std::string salt = crypto::HexEncode(crypto::RandomBytes(32));
-  const std::string client_id = client.id;
-  req.apply = [&, salt, sealed, client_id](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject_id), "subject"));
-    if (s.is_null()) s = json{{"salt", salt}, {"last_step", 0}};
-    s["totp"] = sealed;
-    s["enrolled_by"] = client_id;
-    s["enrolled"] = time;
+    if (s.is_null()) return NotFound("no subject " + subject_id);
+    s.erase("totp");
+    s.erase("totp_pending");
+    s.erase("wrong_codes");
+    s.erase("lockouts");
+    s.erase("locked_until_us");
+    // Who reset it, when and why: the last resets stay with the citizen.
+    json resets = s.value("factor_resets", json::array());
+    resets.push_back({{"by", by}, {"at", time}, {"reason", reason}});
+    while (resets.size() > kResetsKept) resets.erase(resets.begin());
+    s["factor_resets"] = std::move(resets);
     return txn.Put(tables::kSubjects, SubjectKey(subject_id), s.dump());
   };
   auto r = log_.Append(std::move(req)).get();
-  if (!r.ok()) return r.status();
-  return e;
+  return r.ok() ? Status::Ok() : r.status();
 }
 
 Status Approvals::ForgetSubject(const std::string& subject_id) {
@@ -690,37 +695,21 @@ Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int 
 
 }  // namespace
 
-Result<ApprovalView> Approvals::Decide(const ClientInfo& client, const std::string& id, std::string_view code,
-                                       bool approve) {
-  return DecideRequest(&client, "", id, code, approve);
-}
-
-Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view document_number, const std::string& id,
-                                                std::string_view code, bool approve) {
-  return DecideRequest(nullptr, document_number, id, code, approve);
-}
-
-Result<ApprovalView> Approvals::DecideRequest(const ClientInfo* asking, std::string_view citizen,
-                                              const std::string& id, std::string_view code_view, bool approve) {
+Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const std::string& id,
+                                                std::string_view code_view, bool approve) {
   const std::string code(code_view);
   if (code.size() < 6 || code.size() > 8 || code.find_first_not_of("0123456789") != std::string::npos) {
     return InvalidArgument("code: 6 to 8 digits");
   }
-  json r;
-  ClientInfo client;
-  if (asking != nullptr) {
-    QUIPU_ASSIGN_OR_RETURN(r, LoadRequest(log_, *asking, id));
-    client = *asking;
-  } else {
-    if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-    QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
-    if (!v) return NotFound("no approval request " + id);
-    QUIPU_ASSIGN_OR_RETURN(r, ParseRecord(*v, "approval request"));
-    if (r.value("subject", "") != citizen) {
-      return PermissionDenied("this request is for another citizen: log in as the citizen it names");
-    }
-    QUIPU_ASSIGN_OR_RETURN(client, clients_.Get(r.value("client", "")));
+  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
+  if (!v) return NotFound("no approval request " + id);
+  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
+  if (r.value("forgotten", false)) return FailedPrecondition("the citizen of this request was forgotten");
+  if (citizen.empty() || r.value("subject", "") != citizen) {
+    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
   }
+  QUIPU_ASSIGN_OR_RETURN(ClientInfo client, clients_.Get(r.value("client", "")));
   const int64_t now = options_.clock();
   QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
   const std::string subject = r["subject"];

@@ -1,14 +1,17 @@
 // Approvals (the *Aprobación de documentos* mechanism): a client asks a
 // subject (a citizen, by document number) to approve 1..100 documents; the
-// subject confirms within 10 minutes with a second factor (TOTP, or a code
-// sent through a delivery webhook); every document then gets an `approval`
-// entry (or `rejection`) in ONE ledger commit, together with the request's
-// new state and its notification in the outbox. docs/ledger.md has the
-// entries; README "Approvals" the HTTP flow.
+// citizen logs in on the node's page and confirms within 10 minutes with a
+// second factor only they hold (a TOTP key they enrolled there, or a code
+// sent through the delivery webhook to them); every document then gets an
+// `approval` entry (or `rejection`) in ONE ledger commit, together with the
+// request's new state and its notification in the outbox. No client
+// enrols, sees or relays a factor. docs/ledger.md has the entries; README
+// "Approvals" the flow.
 //
 // Personal data stays in the private tables: the ledger holds only the
-// subject commitment SHA-256(salt || id). Forgetting a subject deletes its
-// salt (and TOTP key): its entries stay valid but unlinkable.
+// subject commitment HMAC-SHA-256(salt, client, id), one per institution
+// (docs/ledger.md). Forgetting a subject deletes its salt (and TOTP key):
+// its entries stay valid but unlinkable.
 #pragma once
 
 #include <array>
@@ -100,7 +103,7 @@ struct NotificationView {
   std::string delivered_at;     // delivered only
 };
 
-// A request as its client sees it (Create, Get, Decide).
+// A request as its client sees it (Create, Get, DecideAsCitizen).
 struct ApprovalView {
   std::string id;      // "r_" + 20 hex
   std::string status;  // pending | approved | rejected | locked | expired
@@ -112,7 +115,7 @@ struct ApprovalView {
   std::optional<int> attempts_left;         // Get, while pending
   std::optional<NotificationView> notification;  // Get
   // Once decided: one entry per document, and the tree they are proven in
-  // (Decide: the commit's; Get: the latest).
+  // (DecideAsCitizen: the commit's; Get: the latest).
   std::vector<DecidedEntry> entries;
   uint64_t tree_size = 0;
   std::string checkpoint;
@@ -166,14 +169,13 @@ class Approvals {
             ApprovalsOptions options);
 
   // --- subjects ---
-  struct Enrollment {
-    std::string otpauth_uri;
-    std::string secret_base32;
-  };
-  // A new TOTP key for the subject (replacing any earlier one): SHA-1, 6
-  // digits, 30 s, as authenticator apps expect. kInvalidArgument for a
-  // malformed id (IsValidSubjectId); the ledger's errors.
-  Result<Enrollment> EnrollTotp(const ClientInfo& client, const std::string& subject_id);
+  // The administrator's reset of a citizen's factor (a lost phone): the
+  // TOTP key, one waiting to be confirmed and any lockout are gone, so the
+  // citizen enrols again after their next login. `by` (who, 1..128
+  // characters) and `reason` (1..512) are kept in the citizen's record
+  // with the time, the last 10 resets. No client can do this: the admin
+  // token only. kNotFound for an unknown citizen, kInvalidArgument.
+  Status ResetFactor(const std::string& subject_id, const std::string& by, const std::string& reason);
   // Forgets a citizen: deletes their salt (so their entries can no longer
   // be linked to them) and TOTP key, removes the id from every request
   // record (marked "forgotten"), drops codes waiting in the outbox for
@@ -192,6 +194,10 @@ class Approvals {
                                const DocumentAnswer& answer) const;
 
   // --- the citizen's own factor (after their login, on the node's page) ---
+  struct Enrollment {
+    std::string otpauth_uri;
+    std::string secret_base32;
+  };
   struct CitizenFactor {
     bool enrolled = false;     // a confirmed TOTP key
     bool enrolling = false;    // a new key waits for its first code
@@ -227,16 +233,16 @@ class Approvals {
   // `document_number` (from their login). kNotFound for an unknown id,
   // kPermissionDenied for a request that names another citizen.
   Result<CitizenRequestView> GetForCitizen(std::string_view document_number, const std::string& id) const;
-  // Approves (or rejects) with the subject's code: one entry per document.
-  // Errors: kInvalidArgument (a code that is not 6 to 8 digits), kNotFound
-  // (unknown or another client's), kExpired, kFailedPrecondition (decided,
-  // locked, subject forgotten; and the wrong code that reaches
-  // max_wrong_codes, which locks the request), kPermissionDenied (wrong or
-  // replayed code; a wrong code is counted, a replayed one is not).
-  Result<ApprovalView> Decide(const ClientInfo& client, const std::string& id, std::string_view code, bool approve);
-  // The same, by the citizen (logged in with `document_number`) on the
-  // node's page: kPermissionDenied for a request that names another
-  // citizen; otherwise as Decide.
+  // Approves (or rejects), by the citizen logged in with `document_number`
+  // on the node's page, with a code of their factor: one entry per
+  // document, the request's new state and the client's notification, one
+  // commit. Errors: kInvalidArgument (a code that is not 6 to 8 digits),
+  // kNotFound (unknown id), kPermissionDenied (a request that names
+  // another citizen; a wrong or replayed code: a wrong one is counted, a
+  // replayed one is not), kExpired, kFailedPrecondition (decided, locked,
+  // subject forgotten; and the wrong code that reaches max_wrong_codes,
+  // which locks the request), kResourceExhausted (the citizen is locked
+  // out after wrong codes).
   Result<ApprovalView> DecideAsCitizen(std::string_view document_number, const std::string& id,
                                        std::string_view code, bool approve);
 
@@ -270,10 +276,6 @@ class Approvals {
   int64_t NowMicros() const { return options_.clock(); }
 
  private:
-  // Decide for `asking` (its own request) or, when null, for `citizen`.
-  Result<ApprovalView> DecideRequest(const ClientInfo* asking, std::string_view citizen, const std::string& id,
-                                     std::string_view code, bool approve);
-
   ledger::Log& log_;
   Clients& clients_;
   pdf::PdfEngine& pdf_;

@@ -1,7 +1,8 @@
 // The citizen's approval page: who is logged in, which institution asks,
 // every document of the request (name, type, SHA-256), the citizen's own
 // authenticator (enrolled here, shown only to them) and the decision with
-// its code. Reads /v1/citizen/* with the session cookie and sends the
+// its code. At /aprobar (no request) the citizen's own page: their
+// authenticator. Reads /v1/citizen/* with the session cookie and sends the
 // session's CSRF token with every POST; the node shows a request only to
 // the citizen it names.
 
@@ -17,6 +18,7 @@ const TEXT = {
     enrolHelp: 'Escanee este código con su aplicación de autenticación (o escriba la clave) y escriba el código que muestra. Solo usted lo verá.',
     decideHeading: 'Su decisión', approve: 'Aprobar', reject: 'Rechazar', refused: 'No se aceptó: {0}',
     lockedUntil: 'Demasiados códigos equivocados: espere hasta {0}.',
+    factorActive: 'Su autenticador está activo. Solo usted puede cambiarlo (con un código actual) o pedir que se restablezca.',
   },
   en: {
     title: 'Approve documents', asks: 'Request from', status: 'Status', expires: 'Expires',
@@ -29,6 +31,7 @@ const TEXT = {
     enrolHelp: 'Scan this code with your authenticator app (or type the key) and enter the code it shows. Only you see it.',
     decideHeading: 'Your decision', approve: 'Approve', reject: 'Reject', refused: 'Not accepted: {0}',
     lockedUntil: 'Too many wrong codes: wait until {0}.',
+    factorActive: 'Your authenticator is active. Only you can change it (with a current code) or ask for it to be reset.',
   },
 };
 
@@ -66,7 +69,9 @@ function render() {
     }
   }
   const pending = r && r.status === 'pending';
-  $('enrol').hidden = !(pending && state.enrolment);
+  const own = state.own && state.me;  // the citizen's own page
+  $('enrol').hidden = !((pending || own) && state.enrolment);
+  $('factor-active').hidden = !(own && state.factor && state.factor.enrolled);
   if (state.enrolment) {
     $('enrol-secret').textContent = state.enrolment.secret;
     // The node's own SVG of the otpauth URI (its text is the node's, not user input).
@@ -107,9 +112,15 @@ async function loadFactor() {
 }
 
 async function load() {
-  const id = location.pathname.split('/').pop();
+  const id = location.pathname.replace(/\/+$/, '').split('/').pop();
   const me = await fetch('/v1/citizen/me', { credentials: 'same-origin' });
   if (me.ok) state.me = await me.json();
+  if (id === 'aprobar') {
+    state.own = true;
+    if (state.me) await loadFactor();
+    render();
+    return;
+  }
   const res = await fetch(`/v1/citizen/approvals/${encodeURIComponent(id)}`, { credentials: 'same-origin' });
   if (res.ok) {
     state.request = await res.json();

@@ -1,7 +1,9 @@
 // The approval service through its HTTP API, as an institution's backend
-// would use it: curl against the built node, TOTP codes computed by the
-// test (RFC 6238), an injected clock for expiry, proofs and checkpoints
-// verified independently.
+// and a citizen would use it: curl against the built node, the citizen
+// logged in through the development OpenID Connect provider (a real one,
+// tests/common/citizen.h) and deciding on the node's routes with TOTP
+// codes computed by the test (RFC 6238), an injected clock for expiry,
+// proofs and checkpoints verified independently.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include "ledger/entry.h"
 #include "ledger/merkle.h"
 #include "pdf/make.h"
+#include "tests/common/citizen.h"
 #include "tests/common/node.h"
 #include "tests/common/process.h"
 
@@ -43,8 +46,13 @@ class ApprovalsTest : public ::testing::Test {
     ASSERT_EQ(RunQuipu("log init --data " + ShellQuote(data_)).exit_code, 0);
     client_a_ = AddClient("Servicio de Impuestos", "https://impuestos.example/vuelta");
     client_b_ = AddClient("Ministerio de Salud", "https://salud.example/vuelta?x=1");
+    // The citizens log in at the development provider; the node's URL is
+    // its redirect URI, so the port is chosen first.
+    const std::string base = "http://127.0.0.1:" + std::to_string(testing::FreePort());
+    idp_ = std::make_unique<testing::IdentityProvider>(dir_.File("idp"), base);
     // The clients' notification URIs are on 127.0.0.1: a development node.
-    node_ = std::make_unique<Node>(data_, "--allow-local-callbacks --test-clock-file " + ShellQuote(clock_));
+    node_ = std::make_unique<Node>(data_, "--listen " + base.substr(7) + " " + idp_->ServeFlags() +
+                                              " --allow-local-callbacks --test-clock-file " + ShellQuote(clock_));
     admin_ = testing::ReadFile(data_ + "/admin.token");
     admin_.erase(admin_.find_last_not_of("\n") + 1);
     vkey_ = Curl(Url("/v1/log")).Json()["vkey"];
@@ -67,16 +75,36 @@ class ApprovalsTest : public ::testing::Test {
     return Curl("-X POST " + Auth(client) + "-H 'Content-Type: application/json' --data-binary @- " + Url(path),
                 body.dump());
   }
-  // Enrolls `subject` with client A; returns its TOTP key.
-  crypto::Bytes Enroll(const std::string& subject) {
-    Http h = Curl("-X POST " + Auth(client_a_) + Url("/v1/subjects/" + subject + "/totp"));
-    EXPECT_EQ(h.status, 201) << h.body;
-    const std::string uri = h.Json()["otpauth_uri"];
-    const size_t at = uri.find("secret=") + 7;
-    auto key = crypto::Base32Decode(uri.substr(at, uri.find('&', at) - at));
+  // A citizen with their browser's session and their authenticator's key.
+  struct Citizen {
+    std::string number;
+    testing::CitizenSession session;
+    crypto::Bytes key;
+  };
+  // The citizen logs in on their own page (/aprobar) and enrols an
+  // authenticator there, confirmed with the code of the step before now
+  // (so a code of the current step is still fresh for a decision).
+  Citizen Enroll(const std::string& number) {
+    Citizen c{number, testing::LogIn(node_->url() + "/aprobar", number), {}};
+    Http begun = CitizenPost(c, "/v1/citizen/totp", json::object());
+    EXPECT_EQ(begun.status, 201) << begun.body;
+    auto key = crypto::Base32Decode(begun.Json().value("secret", ""));
     EXPECT_TRUE(key.ok());
-    return *key;
+    if (key.ok()) c.key = *key;
+    Http confirmed = CitizenPost(c, "/v1/citizen/totp/confirm", {{"code", Code(c.key, now_ - 30)}});
+    EXPECT_EQ(confirmed.status, 204) << confirmed.body;
+    return c;
   }
+  Http CitizenPost(const Citizen& c, const std::string& path, const json& body) {
+    return Curl("-X POST " + c.session.Headers() + "-H 'Content-Type: application/json' --data-binary @- " + Url(path),
+                body.dump());
+  }
+  // The citizen approves (or rejects) request `id` with `code`.
+  Http Decide(const Citizen& c, const std::string& id, const std::string& code, bool approve = true) {
+    return CitizenPost(c, "/v1/citizen/approvals/" + id + (approve ? "/confirm" : "/reject"), {{"code", code}});
+  }
+  // The request as its client reads it (entries with proofs once decided).
+  json Get(const json& client, const std::string& id) { return Curl(Auth(client) + Url("/v1/approvals/" + id)).Json(); }
   std::string Code(const crypto::Bytes& key, int64_t at) { return *crypto::Totp(key, static_cast<uint64_t>(at), 6, crypto::OtpHash::kSha1); }
   json Create(const json& client, const std::string& subject, json documents) {
     Http h = Post(client, "/v1/approvals", {{"subject", subject}, {"documents", std::move(documents)}});
@@ -91,11 +119,12 @@ class ApprovalsTest : public ::testing::Test {
   std::string data_, clock_, admin_, vkey_;
   int64_t now_ = kStart;
   json client_a_, client_b_;
+  std::unique_ptr<testing::IdentityProvider> idp_;
   std::unique_ptr<Node> node_;
 };
 
 TEST_F(ApprovalsTest, ApproveTwoDocumentsInOneCommitWithVerifiableProofs) {
-  const crypto::Bytes key = Enroll("1234567");
+  const Citizen ana = Enroll("1234567");
   auto pdf = pdf::MakeSamplePdf(1, "Contrato");
   ASSERT_TRUE(pdf.ok());
   const std::string pdf_sha = crypto::HexEncode(crypto::Sha256(*pdf));
@@ -109,14 +138,17 @@ TEST_F(ApprovalsTest, ApproveTwoDocumentsInOneCommitWithVerifiableProofs) {
   EXPECT_EQ(json_sha, crypto::HexEncode(crypto::Sha256(std::string(R"({"a":1,"b":2})"))));
   EXPECT_EQ(created["expires_at"], ledger::FormatTime((kStart + 600) * 1000000));
   const std::string id = created["id"];
+  // The client gets the page where the citizen decides, on this node.
+  EXPECT_EQ(created["link"], node_->url() + "/aprobar/" + id);
 
-  Http confirmed = Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", Code(key, now_)}});
+  Http confirmed = Decide(ana, id, Code(ana.key, now_));
   ASSERT_EQ(confirmed.status, 200) << confirmed.body;
-  json c = confirmed.Json();
+  EXPECT_EQ(confirmed.Json()["status"], "approved");
+  EXPECT_EQ(confirmed.Json()["redirect_url"], "https://impuestos.example/vuelta?request=" + id + "&status=approved");
+  json c = Get(client_a_, id);
   EXPECT_EQ(c["status"], "approved");
   ASSERT_EQ(c["entries"].size(), 2u);
   EXPECT_EQ(c["entries"][1]["index"].get<uint64_t>(), c["entries"][0]["index"].get<uint64_t>() + 1);
-  EXPECT_EQ(c["redirect_url"], "https://impuestos.example/vuelta?request=" + id + "&status=approved");
   // One commit: the checkpoint covers both entries.
   auto v = crypto::ParseVerifierKey(vkey_);
   const crypto::NoteVerifier verifiers[] = {*v};
@@ -126,10 +158,8 @@ TEST_F(ApprovalsTest, ApproveTwoDocumentsInOneCommitWithVerifiableProofs) {
   EXPECT_EQ(body->tree_size, c["entries"][1]["index"].get<uint64_t>() + 1);
 
   // The request shows its entries with proofs to the current checkpoint.
-  json got = Curl(Auth(client_a_) + Url("/v1/approvals/" + id)).Json();
-  EXPECT_EQ(got["status"], "approved");
-  auto cp = ledger::ParseCheckpointBody(crypto::OpenNote(got["checkpoint"].get<std::string>(), verifiers)->text);
-  for (const json& e : got["entries"]) {
+  auto cp = ledger::ParseCheckpointBody(opened->text);
+  for (const json& e : c["entries"]) {
     std::vector<crypto::Digest> proof;
     for (const auto& h : e["proof"]) {
       auto b = crypto::Base64Decode(h.get<std::string>());
@@ -140,7 +170,7 @@ TEST_F(ApprovalsTest, ApproveTwoDocumentsInOneCommitWithVerifiableProofs) {
     auto leaf = crypto::Base64Decode(e["leaf_hash"].get<std::string>());
     crypto::Digest ld;
     std::copy(leaf->begin(), leaf->end(), ld.begin());
-    EXPECT_TRUE(ledger::VerifyInclusion(e["index"], got["tree_size"], ld, proof, cp->root));
+    EXPECT_TRUE(ledger::VerifyInclusion(e["index"], c["tree_size"], ld, proof, cp->root));
   }
 
   // Public verification lists the approval with the institution's name,
@@ -163,79 +193,142 @@ TEST_F(ApprovalsTest, ApproveTwoDocumentsInOneCommitWithVerifiableProofs) {
 }
 
 TEST_F(ApprovalsTest, RejectWritesRejections) {
-  const crypto::Bytes key = Enroll("5555555");
+  const Citizen c = Enroll("5555555");
   json created = Create(client_a_, "5555555", {Doc("x"), Doc("y"), Doc("z")});
-  Http r = Post(client_a_, "/v1/approvals/" + created["id"].get<std::string>() + "/reject", {{"code", Code(key, now_)}});
+  Http r = Decide(c, created["id"], Code(c.key, now_), false);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["status"], "rejected");
-  EXPECT_EQ(r.Json()["entries"].size(), 3u);
+  EXPECT_EQ(Get(client_a_, created["id"])["entries"].size(), 3u);
   json rec = Curl(Url("/v1/documents/" + crypto::HexEncode(crypto::Sha256(std::string("y"))))).Json();
   EXPECT_EQ(rec["records"][0]["type"], "rejection");
   // Decided: a second decision is a conflict.
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + created["id"].get<std::string>() + "/confirm",
-                 {{"code", Code(key, now_ + 30)}}).status, 409);
+  EXPECT_EQ(Decide(c, created["id"], Code(c.key, now_ + 30)).status, 409);
+}
+
+// No client token can obtain, set, reset or use a citizen's factor: every
+// route a client may call, tried with a client's token, gives nothing of it.
+TEST_F(ApprovalsTest, NoClientRouteTouchesACitizensFactor) {
+  const Citizen c = Enroll("1212121");
+  const std::string id = Create(client_a_, "1212121", {Doc("mine to decide")})["id"];
+  const std::string code = Code(c.key, now_);
+  auto as_client = [&](const std::string& method, const std::string& path, const json& body) {
+    return Curl("-X " + method + " " + Auth(client_a_) + "-H 'Content-Type: application/json' --data-binary @- " +
+                    Url(path),
+                body.dump());
+  };
+  // The old client routes are gone; the citizen's refuse a client's token.
+  for (const std::string& path : std::vector<std::string>{"/v1/subjects/1212121/totp", "/v1/subjects/1212121/totp/confirm",
+                                  "/v1/approvals/" + id + "/confirm", "/v1/approvals/" + id + "/reject",
+                                  "/v1/citizen/totp", "/v1/citizen/totp/confirm",
+                                  "/v1/citizen/approvals/" + id + "/confirm", "/v1/citizen/approvals/" + id + "/reject"}) {
+    Http h = as_client("POST", path, {{"code", code}, {"current_code", code}});
+    EXPECT_TRUE(h.status == 404 || h.status == 401 || h.status == 405) << path << ": " << h.status << " " << h.body;
+    EXPECT_EQ(h.body.find("otpauth"), std::string::npos) << path;
+  }
+  for (const std::string& path : std::vector<std::string>{"/v1/citizen/factor", "/v1/citizen/me", "/v1/citizen/approvals/" + id}) {
+    EXPECT_EQ(Curl(Auth(client_a_) + Url(path)).status, 401) << path;
+  }
+  // The admin reset takes the admin token, not a client's.
+  EXPECT_EQ(as_client("POST", "/v1/admin/subjects/1212121/factor/reset", {{"by", "x"}, {"reason", "y"}}).status, 401);
+  // Nothing a client can read carries the key.
+  Http got = Curl(Auth(client_a_) + Url("/v1/approvals/" + id));
+  EXPECT_EQ(got.body.find(crypto::Base32Encode(c.key)), std::string::npos);
+  EXPECT_EQ(got.Json()["status"], "pending");
+  // The citizen's own code still works: nothing above used or changed it.
+  EXPECT_EQ(Decide(c, id, code).status, 200);
+}
+
+// The administrator resets a lost factor, recorded with who and why; the
+// old key then decides nothing and the citizen enrols again.
+TEST_F(ApprovalsTest, AnAdminResetIsTheOnlyWayToReplaceAFactorWithoutIt) {
+  const Citizen c = Enroll("3434343");
+  // Re-enrolling needs a current code from the authenticator.
+  EXPECT_EQ(CitizenPost(c, "/v1/citizen/totp", json::object()).status, 403);
+  const std::string admin = "-H " + ShellQuote("Authorization: Bearer " + admin_) + " ";
+  auto reset = [&](const json& body) {
+    return Curl("-X POST " + admin + "-H 'Content-Type: application/json' --data-binary @- " +
+                    Url("/v1/admin/subjects/3434343/factor/reset"),
+                body.dump());
+  };
+  EXPECT_EQ(reset({{"reason", "lost phone"}}).status, 400);  // who resets is required
+  EXPECT_EQ(Curl("-X POST " + admin + "-H 'Content-Type: application/json' --data-binary '{\"by\":\"a\",\"reason\":\"b\"}' " +
+                 Url("/v1/admin/subjects/0000000/factor/reset")).status, 404);
+  Http done = reset({{"by", "mesa de ayuda: R. Choque"}, {"reason", "teléfono perdido, ticket 88"}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  const std::string id = Create(client_a_, "3434343", {Doc("after reset")})["id"];
+  EXPECT_NE(Decide(c, id, Code(c.key, now_)).status, 200);
+  Http factor = Curl(c.session.Headers() + Url("/v1/citizen/factor"));
+  EXPECT_EQ(factor.Json()["enrolled"], false) << factor.body;
+  // Enrolling again needs no old code now.
+  EXPECT_EQ(CitizenPost(c, "/v1/citizen/totp", json::object()).status, 201);
+  // Who and why are kept (in the private table, not the public log).
+  node_->Stop();
+  auto dump = testing::RunShell("mdb_dump -n -p -s subjects " + ShellQuote(data_ + "/ledger.mdb"));
+  EXPECT_NE(dump.out.find("R. Choque"), std::string::npos) << dump.err;
 }
 
 TEST_F(ApprovalsTest, FiveWrongCodesLockTheRequest) {
-  const crypto::Bytes key = Enroll("2222222");
+  const Citizen c = Enroll("2222222");
   const std::string id = Create(client_a_, "2222222", {Doc("lock")})["id"];
-  const std::string right = Code(key, now_);
+  const std::string right = Code(c.key, now_);
   const std::string wrong = right == "000000" ? "111111" : "000000";
   for (int i = 1; i <= 4; ++i) {
-    Http h = Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", wrong}});
+    Http h = Decide(c, id, wrong);
     EXPECT_EQ(h.status, 403) << h.body;
     EXPECT_NE(h.body.find(std::to_string(5 - i) + " attempts left"), std::string::npos) << h.body;
   }
   // The fifth locks the request, and (five in a row) locks the citizen out.
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", wrong}}).status, 429);
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", right}}).status, 409);
-  EXPECT_EQ(Curl(Auth(client_a_) + Url("/v1/approvals/" + id)).Json()["status"], "locked");
+  EXPECT_EQ(Decide(c, id, wrong).status, 429);
+  EXPECT_EQ(Decide(c, id, right).status, 409);
+  EXPECT_EQ(Get(client_a_, id)["status"], "locked");
   EXPECT_TRUE(Curl(Url("/v1/documents/" + crypto::HexEncode(crypto::Sha256(std::string("lock"))))).Json()["records"].empty());
 }
 
 // Guessing across requests: every request has its own five tries, but the
 // citizen's wrong codes are counted over all of them, at every client.
 TEST_F(ApprovalsTest, WrongCodesSpreadOverRequestsAndClientsLockTheCitizenOut) {
-  const crypto::Bytes key = Enroll("4444444");
-  const std::string right = Code(key, now_);
+  const Citizen c = Enroll("4444444");
+  const std::string right = Code(c.key, now_);
   const std::string wrong = right == "000000" ? "111111" : "000000";
   int refused = 0, locked_out = 0;
   for (int i = 0; i < 12; ++i) {
     const json& client = i % 2 == 0 ? client_a_ : client_b_;
     json created = Create(client, "4444444", {Doc("guess " + std::to_string(i))});
-    Http h = Post(client, "/v1/approvals/" + created["id"].get<std::string>() + "/confirm", {{"code", wrong}});
+    Http h = Decide(c, created["id"], wrong);
     EXPECT_NE(h.status, 200) << h.body;
     refused += h.status == 403;
     locked_out += h.status == 429;
   }
   EXPECT_EQ(refused, 4);  // then the citizen is locked out, whichever client asks
   EXPECT_EQ(locked_out, 8);
-  // While locked out even the right code is refused, and says until when.
+  // While locked out even the right code is refused, and says until when;
+  // the citizen's page says so too.
   json during = Create(client_b_, "4444444", {Doc("during")});
-  Http h = Post(client_b_, "/v1/approvals/" + during["id"].get<std::string>() + "/confirm", {{"code", right}});
+  Http h = Decide(c, during["id"], right);
   EXPECT_EQ(h.status, 429) << h.body;
   EXPECT_NE(h.body.find("refused until"), std::string::npos) << h.body;
+  EXPECT_TRUE(Curl(c.session.Headers() + Url("/v1/citizen/factor")).Json().contains("locked_until"));
   EXPECT_TRUE(Curl(Url("/v1/documents/" + crypto::HexEncode(crypto::Sha256(std::string("during"))))).Json()["records"].empty());
   // After the lockout (15 minutes) the citizen's real code works again.
   SetClock(now_ + 15 * 60 + 1);
   json after = Create(client_a_, "4444444", {Doc("after")});
-  Http ok = Post(client_a_, "/v1/approvals/" + after["id"].get<std::string>() + "/confirm", {{"code", Code(key, now_)}});
+  Http ok = Decide(c, after["id"], Code(c.key, now_));
   EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
 // Pseudonyms per institution: the same citizen's entries at two clients
 // carry different commitments, so the public log does not link them.
 TEST_F(ApprovalsTest, TwoClientsEntriesForOneCitizenCarryDifferentCommitments) {
-  const crypto::Bytes key = Enroll("5555555");
+  const Citizen c = Enroll("5555555");
   std::vector<std::string> commitments;
   int64_t at = now_;
   for (const json* client : {&client_a_, &client_b_}) {
     const std::string id = Create(*client, "5555555", {Doc("same citizen " + (*client)["client_id"].get<std::string>())})["id"];
     at += 30;  // a new time step: a code is used once
     SetClock(at);
-    Http h = Post(*client, "/v1/approvals/" + id + "/confirm", {{"code", Code(key, at)}});
+    Http h = Decide(c, id, Code(c.key, at));
     ASSERT_EQ(h.status, 200) << h.body;
-    const uint64_t index = h.Json()["entries"][0]["index"];
+    const uint64_t index = Get(*client, id)["entries"][0]["index"];
     json entry = Curl(Url("/v1/entries/" + std::to_string(index))).Json()["entry"];
     ASSERT_EQ(entry["type"], "approval");
     commitments.push_back(entry["subject"]);
@@ -266,34 +359,54 @@ TEST_F(ApprovalsTest, RequestsPerCitizenAreLimitedAnHour) {
 }
 
 TEST_F(ApprovalsTest, ACodeIsAcceptedOncePerSubject) {
-  const crypto::Bytes key = Enroll("3333333");
+  const Citizen c = Enroll("3333333");
   const std::string first = Create(client_a_, "3333333", {Doc("one")})["id"];
-  const std::string second = Create(client_a_, "3333333", {Doc("two")})["id"];
-  const std::string code = Code(key, now_);
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + first + "/confirm", {{"code", code}}).status, 200);
-  Http replay = Post(client_a_, "/v1/approvals/" + second + "/confirm", {{"code", code}});
+  const std::string second = Create(client_b_, "3333333", {Doc("two")})["id"];
+  const std::string code = Code(c.key, now_);
+  EXPECT_EQ(Decide(c, first, code).status, 200);
+  Http replay = Decide(c, second, code);  // even at another institution
   EXPECT_EQ(replay.status, 403);
   EXPECT_NE(replay.body.find("already used"), std::string::npos) << replay.body;
   // The next time step's code works (±1 step is accepted, so a code from
   // the next step is fine at once).
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + second + "/confirm", {{"code", Code(key, now_ + 30)}}).status, 200);
+  EXPECT_EQ(Decide(c, second, Code(c.key, now_ + 30)).status, 200);
 }
 
 TEST_F(ApprovalsTest, RequestsExpireAfterTenMinutes) {
-  const crypto::Bytes key = Enroll("4444444");
+  const Citizen c = Enroll("4444444");
+  const int64_t created_at = now_;
   const std::string id = Create(client_a_, "4444444", {Doc("late")})["id"];
-  SetClock(kStart + 601);
-  Http h = Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", Code(key, now_)}});
+  SetClock(created_at + 601);
+  Http h = Decide(c, id, Code(c.key, now_));
   EXPECT_EQ(h.status, 410) << h.body;
-  EXPECT_EQ(Curl(Auth(client_a_) + Url("/v1/approvals/" + id)).Json()["status"], "expired");
+  EXPECT_EQ(Get(client_a_, id)["status"], "expired");
   // Within the ten minutes it would have worked.
   const std::string fresh = Create(client_a_, "4444444", {Doc("on time")})["id"];
-  SetClock(kStart + 601 + 599);
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/" + fresh + "/confirm", {{"code", Code(key, now_)}}).status, 200);
+  SetClock(now_ + 599);
+  EXPECT_EQ(Decide(c, fresh, Code(c.key, now_)).status, 200);
+}
+
+// The request is shown only to the citizen it names; another citizen's
+// session decides nothing, and nobody without a session sees anything.
+TEST_F(ApprovalsTest, OnlyTheNamedCitizenSeesAndDecides) {
+  const Citizen ana = Enroll("1234567");
+  const Citizen carlos = Enroll("7654321");
+  const std::string id = Create(client_a_, "1234567", {Doc("for ana")})["id"];
+  Http theirs = Curl(carlos.session.Headers() + Url("/v1/citizen/approvals/" + id));
+  EXPECT_EQ(theirs.status, 403) << theirs.body;
+  EXPECT_EQ(Decide(carlos, id, Code(carlos.key, now_)).status, 403);
+  EXPECT_EQ(Curl(Url("/v1/citizen/approvals/" + id)).status, 401);
+  // Without the page's CSRF token the session alone decides nothing.
+  EXPECT_EQ(Curl("-X POST -H " + ShellQuote("Cookie: " + ana.session.cookie) +
+                 " -H 'Content-Type: application/json' --data-binary '{\"code\":\"" + Code(ana.key, now_) + "\"}' " +
+                 Url("/v1/citizen/approvals/" + id + "/confirm")).status, 403);
+  Http mine = Curl(ana.session.Headers() + Url("/v1/citizen/approvals/" + id));
+  EXPECT_EQ(mine.status, 200);
+  EXPECT_EQ(mine.Json()["institution"], "Servicio de Impuestos");
+  EXPECT_EQ(Decide(ana, id, Code(ana.key, now_)).status, 200);
 }
 
 TEST_F(ApprovalsTest, TokensWrongMissingDisabledOrOfAnotherClient) {
-  Enroll("6666666");
   const std::string id = Create(client_a_, "6666666", {Doc("mine")})["id"];
   EXPECT_EQ(Curl(Url("/v1/approvals/" + id)).status, 401);
   Http wrong = Curl("-H 'Authorization: Bearer qk_not-a-real-token-at-all' " + Url("/v1/approvals/" + id));
@@ -301,7 +414,6 @@ TEST_F(ApprovalsTest, TokensWrongMissingDisabledOrOfAnotherClient) {
   EXPECT_NE(wrong.headers.find("WWW-Authenticate: Bearer"), std::string::npos);
   EXPECT_EQ(Curl("-H 'Authorization: Basic Zm9vOmJhcg==' " + Url("/v1/approvals/" + id)).status, 401);
   EXPECT_EQ(Curl(Auth(client_b_) + Url("/v1/approvals/" + id)).status, 404);  // another client's
-  EXPECT_EQ(Post(client_b_, "/v1/approvals/" + id + "/confirm", {{"code", "123456"}}).status, 404);
   // Admin: disable B, then rotate A's token.
   const std::string admin = "-H " + ShellQuote("Authorization: Bearer " + admin_) + " ";
   EXPECT_EQ(Curl("-X POST " + Url("/v1/admin/clients/" + client_b_["client_id"].get<std::string>() + "/disable")).status, 401);
@@ -327,7 +439,6 @@ TEST_F(ApprovalsTest, TokensWrongMissingDisabledOrOfAnotherClient) {
 }
 
 TEST_F(ApprovalsTest, BadRequestsAreRefusedClearly) {
-  Enroll("7777777");
   auto status = [&](const json& body) { return Post(client_a_, "/v1/approvals", body).status; };
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", json::array()}}), 400);
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", {Doc("a"), Doc("a")}}}), 400);
@@ -343,46 +454,56 @@ TEST_F(ApprovalsTest, BadRequestsAreRefusedClearly) {
             422);
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", {Doc("q")}}, {"extra", 1}}), 400);
   EXPECT_EQ(status({{"subject", "no spaces!"}, {"documents", {Doc("q")}}}), 400);
-  EXPECT_EQ(status({{"subject", "8888888"}, {"documents", {Doc("q")}}}), 201);  // not enrolled: the same answer
+  EXPECT_EQ(status({{"subject", "8888888"}, {"documents", {Doc("q")}}}), 201);  // unknown: the same answer
   EXPECT_EQ(status({{"subject", "7777777"}, {"documents", {Doc("q")}}, {"factor", "message"}}), 409);  // no webhook
   EXPECT_EQ(Curl("-X POST " + Auth(client_a_) + "-H 'Content-Type: application/json' --data-binary '{nope' " +
                  Url("/v1/approvals")).status, 400);
   EXPECT_EQ(Curl("-X POST " + Auth(client_a_) + "-H 'Content-Type: text/plain' --data-binary '{}' " +
                  Url("/v1/approvals")).status, 415);
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/r_nothing/confirm", {{"code", "123456"}}).status, 404);
-  EXPECT_EQ(Post(client_a_, "/v1/approvals/r_nothing/confirm", {{"code", "12a456"}}).status, 400);
+  const Citizen c = Enroll("7777777");
+  EXPECT_EQ(Decide(c, "r_0123456789abcdef0123", "123456").status, 404);
+  EXPECT_EQ(Decide(c, "r_0123456789abcdef0123", "12a456").status, 400);
 }
 
 TEST_F(ApprovalsTest, AHundredConcurrentConfirmations) {
   constexpr int kN = 100;
-  std::vector<crypto::Bytes> keys;
+  // Twenty citizens (each logged in once), five requests each.
+  constexpr int kCitizens = 20;
+  std::vector<Citizen> citizens;
+  for (int i = 0; i < kCitizens; ++i) citizens.push_back(Enroll("900" + std::to_string(1000 + i)));
   std::vector<std::string> ids;
   for (int i = 0; i < kN; ++i) {
-    const std::string subject = "900" + std::to_string(1000 + i);
-    keys.push_back(Enroll(subject));
-    ids.push_back(Create(client_a_, subject, {Doc("c" + std::to_string(i)), Doc("d" + std::to_string(i))})["id"]);
+    const json& client = i % 2 == 0 ? client_a_ : client_b_;
+    ids.push_back(Create(client, citizens[i % kCitizens].number, {Doc("c" + std::to_string(i)), Doc("d" + std::to_string(i))})["id"]);
   }
+  // A code is used once per citizen: each citizen's five decisions use
+  // five codes of successive steps, all within the accepted window...
+  // which is ±1 step. So decide in rounds: round r with step now_+30r.
   std::vector<json> answers(kN);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kN; ++i) {
-    threads.emplace_back([&, i] {
-      answers[i] = Post(client_a_, "/v1/approvals/" + ids[i] + "/confirm", {{"code", Code(keys[i], now_)}}).Json();
-    });
+  for (int round = 0; round < kN / kCitizens; ++round) {
+    SetClock(now_ + 30);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < kCitizens; ++c) {
+      const int i = round * kCitizens + c;
+      threads.emplace_back([&, i, c] { answers[i] = Decide(citizens[c], ids[i], Code(citizens[c].key, now_)).Json(); });
+    }
+    for (auto& t : threads) t.join();
   }
-  for (auto& t : threads) t.join();
   std::set<uint64_t> indices;
-  for (const json& a : answers) {
-    ASSERT_EQ(a.value("status", ""), "approved") << a.dump();
-    for (const json& e : a["entries"]) indices.insert(e["index"].get<uint64_t>());
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_EQ(answers[i].value("status", ""), "approved") << answers[i].dump();
+    const json got = Get(i % 2 == 0 ? client_a_ : client_b_, ids[i]);
+    ASSERT_EQ(got["entries"].size(), 2u) << got.dump();
+    for (const json& e : got["entries"]) indices.insert(e["index"].get<uint64_t>());
   }
   EXPECT_EQ(indices.size(), size_t{2 * kN});
   EXPECT_EQ(RunQuipu("audit --data " + ShellQuote(data_)).exit_code, 0);
 }
 
 TEST_F(ApprovalsTest, AForgottenSubjectsEntriesStayButCannotBeLinked) {
-  const crypto::Bytes key = Enroll("1010101");
+  const Citizen c = Enroll("1010101");
   const std::string id = Create(client_a_, "1010101", {Doc("forget me")})["id"];
-  ASSERT_EQ(Post(client_a_, "/v1/approvals/" + id + "/confirm", {{"code", Code(key, now_)}}).status, 200);
+  ASSERT_EQ(Decide(c, id, Code(c.key, now_)).status, 200);
   const std::string sha = crypto::HexEncode(crypto::Sha256(std::string("forget me")));
   EXPECT_EQ(Curl(Auth(client_a_) + Url("/v1/documents/" + sha + "?subject=1010101")).Json()["subject_approved"], true);
   const std::string admin = "-H " + ShellQuote("Authorization: Bearer " + admin_) + " ";
@@ -392,9 +513,10 @@ TEST_F(ApprovalsTest, AForgottenSubjectsEntriesStayButCannotBeLinked) {
   json pub = Curl(Url("/v1/documents/" + sha)).Json();
   EXPECT_EQ(pub["found"], true);  // the record stays
   // A new approval by the same number gets a new, unrelated commitment.
-  const crypto::Bytes again = Enroll("1010101");
+  SetClock(now_ + 60);
+  const Citizen again = Enroll("1010101");
   const std::string id2 = Create(client_a_, "1010101", {Doc("after")})["id"];
-  ASSERT_EQ(Post(client_a_, "/v1/approvals/" + id2 + "/confirm", {{"code", Code(again, now_)}}).status, 200);
+  ASSERT_EQ(Decide(again, id2, Code(again.key, now_)).status, 200);
   json after = Curl(Url("/v1/documents/" + crypto::HexEncode(crypto::Sha256(std::string("after"))))).Json();
   EXPECT_NE(after["records"][0]["entry"]["subject"], pub["records"][0]["entry"]["subject"]);
   node_->Stop();

@@ -23,6 +23,7 @@
 #include "crypto/sha256.h"
 #include "pdf/make.h"
 #include "tests/common/hostile_pdf.h"
+#include "tests/common/citizen.h"
 #include "tests/common/node.h"
 #include "tests/common/process.h"
 
@@ -56,7 +57,11 @@ class HardeningTest : public ::testing::Test {
     ASSERT_EQ(RunQuipu("log init --data " + ShellQuote(data_)).exit_code, 0);
     client_ = AddClient("SERECI");
     other_ = AddClient("Otro");
-    node_ = std::make_unique<Node>(data_, "--test-clock-file " + ShellQuote(clock_) + " --pdf-workers 2");
+    // Approvals need the citizens' login: the development provider.
+    const std::string base = "http://127.0.0.1:" + std::to_string(testing::FreePort());
+    idp_ = std::make_unique<testing::IdentityProvider>(dir_.File("idp"), base);
+    node_ = std::make_unique<Node>(data_, "--listen " + base.substr(7) + " " + idp_->ServeFlags() +
+                                              " --test-clock-file " + ShellQuote(clock_) + " --pdf-workers 2");
   }
   json AddClient(const std::string& name) {
     auto r = RunQuipu("client add --data " + ShellQuote(data_) + " --name " + name +
@@ -96,6 +101,7 @@ class HardeningTest : public ::testing::Test {
   TempDir dir_;
   std::string data_, clock_;
   json client_, other_;
+  std::unique_ptr<testing::IdentityProvider> idp_;
   std::unique_ptr<Node> node_;
 };
 
@@ -149,8 +155,8 @@ TEST_F(HardeningTest, JsonOnlyRoutesRefuseLargeBodiesBeforeReadingThem) {
                   "{\"qr_text\":\"" + std::string(1 << 20, 'A') + "\"}");
   EXPECT_EQ(big.status, 413) << big.body;
   EXPECT_NE(big.body.find("/v1/qr/verify"), std::string::npos) << big.body;
-  Http confirm = Curl("-X POST " + Auth(client_) + "-H 'Content-Type: application/json' --data-binary @- " +
-                          Url("/v1/approvals/r_x/confirm"),
+  Http confirm = Curl("-X POST -H 'Content-Type: application/json' --data-binary @- " +
+                          Url("/v1/citizen/approvals/r_x/confirm"),
                       "{\"code\":\"" + std::string(100000, '1') + "\"}");
   EXPECT_EQ(confirm.status, 413);
   // Routes for clients only refuse an anonymous body before reading it.
@@ -241,17 +247,51 @@ TEST_F(HardeningTest, EveryRouteThatAppendsLeavesNoEntryWhenItFails) {
   ExpectRefusedWithoutAnEntry("revoke what is not a code", [&] { return Post(client_, "/v1/qr/999/revoke", {{"reason", "x"}}); }, 404);
   ASSERT_EQ(Post(client_, revoke, {{"reason", "replaced"}}).status, 200);
   ExpectRefusedWithoutAnEntry("revoke twice", [&] { return Post(client_, revoke, {{"reason", "again"}}); }, 409);
-  // --- decisions: a wrong code, a bad body, another client's request.
-  Http enrolled = Curl("-X POST " + Auth(client_) + Url("/v1/subjects/7654321/totp"));
-  ASSERT_EQ(enrolled.status, 201);
+  // --- decisions, by the citizen on the node's page: a wrong code, a bad
+  // body, another citizen's request, no session, no CSRF token.
   Http created = Post(client_, "/v1/approvals", {{"subject", "7654321"}, {"documents", {doc}}});
   ASSERT_EQ(created.status, 201) << created.body;
-  const std::string confirm = "/v1/approvals/" + created.Json()["id"].get<std::string>() + "/confirm";
-  ExpectRefusedWithoutAnEntry("a wrong code", [&] { return Post(client_, confirm, {{"code", "000000"}}); }, 403);
-  const std::string reject = "/v1/approvals/" + created.Json()["id"].get<std::string>() + "/reject";
-  ExpectRefusedWithoutAnEntry("a wrong code to reject", [&] { return Post(client_, reject, {{"code", "000000"}}); }, 403);
-  ExpectRefusedWithoutAnEntry("no code", [&] { return Post(client_, confirm, json::object()); }, 400);
-  ExpectRefusedWithoutAnEntry("another client's request", [&] { return Post(other_, confirm, {{"code", "123456"}}); }, 404);
+  const std::string id = created.Json()["id"];
+  const testing::CitizenSession carlos = testing::LogIn(created.Json()["link"], "7654321");
+  const testing::CitizenSession ana = testing::LogIn(node_->url() + "/aprobar", "1234567");
+  Http begun = Curl("-X POST " + carlos.Headers() + "-H 'Content-Type: application/json' --data '{}' " +
+                    Url("/v1/citizen/totp"));
+  ASSERT_EQ(begun.status, 201) << begun.body;
+  auto decide = [&](const testing::CitizenSession& who, const std::string& verb, const json& body) {
+    return [&, verb, body] {
+      return Curl("-X POST " + who.Headers() + "-H 'Content-Type: application/json' --data-binary @- " +
+                      Url("/v1/citizen/approvals/" + id + "/" + verb),
+                  body.dump());
+    };
+  };
+  // Before the authenticator is confirmed there is nothing to decide with.
+  ExpectRefusedWithoutAnEntry("no factor yet", decide(carlos, "confirm", {{"code", "000000"}}), 409);
+  auto key = crypto::Base32Decode(begun.Json()["secret"].get<std::string>());
+  ASSERT_TRUE(key.ok());
+  const std::string first = *crypto::Totp(*key, static_cast<uint64_t>(kStart - 30), 6, crypto::OtpHash::kSha1);
+  ASSERT_EQ(Curl("-X POST " + carlos.Headers() + "-H 'Content-Type: application/json' --data-binary @- " +
+                     Url("/v1/citizen/totp/confirm"),
+                 json{{"code", first}}.dump()).status,
+            204);
+  const std::string right = *crypto::Totp(*key, static_cast<uint64_t>(kStart), 6, crypto::OtpHash::kSha1);
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  ExpectRefusedWithoutAnEntry("a wrong code", decide(carlos, "confirm", {{"code", wrong}}), 403);
+  ExpectRefusedWithoutAnEntry("a wrong code to reject", decide(carlos, "reject", {{"code", wrong}}), 403);
+  ExpectRefusedWithoutAnEntry("no code", decide(carlos, "confirm", json::object()), 400);
+  ExpectRefusedWithoutAnEntry("another citizen's request", decide(ana, "confirm", {{"code", right}}), 403);
+  ExpectRefusedWithoutAnEntry("no session", [&] {
+    return Curl("-X POST -H 'Content-Type: application/json' --data-binary @- " +
+                    Url("/v1/citizen/approvals/" + id + "/confirm"),
+                json{{"code", right}}.dump());
+  }, 401);
+  ExpectRefusedWithoutAnEntry("no CSRF token", [&] {
+    return Curl("-X POST -H " + ShellQuote("Cookie: " + carlos.cookie) +
+                    " -H 'Content-Type: application/json' --data-binary @- " +
+                    Url("/v1/citizen/approvals/" + id + "/confirm"),
+                json{{"code", right}}.dump());
+  }, 403);
+  // And the right one decides.
+  EXPECT_EQ(decide(carlos, "confirm", {{"code", right}})().status, 200);
   EXPECT_TRUE(Healthy());
   EXPECT_EQ(RunQuipu("audit --data " + ShellQuote(data_)).exit_code, 0);
 }
@@ -297,12 +337,13 @@ TEST_F(HardeningTest, QrExpiryTakesRfc3339AsPeopleWriteIt) {
 TEST_F(HardeningTest, TheCommandLineReadsHostilePdfsInASandboxToo) {
   node_->Stop();
   testing::WriteFile(dir_.File("crash.pdf"), testing::EncryptCrashPdf());
-  testing::WriteFile(dir_.File("good.pdf"), SamplePdf(1, "ok"));
+  const std::string good = SamplePdf(1, "ok");
+  testing::WriteFile(dir_.File("good.pdf"), good);
   auto hashed = RunQuipu("hash " + ShellQuote(dir_.File("crash.pdf")) + " " + ShellQuote(dir_.File("good.pdf")));
   EXPECT_EQ(hashed.exit_code, 2);  // not 139
   EXPECT_NE(hashed.err.find("quipu hash: " + dir_.File("crash.pdf") + ": the PDF could not be read"), std::string::npos)
       << hashed.err;
-  EXPECT_NE(hashed.out.find(crypto::HexEncode(crypto::Sha256(SamplePdf(1, "ok")))), std::string::npos);
+  EXPECT_NE(hashed.out.find(crypto::HexEncode(crypto::Sha256(good))), std::string::npos) << hashed.out << hashed.err;
   // qr stamp: refused, nothing appended, no output file.
   auto head = [&] { return RunQuipu("log checkpoint --data " + ShellQuote(data_)).out; };
   const std::string checkpoint = head();

@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +25,7 @@
 #include "crypto/sha256.h"
 #include "ledger/entry.h"
 #include "tests/common/net.h"
+#include "tests/common/citizen.h"
 #include "tests/common/node.h"
 #include "tests/common/process.h"
 
@@ -112,6 +115,10 @@ class NotifyTest : public ::testing::Test {
     SetClock(kStart);
     ASSERT_EQ(RunQuipu("log init --data " + ShellQuote(data_)).exit_code, 0);
     client_ = AddClient("Notificada", receiver_.Url("/notify"));
+    // The citizens decide after logging in at the development provider;
+    // the node keeps its address across restarts.
+    base_ = "http://127.0.0.1:" + std::to_string(testing::FreePort());
+    idp_ = std::make_unique<testing::IdentityProvider>(dir_.File("idp"), base_);
   }
   // `quipu client add` with `notify_uri` (and the development flag unless
   // `flags` says otherwise); the client with its token.
@@ -124,8 +131,10 @@ class NotifyTest : public ::testing::Test {
   }
   // A development node whose delivery webhook is the receiver.
   void Start() {
-    node_ = std::make_unique<Node>(data_, "--test-clock-file " + ShellQuote(clock_) + " --delivery-webhook " +
+    node_ = std::make_unique<Node>(data_, "--listen " + base_.substr(7) + " " + idp_->ServeFlags() +
+                                              " --test-clock-file " + ShellQuote(clock_) + " --delivery-webhook " +
                                               ShellQuote(receiver_.Url("/deliver")) + kDev);
+    citizens_.clear();  // sessions live in the node's memory
   }
   void SetClock(int64_t s) {
     now_ = s;
@@ -140,22 +149,48 @@ class NotifyTest : public ::testing::Test {
   Http Post(const json& client, const std::string& path, const json& body) {
     return Curl("-X POST " + Auth(client) + "--data-binary @- " + Url(path), body.dump());
   }
-  crypto::Bytes Enroll(const std::string& subject, const json& client) {
-    const std::string uri = Post(client, "/v1/subjects/" + subject + "/totp", json::object()).Json()["otpauth_uri"];
-    const size_t at = uri.find("secret=") + 7;
-    return *crypto::Base32Decode(uri.substr(at, uri.find('&', at) - at));
+  // The citizen `subject`, logged in (once per node run) on their page;
+  // with an authenticator when `totp`, confirmed with the step before now.
+  struct Citizen {
+    testing::CitizenSession session;
+    crypto::Bytes key;
+  };
+  Citizen& Of(const std::string& subject, bool totp = true) {
+    Citizen& c = citizens_[subject];
+    if (c.session.cookie.empty()) c.session = testing::LogIn(base_ + "/aprobar", subject);
+    if (totp && c.key.empty()) {
+      Http begun = CitizenPost(c, "/v1/citizen/totp", json::object());
+      EXPECT_EQ(begun.status, 201) << begun.body;
+      c.key = *crypto::Base32Decode(begun.Json().value("secret", ""));
+      EXPECT_EQ(CitizenPost(c, "/v1/citizen/totp/confirm", {{"code", Code(c, now_ - 30)}}).status, 204);
+    }
+    return c;
   }
-  crypto::Bytes Enroll(const std::string& subject) { return Enroll(subject, client_); }
+  static std::string Code(const Citizen& c, int64_t at) {
+    return *crypto::Totp(c.key, static_cast<uint64_t>(at), 6, crypto::OtpHash::kSha1);
+  }
+  Http CitizenPost(const Citizen& c, const std::string& path, const json& body) {
+    return Curl("-X POST " + c.session.Headers() + "-H 'Content-Type: application/json' --data-binary @- " + Url(path),
+                body.dump());
+  }
+  // The citizen `subject` confirms request `id` with `code` (theirs now by
+  // default).
+  Http Confirm(const std::string& subject, const std::string& id, std::optional<std::string> code = std::nullopt,
+               bool totp = true) {
+    Citizen& c = Of(subject, totp);
+    return CitizenPost(c, "/v1/citizen/approvals/" + id + "/confirm", {{"code", code ? *code : Code(c, now_)}});
+  }
   // `client` asks `subject` to approve one document, which the subject
   // does at once (TOTP): a notification is queued. Returns the request id.
   std::string Approve(const json& client, const std::string& subject, const std::string& doc) {
-    const crypto::Bytes key = Enroll(subject, client);
+    Of(subject);
     const std::string id = Post(client, "/v1/approvals", {{"subject", subject}, {"documents", {Doc(doc)}}}).Json()["id"];
-    Http decided = Post(client, "/v1/approvals/" + id + "/confirm",
-                        {{"code", *crypto::Totp(key, now_, 6, crypto::OtpHash::kSha1)}});
+    Http decided = Confirm(subject, id);
     EXPECT_EQ(decided.status, 200) << decided.body;
     return id;
   }
+  // The request as `client` reads it.
+  json Get(const json& client, const std::string& id) { return Curl(Auth(client) + Url("/v1/approvals/" + id)).Json(); }
   json Notification(const json& client, const std::string& id) {
     return Curl(Auth(client) + Url("/v1/approvals/" + id)).Json()["notification"];
   }
@@ -176,15 +211,18 @@ class NotifyTest : public ::testing::Test {
   std::string data_, clock_;
   int64_t now_ = kStart;
   json client_;
+  std::string base_;
+  std::unique_ptr<testing::IdentityProvider> idp_;
   std::unique_ptr<Node> node_;
+  std::map<std::string, Citizen> citizens_;
 };
 
 TEST_F(NotifyTest, TheClientIsNotifiedWithItsTokenAfterTheCommit) {
   Start();
-  const crypto::Bytes key = Enroll("1111111");
+  Of("1111111");
   const std::string id = Post("/v1/approvals", {{"subject", "1111111"}, {"documents", {Doc("a"), Doc("b")}}}).Json()["id"];
-  json decided = Post("/v1/approvals/" + id + "/confirm", {{"code", *crypto::Totp(key, now_, 6, crypto::OtpHash::kSha1)}}).Json();
-  ASSERT_EQ(decided["status"], "approved");
+  ASSERT_EQ(Confirm("1111111", id).Json()["status"], "approved");
+  const json decided = Get(client_, id);
   ASSERT_TRUE(receiver_.WaitFor([](const auto& got) { return !got.empty(); }));
   auto got = receiver_.Received()[0];
   EXPECT_EQ(got.path, "/notify");
@@ -211,11 +249,10 @@ TEST_F(NotifyTest, FailuresAreRetriedAcrossAKillAndRestartAndAllArriveAsRecorded
   std::vector<json> decided;
   for (int i = 0; i < 3; ++i) {
     const std::string subject = "222222" + std::to_string(i);
-    const crypto::Bytes key = Enroll(subject);
+    Of(subject);
     ids.push_back(Post("/v1/approvals", {{"subject", subject}, {"documents", {Doc("r" + std::to_string(i))}}}).Json()["id"]);
-    decided.push_back(Post("/v1/approvals/" + ids.back() + "/confirm",
-                           {{"code", *crypto::Totp(key, now_, 6, crypto::OtpHash::kSha1)}}).Json());
-    ASSERT_EQ(decided.back()["status"], "approved");
+    ASSERT_EQ(Confirm(subject, ids.back()).Json()["status"], "approved");
+    decided.push_back(Get(client_, ids.back()));
   }
   // Each notification fails once (then backs off: the node's clock stands still).
   ASSERT_TRUE(receiver_.WaitFor([](const auto& got) { return got.size() >= 3; }));
@@ -274,11 +311,12 @@ TEST_F(NotifyTest, TheMessageFactorDeliversACodeThatConfirms) {
   const std::string code = d["code"];
   ASSERT_EQ(code.size(), 6u);
   const std::string wrong = code == "000000" ? "111111" : "000000";
-  EXPECT_EQ(Post("/v1/approvals/" + id + "/confirm", {{"code", wrong}}).status, 403);
-  Http ok = Post("/v1/approvals/" + id + "/confirm", {{"code", code}});
+  // The citizen types it on the node's page (no authenticator needed).
+  EXPECT_EQ(Confirm("3333333", id, wrong, false).status, 403);
+  Http ok = Confirm("3333333", id, code, false);
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(ok.Json()["status"], "approved");
-  EXPECT_EQ(Post("/v1/approvals/" + id + "/confirm", {{"code", code}}).status, 409);  // once only
+  EXPECT_EQ(Confirm("3333333", id, code, false).status, 409);  // once only
   // The code is kept nowhere in the clear: not in the data, not in the log.
   EXPECT_EQ(node_->Stderr().find("\"" + code + "\""), std::string::npos);
   // Expiry holds for this factor too.
@@ -291,7 +329,7 @@ TEST_F(NotifyTest, TheMessageFactorDeliversACodeThatConfirms) {
     if (j.value("request", "") == late) late_code = j["code"];
   }
   SetClock(kStart + 601);
-  EXPECT_EQ(Post("/v1/approvals/" + late + "/confirm", {{"code", late_code}}).status, 410);
+  EXPECT_EQ(Confirm("3333333", late, late_code, false).status, 410);
 }
 
 // ---- a destination that hangs ----
@@ -310,6 +348,7 @@ TEST_F(NotifyTest, AHangingDestinationDelaysNoOtherClient) {
   // Later in the outbox's key order than the six: a single sender in key
   // order would reach them only after 60 s.
   SetClock(kStart + 1);
+  Of("5555555");  // logged in beforehand: the login is not what is timed
   const auto started = steady_clock::now();
   const std::string id = Approve(client_, "5555555", "healthy");
   Http created = Post("/v1/approvals", {{"subject", "6666666"}, {"documents", {Doc("sms")}}, {"factor", "message"}});
@@ -377,7 +416,7 @@ TEST_F(NotifyTest, ACodeIsNeverSentAfterItsRequestExpiredOrWasDecided) {
     if (j.value("request", "") == decided) code = j["code"];
   }
   receiver_.SetFailing(false);
-  ASSERT_EQ(Post("/v1/approvals/" + decided + "/confirm", {{"code", code}}).status, 200);
+  ASSERT_EQ(Confirm("7777771", decided, code, false).status, 200);
   SetClock(kStart + 601);  // `expired` is past its 10 minutes; both retries are due
   EXPECT_TRUE(WaitUntil([&] { return node_->Stderr().find("the request expired") != std::string::npos; }, 3))
       << node_->Stderr();
@@ -455,7 +494,8 @@ TEST_F(NotifyTest, ANameThatResolvesToLoopbackIsRefusedWhenSending) {
   testing::HangingServer hanging;
   ASSERT_TRUE(hanging.ok());
   const json client = AddClient("Rebind", "https://" + name + ":" + std::to_string(hanging.port()) + "/notify", "");
-  node_ = std::make_unique<Node>(data_, "--test-clock-file " + ShellQuote(clock_));
+  node_ = std::make_unique<Node>(data_, "--listen " + base_.substr(7) + " " + idp_->ServeFlags() +
+                                            " --test-clock-file " + ShellQuote(clock_));
   const std::string id = Approve(client, "8888888", "rebound");
   ASSERT_TRUE(WaitUntil([&] { return Notification(client, id)["state"] == "retrying"; }, 3));
   Http answer = Curl(Auth(client) + Url("/v1/approvals/" + id));

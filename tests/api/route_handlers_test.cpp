@@ -174,12 +174,15 @@ TEST_F(RouteHandlersTest, QrStampRefusesBeforeIssuing) {
   EXPECT_EQ(Size(), 1u);
 }
 
-TEST_F(RouteHandlersTest, ApprovalsCreateGetAndDecideThroughTheirHandlers) {
-  // A subject with a TOTP the test holds.
-  auto enrolled = approvals_->EnrollTotp(client_, "1234567");
+TEST_F(RouteHandlersTest, ApprovalsCreateAndGetThroughTheirHandlers) {
+  // A citizen with a TOTP the test holds (enrolled as on their page).
+  auto enrolled = approvals_->BeginTotp("1234567", "");
   ASSERT_TRUE(enrolled.ok());
   auto secret = crypto::Base32Decode(enrolled->secret_base32);
   ASSERT_TRUE(secret.ok());
+  const uint64_t now = static_cast<uint64_t>(approvals_->NowMicros() / 1000000);
+  ASSERT_TRUE(approvals_->ConfirmTotp("1234567", *crypto::Totp(*secret, now - 30, 6, crypto::OtpHash::kSha1)).ok());
+  const std::string base = "https://quipu.example";
 
   const std::string good = json{{"subject", "1234567"},
                                 {"documents", {{{"sha256", kSha}, {"media_type", "application/pdf"}, {"name", "a"}}}}}
@@ -211,13 +214,16 @@ TEST_F(RouteHandlersTest, ApprovalsCreateGetAndDecideThroughTheirHandlers) {
        400},
   };
   for (const Case& c : cases) {
-    Response r = approval_handlers::Create(*approvals_, client_, Post(c.body));
+    Response r = approval_handlers::Create(*approvals_, client_, Post(c.body), base);
     EXPECT_EQ(r.status, c.status) << c.why << ": " << r.body;
   }
-  Response created = approval_handlers::Create(*approvals_, client_, Post(good));
+  // Without the citizens' login page nobody could decide: refused.
+  EXPECT_EQ(approval_handlers::Create(*approvals_, client_, Post(good), "").status, 503u);
+  Response created = approval_handlers::Create(*approvals_, client_, Post(good), base);
   ASSERT_EQ(created.status, 201u) << created.body;
   const std::string id = Body(created)["id"];
   EXPECT_EQ(Body(created)["documents"][0]["sha256"], kSha);
+  EXPECT_EQ(Body(created)["link"], base + "/aprobar/" + id);
 
   Request get;
   get.params = {id};
@@ -227,19 +233,13 @@ TEST_F(RouteHandlersTest, ApprovalsCreateGetAndDecideThroughTheirHandlers) {
   EXPECT_EQ(Body(pending)["status"], "pending");
   EXPECT_EQ(Body(pending)["attempts_left"], 5);
 
-  EXPECT_EQ(approval_handlers::Decide(*approvals_, true, client_, Post(R"({"otp":"1"})", {id})).status, 400u);
-  EXPECT_EQ(approval_handlers::Decide(*approvals_, true, client_, Post(R"({"code":"12ab56"})", {id})).status, 400u);
   EXPECT_EQ(Size(), 0u);
-  const uint64_t now = static_cast<uint64_t>(approvals_->NowMicros() / 1000000);
+  // The citizen decides (citizen_routes_test has that route).
   auto code = crypto::Totp(*secret, now, 6, crypto::OtpHash::kSha1);
   ASSERT_TRUE(code.ok());
-  Response decided = approval_handlers::Decide(*approvals_, true, client_, Post(json{{"code", *code}}.dump(), {id}));
-  ASSERT_EQ(decided.status, 200u) << decided.body;
-  EXPECT_EQ(Body(decided)["status"], "approved");
-  EXPECT_EQ(Body(decided)["redirect_url"], "https://s.example/r?request=" + id + "&status=approved");
+  auto decided = approvals_->DecideAsCitizen("1234567", id, *code, true);
+  ASSERT_TRUE(decided.ok()) << decided.status().ToString();
   EXPECT_EQ(Size(), 1u);
-  Response again = approval_handlers::Decide(*approvals_, true, client_, Post(json{{"code", *code}}.dump(), {id}));
-  EXPECT_EQ(again.status, 409u);
   Response done = approval_handlers::Get(*approvals_, client_, get);
   ASSERT_EQ(Body(done)["entries"].size(), 1u);
   EXPECT_EQ(Body(done)["entries"][0]["sha256"], kSha);

@@ -37,8 +37,10 @@ class Node {
       int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(err, 2);
       ::close(out[0]);
-      std::string cmd = ShellQuote(QUIPU_BINARY) + " serve --listen 127.0.0.1:0 --threads 4 --data " +
-                        ShellQuote(data) + " " + extra;
+      // `extra` may name the address (a node whose URL is needed before it starts).
+      const std::string listen = extra.find("--listen ") == std::string::npos ? "--listen 127.0.0.1:0 " : "";
+      std::string cmd = ShellQuote(QUIPU_BINARY) + " serve " + listen + "--threads 4 --data " + ShellQuote(data) +
+                        " " + extra;
       ::execl("/bin/sh", "sh", "-c", (shell_prefix + "exec " + cmd).c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }

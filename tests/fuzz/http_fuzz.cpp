@@ -26,7 +26,7 @@ const quipu::api::Router& NodeRoutes() {
       r->Add(verb::get, p, ok, {quipu::api::Exec::kInline, 0});
     }
     for (const char* p : {"/v1/verify", "/v1/qr", "/v1/qr/verify", "/v1/qr/stamp", "/v1/qr/{}/revoke",
-                          "/v1/approvals", "/v1/approvals/{}/confirm"}) {
+                          "/v1/approvals", "/v1/citizen/approvals/{}/confirm"}) {
       r->Add(verb::post, p, ok, {quipu::api::Exec::kWorker, quipu::api::kDocumentBody});
     }
     return r;

@@ -931,9 +931,13 @@ struct Approving : Services {
   explicit Approving(ApprovalsOptions options = {},
                      pdf::PdfEngine& engine = pdf::InProcessPdfEngine())
       : Services(engine, std::move(options)) {
-    auto enrolled = approvals->EnrollTotp(client, kSubject);
+    // As on the citizen's page: a new key, confirmed with the code of the
+    // step before now (so the current step's code is still fresh).
+    auto enrolled = approvals->BeginTotp(kSubject, "");
     EXPECT_TRUE(enrolled.ok()) << enrolled.status().ToString();
     if (enrolled.ok()) totp = *crypto::Base32Decode(enrolled->secret_base32);
+    Status confirmed = approvals->ConfirmTotp(kSubject, Code(now_us - 30000000));
+    EXPECT_TRUE(confirmed.ok()) << confirmed.ToString();
   }
   std::string Code(int64_t at_us) const {
     return *crypto::Totp(totp, static_cast<uint64_t>(at_us / 1000000), 6, crypto::OtpHash::kSha1);
@@ -963,13 +967,13 @@ struct Approving : Services {
   }
 };
 
-TEST(ApprovalsErrors, EnrollTotpIsInvalidArgumentForAMalformedSubject) {
+TEST(ApprovalsErrors, BeginTotpIsInvalidArgumentForAMalformedSubject) {
   Services s;
   const Stored before = s.Snapshot();
   for (const std::string& id :
        {std::string(), std::string("123"), std::string("12 34 56"), std::string(33, '1'),
         std::string("1234567\n"), std::string("ñandú-12")}) {
-    EXPECT_EQ(s.approvals->EnrollTotp(s.client, id).status().code(), StatusCode::kInvalidArgument)
+    EXPECT_EQ(s.approvals->BeginTotp(id, "").status().code(), StatusCode::kInvalidArgument)
         << id;
   }
   EXPECT_EQ(s.Snapshot(), before);
@@ -1105,7 +1109,7 @@ TEST(ApprovalsErrors, DecideIsInvalidArgumentForACodeThatIsNot6To8Digits) {
   const std::string id = s.Create("a", s.client);
   const Stored before = s.Snapshot();
   for (const char* code : {"", "12345", "123456789", "12345a", " 123456", "１２３４５６"}) {
-    EXPECT_EQ(s.approvals->Decide(s.client, id, code, true).status().code(),
+    EXPECT_EQ(s.approvals->DecideAsCitizen(Approving::kSubject, id, code, true).status().code(),
               StatusCode::kInvalidArgument)
         << code;
   }
@@ -1113,17 +1117,18 @@ TEST(ApprovalsErrors, DecideIsInvalidArgumentForACodeThatIsNot6To8Digits) {
   EXPECT_EQ(s.AttemptsLeft(id), 5);
 }
 
-TEST(ApprovalsErrors, DecideIsNotFoundForAnUnknownIdAndAnotherClientsAlike) {
+TEST(ApprovalsErrors, DecideIsNotFoundForAnUnknownIdAndPermissionDeniedForAnotherCitizen) {
   Approving s;
   const std::string id = s.Create("a", s.client);
   const Stored before = s.Snapshot();
   for (const std::string& code : {s.Code(), s.WrongCode()}) {
-    auto theirs = s.approvals->Decide(s.other, id, code, true);
-    EXPECT_EQ(theirs.status().code(), StatusCode::kNotFound) << theirs.status().ToString();
-    EXPECT_EQ(s.approvals->Decide(s.client, "r_00000000000000000000", code, true).status().code(),
+    auto theirs = s.approvals->DecideAsCitizen("7654321", id, code, true);
+    EXPECT_EQ(theirs.status().code(), StatusCode::kPermissionDenied) << theirs.status().ToString();
+    EXPECT_EQ(s.approvals->DecideAsCitizen("", id, code, true).status().code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(s.approvals->DecideAsCitizen(Approving::kSubject, "r_00000000000000000000", code, true).status().code(),
               StatusCode::kNotFound);
   }
-  EXPECT_EQ(s.Snapshot(), before) << "another client's code is not counted on the request";
+  EXPECT_EQ(s.Snapshot(), before) << "another citizen's code is not counted on the request";
 }
 
 TEST(ApprovalsErrors, DecideIsExpiredAfterTheTtl) {
@@ -1132,7 +1137,7 @@ TEST(ApprovalsErrors, DecideIsExpiredAfterTheTtl) {
   s.now_us += 601 * int64_t{1000000};
   const Stored before = s.Snapshot();
   for (const std::string& code : {s.Code(), s.WrongCode()}) {
-    auto decided = s.approvals->Decide(s.client, id, code, true);
+    auto decided = s.approvals->DecideAsCitizen(Approving::kSubject, id, code, true);
     EXPECT_EQ(decided.status().code(), StatusCode::kExpired) << decided.status().ToString();
   }
   EXPECT_EQ(s.Snapshot(), before);
@@ -1145,35 +1150,35 @@ TEST(ApprovalsErrors, DecideIsFailedPreconditionWhenDecidedLockedOrTheSubjectIsF
   Approving s(options);
   // Decided.
   const std::string decided = s.Create("decided", s.client);
-  ASSERT_TRUE(s.approvals->Decide(s.client, decided, s.Code(), true).ok());
+  ASSERT_TRUE(s.approvals->DecideAsCitizen(Approving::kSubject, decided, s.Code(), true).ok());
   s.now_us += 30 * int64_t{1000000};  // a fresh code: the refusal is for the state, not a replay
   Stored before = s.Snapshot();
   for (bool approve : {true, false}) {
-    EXPECT_EQ(s.approvals->Decide(s.client, decided, s.Code(), approve).status().code(),
+    EXPECT_EQ(s.approvals->DecideAsCitizen(Approving::kSubject, decided, s.Code(), approve).status().code(),
               StatusCode::kFailedPrecondition);
   }
   EXPECT_EQ(s.Snapshot(), before);
   // Locked: the wrong code that reaches max_wrong_codes locks it (and says
   // so with this code), then even the right code is refused.
   const std::string locked = s.Create("locked", s.client);
-  EXPECT_EQ(s.approvals->Decide(s.client, locked, s.WrongCode(), true).status().code(),
+  EXPECT_EQ(s.approvals->DecideAsCitizen(Approving::kSubject, locked, s.WrongCode(), true).status().code(),
             StatusCode::kPermissionDenied);
-  auto locking = s.approvals->Decide(s.client, locked, s.WrongCode(), true);
+  auto locking = s.approvals->DecideAsCitizen(Approving::kSubject, locked, s.WrongCode(), true);
   EXPECT_EQ(locking.status().code(), StatusCode::kFailedPrecondition)
       << locking.status().ToString();
   EXPECT_THAT(locking.status().message(), HasSubstr("locked"));
   EXPECT_EQ(s.approvals->Get(s.client, locked)->status, "locked");
   before = s.Snapshot();
-  EXPECT_EQ(s.approvals->Decide(s.client, locked, s.Code(), true).status().code(),
+  EXPECT_EQ(s.approvals->DecideAsCitizen(Approving::kSubject, locked, s.Code(), true).status().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(s.approvals->Decide(s.client, locked, s.WrongCode(), true).status().code(),
+  EXPECT_EQ(s.approvals->DecideAsCitizen(Approving::kSubject, locked, s.WrongCode(), true).status().code(),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.Snapshot(), before);
   // The subject forgotten after the request was made.
   const std::string orphan = s.Create("orphan", s.client);
   ASSERT_TRUE(s.approvals->ForgetSubject(Approving::kSubject).ok());
   before = s.Snapshot();
-  auto forgotten = s.approvals->Decide(s.client, orphan, s.Code(), true);
+  auto forgotten = s.approvals->DecideAsCitizen(Approving::kSubject, orphan, s.Code(), true);
   EXPECT_EQ(forgotten.status().code(), StatusCode::kFailedPrecondition)
       << forgotten.status().ToString();
   EXPECT_EQ(s.Snapshot(), before);
@@ -1184,7 +1189,7 @@ TEST(ApprovalsErrors, DecideIsPermissionDeniedForAWrongOrReplayedCode) {
   // Wrong: counted (that is written), and no entry.
   const std::string id = s.Create("a", s.client);
   const uint64_t tree = s.log->Head().tree_size;
-  auto wrong = s.approvals->Decide(s.client, id, s.WrongCode(), true);
+  auto wrong = s.approvals->DecideAsCitizen(Approving::kSubject, id, s.WrongCode(), true);
   EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied) << wrong.status().ToString();
   EXPECT_THAT(wrong.status().message(), HasSubstr("4 attempts left"));
   EXPECT_EQ(s.AttemptsLeft(id), 4);
@@ -1194,9 +1199,9 @@ TEST(ApprovalsErrors, DecideIsPermissionDeniedForAWrongOrReplayedCode) {
   // counted, nothing written.
   const std::string second = s.Create("b", s.client);
   const std::string code = s.Code();
-  ASSERT_TRUE(s.approvals->Decide(s.client, id, code, true).ok());
+  ASSERT_TRUE(s.approvals->DecideAsCitizen(Approving::kSubject, id, code, true).ok());
   const Stored before = s.Snapshot();
-  auto replayed = s.approvals->Decide(s.client, second, code, true);
+  auto replayed = s.approvals->DecideAsCitizen(Approving::kSubject, second, code, true);
   EXPECT_EQ(replayed.status().code(), StatusCode::kPermissionDenied)
       << replayed.status().ToString();
   EXPECT_THAT(replayed.status().message(), HasSubstr("already used"));

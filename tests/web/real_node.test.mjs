@@ -1,14 +1,19 @@
 // The page served by a real `quipu serve`, in real headless Chromium: an
-// institution approves a PDF through the API (TOTP computed here), issues a
-// QR Seguro code and revokes another; the page then checks them with the
-// node's own answers, proofs and key. Complements page.test.mjs (a fake
-// node with hand-made proofs, including tampered ones).
+// institution asks a citizen to approve a PDF; the citizen opens the link,
+// logs in at the development identity provider (dev/oidc, a real OpenID
+// Connect provider), enrols an authenticator on quipu's page (codes from
+// oathtool), approves and lands back at the institution; a second citizen
+// opening the link is refused. The institution then issues a QR Seguro code
+// and revokes another, and the verification page checks them with the
+// node's own answers, proofs and key. Complements page.test.mjs (a fake node
+// with hand-made proofs, including tampered ones).
 //
 // Usage: node tests/web/real_node.test.mjs <build-dir>   (exits non-zero on failure)
 import { spawn, execFileSync } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,39 +35,46 @@ const client = JSON.parse(run('client', 'add', '--data', data, '--name', 'Minist
   '--redirect-uri', 'https://m.example/r', '--notify-uri', 'http://127.0.0.1:9/n', '--notify-token', 't',
   '--allow-local-callbacks'));
 
-// A development node: the client's notification URI is on 127.0.0.1.
-const node = spawn(quipu, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--allow-local-callbacks'],
-  { stdio: ['ignore', 'pipe', 'ignore'] });
-const base = await new Promise((ok, fail) => {
+const children = [];
+function start(cmd, args, ready) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let out = '';
-  node.stdout.on('data', (d) => {
-    out += d;
-    const m = out.match(/serving (http:\/\/[0-9.:]+)/);
-    if (m) ok(m[1]);
+  return new Promise((ok, fail) => {
+    const seen = (d) => {
+      out += d;
+      const m = out.match(ready);
+      if (m) ok(m[1]);
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('exit', (code) => fail(new Error(`${cmd} exited (${code}): ${out}`)));
   });
-  node.on('exit', () => fail(new Error('quipu serve exited')));
+}
+const freePort = () => new Promise((ok) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address();
+    s.close(() => ok(port));
+  });
 });
+
+// The development provider, and a development node that uses it (the
+// client's notification URI is on 127.0.0.1).
+const port = await freePort();
+const idp = join(work, 'idp');
+const issuer = await start(process.execPath, [join(root, 'dev/oidc/provider.mjs'), '--listen', '127.0.0.1:0',
+  '--data', idp, '--redirect-uri', `http://127.0.0.1:${port}/aprobar/callback`], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+const base = await start(quipu, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--allow-local-callbacks',
+  '--oidc-issuer', issuer, '--oidc-client-id', 'quipu-dev', '--oidc-client-secret-file', join(idp, 'client-secret'),
+  '--oidc-document-claim', 'documento_identidad'], /serving (http:\/\/[0-9.:]+)/);
 const api = async (path, body) => {
   const r = await fetch(base + path, { method: body ? 'POST' : 'GET', body: body && JSON.stringify(body),
     headers: { authorization: 'Bearer ' + client.token, 'content-type': 'application/json' } });
   return r.json();
 };
 
-// RFC 6238 TOTP (SHA-1, 6 digits), written here from the RFC.
-function totp(key) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const o = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, '0');
-}
-function base32(s) {
-  const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '', out = [];
-  for (const c of s) bits += a.indexOf(c).toString(2).padStart(5, '0');
-  for (let i = 0; i + 8 <= bits.length; i += 8) out.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(out);
-}
+// The citizen's authenticator: oathtool (RFC 6238, SHA-1, 6 digits) at a time.
+const totp = (secret, at) => execFileSync('oathtool', ['--totp', '-b', `--now=@${at}`, secret]).toString().trim();
 
 // A PDF: the node's own sample maker is not exposed, so a minimal valid one.
 function pdfBytes(title) {
@@ -81,14 +93,55 @@ const failures = [];
 const expect = (cond, what) => { if (!cond) throw new Error(what); };
 let browser;
 try {
-  // Approve a PDF through the API.
+  // An institution asks a citizen to approve a PDF; it gets the link.
   const pdf = pdfBytes('Titulo');
-  const uri = (await api('/v1/subjects/1234567/totp', {})).otpauth_uri;
-  const key = base32(new URL(uri).searchParams.get('secret'));
-  const req = await api('/v1/approvals', { subject: '1234567',
-    documents: [{ content: pdf.toString('base64'), media_type: 'application/pdf' }] });
-  const decided = await api(`/v1/approvals/${req.id}/confirm`, { code: totp(key) });
-  expect(decided.status === 'approved', 'approval: ' + JSON.stringify(decided));
+  const req = await api('/v1/approvals', { subject: '1234567', state: 'tramite-9',
+    documents: [{ content: pdf.toString('base64'), media_type: 'application/pdf', name: 'titulo.pdf' }] });
+  expect(req.link === `${base}/aprobar/${req.id}`, 'link: ' + JSON.stringify(req));
+
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  // The citizen, in their own browser: the link, the provider's login and
+  // consent, quipu's page, an authenticator, the decision, the way back.
+  const citizen = async (document) => {
+    const context = await browser.newContext({ locale: 'es-BO', timezoneId: 'America/La_Paz' });
+    await context.route(/^(?!http:\/\/127\.0\.0\.1:)/, (r) => { failures.push('external ' + r.request().url()); r.abort(); });
+    // The institution's redirect URI: answered here, as its site would.
+    await context.route(/^https:\/\/m\.example\//, (r) => r.fulfill({ status: 200, contentType: 'text/html', body: '<p>vuelta</p>' }));
+    const page = await context.newPage();
+    await page.goto(req.link);
+    expect(page.url().startsWith(issuer), 'the link leads to the provider: ' + page.url());
+    await page.fill('#username', document);
+    await page.fill('#password', 'clave-dev');
+    await page.click('button[type=submit]');
+    await page.click('form[action$="/confirm"] button');
+    await page.waitForURL(req.link);
+    return { context, page };
+  };
+  const ana = await citizen('1234567');
+  await ana.page.waitForSelector('#enrol:not([hidden])', { timeout: 15000 });
+  expect((await ana.page.textContent('#institution')) === 'Ministerio de Educación', 'the institution is named');
+  expect((await ana.page.textContent('#documents')).includes('titulo.pdf'), 'the document is listed');
+  const secret = (await ana.page.textContent('#enrol-secret')).trim();
+  const now = Math.floor(Date.now() / 1000);
+  await ana.page.fill('#enrol-code', totp(secret, now - 30));
+  await ana.page.click('#enrol-form button[type=submit]');
+  await ana.page.waitForSelector('#decide:not([hidden])', { timeout: 15000 });
+  await ana.page.screenshot({ path: join(shots, 'real-approval-page.png'), fullPage: true });
+  await ana.page.fill('#decide-code', totp(secret, Math.floor(Date.now() / 1000)));
+  await ana.page.click('#approve');
+  await ana.page.waitForURL(/^https:\/\/m\.example\/r/, { timeout: 15000 });
+  const back = new URL(ana.page.url());
+  expect(back.searchParams.get('request') === req.id && back.searchParams.get('status') === 'approved' &&
+         back.searchParams.get('state') === 'tramite-9', 'back at the institution with the outcome: ' + back);
+  const decided = await api(`/v1/approvals/${req.id}`);
+  expect(decided.status === 'approved' && decided.entries.length === 1, 'approval: ' + JSON.stringify(decided));
+  await ana.context.close();
+  // Another citizen with the same link: logged in, and refused.
+  const carlos = await citizen('7654321');
+  await carlos.page.waitForSelector('#error:not([hidden])', { timeout: 15000 });
+  expect(!(await carlos.page.textContent('body')).includes('titulo.pdf'), 'nothing of the request is shown');
+  await carlos.context.close();
+
   // Issue a QR Seguro code, and another that is revoked.
   const doc = createHash('sha256').update('certificado').digest('hex');
   const good = await api('/v1/qr', { document: { sha256: doc, media_type: 'application/pdf' },
@@ -96,7 +149,6 @@ try {
   const bad = await api('/v1/qr', { document: { sha256: doc, media_type: 'application/pdf' }, fields: { numero: 'CN-2' } });
   await api(`/v1/qr/${bad.index}/revoke`, { reason: 'emitido por error' });
 
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   const context = await browser.newContext({ locale: 'es-BO', timezoneId: 'America/La_Paz' });
   await context.route(/^(?!http:\/\/127\.0\.0\.1:)/, (r) => { failures.push('external ' + r.request().url()); r.abort(); });
   const page = await context.newPage();
@@ -141,7 +193,7 @@ try {
   failures.push(e.message);
 } finally {
   await browser?.close();
-  node.kill('SIGTERM');
+  for (const c of children) c.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 }
 if (failures.length) {

@@ -1,0 +1,148 @@
+// The citizen's side in tests: the development identity provider (dev/oidc,
+// npm's oidc-provider: a real OpenID Connect provider, not a mock) beside a
+// node, and a citizen's login through its real forms (tests/oidc/login.mjs),
+// which gives the session cookie and CSRF token the citizen's routes take.
+#pragma once
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/common/process.h"
+
+namespace quipu::testing {
+
+// A TCP port free on 127.0.0.1 now (for a node whose URL must be known
+// before it starts: the provider registers its redirect URI).
+inline int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// The document numbers the tests log in with.
+inline std::vector<std::string> TestCitizens() {
+  std::vector<std::string> out = {"1234567", "7654321", "1111111", "1212121", "1010101", "2222222", "3333333",
+                                  "3434343", "4444444", "5555555", "6666666", "7777777", "7777771", "7777772",
+                                  "8888888", "9999999"};
+  for (int i = 0; i < 10; ++i) {
+    out.push_back("222222" + std::to_string(i));
+    out.push_back("444444" + std::to_string(i));
+  }
+  for (int i = 0; i < 100; ++i) out.push_back("900" + std::to_string(1000 + i));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// `node dev/oidc/provider.mjs` on a free port, for a node that answers at
+// `node_base`; its keys and client secret in `dir`. Stopped when it dies.
+// Its citizens are the tests': every number in TestCitizens() (names
+// "Ciudadano <number>"), with the development password "clave-dev".
+class IdentityProvider {
+ public:
+  IdentityProvider(const std::string& dir, const std::string& node_base) : dir_(dir) {
+    const std::string log = dir + ".log";
+    const std::string citizens = dir + ".citizens.json";
+    nlohmann::json list = nlohmann::json::array();
+    for (const std::string& number : TestCitizens()) {
+      list.push_back({{"sub", "prueba-" + number},
+                      {"document", number},
+                      {"name", "Ciudadano " + number},
+                      {"given_name", "Ciudadano"},
+                      {"family_name", number},
+                      {"email", number + "@ciudadano.example"},
+                      {"email_verified", true}});
+    }
+    WriteFile(citizens, nlohmann::json{{"citizens", list}}.dump());
+    const std::string cmd = "exec node " + ShellQuote(std::string(QUIPU_SOURCE_DIR) + "/dev/oidc/provider.mjs") +
+                            " --listen 127.0.0.1:0 --data " + ShellQuote(dir) + " --citizens " + ShellQuote(citizens) +
+                            " --redirect-uri " + ShellQuote(node_base + "/aprobar/callback") + " >" + ShellQuote(log) +
+                            " 2>&1";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    const std::string mark = "quipu-dev-oidc: listening on ";
+    for (int i = 0; i < 400 && issuer_.empty(); ++i) {
+      const std::string out = ReadFile(log);
+      if (size_t at = out.find(mark); at != std::string::npos && out.find('\n', at) != std::string::npos) {
+        issuer_ = out.substr(at + mark.size(), out.find('\n', at) - at - mark.size());
+      } else if (int status = 0; ::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;  // it exited: the log says why
+        break;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    EXPECT_FALSE(issuer_.empty()) << "the development provider did not start: " << ReadFile(log);
+  }
+  ~IdentityProvider() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  IdentityProvider(const IdentityProvider&) = delete;
+  IdentityProvider& operator=(const IdentityProvider&) = delete;
+
+  const std::string& issuer() const { return issuer_; }
+  // What `quipu serve` takes to use it.
+  std::string ServeFlags() const {
+    return "--oidc-issuer " + ShellQuote(issuer_) + " --oidc-client-id quipu-dev --oidc-client-secret-file " +
+           ShellQuote(dir_ + "/client-secret") + " --oidc-document-claim documento_identidad";
+  }
+
+ private:
+  std::string dir_;
+  std::string issuer_;
+  pid_t pid_ = -1;
+};
+
+// A logged-in citizen: what their browser holds.
+struct CitizenSession {
+  std::string cookie;  // the Cookie header for the node
+  std::string csrf;    // the X-Quipu-CSRF header of their page
+  // curl arguments that send both.
+  std::string Headers() const {
+    return "-H " + ShellQuote("Cookie: " + cookie) + " -H " + ShellQuote("X-Quipu-CSRF: " + csrf) + " ";
+  }
+};
+
+// Opens `link` (an approval page) as the citizen `document_number` would:
+// the provider's login with the development password, its consent, back to
+// the node. Fails the test (and returns an empty session) when that fails.
+inline CitizenSession LogIn(const std::string& link, const std::string& document_number) {
+  auto r = RunShell("node " + ShellQuote(std::string(QUIPU_SOURCE_DIR) + "/tests/oidc/login.mjs") + " " +
+                    ShellQuote(link) + " " + ShellQuote(document_number));
+  CitizenSession s;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  if (r.exit_code != 0 || !j.is_object() || !j.contains("cookie")) return s;
+  s.cookie = j["cookie"];
+  s.csrf = j["csrf"];
+  return s;
+}
+
+}  // namespace quipu::testing
