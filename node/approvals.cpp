@@ -460,6 +460,14 @@ std::string NewMessageCode() {
 
 }  // namespace
 
+std::string MessageText(const std::string& institution, size_t documents, const std::string& code,
+                        int64_t ttl_seconds) {
+  const std::string what = documents == 1 ? "1 documento" : std::to_string(documents) + " documentos";
+  return institution + " le pide aprobar " + what + " en quipu. Su código: " + code + ". Vale " +
+         std::to_string(std::max<int64_t>(1, ttl_seconds / 60)) +
+         " minutos. Escríbalo solo en la página de aprobación; nadie se lo pedirá por otro medio.";
+}
+
 std::string_view FactorName(Factor f) { return f == Factor::kTotp ? "totp" : "message"; }
 std::string_view ChannelName(Channel c) { return c == Channel::kSms ? "sms" : "email"; }
 std::optional<Factor> ParseFactor(std::string_view name) {
@@ -560,8 +568,13 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
     }
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
     if (message) {
-      const json delivery = {
-          {"request", rid}, {"subject", subject}, {"channel", ChannelName(request.channel)}, {"code", code}};
+      const json delivery = {{"request", rid},
+                             {"subject", subject},
+                             {"channel", ChannelName(request.channel)},
+                             {"code", code},
+                             {"institution", client.name},
+                             {"documents", docs.size()},
+                             {"text", MessageText(client.name, docs.size(), code, options_.ttl_seconds)}};
       QUIPU_RETURN_IF_ERROR(PutOutbox(txn, data_key_, now, rid, "deliver", options_.delivery_webhook,
                                       options_.delivery_token, delivery));
     }

@@ -286,6 +286,11 @@ class Approvals {
   RateLimiter deliveries_;
 };
 
+// The text the message factor sends (Spanish): who asks, how many
+// documents, the code, how long it is valid, and where alone to type it.
+std::string MessageText(const std::string& institution, size_t documents, const std::string& code,
+                        int64_t ttl_seconds);
+
 // Subject ids (document numbers): 4..32 of [0-9A-Za-z-].
 bool IsValidSubjectId(std::string_view id);
 

@@ -310,6 +310,14 @@ TEST_F(NotifyTest, TheMessageFactorDeliversACodeThatConfirms) {
   EXPECT_EQ(d["channel"], "email");
   const std::string code = d["code"];
   ASSERT_EQ(code.size(), 6u);
+  // The text names who asks and for how much, so the citizen does not
+  // confirm blind.
+  EXPECT_EQ(d["institution"], "Notificada");
+  EXPECT_EQ(d["documents"], 1);
+  const std::string text = d["text"];
+  EXPECT_NE(text.find("Notificada le pide aprobar 1 documento en quipu"), std::string::npos) << text;
+  EXPECT_NE(text.find(code), std::string::npos) << text;
+  EXPECT_NE(text.find("10 minutos"), std::string::npos) << text;
   const std::string wrong = code == "000000" ? "111111" : "000000";
   // The citizen types it on the node's page (no authenticator needed).
   EXPECT_EQ(Confirm("3333333", id, wrong, false).status, 403);
