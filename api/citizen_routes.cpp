@@ -128,22 +128,45 @@ Response Me(const CitizenRoutes& routes, const Request& req) {
                        {"csrf", session->csrf}}));
 }
 
+namespace {
+
+json CitizenRequestJson(const node::CitizenRequestView& view) {
+  json docs = json::array();
+  for (size_t i = 0; i < view.documents.size(); ++i) {
+    const node::ApprovalDocument& d = view.documents[i];
+    json doc = {{"sha256", crypto::HexEncode(d.sha256)}, {"media_type", node::MediaType(d.media)}, {"name", d.name}};
+    if (i < view.entries.size()) doc["index"] = view.entries[i];
+    docs.push_back(std::move(doc));
+  }
+  json out = {{"id", view.id},
+              {"institution", view.institution},
+              {"status", view.status},
+              {"factor", node::FactorName(view.factor)},
+              {"created_at", view.created_at},
+              {"expires_at", view.expires_at},
+              {"documents", std::move(docs)}};
+  if (!view.decided_at.empty()) out["decided_at"] = view.decided_at;
+  return out;
+}
+
+}  // namespace
+
 Response Approval(const CitizenRoutes& routes, const Request& req) {
   auto session = routes.sessions->Find(Cookies(req));
   if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
   auto view = routes.approvals->GetForCitizen(session->citizen.document_number, req.params[0]);
   if (!view.ok()) return ProblemFromStatus(view.status());
-  json docs = json::array();
-  for (const node::ApprovalDocument& d : view->documents) {
-    docs.push_back({{"sha256", crypto::HexEncode(d.sha256)}, {"media_type", node::MediaType(d.media)}, {"name", d.name}});
-  }
-  return NoStore(Json({{"id", view->id},
-                       {"institution", view->institution},
-                       {"status", view->status},
-                       {"factor", node::FactorName(view->factor)},
-                       {"created_at", view->created_at},
-                       {"expires_at", view->expires_at},
-                       {"documents", std::move(docs)}}));
+  return NoStore(Json(CitizenRequestJson(*view)));
+}
+
+Response Approvals(const CitizenRoutes& routes, const Request& req) {
+  auto session = routes.sessions->Find(Cookies(req));
+  if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
+  auto list = routes.approvals->ListForCitizen(session->citizen.document_number);
+  if (!list.ok()) return ProblemFromStatus(list.status());
+  json out = json::array();
+  for (const node::CitizenRequestView& v : *list) out.push_back(CitizenRequestJson(v));
+  return NoStore(Json({{"approvals", std::move(out)}}));
 }
 
 Response Logout(const CitizenRoutes& routes, const Request& req) {
@@ -210,6 +233,7 @@ void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
   router.Add(http::verb::get, "/v1/citizen/me", [routes](const Request& req) { return h::Me(routes, req); },
              RouteOptions{Exec::kInline, 0});
   router.Add(http::verb::get, "/v1/citizen/approvals/{}", [routes](const Request& req) { return h::Approval(routes, req); });
+  router.Add(http::verb::get, "/v1/citizen/approvals", [routes](const Request& req) { return h::Approvals(routes, req); });
   router.Add(http::verb::post, "/v1/citizen/logout", [routes](const Request& req) { return h::Logout(routes, req); },
              RouteOptions{Exec::kInline, 0});
   router.Add(http::verb::get, "/v1/citizen/factor", [routes](const Request& req) { return h::Factor(routes, req); });

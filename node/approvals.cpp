@@ -29,6 +29,11 @@ constexpr int64_t kOutboxGiveUp = 24 * 3600 * kSecond;
 
 std::string SubjectKey(std::string_view id) { return "s:" + std::string(id); }
 std::string RequestKey(std::string_view id) { return "r:" + std::string(id); }
+// The citizen's index: one empty record per request that names them.
+std::string CitizenIndexPrefix(std::string_view subject) { return "c:" + std::string(subject) + ":"; }
+std::string CitizenIndexKey(std::string_view subject, std::string_view id) {
+  return CitizenIndexPrefix(subject) + std::string(id);
+}
 std::string OutboxKey(int64_t created_us, std::string_view rid, std::string_view kind) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(created_us));
@@ -217,6 +222,12 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
     return true;
   }));
   QUIPU_RETURN_IF_ERROR(bad);
+  std::vector<std::string> indexed;
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kApprovals, CitizenIndexPrefix(subject_id),
+                                         [&](std::string_view k, std::string_view) {
+                                           indexed.emplace_back(k);
+                                           return true;
+                                         }));
   std::vector<std::string> codes;
   QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view) {
     for (const std::string& rid : requests) {
@@ -238,6 +249,7 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
       QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), r.dump()));
     }
     for (const std::string& key : codes) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, key));
+    for (const std::string& key : indexed) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kApprovals, key));
     return Status::Ok();
   };
   auto r = log_.Append(std::move(req)).get();
@@ -567,6 +579,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
       QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
     }
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, rid), ""));
     if (message) {
       const json delivery = {{"request", rid},
                              {"subject", subject},
@@ -609,8 +622,38 @@ Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_nu
   out.created_at = view.created_at;
   out.expires_at = view.expires_at;
   out.documents = view.documents;
+  out.decided_at = view.decided_at;
+  if (r.contains("entries")) {
+    for (const json& index : r["entries"]) out.entries.push_back(index.get<uint64_t>());
+  }
   auto c = clients_.Get(r.value("client", ""));
   out.institution = c.ok() ? c->name : "";
+  return out;
+}
+
+Result<std::vector<CitizenRequestView>> Approvals::ListForCitizen(std::string_view document_number,
+                                                                  size_t max) const {
+  if (!IsValidSubjectId(document_number)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
+  std::vector<std::string> ids;
+  const std::string prefix = CitizenIndexPrefix(document_number);
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kApprovals, prefix, [&](std::string_view k, std::string_view) {
+    ids.emplace_back(k.substr(prefix.size()));
+    return true;
+  }));
+  std::vector<CitizenRequestView> out;
+  for (const std::string& id : ids) {
+    auto view = GetForCitizen(document_number, id);
+    if (view.status().code() == StatusCode::kNotFound || view.status().code() == StatusCode::kPermissionDenied) {
+      continue;  // an index entry left behind: nothing to show
+    }
+    if (!view.ok()) return view.status();
+    out.push_back(std::move(*view));
+  }
+  // The newest first (RFC 3339 times of one format sort as text).
+  std::sort(out.begin(), out.end(), [](const CitizenRequestView& a, const CitizenRequestView& b) {
+    return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
+  });
+  if (out.size() > max) out.resize(max);
   return out;
 }
 

@@ -134,6 +134,8 @@ struct CitizenRequestView {
   std::string created_at;
   std::string expires_at;
   std::vector<ApprovalDocument> documents;
+  std::string decided_at;         // once decided
+  std::vector<uint64_t> entries;  // once decided: the ledger index of each document's entry
 };
 
 // A queued outbound POST (a client notification or a code delivery).
@@ -233,6 +235,12 @@ class Approvals {
   // `document_number` (from their login). kNotFound for an unknown id,
   // kPermissionDenied for a request that names another citizen.
   Result<CitizenRequestView> GetForCitizen(std::string_view document_number, const std::string& id) const;
+  // Every request that names the citizen, at every institution, the newest
+  // first, at most `max` (found through the citizen's index in the private
+  // `approvals` table, docs/records.md; nothing public links them).
+  // kInvalidArgument for a malformed number; the store's errors.
+  Result<std::vector<CitizenRequestView>> ListForCitizen(std::string_view document_number,
+                                                         size_t max = 200) const;
   // Approves (or rejects), by the citizen logged in with `document_number`
   // on the node's page, with a code of their factor: one entry per
   // document, the request's new state and the client's notification, one

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ledger/log.h"
 #include "node/schema.h"
 
@@ -28,9 +30,47 @@ Result<std::vector<std::string>> QrKeysInApprovals(const ledger::Log& log, size_
   return keys;
 }
 
-}  // namespace
+// Written once the citizens' index (c:<subject>:<request id>) covers every
+// request: directories of an earlier version get it built at their first start.
+constexpr std::string_view kCitizenIndexMark = "m:citizen-index";
 
-Result<size_t> UpgradeDataDirectory(ledger::Log& log) {
+Result<bool> CitizenIndexMarked(const ledger::Log& log) {
+  QUIPU_ASSIGN_OR_RETURN(std::optional<std::string> mark, log.ReadPrivate(tables::kApprovals, kCitizenIndexMark));
+  return mark.has_value();
+}
+
+// Indexes every request under the citizen it names (forgotten ones name
+// nobody), then marks the table; one commit. The number of index records written.
+Result<size_t> BuildCitizenIndex(ledger::Log& log) {
+  QUIPU_ASSIGN_OR_RETURN(bool marked, CitizenIndexMarked(log));
+  if (marked) return size_t{0};
+  std::vector<std::string> keys;
+  bool any_request = false;
+  Status bad = Status::Ok();
+  QUIPU_RETURN_IF_ERROR(log.ScanPrivate(tables::kApprovals, "r:", [&](std::string_view key, std::string_view value) {
+    any_request = true;
+    auto r = nlohmann::json::parse(value, nullptr, false);
+    if (!r.is_object()) {
+      bad = Corruption("approval request " + std::string(key.substr(2)) + " is not JSON");
+      return false;
+    }
+    const std::string subject = r.value("subject", "");
+    if (!subject.empty()) keys.push_back("c:" + subject + ":" + std::string(key.substr(2)));
+    return true;
+  }));
+  QUIPU_RETURN_IF_ERROR(bad);
+  if (!any_request) return size_t{0};  // nothing to index yet (a new directory commits nothing)
+  ledger::AppendRequest index;
+  index.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    for (const std::string& key : keys) QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, key, ""));
+    return txn.Put(tables::kApprovals, kCitizenIndexMark, "1");
+  };
+  auto done = log.Append(std::move(index)).get();
+  if (!done.ok()) return done.status().WithContext("index the approval requests by citizen");
+  return keys.size();
+}
+
+Result<size_t> MoveQrRecords(ledger::Log& log) {
   QUIPU_ASSIGN_OR_RETURN(std::vector<std::string> keys, QrKeysInApprovals(log, SIZE_MAX));
   if (keys.empty()) return size_t{0};
   size_t moved = 0;
@@ -52,9 +92,25 @@ Result<size_t> UpgradeDataDirectory(ledger::Log& log) {
   return moved;
 }
 
+}  // namespace
+
+Result<size_t> UpgradeDataDirectory(ledger::Log& log) {
+  QUIPU_ASSIGN_OR_RETURN(size_t moved, MoveQrRecords(log));
+  QUIPU_ASSIGN_OR_RETURN(size_t indexed, BuildCitizenIndex(log));
+  return moved + indexed;
+}
+
 Result<bool> UpgradePending(const ledger::Log& log) {
   QUIPU_ASSIGN_OR_RETURN(std::vector<std::string> keys, QrKeysInApprovals(log, 1));
-  return !keys.empty();
+  if (!keys.empty()) return true;
+  QUIPU_ASSIGN_OR_RETURN(bool marked, CitizenIndexMarked(log));
+  if (marked) return false;
+  bool any = false;
+  QUIPU_RETURN_IF_ERROR(log.ScanPrivate(tables::kApprovals, "r:", [&](std::string_view, std::string_view) {
+    any = true;
+    return false;
+  }));
+  return any;
 }
 
 }  // namespace quipu::node

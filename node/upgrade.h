@@ -2,8 +2,10 @@
 // is moved to where this one reads it, once, by the first writer that opens
 // the directory (docs/ledger.md lists the tables and their keys).
 //
-// So far one step: QR Seguro records (q:<index>, qrev:<index>) lived in the
-// `approvals` table until they got the `qr` table (same keys).
+// The steps: QR Seguro records (q:<index>, qrev:<index>) lived in the
+// `approvals` table until they got the `qr` table (same keys); approval
+// requests get the citizens' index (c:<subject>:<request id>, then the mark
+// m:citizen-index), which the citizen's own page reads.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +21,7 @@ namespace quipu::node {
 // Brings `log`'s private tables to this version's layout in one commit of
 // the sequencer: all of a step's records move, or none (the moving records
 // are held in memory until that commit). Idempotent: returns
-// how many records moved (0 when there was nothing to do). `log` must be
+// how many records moved or were written (0 when there was nothing to do). `log` must be
 // open for writing with node::PrivateTables(). Call it before the node's
 // services use the log. Errors: those of the read and of the commit.
 Result<size_t> UpgradeDataDirectory(ledger::Log& log);

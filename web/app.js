@@ -578,6 +578,10 @@ function init() {
   if (/^en\b/.test(new URLSearchParams(location.search).get('lang') ?? '')) lang = 'en';
   applyLanguage();
   verifierKey().catch((e) => { $('vkey').textContent = e.message; });
+  // A link such as the citizen's own page gives: /?sha256=<hex> checks that
+  // document's records and proofs here, in the browser.
+  const asked = new URLSearchParams(location.search).get('sha256') ?? '';
+  if (/^[0-9a-fA-F]{64}$/.test(asked)) handleText(asked);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

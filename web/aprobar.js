@@ -1,7 +1,9 @@
 // The citizen's approval page: who is logged in, which institution asks,
 // every document of the request (name, type, SHA-256), the citizen's own
 // authenticator (enrolled here, shown only to them) and the decision with
-// its code. At /aprobar (no request) the citizen's own page: their
+// its code. At /aprobar (no request) the citizen's own page: every request
+// that named them, at every institution (each decided document linked to the
+// verification page, which checks its proofs in the browser), and their
 // authenticator. Reads /v1/citizen/* with the session cookie and sends the
 // session's CSRF token with every POST; the node shows a request only to
 // the citizen it names.
@@ -19,6 +21,8 @@ const TEXT = {
     decideHeading: 'Su decisión', approve: 'Aprobar', reject: 'Rechazar', refused: 'No se aceptó: {0}',
     lockedUntil: 'Demasiados códigos equivocados: espere hasta {0}.',
     factorActive: 'Su autenticador está activo. Solo usted puede cambiarlo (con un código actual) o pedir que se restablezca.',
+    mineHeading: 'Sus solicitudes', mineEmpty: 'Ninguna institución le pidió aprobar documentos todavía.',
+    verify: 'Verificar', entry: 'registro {0}', requested: 'pedida el {0}',
   },
   en: {
     title: 'Approve documents', asks: 'Request from', status: 'Status', expires: 'Expires',
@@ -32,6 +36,8 @@ const TEXT = {
     decideHeading: 'Your decision', approve: 'Approve', reject: 'Reject', refused: 'Not accepted: {0}',
     lockedUntil: 'Too many wrong codes: wait until {0}.',
     factorActive: 'Your authenticator is active. Only you can change it (with a current code) or ask for it to be reset.',
+    mineHeading: 'Your requests', mineEmpty: 'No institution has asked you to approve documents yet.',
+    verify: 'Verify', entry: 'entry {0}', requested: 'asked on {0}',
   },
 };
 
@@ -72,6 +78,39 @@ function render() {
   const own = state.own && state.me;  // the citizen's own page
   $('enrol').hidden = !((pending || own) && state.enrolment);
   $('factor-active').hidden = !(own && state.factor && state.factor.enrolled);
+  $('mine').hidden = !(own && state.mine);
+  if (own && state.mine) {
+    $('mine-empty').hidden = state.mine.length > 0;
+    const list = $('mine-list');
+    list.replaceChildren();
+    const when = (s) => new Date(s).toLocaleString(lang === 'es' ? 'es-BO' : 'en');
+    for (const a of state.mine) {
+      const li = document.createElement('li');
+      const head = document.createElement('strong');
+      head.textContent = `${a.institution} · ${TEXT[lang][a.status] ?? a.status}`;
+      const meta = document.createElement('span');
+      meta.className = 'help';
+      meta.textContent = ` · ${t('requested', when(a.created_at))}`;
+      const docs = document.createElement('ul');
+      for (const d of a.documents) {
+        const item = document.createElement('li');
+        item.textContent = `${d.name || t('unnamed')} · `;
+        const hash = document.createElement('code');
+        hash.textContent = d.sha256.slice(0, 16) + '…';
+        item.append(hash);
+        if (d.index !== undefined) {
+          // The public verification page checks the entry and its proofs in the browser.
+          const link = document.createElement('a');
+          link.href = `/?sha256=${d.sha256}`;
+          link.textContent = ` ${t('verify')} (${t('entry', d.index)})`;
+          item.append(link);
+        }
+        docs.append(item);
+      }
+      li.append(head, meta, docs);
+      list.append(li);
+    }
+  }
   if (state.enrolment) {
     $('enrol-secret').textContent = state.enrolment.secret;
     // The node's own SVG of the otpauth URI (its text is the node's, not user input).
@@ -117,7 +156,11 @@ async function load() {
   if (me.ok) state.me = await me.json();
   if (id === 'aprobar') {
     state.own = true;
-    if (state.me) await loadFactor();
+    if (state.me) {
+      const mine = await fetch('/v1/citizen/approvals', { credentials: 'same-origin' });
+      if (mine.ok) state.mine = (await mine.json()).approvals;
+      await loadFactor();
+    }
     render();
     return;
   }

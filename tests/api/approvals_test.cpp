@@ -406,6 +406,47 @@ TEST_F(ApprovalsTest, OnlyTheNamedCitizenSeesAndDecides) {
   EXPECT_EQ(Decide(ana, id, Code(ana.key, now_)).status, 200);
 }
 
+// The citizen's own page lists every request that named them, at every
+// institution (through the private index), and nobody else's; forgetting
+// the citizen empties it.
+TEST_F(ApprovalsTest, TheCitizenListsTheirOwnRequestsAtEveryInstitution) {
+  const Citizen ana = Enroll("1234567");
+  const Citizen carlos = Enroll("7654321");
+  const std::string at_a = Create(client_a_, "1234567", {Doc("impuestos")})["id"];
+  SetClock(now_ + 1);
+  const std::string at_b = Create(client_b_, "1234567", {Doc("salud"), Doc("salud 2")})["id"];
+  const std::string theirs = Create(client_b_, "7654321", {Doc("carlos")})["id"];
+  ASSERT_EQ(Decide(ana, at_a, Code(ana.key, now_)).status, 200);
+  auto list = [&](const Citizen& c) { return Curl(c.session.Headers() + Url("/v1/citizen/approvals")); };
+  Http mine = list(ana);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  const json a = mine.Json()["approvals"];
+  ASSERT_EQ(a.size(), 2u) << mine.body;
+  EXPECT_EQ(a[0]["id"], at_b);  // the newest first
+  EXPECT_EQ(a[0]["institution"], "Ministerio de Salud");
+  EXPECT_EQ(a[0]["status"], "pending");
+  EXPECT_EQ(a[0]["documents"].size(), 2u);
+  EXPECT_EQ(a[1]["id"], at_a);
+  EXPECT_EQ(a[1]["institution"], "Servicio de Impuestos");
+  EXPECT_EQ(a[1]["status"], "approved");
+  // A decided document names its entry: anyone can check it in the log.
+  const uint64_t index = a[1]["documents"][0]["index"];
+  EXPECT_EQ(Curl(Url("/v1/entries/" + std::to_string(index))).Json()["entry"]["type"], "approval");
+  EXPECT_EQ(mine.body.find(theirs), std::string::npos);
+  const json c = list(carlos).Json()["approvals"];
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0]["id"], theirs);
+  EXPECT_EQ(Curl(Url("/v1/citizen/approvals")).status, 401);
+  // The page itself, for a logged-in browser.
+  Http page = Curl("-H " + ShellQuote("Cookie: " + ana.session.cookie) + " " + Url("/aprobar"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("mine-list"), std::string::npos);
+  // Forgotten: nothing is listed for the number any more.
+  const std::string admin = "-H " + ShellQuote("Authorization: Bearer " + admin_) + " ";
+  ASSERT_EQ(Curl("-X DELETE " + admin + Url("/v1/admin/subjects/1234567")).status, 200);
+  EXPECT_TRUE(list(ana).Json()["approvals"].empty());
+}
+
 TEST_F(ApprovalsTest, TokensWrongMissingDisabledOrOfAnotherClient) {
   const std::string id = Create(client_a_, "6666666", {Doc("mine")})["id"];
   EXPECT_EQ(Curl(Url("/v1/approvals/" + id)).status, 401);

@@ -1,6 +1,7 @@
 // node/upgrade: a data directory in an earlier quipu's layout (QR Seguro
-// records in `approvals`, no `qr` table) is read by this one only after the
-// first writer moved them; the move is one commit and happens once.
+// records in `approvals`, no `qr` table; approval requests without the
+// citizens' index) is read by this one only after the first writer moved or
+// indexed them; each step is one commit and happens once.
 #include "node/upgrade.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include "crypto/random.h"
 #include "ledger/log.h"
 #include "ledger/store.h"
+#include "node/approvals.h"
 #include "node/clients.h"
 #include "node/qr_service.h"
 #include "node/schema.h"
@@ -131,7 +133,8 @@ TEST(Upgrade, QrRecordsInApprovalsMoveToTheQrTableOnce) {
     ASSERT_TRUE(moved.ok()) << moved.status().ToString();
     EXPECT_EQ(*moved, 2u);
     EXPECT_FALSE(*UpgradePending(*s.log));
-    EXPECT_EQ(Keys(*s.log, tables::kApprovals), std::vector<std::string>{"r:req_1"});
+    // The request names nobody: no index record; the index is marked done.
+    EXPECT_EQ(Keys(*s.log, tables::kApprovals), (std::vector<std::string>{"m:citizen-index", "r:req_1"}));
     EXPECT_EQ(Keys(*s.log, tables::kQr), (std::vector<std::string>{issue_key, revoke_key}));
     EXPECT_EQ(s.log->Head().tree_size, tree_size);  // private records only: no entry
     // The services find the code as before the move.
@@ -153,6 +156,49 @@ TEST(Upgrade, QrRecordsInApprovalsMoveToTheQrTableOnce) {
     EXPECT_EQ(*UpgradeDataDirectory(*s.log), 0u);
     EXPECT_EQ(Keys(*s.log, tables::kQr), (std::vector<std::string>{issue_key, revoke_key}));
   }
+}
+
+// Requests written before the citizens' index are indexed at the first
+// start, so the citizen's own page lists them too.
+TEST(Upgrade, RequestsOfAnEarlierVersionGetTheCitizensIndexOnce) {
+  testing::TempDir dir;
+  const std::string data = dir.File("data");
+  std::array<uint8_t, 32> key{};
+  crypto::RandomBytes(key);
+  std::string id;
+  {
+    Services s = Open(data, key);
+    auto client = s.clients->Add("SERECI", "https://s.example/r", "https://s.example/n", "t")->client;
+    Approvals approvals(*s.log, *s.clients, pdf::InProcessPdfEngine(), key, {});
+    ApprovalRequest request;
+    request.subject = "1234567";
+    request.documents.push_back({DocumentRef{DocType::kPdf, crypto::Sha256(std::string("d")), std::nullopt}, "d"});
+    auto created = approvals.Create(client, request);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    id = created->id;
+    ASSERT_EQ(approvals.ListForCitizen("1234567")->size(), 1u);
+    // As an earlier version left it: no index record.
+    ledger::AppendRequest old;
+    old.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string&) {
+      return txn.Delete(tables::kApprovals, "c:1234567:" + id);
+    };
+    ASSERT_TRUE(s.log->Append(std::move(old)).get().ok());
+    EXPECT_TRUE(approvals.ListForCitizen("1234567")->empty());
+    EXPECT_TRUE(*UpgradePending(*s.log));
+  }
+  Services s = Open(data, key);
+  auto indexed = UpgradeDataDirectory(*s.log);
+  ASSERT_TRUE(indexed.ok()) << indexed.status().ToString();
+  EXPECT_EQ(*indexed, 1u);
+  EXPECT_FALSE(*UpgradePending(*s.log));
+  Approvals approvals(*s.log, *s.clients, pdf::InProcessPdfEngine(), key, {});
+  auto listed = approvals.ListForCitizen("1234567");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, id);
+  EXPECT_EQ((*listed)[0].institution, "SERECI");
+  EXPECT_TRUE(approvals.ListForCitizen("7654321")->empty());
+  EXPECT_EQ(*UpgradeDataDirectory(*s.log), 0u);  // once
 }
 
 TEST(Upgrade, ANewDirectoryHasNothingToMove) {

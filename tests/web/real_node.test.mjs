@@ -135,6 +135,15 @@ try {
          back.searchParams.get('state') === 'tramite-9', 'back at the institution with the outcome: ' + back);
   const decided = await api(`/v1/approvals/${req.id}`);
   expect(decided.status === 'approved' && decided.entries.length === 1, 'approval: ' + JSON.stringify(decided));
+  // Her own page lists it; its link checks the entry and its proof in the browser.
+  await ana.page.goto(`${base}/aprobar`);
+  await ana.page.waitForSelector('#mine:not([hidden])', { timeout: 15000 });
+  expect((await ana.page.textContent('#mine-list')).includes('Ministerio de Educación'), 'her request is listed');
+  await ana.page.screenshot({ path: join(shots, 'real-own-page.png'), fullPage: true });
+  await ana.page.click('#mine-list a');
+  await ana.page.waitForSelector('#state', { timeout: 15000 });
+  expect(await ana.page.getAttribute('#state', 'data-state') === 'approved', 'verified from her list');
+  expect(await ana.page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof verified in the browser');
   await ana.context.close();
   // Another citizen with the same link: logged in, and refused.
   const carlos = await citizen('7654321');
