@@ -29,11 +29,7 @@ constexpr int64_t kOutboxGiveUp = 24 * 3600 * kSecond;
 
 std::string SubjectKey(std::string_view id) { return "s:" + std::string(id); }
 std::string RequestKey(std::string_view id) { return "r:" + std::string(id); }
-// The citizen's index: one empty record per request that names them.
-std::string CitizenIndexPrefix(std::string_view subject) { return "c:" + std::string(subject) + ":"; }
-std::string CitizenIndexKey(std::string_view subject, std::string_view id) {
-  return CitizenIndexPrefix(subject) + std::string(id);
-}
+
 std::string OutboxKey(int64_t created_us, std::string_view rid, std::string_view kind) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(created_us));
@@ -579,7 +575,9 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
       QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
     }
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, rid), ""));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, now, rid), ""));
+    // This directory's requests are indexed (node/upgrade.h).
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, "m:citizen-index", "1"));
     if (message) {
       const json delivery = {{"request", rid},
                              {"subject", subject},
@@ -634,12 +632,13 @@ Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_nu
 Result<std::vector<CitizenRequestView>> Approvals::ListForCitizen(std::string_view document_number,
                                                                   size_t max) const {
   if (!IsValidSubjectId(document_number)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
+  // The index sorts newest first: read no more than `max` of it.
   std::vector<std::string> ids;
-  const std::string prefix = CitizenIndexPrefix(document_number);
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kApprovals, prefix, [&](std::string_view k, std::string_view) {
-    ids.emplace_back(k.substr(prefix.size()));
-    return true;
-  }));
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kApprovals, CitizenIndexPrefix(document_number),
+                                         [&](std::string_view k, std::string_view) {
+                                           ids.push_back(RequestIdOfIndexKey(k));
+                                           return ids.size() < max;
+                                         }));
   std::vector<CitizenRequestView> out;
   for (const std::string& id : ids) {
     auto view = GetForCitizen(document_number, id);
@@ -649,11 +648,6 @@ Result<std::vector<CitizenRequestView>> Approvals::ListForCitizen(std::string_vi
     if (!view.ok()) return view.status();
     out.push_back(std::move(*view));
   }
-  // The newest first (RFC 3339 times of one format sort as text).
-  std::sort(out.begin(), out.end(), [](const CitizenRequestView& a, const CitizenRequestView& b) {
-    return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
-  });
-  if (out.size() > max) out.resize(max);
   return out;
 }
 

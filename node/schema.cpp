@@ -1,9 +1,27 @@
 #include "node/schema.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 
 namespace quipu::node {
+
+std::string CitizenIndexPrefix(std::string_view subject) { return "c:" + std::string(subject) + ":"; }
+
+std::string CitizenIndexKey(std::string_view subject, int64_t created_us, std::string_view request_id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t t = static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(std::max<int64_t>(created_us, 0));
+  std::string time(16, '0');
+  for (int i = 15; i >= 0; --i, t >>= 4) time[static_cast<size_t>(i)] = kHex[t & 15];
+  return CitizenIndexPrefix(subject) + time + ":" + std::string(request_id);
+}
+
+std::string RequestIdOfIndexKey(std::string_view key) {
+  if (key.substr(0, 2) != "c:") return "";
+  const size_t last = key.rfind(':');
+  return last == std::string_view::npos ? "" : std::string(key.substr(last + 1));
+}
 
 const std::vector<ledger::PrivateTable>& PrivateTables() {
   static const std::vector<ledger::PrivateTable> kAll = {

@@ -5,7 +5,9 @@
 // entries' grammar and the tables' keys.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/entry.h"
@@ -21,7 +23,9 @@ namespace tables {
 inline constexpr ledger::PrivateTable kSubjects{"subjects"};
 // c:<client id> → the client (JSON); t:<SHA-256 of its token, hex> → client id
 inline constexpr ledger::PrivateTable kClients{"clients"};
-// r:<request id> → the approval request and its decision (JSON)
+// r:<request id> → the approval request and its decision (JSON);
+// c:<subject id>:<newest-first time>:<request id> → "" (the citizens' index,
+// CitizenIndexKey); m:citizen-index → "1" (every request is indexed)
 inline constexpr ledger::PrivateTable kApprovals{"approvals"};
 // o:<created µs, 20 digits>:<request id>:<kind> → a notification or code to send (JSON)
 inline constexpr ledger::PrivateTable kOutbox{"outbox"};
@@ -30,6 +34,14 @@ inline constexpr ledger::PrivateTable kOutbox{"outbox"};
 // Until this table, these records lived in `approvals` (node/upgrade.h moves them).
 inline constexpr ledger::PrivateTable kQr{"qr"};
 }  // namespace tables
+
+// The citizens' index in `approvals`: one key per request that names
+// `subject`, created at `created_us`; keys of one subject sort newest
+// first (the time is written as 16 hex digits of INT64_MAX - created_us).
+std::string CitizenIndexPrefix(std::string_view subject);
+std::string CitizenIndexKey(std::string_view subject, int64_t created_us, std::string_view request_id);
+// The request id of an index key ("" if `key` is not one).
+std::string RequestIdOfIndexKey(std::string_view key);
 
 // Every table above, as LogOptions::private_tables takes them.
 const std::vector<ledger::PrivateTable>& PrivateTables();

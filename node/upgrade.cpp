@@ -54,8 +54,12 @@ Result<size_t> BuildCitizenIndex(ledger::Log& log) {
       bad = Corruption("approval request " + std::string(key.substr(2)) + " is not JSON");
       return false;
     }
-    const std::string subject = r.value("subject", "");
-    if (!subject.empty()) keys.push_back("c:" + subject + ":" + std::string(key.substr(2)));
+    const auto subject = r.find("subject");
+    const auto created = r.find("created_us");
+    if (subject != r.end() && subject->is_string() && !subject->get<std::string>().empty()) {
+      const int64_t at = created != r.end() && created->is_number_integer() ? created->get<int64_t>() : 0;
+      keys.push_back(CitizenIndexKey(subject->get<std::string>(), at, key.substr(2)));
+    }
     return true;
   }));
   QUIPU_RETURN_IF_ERROR(bad);

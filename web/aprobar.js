@@ -21,6 +21,7 @@ const TEXT = {
     decideHeading: 'Su decisión', approve: 'Aprobar', reject: 'Rechazar', refused: 'No se aceptó: {0}',
     lockedUntil: 'Demasiados códigos equivocados: espere hasta {0}.',
     factorActive: 'Su autenticador está activo. Solo usted puede cambiarlo (con un código actual) o pedir que se restablezca.',
+    enrolStart: 'Para aprobar necesita un autenticador (una aplicación en su teléfono). Solo usted lo tendrá.', enrolBegin: 'Activar un autenticador',
     mineHeading: 'Sus solicitudes', mineEmpty: 'Ninguna institución le pidió aprobar documentos todavía.',
     verify: 'Verificar', entry: 'registro {0}', requested: 'pedida el {0}',
   },
@@ -36,6 +37,7 @@ const TEXT = {
     decideHeading: 'Your decision', approve: 'Approve', reject: 'Reject', refused: 'Not accepted: {0}',
     lockedUntil: 'Too many wrong codes: wait until {0}.',
     factorActive: 'Your authenticator is active. Only you can change it (with a current code) or ask for it to be reset.',
+    enrolStart: 'To approve you need an authenticator (an app on your phone). Only you will hold it.', enrolBegin: 'Set up an authenticator',
     mineHeading: 'Your requests', mineEmpty: 'No institution has asked you to approve documents yet.',
     verify: 'Verify', entry: 'entry {0}', requested: 'asked on {0}',
   },
@@ -77,6 +79,7 @@ function render() {
   const pending = r && r.status === 'pending';
   const own = state.own && state.me;  // the citizen's own page
   $('enrol').hidden = !((pending || own) && state.enrolment);
+  $('enrol-start').hidden = !((pending || own) && state.factor && !state.factor.enrolled && !state.enrolment);
   $('factor-active').hidden = !(own && state.factor && state.factor.enrolled);
   $('mine').hidden = !(own && state.mine);
   if (own && state.mine) {
@@ -144,10 +147,15 @@ async function loadFactor() {
   if (state.factor.locked_until) {
     state.error = { key: 'lockedUntil', arg: new Date(state.factor.locked_until).toLocaleString() };
   }
-  if (!state.factor.enrolled && !state.enrolment) {
-    const begun = await post('/v1/citizen/totp', {});
-    if (begun.ok) state.enrolment = begun.answer;
-  }
+}
+
+// A new authenticator only when the citizen asks for one: opening a page
+// (which another site can make a browser do) changes nothing.
+async function beginEnrolment() {
+  const begun = await post('/v1/citizen/totp', {});
+  if (begun.ok) state.enrolment = begun.answer;
+  else state.error = { key: 'refused', arg: begun.answer.detail ?? String(begun.status) };
+  render();
 }
 
 async function load() {
@@ -189,6 +197,7 @@ document.addEventListener('DOMContentLoaded', () => {
     state = { me: null, request: null, error: { key: 'loggedOut' } };
     render();
   });
+  $('enrol-begin').addEventListener('click', beginEnrolment);
   $('enrol-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const done = await post('/v1/citizen/totp/confirm', { code: $('enrol-code').value.trim() });

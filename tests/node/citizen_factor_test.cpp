@@ -135,5 +135,27 @@ TEST(CitizenFactor, WrongCodesAtEnrolmentLockTheCitizenOutToo) {
   EXPECT_TRUE(f.approvals->ConfirmTotp("3333333", f.Code(e->secret_base32, f.now)).ok());
 }
 
+// The citizen's list reads its index newest first and no further than asked:
+// many requests do not make one page view read them all.
+TEST(CitizenFactor, TheCitizensListIsNewestFirstAndBounded) {
+  Fixture f;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(f.Request("1234567"));
+    f.now += 1;
+  }
+  (void)f.Request("7654321");
+  auto all = f.approvals->ListForCitizen("1234567");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ((*all)[i].id, ids[4 - i]) << i;
+  auto two = f.approvals->ListForCitizen("1234567", 2);
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0].id, ids[4]);
+  EXPECT_EQ((*two)[1].id, ids[3]);
+  EXPECT_EQ(f.approvals->ListForCitizen("12:4").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(f.approvals->ListForCitizen("0000000")->empty());
+}
+
 }  // namespace
 }  // namespace quipu::node

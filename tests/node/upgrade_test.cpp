@@ -177,10 +177,14 @@ TEST(Upgrade, RequestsOfAnEarlierVersionGetTheCitizensIndexOnce) {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     id = created->id;
     ASSERT_EQ(approvals.ListForCitizen("1234567")->size(), 1u);
-    // As an earlier version left it: no index record.
+    // As an earlier version left it: no index record, no mark.
+    std::vector<std::string> index = Keys(*s.log, tables::kApprovals);
+    std::erase_if(index, [](const std::string& k) { return k.rfind("r:", 0) == 0; });
+    ASSERT_EQ(index.size(), 2u);  // the request's index record and the mark
     ledger::AppendRequest old;
-    old.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string&) {
-      return txn.Delete(tables::kApprovals, "c:1234567:" + id);
+    old.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+      for (const std::string& k : index) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kApprovals, k));
+      return Status::Ok();
     };
     ASSERT_TRUE(s.log->Append(std::move(old)).get().ok());
     EXPECT_TRUE(approvals.ListForCitizen("1234567")->empty());

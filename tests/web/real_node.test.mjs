@@ -118,6 +118,10 @@ try {
     return { context, page };
   };
   const ana = await citizen('1234567');
+  // Nothing is enrolled by opening the page: the citizen asks for it.
+  await ana.page.waitForSelector('#enrol-start:not([hidden])', { timeout: 15000 });
+  expect(await ana.page.isHidden('#enrol'), 'no key before the citizen asks');
+  await ana.page.click('#enrol-begin');
   await ana.page.waitForSelector('#enrol:not([hidden])', { timeout: 15000 });
   expect((await ana.page.textContent('#institution')) === 'Ministerio de Educación', 'the institution is named');
   expect((await ana.page.textContent('#documents')).includes('titulo.pdf'), 'the document is listed');
