@@ -93,7 +93,8 @@ Response Get(const node::Approvals& approvals, const node::ClientInfo& client, c
 }  // namespace approval_handlers
 
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
-                       const node::NodeSecrets& secrets, std::string page_base) {
+                       const node::NodeSecrets& secrets, std::string page_base,
+                       std::function<void(const std::string& subject)> on_subject_changed) {
   namespace h = approval_handlers;
   using node::ClientInfo;
   // The admin routes: the data directory's admin token.
@@ -114,11 +115,20 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
              as_admin([&clients](const Request& req) { return h::DisableClient(clients, req); }));
   router.Add(http::verb::post, "/v1/admin/clients/{}/rotate",
              as_admin([&clients](const Request& req) { return h::RotateClient(clients, req); }));
+  // After a success the citizen's sessions end: a session opened before a
+  // reset must not enrol a new factor and decide what was pending.
+  auto then_changed = [on_subject_changed](Handler handler) -> Handler {
+    return [on_subject_changed, handler = std::move(handler)](const Request& req) {
+      Response r = handler(req);
+      if (r.status == 200 && on_subject_changed) on_subject_changed(req.params[0]);
+      return r;
+    };
+  };
   router.Add(http::verb::delete_, "/v1/admin/subjects/{}",
-             as_admin([&approvals](const Request& req) { return h::ForgetSubject(approvals, req); }));
+             as_admin(then_changed([&approvals](const Request& req) { return h::ForgetSubject(approvals, req); })));
 
   router.Add(http::verb::post, "/v1/admin/subjects/{}/factor/reset",
-             as_admin([&approvals](const Request& req) { return h::ResetFactor(approvals, req); }));
+             as_admin(then_changed([&approvals](const Request& req) { return h::ResetFactor(approvals, req); })));
 
   // The clients' routes: asking and reading, never a factor (the citizen
   // decides on the node's page, api/citizen_routes.h).

@@ -23,8 +23,11 @@ namespace quipu::api {
 // identity provider is configured): a created request's answer carries its
 // `link` there; without it requests are refused (503), as nobody could
 // decide them.
+// `on_subject_changed` runs after an admin forgot a citizen or reset their
+// factor (the node ends the citizen's sessions there).
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
-                       const node::NodeSecrets& secrets, std::string page_base);
+                       const node::NodeSecrets& secrets, std::string page_base,
+                       std::function<void(const std::string& subject)> on_subject_changed = {});
 
 // The handlers, each a plain function (for tests without a socket). The
 // admin ones run behind the admin token check, those that take a client

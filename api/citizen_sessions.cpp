@@ -106,6 +106,11 @@ std::string CitizenSessions::Close(std::string_view cookies) {
   return Cookie(kSessionCookie, "", std::chrono::seconds(0));
 }
 
+size_t CitizenSessions::CloseAllOf(std::string_view document_number) {
+  std::lock_guard lock(mu_);
+  return std::erase_if(sessions_, [&](const auto& s) { return s.second.citizen.document_number == document_number; });
+}
+
 size_t CitizenSessions::logins() const {
   std::lock_guard lock(mu_);
   return logins_.size();

@@ -64,6 +64,9 @@ class CitizenSessions {
   std::optional<CitizenSession> Find(std::string_view cookies) const;
   // Ends the session the cookies name; returns the Set-Cookie that clears it.
   std::string Close(std::string_view cookies);
+  // Ends every session of the citizen with this document number (forgotten,
+  // or their factor reset); returns how many ended.
+  size_t CloseAllOf(std::string_view document_number);
 
   size_t logins() const;
   size_t sessions() const;

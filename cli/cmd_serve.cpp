@@ -385,14 +385,16 @@ int RunServe(const std::vector<std::string>& args) {
   lro.client_name = CachedClientNames(clients);
   lro.subject_query = MakeSubjectQuery(clients, approvals);
   AddLedgerRoutes(router, reader, lro);
-  AddApprovalRoutes(router, clients, approvals, *secrets, config->oidc_issuer.empty() ? "" : config->public_url);
+  CitizenSessionsOptions cso;
+  cso.secure_cookies = config->public_url.rfind("https://", 0) == 0;
+  CitizenSessions citizen_sessions(cso);
+  // A citizen forgotten or whose factor was reset is logged out everywhere.
+  AddApprovalRoutes(router, clients, approvals, *secrets, config->oidc_issuer.empty() ? "" : config->public_url,
+                    [&citizen_sessions](const std::string& subject) { citizen_sessions.CloseAllOf(subject); });
   AddQrRoutes(router, clients, qr);
   AddSiteRoutes(router, ledger_log->verifier_key(), stopping, metrics);
   // The citizens' approval pages, behind the identity provider's login.
   std::unique_ptr<OidcClient> oidc;
-  CitizenSessionsOptions cso;
-  cso.secure_cookies = config->public_url.rfind("https://", 0) == 0;
-  CitizenSessions citizen_sessions(cso);
   if (!config->oidc_issuer.empty()) {
     auto connected = ConnectIdentityProvider(*config, outbound);
     if (!connected.ok()) return Fail("serve", "identity provider: " + connected.status().message(), kExitFailure);

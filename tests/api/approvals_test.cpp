@@ -256,11 +256,17 @@ TEST_F(ApprovalsTest, AnAdminResetIsTheOnlyWayToReplaceAFactorWithoutIt) {
   Http done = reset({{"by", "mesa de ayuda: R. Choque"}, {"reason", "teléfono perdido, ticket 88"}});
   ASSERT_EQ(done.status, 200) << done.body;
   const std::string id = Create(client_a_, "3434343", {Doc("after reset")})["id"];
-  EXPECT_NE(Decide(c, id, Code(c.key, now_)).status, 200);
-  Http factor = Curl(c.session.Headers() + Url("/v1/citizen/factor"));
+  // The sessions opened before the reset are over: whoever held one must
+  // log in again.
+  EXPECT_EQ(Curl(c.session.Headers() + Url("/v1/citizen/factor")).status, 401);
+  EXPECT_EQ(CitizenPost(c, "/v1/citizen/totp", json::object()).status, 401);
+  Citizen again{c.number, testing::LogIn(node_->url() + "/aprobar", c.number), c.key};
+  // The old key decides nothing.
+  EXPECT_NE(Decide(again, id, Code(c.key, now_)).status, 200);
+  Http factor = Curl(again.session.Headers() + Url("/v1/citizen/factor"));
   EXPECT_EQ(factor.Json()["enrolled"], false) << factor.body;
   // Enrolling again needs no old code now.
-  EXPECT_EQ(CitizenPost(c, "/v1/citizen/totp", json::object()).status, 201);
+  EXPECT_EQ(CitizenPost(again, "/v1/citizen/totp", json::object()).status, 201);
   // Who and why are kept (in the private table, not the public log).
   node_->Stop();
   auto dump = testing::RunShell("mdb_dump -n -p -s subjects " + ShellQuote(data_ + "/ledger.mdb"));
@@ -444,7 +450,10 @@ TEST_F(ApprovalsTest, TheCitizenListsTheirOwnRequestsAtEveryInstitution) {
   // Forgotten: nothing is listed for the number any more.
   const std::string admin = "-H " + ShellQuote("Authorization: Bearer " + admin_) + " ";
   ASSERT_EQ(Curl("-X DELETE " + admin + Url("/v1/admin/subjects/1234567")).status, 200);
-  EXPECT_TRUE(list(ana).Json()["approvals"].empty());
+  EXPECT_EQ(list(ana).status, 401);  // logged out everywhere
+  const Citizen back{ana.number, testing::LogIn(node_->url() + "/aprobar", ana.number), {}};
+  EXPECT_TRUE(list(back).Json()["approvals"].empty());
+  EXPECT_EQ(list(carlos).Json()["approvals"].size(), 1u);  // nobody else is logged out
 }
 
 TEST_F(ApprovalsTest, TokensWrongMissingDisabledOrOfAnotherClient) {

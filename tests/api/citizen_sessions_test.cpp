@@ -82,6 +82,21 @@ TEST(CitizenSessions, ASessionIsItsCookieAndEnds) {
   EXPECT_FALSE(sessions.Find(again));
 }
 
+TEST(CitizenSessions, EverySessionOfOneCitizenEndsTogether) {
+  CitizenSessions sessions;
+  node::Citizen ana, carlos;
+  ana.document_number = "1234567";
+  carlos.document_number = "7654321";
+  const std::string phone = CookiePair(sessions.Open(ana));
+  const std::string laptop = CookiePair(sessions.Open(ana));
+  const std::string his = CookiePair(sessions.Open(carlos));
+  EXPECT_EQ(sessions.CloseAllOf("1234567"), 2u);
+  EXPECT_FALSE(sessions.Find(phone));
+  EXPECT_FALSE(sessions.Find(laptop));
+  EXPECT_TRUE(sessions.Find(his));
+  EXPECT_EQ(sessions.CloseAllOf("1234567"), 0u);
+}
+
 TEST(CitizenSessions, TheStoresStayBounded) {
   Clock clock;
   CitizenSessionsOptions o;
