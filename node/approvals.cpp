@@ -471,7 +471,12 @@ std::string NewMessageCode() {
 std::string MessageText(const std::string& institution, size_t documents, const std::string& code,
                         int64_t ttl_seconds) {
   const std::string what = documents == 1 ? "1 documento" : std::to_string(documents) + " documentos";
-  return institution + " le pide aprobar " + what + " en quipu. Su código: " + code + ". Vale " +
+  // The name is the administrator's text: no control character reaches a phone.
+  std::string name = institution;
+  for (char& c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return name + " le pide aprobar " + what + " en quipu. Su código: " + code + ". Vale " +
          std::to_string(std::max<int64_t>(1, ttl_seconds / 60)) +
          " minutos. Escríbalo solo en la página de aprobación; nadie se lo pedirá por otro medio.";
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/encoding.h"
+#include "crypto/otp.h"
 #include "crypto/random.h"
 #include "ledger/log.h"
 #include "node/approvals.h"
@@ -28,13 +29,13 @@ struct Fixture {
   ClientInfo client;
   int64_t now = kStart;
 
-  Fixture() {
+  explicit Fixture(ApprovalsOptions ao = {}, ledger::SyncMode sync = ledger::SyncMode::kFull) {
     ledger::LogOptions o = node::LogOptionsFor(dir.File("data"));
+    o.sync = sync;
     log = std::move(ledger::Log::Open(o)).value();
     crypto::RandomBytes(key);
     clients = std::make_unique<Clients>(*log, key);
     client = clients->Add("SEGIP", "https://s.example/r", "https://s.example/n", "t")->client;
-    ApprovalsOptions ao;
     ao.clock = [this] { return now * 1000000; };
     approvals = std::make_unique<Approvals>(*log, *clients, pdf::InProcessPdfEngine(), key, ao);
   }
@@ -45,12 +46,13 @@ struct Fixture {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out.substr(0, r.out.find('\n'));
   }
-  std::string Request(const std::string& subject) {
+  std::string Request(const std::string& subject) { return Request(subject, client); }
+  std::string Request(const std::string& subject, const ClientInfo& by) {
     ApprovalRequest req;
     req.subject = subject;
     req.documents.push_back({DocumentRef{DocType::kPdf, crypto::Sha256(subject + std::to_string(now)), std::nullopt},
                              std::string("contrato")});
-    auto created = approvals->Create(client, req);
+    auto created = approvals->Create(by, req);
     EXPECT_TRUE(created.ok()) << created.status().ToString();
     return created.ok() ? created->id : "";
   }
@@ -155,6 +157,65 @@ TEST(CitizenFactor, TheCitizensListIsNewestFirstAndBounded) {
   EXPECT_EQ((*two)[1].id, ids[3]);
   EXPECT_EQ(f.approvals->ListForCitizen("12:4").status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(f.approvals->ListForCitizen("0000000")->empty());
+}
+
+// Guessing: 10,000 wrong codes, five to a request (then it locks), over
+// 2,000 requests of two institutions and 2.8 hours, never approve anything;
+// they lock the citizen out, longer each time; once the lockout is over the
+// citizen's real code works again. (The hourly limit on requests per citizen
+// is lifted here to let the guesser make them all; durability is not what is
+// tested, so the log does not fsync.)
+TEST(CitizenFactor, TenThousandWrongCodesOverManyRequestsAndTwoClientsNeverApprove) {
+  ApprovalsOptions ao;
+  ao.requests_per_citizen_hour = 1e9;
+  Fixture f(ao, ledger::SyncMode::kNone);
+  const ClientInfo other = f.clients->Add("SERECI", "https://r.example/r", "https://r.example/n", "t")->client;
+  auto e = f.approvals->BeginTotp("1234567", "");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(f.approvals->ConfirmTotp("1234567", f.Code(e->secret_base32, f.now - 30)).ok());
+  const crypto::Bytes key = *crypto::Base32Decode(e->secret_base32);
+  auto code_at = [&](int64_t t) { return *crypto::Totp(key, static_cast<uint64_t>(t), 6, crypto::OtpHash::kSha1); };
+  const uint64_t entries_before = f.log->Head().tree_size;
+  std::string id;
+  int refused = 0, locked_out = 0, request_locked = 0, approved = 0, tries_on_request = 0;
+  bool saw_lockout = false;
+  for (int i = 0; i < 10000; ++i, ++f.now) {
+    if (tries_on_request % 5 == 0) id = f.Request("1234567", i % 2 == 0 ? f.client : other);
+    ++tries_on_request;
+    // A code no window accepts now: a guesser's, never the right one.
+    std::string guess = std::to_string(100000 + (i * 7919) % 900000);
+    if (guess == code_at(f.now) || guess == code_at(f.now - 30) || guess == code_at(f.now + 30)) {
+      guess = guess == "999999" ? "100000" : "999999";
+    }
+    auto d = f.approvals->DecideAsCitizen("1234567", id, guess, true);
+    if (d.ok()) ++approved;
+    else if (d.status().code() == StatusCode::kPermissionDenied) ++refused;
+    else if (d.status().code() == StatusCode::kResourceExhausted) { ++locked_out; saw_lockout = true; }
+    else if (d.status().code() == StatusCode::kFailedPrecondition) ++request_locked;
+    else ADD_FAILURE() << d.status().ToString();
+    if (i % 1000 == 999) ASSERT_EQ(approved, 0);
+  }
+  EXPECT_EQ(approved, 0);
+  EXPECT_TRUE(saw_lockout);
+  EXPECT_GT(locked_out, 9000);  // most guesses meet a locked-out citizen
+  EXPECT_LT(refused, 100);      // few are even checked against the key
+  EXPECT_EQ(f.log->Head().tree_size, entries_before) << "no entry was written";
+  EXPECT_FALSE(f.approvals->FactorOf("1234567")->locked_until.empty());
+  // The lockout doubles up to 24 hours: after that the real code works.
+  f.now += 24 * 3600 + 1;
+  const std::string fresh = f.Request("1234567", other);
+  auto ok = f.approvals->DecideAsCitizen("1234567", fresh, f.Code(e->secret_base32, f.now), true);  // oathtool's
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->status, "approved");
+}
+
+TEST(MessageText, NamesWhoAsksHowManyAndForHowLongAndNoControlCharacter) {
+  EXPECT_EQ(MessageText("SEGIP", 1, "123456", 600),
+            "SEGIP le pide aprobar 1 documento en quipu. Su código: 123456. Vale 10 minutos. "
+            "Escríbalo solo en la página de aprobación; nadie se lo pedirá por otro medio.");
+  const std::string two = MessageText("Alcaldía\nde\x1b[2J El Alto", 2, "654321", 300);
+  EXPECT_EQ(two.rfind("Alcaldía de [2J El Alto le pide aprobar 2 documentos en quipu. Su código: 654321. Vale 5 minutos.", 0), 0u)
+      << two;
 }
 
 }  // namespace
