@@ -188,12 +188,21 @@ TEST(CitizenFactor, TenThousandWrongCodesOverManyRequestsAndTwoClientsNeverAppro
       guess = guess == "999999" ? "100000" : "999999";
     }
     auto d = f.approvals->DecideAsCitizen("1234567", id, guess, true);
-    if (d.ok()) ++approved;
-    else if (d.status().code() == StatusCode::kPermissionDenied) ++refused;
-    else if (d.status().code() == StatusCode::kResourceExhausted) { ++locked_out; saw_lockout = true; }
-    else if (d.status().code() == StatusCode::kFailedPrecondition) ++request_locked;
-    else ADD_FAILURE() << d.status().ToString();
-    if (i % 1000 == 999) ASSERT_EQ(approved, 0);
+    if (d.ok()) {
+      ++approved;
+    } else if (d.status().code() == StatusCode::kPermissionDenied) {
+      ++refused;
+    } else if (d.status().code() == StatusCode::kResourceExhausted) {
+      ++locked_out;
+      saw_lockout = true;
+    } else if (d.status().code() == StatusCode::kFailedPrecondition) {
+      ++request_locked;
+    } else {
+      ADD_FAILURE() << d.status().ToString();
+    }
+    if (i % 1000 == 999) {
+      ASSERT_EQ(approved, 0);
+    }
   }
   EXPECT_EQ(approved, 0);
   EXPECT_TRUE(saw_lockout);
