@@ -16,11 +16,8 @@ Response AddClient(node::Clients& clients, const Request& req) {
   json body;
   if (auto bad = ReadJsonBody(req, body)) return *bad;
   if (!body.is_object()) return Problem(400, "Bad request", "send a JSON object");
-  auto text = [&](const char* k) {
-    auto it = body.find(k);
-    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  auto added = clients.Add(text("name"), text("redirect_uri"), text("notify_uri"), text("notify_token"));
+  auto added = clients.Add(TextField(body, "name"), TextField(body, "redirect_uri"), TextField(body, "notify_uri"),
+                           TextField(body, "notify_token"));
   if (!added.ok()) return ProblemFromStatus(added.status());
   json out = ClientJson(added->client);
   out["token"] = added->token;
@@ -56,11 +53,7 @@ Response ForgetSubject(node::Approvals& approvals, const Request& req) {
 Response ResetFactor(node::Approvals& approvals, const Request& req) {
   json body;
   if (auto bad = ReadJsonBody(req, body)) return *bad;
-  auto text = [&](const char* k) {
-    auto it = body.is_object() ? body.find(k) : body.end();
-    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  Status s = approvals.ResetFactor(req.params[0], text("by"), text("reason"));
+  Status s = approvals.ResetFactor(req.params[0], TextField(body, "by"), TextField(body, "reason"));
   if (!s.ok()) return ProblemFromStatus(s);
   return Json({{"subject", req.params[0]}, {"factor", "reset"}});
 }

@@ -62,7 +62,7 @@ std::optional<Response> SessionForPost(const CitizenRoutes& routes, const Reques
 std::string FieldOf(const Request& req, const char* field) {
   json body;
   if (ReadJsonBody(req, body)) return "";
-  return body.is_object() && body.contains(field) && body[field].is_string() ? body[field].get<std::string>() : "";
+  return TextField(body, field);
 }
 
 }  // namespace

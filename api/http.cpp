@@ -185,6 +185,12 @@ bool ParseTarget(std::string_view target, std::string& path,
   return true;
 }
 
+std::string TextField(const nlohmann::json& body, std::string_view field) {
+  if (!body.is_object()) return "";
+  auto it = body.find(field);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::optional<Response> ReadJsonBody(const Request& req, nlohmann::json& out, size_t max_depth) {
   std::string_view ct = req.header("Content-Type");
   ct = ct.substr(0, ct.find(';'));

@@ -74,6 +74,10 @@ std::optional<Response> CheckFraming(const http::fields& headers, unsigned versi
 // must parse either way), 400 for a body that is not JSON.
 std::optional<Response> ReadJsonBody(const Request& req, nlohmann::json& out, size_t max_depth = 16);
 
+// The text of `body[field]`, or "" when `body` is not an object or the
+// field is absent or not a string (the caller's check then refuses "").
+std::string TextField(const nlohmann::json& body, std::string_view field);
+
 // The token of "Authorization: Bearer <token>" (scheme case-insensitive), or "".
 std::string_view BearerToken(const Request& req);
 std::string_view BearerToken(const http::fields& headers);

@@ -582,7 +582,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, now, rid), ""));
     // This directory's requests are indexed (node/upgrade.h).
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, "m:citizen-index", "1"));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, kCitizenIndexMark, "1"));
     if (message) {
       const json delivery = {{"request", rid},
                              {"subject", subject},

@@ -42,6 +42,8 @@ std::string CitizenIndexPrefix(std::string_view subject);
 std::string CitizenIndexKey(std::string_view subject, int64_t created_us, std::string_view request_id);
 // The request id of an index key ("" if `key` is not one).
 std::string RequestIdOfIndexKey(std::string_view key);
+// Present (value "1") once every request of the table is in the index.
+inline constexpr std::string_view kCitizenIndexMark = "m:citizen-index";
 
 // Every table above, as LogOptions::private_tables takes them.
 const std::vector<ledger::PrivateTable>& PrivateTables();

@@ -30,10 +30,9 @@ Result<std::vector<std::string>> QrKeysInApprovals(const ledger::Log& log, size_
   return keys;
 }
 
-// Written once the citizens' index (c:<subject>:<request id>) covers every
-// request: directories of an earlier version get it built at their first start.
-constexpr std::string_view kCitizenIndexMark = "m:citizen-index";
-
+// kCitizenIndexMark (node/schema.h) is written once the citizens' index
+// covers every request: directories of an earlier version get it built at
+// their first start.
 Result<bool> CitizenIndexMarked(const ledger::Log& log) {
   QUIPU_ASSIGN_OR_RETURN(std::optional<std::string> mark, log.ReadPrivate(tables::kApprovals, kCitizenIndexMark));
   return mark.has_value();

@@ -86,13 +86,7 @@ class ApprovalsTest : public ::testing::Test {
   // (so a code of the current step is still fresh for a decision).
   Citizen Enroll(const std::string& number) {
     Citizen c{number, testing::LogIn(node_->url() + "/aprobar", number), {}};
-    Http begun = CitizenPost(c, "/v1/citizen/totp", json::object());
-    EXPECT_EQ(begun.status, 201) << begun.body;
-    auto key = crypto::Base32Decode(begun.Json().value("secret", ""));
-    EXPECT_TRUE(key.ok());
-    if (key.ok()) c.key = *key;
-    Http confirmed = CitizenPost(c, "/v1/citizen/totp/confirm", {{"code", Code(c.key, now_ - 30)}});
-    EXPECT_EQ(confirmed.status, 204) << confirmed.body;
+    c.key = testing::EnrolTotp(node_->url(), c.session, now_);
     return c;
   }
   Http CitizenPost(const Citizen& c, const std::string& path, const json& body) {

@@ -158,12 +158,7 @@ class NotifyTest : public ::testing::Test {
   Citizen& Of(const std::string& subject, bool totp = true) {
     Citizen& c = citizens_[subject];
     if (c.session.cookie.empty()) c.session = testing::LogIn(base_ + "/aprobar", subject);
-    if (totp && c.key.empty()) {
-      Http begun = CitizenPost(c, "/v1/citizen/totp", json::object());
-      EXPECT_EQ(begun.status, 201) << begun.body;
-      c.key = *crypto::Base32Decode(begun.Json().value("secret", ""));
-      EXPECT_EQ(CitizenPost(c, "/v1/citizen/totp/confirm", {{"code", Code(c, now_ - 30)}}).status, 204);
-    }
+    if (totp && c.key.empty()) c.key = testing::EnrolTotp(base_, c.session, now_);
     return c;
   }
   static std::string Code(const Citizen& c, int64_t at) {

@@ -19,6 +19,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "crypto/encoding.h"
+#include "crypto/otp.h"
+#include "tests/common/node.h"
 #include "tests/common/process.h"
 
 namespace quipu::testing {
@@ -143,6 +146,28 @@ inline CitizenSession LogIn(const std::string& link, const std::string& document
   s.cookie = j["cookie"];
   s.csrf = j["csrf"];
   return s;
+}
+
+// The citizen's authenticator, enrolled on the node at `node_url` through
+// their session as the page does: a new key, confirmed with its code of
+// the step before `now_seconds` (so the current step's code is still fresh
+// for a decision). Fails the test and returns no key when that fails.
+inline crypto::Bytes EnrolTotp(const std::string& node_url, const CitizenSession& session, int64_t now_seconds) {
+  auto post = [&](const std::string& path, const nlohmann::json& body) {
+    return Curl("-X POST " + session.Headers() + "-H 'Content-Type: application/json' --data-binary @- " +
+                    ShellQuote(node_url + path),
+                body.dump());
+  };
+  Http begun = post("/v1/citizen/totp", nlohmann::json::object());
+  EXPECT_EQ(begun.status, 201) << begun.body;
+  const nlohmann::json answer = begun.Json();
+  auto key = crypto::Base32Decode(answer.is_object() ? answer.value("secret", "") : "");
+  EXPECT_TRUE(key.ok() && !key->empty()) << begun.body;
+  if (!key.ok() || key->empty()) return {};
+  const std::string first = *crypto::Totp(*key, static_cast<uint64_t>(now_seconds - 30), 6, crypto::OtpHash::kSha1);
+  Http confirmed = post("/v1/citizen/totp/confirm", {{"code", first}});
+  EXPECT_EQ(confirmed.status, 204) << confirmed.body;
+  return *key;
 }
 
 }  // namespace quipu::testing
