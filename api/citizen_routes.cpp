@@ -136,6 +136,8 @@ json CitizenRequestJson(const node::CitizenRequestView& view) {
     const node::ApprovalDocument& d = view.documents[i];
     json doc = {{"sha256", crypto::HexEncode(d.sha256)}, {"media_type", node::MediaType(d.media)}, {"name", d.name}};
     if (i < view.entries.size()) doc["index"] = view.entries[i];
+    // Its content can be read (DocumentContent) while the request is pending.
+    if (d.content && view.status == "pending") doc["content"] = true;
     docs.push_back(std::move(doc));
   }
   json out = {{"id", view.id},
@@ -157,6 +159,28 @@ Response Approval(const CitizenRoutes& routes, const Request& req) {
   auto view = routes.approvals->GetForCitizen(session->citizen.document_number, req.params[0]);
   if (!view.ok()) return ProblemFromStatus(view.status());
   return NoStore(Json(CitizenRequestJson(*view)));
+}
+
+Response DocumentContent(const CitizenRoutes& routes, const Request& req) {
+  // The page's own fetch (with the CSRF token), never a navigation or an
+  // embedding by another site.
+  std::optional<CitizenSession> session;
+  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  const std::string& i = req.params[1];
+  if (i.empty() || i.size() > 3 || i.find_first_not_of("0123456789") != std::string::npos) {
+    return Problem(404, "Not found", "no document " + i.substr(0, 8));
+  }
+  auto content = routes.approvals->ContentForCitizen(session->citizen.document_number, req.params[0],
+                                                     static_cast<size_t>(std::stoi(i)));
+  if (!content.ok()) return ProblemFromStatus(content.status());
+  Response r;
+  r.content_type = std::string(node::MediaType(content->media));
+  r.body = std::move(content->bytes);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"documento\"");
+  r.headers.emplace_back("Content-Security-Policy", "sandbox; default-src 'none'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
 }
 
 Response Approvals(const CitizenRoutes& routes, const Request& req) {
@@ -233,6 +257,8 @@ void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
   router.Add(http::verb::get, "/v1/citizen/me", [routes](const Request& req) { return h::Me(routes, req); },
              RouteOptions{Exec::kInline, 0});
   router.Add(http::verb::get, "/v1/citizen/approvals/{}", [routes](const Request& req) { return h::Approval(routes, req); });
+  router.Add(http::verb::get, "/v1/citizen/approvals/{}/documents/{}",
+             [routes](const Request& req) { return h::DocumentContent(routes, req); });
   router.Add(http::verb::get, "/v1/citizen/approvals", [routes](const Request& req) { return h::Approvals(routes, req); });
   router.Add(http::verb::post, "/v1/citizen/logout", [routes](const Request& req) { return h::Logout(routes, req); },
              RouteOptions{Exec::kInline, 0});

@@ -27,7 +27,7 @@ struct CitizenRoutes {
 };
 
 // Adds GET /aprobar/callback, GET /aprobar/{id}, GET /v1/citizen/me,
-// GET /aprobar, GET /v1/citizen/approvals and /{id}, POST /v1/citizen/logout, GET
+// GET /aprobar, GET /v1/citizen/approvals, /{id} and /{id}/documents/{i}, POST /v1/citizen/logout, GET
 // /v1/citizen/factor, POST /v1/citizen/totp and /totp/confirm, POST
 // /v1/citizen/approvals/{id}/confirm and /reject. `routes`'
 // pointers must outlive the router's use.
@@ -49,6 +49,13 @@ Response Me(const CitizenRoutes& routes, const Request& req);
 // GET /v1/citizen/approvals/{id}: the request for its citizen; 401 without
 // a session, 403 for another citizen's request, 404 for none.
 Response Approval(const CitizenRoutes& routes, const Request& req);
+// GET /v1/citizen/approvals/{id}/documents/{i}: the content the client sent
+// for document i (its media type; attachment, sandboxed, no-store), for the
+// request's citizen while it is pending; needs the session's X-Quipu-CSRF
+// like a POST (only the page's own fetch reads it). 404 for a document sent
+// by its hash only, 403 another citizen's, 409 once decided or expired (the
+// content is deleted).
+Response DocumentContent(const CitizenRoutes& routes, const Request& req);
 // GET /v1/citizen/approvals: {approvals: [...]}, every request that names
 // the logged-in citizen, at every institution, newest first (at most 200),
 // each document with the `index` of its entry once decided; 401 without a

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <optional>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "cli/commands.h"
 #include "crypto/secret_file.h"
@@ -216,7 +219,7 @@ void AddSiteRoutes(Router& router, const std::string& verifier_key, const std::a
   if (size_t at = index_html.find(web::kVkeyPlaceholder); at != std::string::npos) {
     index_html.replace(at, web::kVkeyPlaceholder.size(), verifier_key);
   }
-  for (const char* path : {"/", "/app.js", "/style.css", "/aprobar.js"}) {
+  for (const char* path : {"/", "/app.js", "/style.css", "/aprobar.js", "/pdf.worker.mjs"}) {
     const web::Asset* asset = web::FindAsset(path);
     std::string body = std::string(path) == "/" ? index_html : std::string(asset->body);
     router.Add(http::verb::get, path, [asset, body](const Request&) {
@@ -245,6 +248,39 @@ void AddSiteRoutes(Router& router, const std::string& verifier_key, const std::a
     return r;
   }, kInline);
 }
+
+// Runs `task` every `period` on its own thread until destroyed.
+class Every {
+ public:
+  Every(std::chrono::seconds period, std::function<void()> task)
+      : period_(period), task_(std::move(task)), thread_([this] { Run(); }) {}
+  ~Every() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Every(const Every&) = delete;
+  Every& operator=(const Every&) = delete;
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
+      lock.unlock();
+      task_();
+      lock.lock();
+    }
+  }
+  const std::chrono::seconds period_;
+  const std::function<void()> task_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest is built
+};
 
 // Signals are taken by sigwait in RunServe, never delivered to pool threads.
 sigset_t BlockStopSignals() {
@@ -420,6 +456,13 @@ int RunServe(const std::vector<std::string>& args) {
   metrics.AddGauge("quipu_pool_running", "Requests running on the worker pool.",
                    [sp] { return static_cast<double>(sp->pool_running()); });
   notifier.Start();  // delivers what an earlier run left in the outbox, too
+  // The contents of expired requests leave the data file within a minute.
+  std::optional<Every> drop_expired;
+  drop_expired.emplace(std::chrono::seconds(60), [&approvals, &log] {
+    auto dropped = approvals.DropExpiredContents();
+    if (!dropped.ok()) log.Event("contents_drop_failed", {{"error", dropped.status().ToString()}});
+    else if (*dropped > 0) log.Event("contents_dropped", {{"documents", *dropped}});
+  });
   const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
   const std::string url = "http://" + host + ":" + std::to_string((*server)->port());
   std::cout << "quipu: serving " << url << "\n"
@@ -446,6 +489,7 @@ int RunServe(const std::vector<std::string>& args) {
   (*server)->Stop();           // finish the requests in flight
   server->reset();
   sandbox->reset();            // the PDF workers
+  drop_expired.reset();
   notifier.Stop();             // undelivered items stay in the outbox for the next start
   const uint64_t size = ledger_log->Head().tree_size;
   ledger_log.reset();          // drain the sequencer, close LMDB

@@ -96,6 +96,23 @@ Status PutOutbox(PrivateTxn& txn, const std::array<uint8_t, 32>& key, int64_t no
 
 std::string FormatMicros(int64_t us) { return ledger::FormatTime(us); }
 
+// The purpose a document's content is sealed for: bound to its request and place.
+std::string ContentPurpose(std::string_view rid, size_t i) {
+  return "content:" + std::string(rid) + ":" + std::to_string(i);
+}
+
+// Deletes the contents a request kept for its citizen's page (in the
+// commit that decides, locks or forgets it).
+Status DropContents(PrivateTxn& txn, const json& r) {
+  const json docs = r.value("documents", json::array());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (!docs[i].is_object() || !docs[i].value("content", false)) continue;
+    QUIPU_RETURN_IF_ERROR(
+        txn.Delete(tables::kContents, ContentKey(r.value("expires_us", int64_t{0}), r.value("id", ""), i)));
+  }
+  return Status::Ok();
+}
+
 // Why a code for `request` (its stored record, null when gone) must not be
 // sent any more, or "": it is worth something only while the request
 // waits for it, and a code that arrives later only confuses its reader.
@@ -239,6 +256,7 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
     for (const std::string& rid : requests) {
       QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, tables::kApprovals, RequestKey(rid), "approval request"));
       if (r.is_null() || r.value("subject", "") != subject_id) continue;
+      QUIPU_RETURN_IF_ERROR(DropContents(txn, r));
       r["subject"] = "";
       r["forgotten"] = true;
       r.erase("code_hash");
@@ -425,6 +443,7 @@ std::vector<ApprovalDocument> StoredDocuments(const json& r) {
     if (raw.ok() && raw->size() == doc.sha256.size()) std::copy(raw->begin(), raw->end(), doc.sha256.begin());
     doc.media = ParseDocType(d.value("media_type", "")).value_or(DocType::kPdf);
     doc.name = d.value("name", "");
+    doc.content = d.value("content", false);
     out.push_back(doc);
   }
   return out;
@@ -513,6 +532,8 @@ Result<json> CheckedDocuments(pdf::PdfEngine& engine, const ApprovalRequest& req
     QUIPU_ASSIGN_OR_RETURN(const crypto::Digest sha, ResolveDocument(engine, d.document, where));
     if (!seen.insert(sha).second) return InvalidArgument(where + ": the same document twice in one request");
     json doc = {{"sha256", crypto::HexEncode(sha)}, {"media_type", MediaType(d.document.media)}};
+    // Kept (sealed) for the citizen's page while the request is pending.
+    if (d.document.content) doc["content"] = true;
     if (d.name) {
       if (d.name->size() > 200) return InvalidArgument(where + ".name: text up to 200 bytes");
       doc["name"] = *d.name;
@@ -564,6 +585,15 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
                  {"wrong_codes", 0},
                  {"notification", {{"state", "none"}, {"attempts", 0}}}};
   if (!request.return_state.empty()) stored["return_state"] = request.return_state;
+  // The contents, sealed before the commit (not inside the writer).
+  std::vector<std::pair<std::string, std::string>> contents;
+  for (size_t i = 0; i < request.documents.size(); ++i) {
+    const auto& content = request.documents[i].document.content;
+    if (!content) continue;
+    QUIPU_ASSIGN_OR_RETURN(std::string sealed,
+                           SealBytes(data_key_, crypto::AsString(*content), ContentPurpose(rid, i)));
+    contents.emplace_back(ContentKey(now + options_.ttl_seconds * kSecond, rid, i), std::move(sealed));
+  }
   std::string code;
   if (message) {
     // Only the code's hash is kept with the request.
@@ -580,6 +610,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
       QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
     }
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
+    for (const auto& [key, sealed] : contents) QUIPU_RETURN_IF_ERROR(txn.Put(tables::kContents, key, sealed));
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, now, rid), ""));
     // This directory's requests are indexed (node/upgrade.h).
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, kCitizenIndexMark, "1"));
@@ -656,6 +687,50 @@ Result<std::vector<CitizenRequestView>> Approvals::ListForCitizen(std::string_vi
   return out;
 }
 
+Result<DocumentContent> Approvals::ContentForCitizen(std::string_view document_number, const std::string& id,
+                                                     size_t i) const {
+  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
+  if (!v) return NotFound("no approval request " + id);
+  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
+  if (document_number.empty() || r.value("subject", "") != document_number) {
+    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
+  }
+  const std::vector<ApprovalDocument> docs = StoredDocuments(r);
+  if (i >= docs.size()) return NotFound("request " + id + " has no document " + std::to_string(i));
+  if (!docs[i].content) return NotFound("document " + std::to_string(i) + " was sent by its hash only");
+  const int64_t expires = r.value("expires_us", int64_t{0});
+  if (r.value("status", "") != "pending" || options_.clock() > expires) {
+    return FailedPrecondition("request " + id + " is no longer pending: its documents' contents are deleted");
+  }
+  QUIPU_ASSIGN_OR_RETURN(auto sealed, log_.ReadPrivate(tables::kContents, ContentKey(expires, id, i)));
+  if (!sealed) return FailedPrecondition("request " + id + " is no longer pending: its documents' contents are deleted");
+  DocumentContent out;
+  out.media = docs[i].media;
+  QUIPU_ASSIGN_OR_RETURN(out.bytes, OpenBytes(data_key_, *sealed, ContentPurpose(id, i)));
+  return out;
+}
+
+Result<size_t> Approvals::DropExpiredContents(size_t max) {
+  const int64_t now = options_.clock();
+  std::vector<std::string> expired;
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kContents, "k:", [&](std::string_view k, std::string_view) {
+    const int64_t until = ExpiryOfContentKey(k);
+    if (until >= now) return false;  // keys sort by expiry: the rest are live
+    expired.emplace_back(k);
+    return expired.size() < max;
+  }));
+  if (expired.empty()) return size_t{0};
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    for (const std::string& key : expired) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kContents, key));
+    return Status::Ok();
+  };
+  auto done = log_.Append(std::move(req)).get();
+  if (!done.ok()) return done.status();
+  return expired.size();
+}
+
 Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string& id) const {
   QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(log_, client, id));
   ApprovalView out = ViewOf(r, options_.clock(), options_.max_wrong_codes);
@@ -730,7 +805,10 @@ Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int 
     QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
     const int wrong = cur.value("wrong_codes", 0) + 1;
     cur["wrong_codes"] = wrong;
-    if (wrong >= max_wrong_codes) cur["status"] = "locked";
+    if (wrong >= max_wrong_codes) {
+      cur["status"] = "locked";
+      QUIPU_RETURN_IF_ERROR(DropContents(txn, cur));
+    }
     left = std::max(0, max_wrong_codes - wrong);
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
     const std::string skey = SubjectKey(cur.value("subject", ""));
@@ -818,6 +896,7 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
     cur["entries"] = indices;
     cur["notification"] = {{"state", "pending"}, {"attempts", 0}};
     cur.erase("code_hash");
+    QUIPU_RETURN_IF_ERROR(DropContents(txn, cur));
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
     const json note = {{"request", id}, {"status", status}, {"documents", notified}};
     return PutOutbox(txn, data_key_, now, id, "notify", notify_uri, *notify_token, note);

@@ -82,6 +82,15 @@ struct ApprovalDocument {
   crypto::Digest sha256{};
   DocType media = DocType::kPdf;
   std::string name;  // as the client named it; "" when it did not
+  // The client sent the content (not only its hash): kept, sealed, for the
+  // citizen's page while the request is pending (ContentForCitizen).
+  bool content = false;
+};
+
+// A document's content as its client sent it.
+struct DocumentContent {
+  DocType media = DocType::kPdf;
+  std::string bytes;
 };
 
 // An entry a decision committed; with its proof when read back (Get).
@@ -241,6 +250,19 @@ class Approvals {
   // kInvalidArgument for a malformed number; the store's errors.
   Result<std::vector<CitizenRequestView>> ListForCitizen(std::string_view document_number,
                                                          size_t max = 200) const;
+  // The content of document `i` of request `id` as its client sent it, for
+  // the citizen the request names to read before deciding. Contents live
+  // only while the request is pending: deciding, locking or forgetting
+  // deletes them in the same commit, DropExpiredContents once it expired.
+  // Errors: kNotFound (unknown id or document, or a document sent by its
+  // hash only), kPermissionDenied (a request that names another citizen),
+  // kFailedPrecondition (no longer pending: the content is gone),
+  // kCorruption (a content that does not open with the data key).
+  Result<DocumentContent> ContentForCitizen(std::string_view document_number, const std::string& id,
+                                            size_t i) const;
+  // Deletes the contents of requests that expired, at most `max` documents
+  // in one commit; how many. The node runs it every minute.
+  Result<size_t> DropExpiredContents(size_t max = 1000);
   // Approves (or rejects), by the citizen logged in with `document_number`
   // on the node's page, with a code of their factor: one entry per
   // document, the request's new state and the client's notification, one

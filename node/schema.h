@@ -33,7 +33,17 @@ inline constexpr ledger::PrivateTable kOutbox{"outbox"};
 // qrev:<index of a qr_issue entry> → the index of its qr_revoke entry (decimal).
 // Until this table, these records lived in `approvals` (node/upgrade.h moves them).
 inline constexpr ledger::PrivateTable kQr{"qr"};
+// k:<expires µs, 20 digits>:<request id>:<document, 3 digits> → the content a
+// client sent with a request, sealed (bytes), kept only while the request is
+// pending, for the citizen's page (ContentKey).
+inline constexpr ledger::PrivateTable kContents{"contents"};
 }  // namespace tables
+
+// The key of document `i`'s content of request `request_id`, which expires
+// at `expires_us`: keys sort by expiry, so the expired ones come first.
+std::string ContentKey(int64_t expires_us, std::string_view request_id, size_t i);
+// The expiry (µs) a content key names; -1 if `key` is not one.
+int64_t ExpiryOfContentKey(std::string_view key);
 
 // The citizens' index in `approvals`: one key per request that names
 // `subject`, created at `created_us`; keys of one subject sort newest

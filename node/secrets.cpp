@@ -78,25 +78,48 @@ bool CheckAdminToken(const NodeSecrets& secrets, std::string_view presented) {
   return sodium_memcmp(h.data(), secrets.admin_token_hash.data(), h.size()) == 0;
 }
 
-Result<std::string> SealSecret(const std::array<uint8_t, 32>& key, std::string_view plaintext,
-                               std::string_view purpose) {
+namespace {
+
+// Opens nonce || ciphertext; `what` names it in errors ("secret", "value").
+Result<std::string> OpenSealed(const std::array<uint8_t, 32>& key, std::span<const uint8_t> all,
+                               std::string_view purpose, const std::string& what) {
+  if (all.size() < crypto::kAeadNonceBytes + crypto::kAeadTagBytes) return Corruption("a sealed " + what + " is malformed");
+  auto plain = crypto::AeadOpen(key, all.first(crypto::kAeadNonceBytes), all.subspan(crypto::kAeadNonceBytes),
+                                crypto::AsBytes(purpose));
+  if (!plain.ok()) {
+    return Corruption("a sealed " + what + " does not open with data.key (" + plain.status().message() + ")");
+  }
+  return std::string(crypto::AsString(*plain));
+}
+
+}  // namespace
+
+Result<std::string> SealBytes(const std::array<uint8_t, 32>& key, std::string_view plaintext,
+                              std::string_view purpose) {
   const crypto::Bytes nonce = crypto::RandomBytes(crypto::kAeadNonceBytes);
   QUIPU_ASSIGN_OR_RETURN(crypto::Bytes ct, crypto::AeadSeal(key, nonce, crypto::AsBytes(plaintext),
                                                             crypto::AsBytes(purpose)));
-  return crypto::HexEncode(nonce) + crypto::HexEncode(ct);
+  std::string out(crypto::AsString(nonce));
+  out.append(crypto::AsString(ct));
+  return out;
+}
+
+Result<std::string> OpenBytes(const std::array<uint8_t, 32>& key, std::string_view sealed,
+                              std::string_view purpose) {
+  return OpenSealed(key, crypto::AsBytes(sealed), purpose, "value");
+}
+
+Result<std::string> SealSecret(const std::array<uint8_t, 32>& key, std::string_view plaintext,
+                               std::string_view purpose) {
+  QUIPU_ASSIGN_OR_RETURN(std::string sealed, SealBytes(key, plaintext, purpose));
+  return crypto::HexEncode(crypto::AsBytes(sealed));
 }
 
 Result<std::string> OpenSecret(const std::array<uint8_t, 32>& key, std::string_view sealed_hex,
                                std::string_view purpose) {
   auto raw = crypto::HexDecode(sealed_hex);
-  if (!raw.ok() || raw->size() < crypto::kAeadNonceBytes + crypto::kAeadTagBytes) {
-    return Corruption("a sealed secret is malformed");
-  }
-  const std::span<const uint8_t> all(*raw);
-  auto plain = crypto::AeadOpen(key, all.first(crypto::kAeadNonceBytes), all.subspan(crypto::kAeadNonceBytes),
-                                crypto::AsBytes(purpose));
-  if (!plain.ok()) return Corruption("a sealed secret does not open with data.key (" + plain.status().message() + ")");
-  return std::string(crypto::AsString(*plain));
+  if (!raw.ok()) return Corruption("a sealed secret is malformed");
+  return OpenSealed(key, *raw, purpose, "secret");
 }
 
 }  // namespace quipu::node

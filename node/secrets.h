@@ -59,5 +59,11 @@ Result<std::string> SealSecret(const std::array<uint8_t, 32>& key, std::string_v
 // is not a sealed secret or does not open with `key` for `purpose`.
 Result<std::string> OpenSecret(const std::array<uint8_t, 32>& key, std::string_view sealed_hex,
                                std::string_view purpose);
+// The same, as bytes: nonce || ciphertext, for large values (a document's
+// content) where hex would double the size.
+Result<std::string> SealBytes(const std::array<uint8_t, 32>& key, std::string_view plaintext,
+                              std::string_view purpose);
+Result<std::string> OpenBytes(const std::array<uint8_t, 32>& key, std::string_view sealed,
+                              std::string_view purpose);
 
 }  // namespace quipu::node

@@ -7,6 +7,20 @@
 // authenticator. Reads /v1/citizen/* with the session cookie and sends the
 // session's CSRF token with every POST; the node shows a request only to
 // the citizen it names.
+//
+// Each document is shown as the citizen will approve it: a PDF the client
+// sent is rendered page by page (pdf.js, bundled; its worker is served by
+// the node), a JSON document formatted, and both are hashed here first so
+// the page shows only content whose SHA-256 is the one to be recorded. For
+// a document sent by its hash only, the citizen opens their own copy and the
+// page compares its hash (nothing leaves the browser).
+import * as pdfjs from 'pdfjs-dist';
+import { canonicalizeBytes } from './jcs.js';
+import { sha256, toHex } from './merkle.js';
+
+pdfjs.GlobalWorkerOptions.workerSrc = '/pdf.worker.mjs';
+const MAX_PAGES = 30;           // pages rendered of one PDF
+const MAX_JSON_CHARS = 200000;  // characters shown of one JSON document
 
 const TEXT = {
   es: {
@@ -24,6 +38,15 @@ const TEXT = {
     enrolStart: 'Para aprobar necesita un autenticador (una aplicación en su teléfono). Solo usted lo tendrá.', enrolBegin: 'Activar un autenticador',
     mineHeading: 'Sus solicitudes', mineEmpty: 'Ninguna institución le pidió aprobar documentos todavía.',
     verify: 'Verificar', entry: 'registro {0}', requested: 'pedida el {0}',
+    loading: 'Cargando el documento…', contentOk: 'El contenido mostrado es el que se registrará (su SHA-256 coincide).',
+    contentBad: 'El contenido recibido no corresponde a su SHA-256: no lo apruebe.',
+    contentGone: 'El contenido ya no está disponible.', renderFailed: 'No se pudo mostrar el documento: {0}',
+    pageOf: 'Página {0} de {1}', morePages: 'Se muestran las primeras {0} páginas de {1}.',
+    jsonCut: 'Se muestra solo el comienzo del documento.',
+    hashOnly: 'La institución envió solo la huella (SHA-256) de este documento. Abra su copia del archivo para comprobar que es el mismo: no sale de su navegador.',
+    chooseFile: 'Comparar un archivo', match: 'Coincide: es el documento que se le pide aprobar.',
+    noMatch: 'No coincide: ese archivo no es el documento que se le pide aprobar.',
+    notJson: 'Ese archivo no es un JSON válido: {0}',
   },
   en: {
     title: 'Approve documents', asks: 'Request from', status: 'Status', expires: 'Expires',
@@ -40,6 +63,15 @@ const TEXT = {
     enrolStart: 'To approve you need an authenticator (an app on your phone). Only you will hold it.', enrolBegin: 'Set up an authenticator',
     mineHeading: 'Your requests', mineEmpty: 'No institution has asked you to approve documents yet.',
     verify: 'Verify', entry: 'entry {0}', requested: 'asked on {0}',
+    loading: 'Loading the document…', contentOk: 'The content shown is what will be recorded (its SHA-256 matches).',
+    contentBad: 'The content received does not match its SHA-256: do not approve it.',
+    contentGone: 'The content is no longer available.', renderFailed: 'The document could not be shown: {0}',
+    pageOf: 'Page {0} of {1}', morePages: 'The first {0} pages of {1} are shown.',
+    jsonCut: 'Only the beginning of the document is shown.',
+    hashOnly: 'The institution sent only this document\'s fingerprint (SHA-256). Open your copy of the file to check it is the same: it does not leave your browser.',
+    chooseFile: 'Compare a file', match: 'It matches: this is the document you are asked to approve.',
+    noMatch: 'No match: that file is not the document you are asked to approve.',
+    notJson: 'That file is not valid JSON: {0}',
   },
 };
 
@@ -50,7 +82,10 @@ const t = (key, ...args) => TEXT[lang][key].replace(/\{(\d)\}/g, (_, i) => args[
 
 function render() {
   document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n, ...(el.dataset.args ? JSON.parse(el.dataset.args) : []));
+  }
+  for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel, ...(el.dataset.args ? JSON.parse(el.dataset.args) : [])));
   $('lang').textContent = t('langButton');
   $('lang').setAttribute('aria-label', t('langAria'));
   $('lang').lang = lang === 'es' ? 'en' : 'es';
@@ -61,20 +96,7 @@ function render() {
     $('institution').textContent = r.institution;
     $('status').textContent = TEXT[lang][r.status] ?? r.status;
     $('expires').textContent = new Date(r.expires_at).toLocaleString(lang === 'es' ? 'es-BO' : 'en');
-    const list = $('documents');
-    list.replaceChildren();
-    for (const d of r.documents) {
-      const li = document.createElement('li');
-      const name = document.createElement('strong');
-      name.textContent = d.name || t('unnamed');
-      const meta = document.createElement('span');
-      meta.className = 'help';
-      meta.textContent = ` · ${d.media_type} · SHA-256 `;
-      const hash = document.createElement('code');
-      hash.textContent = d.sha256;
-      li.append(name, meta, hash);
-      list.append(li);
-    }
+    if (!$('documents').childElementCount) buildDocuments(r);
   }
   const pending = r && r.status === 'pending';
   const own = state.own && state.me;  // the citizen's own page
@@ -127,6 +149,158 @@ function render() {
   $('decide').hidden = !(pending && state.factor && state.factor.enrolled);
   $('error').hidden = !state.error;
   $('error').textContent = state.error ? t(state.error.key, state.error.arg ?? '') : '';
+}
+
+// ---- the documents ---------------------------------------------------------
+
+// A text element translated on every render (data-i18n, with arguments).
+function label(tag, key, args = [], className = '') {
+  const el = document.createElement(tag);
+  el.dataset.i18n = key;
+  if (args.length) el.dataset.args = JSON.stringify(args);
+  if (className) el.className = className;
+  el.textContent = t(key, ...args);
+  return el;
+}
+
+// The SHA-256 quipu records for a document's bytes: a PDF's own bytes, a
+// JSON document's RFC 8785 canonical form (throws JcsError for bad JSON).
+async function documentHash(bytes, mediaType) {
+  return toHex(await sha256(mediaType === 'application/json' ? canonicalizeBytes(bytes) : bytes));
+}
+
+function humanSize(n) {
+  return n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+async function renderPdf(bytes, into, name) {
+  const pdf = await pdfjs.getDocument({ data: bytes, isEvalSupported: false, enableXfa: false,
+                                        disableAutoFetch: true, useSystemFonts: true }).promise;
+  const shown = Math.min(pdf.numPages, MAX_PAGES);
+  if (pdf.numPages > shown) into.append(label('p', 'morePages', [shown, pdf.numPages], 'help'));
+  for (let n = 1; n <= shown; n++) {
+    const page = await pdf.getPage(n);
+    const width = Math.max(200, into.clientWidth || 600);
+    const viewport = page.getViewport({ scale: width / page.getViewport({ scale: 1 }).width });
+    const ratio = window.devicePixelRatio || 1;
+    const canvas = document.createElement('canvas');
+    canvas.className = 'pdf-page';
+    canvas.width = Math.floor(viewport.width * ratio);
+    canvas.height = Math.floor(viewport.height * ratio);
+    canvas.style.width = `${Math.floor(viewport.width)}px`;
+    canvas.setAttribute('role', 'img');
+    canvas.dataset.i18nLabel = 'pageOf';
+    canvas.dataset.args = JSON.stringify([n, pdf.numPages]);
+    canvas.setAttribute('aria-label', `${name}: ${t('pageOf', n, pdf.numPages)}`);
+    into.append(label('p', 'pageOf', [n, pdf.numPages], 'help'), canvas);
+    await page.render({ canvasContext: canvas.getContext('2d'), viewport,
+                        transform: ratio === 1 ? null : [ratio, 0, 0, ratio, 0, 0] }).promise;
+  }
+  into.dataset.rendered = String(shown);
+}
+
+function renderJson(bytes, into) {
+  // What is hashed is the canonical form, so the text shown is its values
+  // (numbers as the hash reads them), indented.
+  const text = JSON.stringify(JSON.parse(new TextDecoder().decode(canonicalizeBytes(bytes))), null, 2);
+  const pre = document.createElement('pre');
+  pre.className = 'json';
+  pre.textContent = text.length > MAX_JSON_CHARS ? text.slice(0, MAX_JSON_CHARS) : text;
+  into.append(pre);
+  if (text.length > MAX_JSON_CHARS) into.append(label('p', 'jsonCut', [], 'help'));
+  into.dataset.rendered = '1';
+}
+
+// The content the client sent, checked against its SHA-256, then shown.
+async function showContent(r, i, d, area) {
+  const status = label('p', 'loading', [], 'help');
+  status.setAttribute('aria-live', 'polite');
+  area.append(status);
+  try {
+    const res = await fetch(`/v1/citizen/approvals/${encodeURIComponent(r.id)}/documents/${i}`, {
+      credentials: 'same-origin', headers: { 'X-Quipu-CSRF': state.me ? state.me.csrf : '' } });
+    if (!res.ok) {
+      status.replaceWith(label('p', 'contentGone', [], 'help'));
+      return;
+    }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const ok = (await documentHash(bytes, d.media_type)) === d.sha256;
+    area.dataset.match = String(ok);
+    status.replaceWith(label('p', ok ? 'contentOk' : 'contentBad', [], ok ? 'check ok' : 'problem'));
+    if (!ok) return;
+    const size = document.createElement('p');
+    size.className = 'help';
+    size.textContent = humanSize(bytes.length);
+    area.append(size);
+    if (d.media_type === 'application/pdf') await renderPdf(bytes, area, d.name || t('unnamed'));
+    else renderJson(bytes, area);
+  } catch (e) {
+    area.append(label('p', 'renderFailed', [String(e.message ?? e).slice(0, 200)], 'problem'));
+  }
+}
+
+// A document sent by its hash only: the citizen's own copy, compared here.
+function offerCompare(i, d, area) {
+  area.append(label('p', 'hashOnly', [], 'help'));
+  const input = document.createElement('input');
+  input.type = 'file';
+  input.id = `compare-${i}`;
+  input.accept = d.media_type === 'application/json' ? 'application/json,.json' : 'application/pdf,.pdf';
+  const lbl = label('label', 'chooseFile', [], 'button');
+  lbl.htmlFor = input.id;
+  const answer = document.createElement('p');
+  answer.setAttribute('role', 'status');
+  const compare = async (file) => {
+    if (!file) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let key;
+    let args = [];
+    try {
+      key = (await documentHash(bytes, d.media_type)) === d.sha256 ? 'match' : 'noMatch';
+    } catch (e) {
+      key = 'notJson';
+      args = [String(e.message ?? e).slice(0, 200)];
+    }
+    answer.dataset.i18n = key;
+    answer.dataset.args = JSON.stringify(args);
+    answer.className = key === 'match' ? 'check ok' : 'problem';
+    area.dataset.match = String(key === 'match');
+    answer.textContent = t(key, ...args);
+  };
+  input.addEventListener('change', () => compare(input.files[0]));
+  area.addEventListener('dragover', (e) => { e.preventDefault(); area.classList.add('over'); });
+  area.addEventListener('dragleave', () => area.classList.remove('over'));
+  area.addEventListener('drop', (e) => {
+    e.preventDefault();
+    area.classList.remove('over');
+    compare(e.dataTransfer.files[0]);
+  });
+  area.append(input, lbl, answer);
+}
+
+// The request's documents, built once (their renderings survive a change of language).
+function buildDocuments(r) {
+  const list = $('documents');
+  r.documents.forEach((d, i) => {
+    const li = document.createElement('li');
+    li.className = 'document';
+    const name = document.createElement('strong');
+    if (d.name) name.textContent = d.name;
+    else name.append(label('span', 'unnamed'));
+    const meta = document.createElement('span');
+    meta.className = 'help';
+    meta.textContent = ` · ${d.media_type} · SHA-256 `;
+    const hash = document.createElement('code');
+    hash.textContent = d.sha256;
+    const area = document.createElement('div');
+    area.className = 'content';
+    area.id = `content-${i}`;
+    li.append(name, meta, hash, area);
+    list.append(li);
+    if (r.status !== 'pending') return;
+    if (d.content) showContent(r, i, d, area);
+    else offerCompare(i, d, area);
+  });
 }
 
 async function post(path, body) {

@@ -8,7 +8,8 @@
 namespace quipu::web {
 
 struct Asset {
-  std::string_view path;          // "/", "/app.js", "/style.css", "/aprobar.html", "/aprobar.js"
+  std::string_view path;          // "/", "/app.js", "/style.css", "/aprobar.html", "/aprobar.js",
+                                  // "/pdf.worker.mjs"
   std::string_view content_type;  // with charset
   std::string_view body;          // static storage; "/" holds the placeholder
                                   // {{QUIPU_VKEY}} for the node to replace

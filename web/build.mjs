@@ -1,7 +1,8 @@
 // Builds the pages into `outdir` (argv[2], default ./dist): app.js (the
 // verification page) and aprobar.js (the citizen's approval page) bundled
-// with their imports (jsQR included, so nothing is fetched from the
-// internet at run time), the HTML and style.css copied.
+// with their imports (jsQR and pdf.js included, so nothing is fetched from
+// the internet at run time), the HTML and style.css copied, and pdf.js's
+// worker beside them.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,3 +24,6 @@ for (const entry of ['app.js', 'aprobar.js']) {
   });
 }
 for (const f of ['index.html', 'aprobar.html', 'style.css']) copyFileSync(join(here, f), join(out, f));
+// pdf.js's worker, as its package builds it: the approval page renders the
+// PDFs a citizen is asked to approve with it (served at /pdf.worker.mjs).
+copyFileSync(join(here, 'node_modules/pdfjs-dist/build/pdf.worker.min.mjs'), join(out, 'pdf.worker.mjs'));

@@ -5,6 +5,7 @@ set(files "index.html|/|text/html"
           "app.js|/app.js|text/javascript"
           "aprobar.html|/aprobar.html|text/html"
           "aprobar.js|/aprobar.js|text/javascript"
+          "pdf.worker.mjs|/pdf.worker.mjs|text/javascript"
           "style.css|/style.css|text/css")
 set(arrays "")
 set(table "")

@@ -4,6 +4,8 @@
 // citizen enrols an authenticator (codes from oathtool) and decides.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "api/citizen_routes.h"
@@ -103,6 +105,48 @@ TEST_F(CitizenRoutesTest, OnlyTheNamedCitizenSeesTheRequest) {
   // Deciding another citizen's request: refused, nothing written.
   EXPECT_EQ(citizen_handlers::Decide(routes_, true, Post(luis, luis_csrf, {{"code", "123456"}}, {id})).status, 403u);
   EXPECT_EQ(log_->Head().tree_size, 0u);
+}
+
+TEST_F(CitizenRoutesTest, TheContentIsServedToThePagesOwnFetchOnlyAndNeverAsAPage) {
+  // A JSON document whose content would be a script if a browser ran it.
+  const std::string text = R"({"html":"<script>alert(1)</script>"})";
+  node::ApprovalRequest req;
+  req.subject = "1234567";
+  req.documents.push_back(
+      {node::DocumentRef{node::DocType::kJson, std::nullopt, std::vector<uint8_t>(text.begin(), text.end())}, "a"});
+  req.documents.push_back({node::DocumentRef{node::DocType::kPdf, crypto::Sha256("b"), std::nullopt}, "b"});
+  const std::string id = approvals_->Create(client_, req)->id;
+  auto [ana, ana_csrf] = LogIn("1234567");
+  auto [luis, luis_csrf] = LogIn("7654321");
+  auto content = [&](const std::string& cookie, const std::string& csrf, const std::string& i) {
+    Request r = Get(cookie, {id, i});
+    if (!csrf.empty()) r.headers.set("X-Quipu-CSRF", csrf);
+    return citizen_handlers::DocumentContent(routes_, r);
+  };
+  const json listed = Body(citizen_handlers::Approval(routes_, Get(ana, {id})));
+  EXPECT_EQ(listed["documents"][0].value("content", false), true);
+  EXPECT_EQ(listed["documents"][1].value("content", false), false);
+  EXPECT_EQ(content("", "", "0").status, 401u);
+  EXPECT_EQ(content(ana, "", "0").status, 403u);  // a navigation or another site's embedding
+  EXPECT_EQ(content(ana, "forged-token", "0").status, 403u);
+  EXPECT_EQ(content(luis, luis_csrf, "0").status, 403u);
+  EXPECT_EQ(content(ana, ana_csrf, "1").status, 404u);  // by its hash only
+  EXPECT_EQ(content(ana, ana_csrf, "7").status, 404u);
+  EXPECT_EQ(content(ana, ana_csrf, "-1").status, 404u);
+  EXPECT_EQ(content(ana, ana_csrf, "00000000001").status, 404u);
+  Response got = content(ana, ana_csrf, "0");
+  ASSERT_EQ(got.status, 200u) << got.body;
+  EXPECT_EQ(got.body, text);
+  EXPECT_EQ(got.content_type, "application/json");
+  std::map<std::string, std::string> headers(got.headers.begin(), got.headers.end());
+  EXPECT_EQ(headers["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(headers["Cache-Control"], "no-store");
+  EXPECT_EQ(headers["Content-Security-Policy"].rfind("sandbox", 0), 0u);
+  EXPECT_EQ(headers["Content-Disposition"].rfind("attachment", 0), 0u);
+  // Once expired: gone (409), and no longer listed as readable.
+  now_ += 601;
+  EXPECT_EQ(content(ana, ana_csrf, "0").status, 409u);
+  EXPECT_FALSE(Body(citizen_handlers::Approval(routes_, Get(ana, {id})))["documents"][0].contains("content"));
 }
 
 TEST_F(CitizenRoutesTest, TheCitizenEnrolsAndDecidesWithTheSessionsCsrfToken) {

@@ -218,6 +218,97 @@ TEST(CitizenFactor, TenThousandWrongCodesOverManyRequestsAndTwoClientsNeverAppro
   EXPECT_EQ(ok->status, "approved");
 }
 
+// Every byte under a directory, for looking for what must not be there.
+std::string AllBytesUnder(const std::string& dir) {
+  auto r = testing::RunShell("cat " + testing::ShellQuote(dir) + "/* 2>/dev/null | base64 -w0");
+  auto raw = crypto::Base64Decode(r.out.substr(0, r.out.find('\n')));
+  return raw.ok() ? std::string(crypto::AsString(*raw)) : std::string();
+}
+
+size_t StoredContents(const ledger::Log& log) {
+  size_t n = 0;
+  EXPECT_TRUE(log.ScanPrivate(tables::kContents, "", [&](std::string_view, std::string_view) {
+                   ++n;
+                   return true;
+                 }).ok());
+  return n;
+}
+
+TEST(CitizenFactor, ContentsAreTheNamedCitizensToReadAndOnlyWhilePending) {
+  Fixture f;
+  auto e = f.approvals->BeginTotp("1234567", "");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(f.approvals->ConfirmTotp("1234567", f.Code(e->secret_base32, f.now)).ok());
+  // A JSON document sent with its content, and one by its hash only.
+  const std::string marker = "MARCADOR-" + crypto::HexEncode(crypto::RandomBytes(8));
+  auto ask = [&](int n) {
+    const std::string text = "{\"titular\":\"" + marker + "\",\"n\":" + std::to_string(n) + "}";
+    ApprovalRequest req;
+    req.subject = "1234567";
+    req.documents.push_back(
+        {DocumentRef{DocType::kJson, std::nullopt, std::vector<uint8_t>(text.begin(), text.end())}, std::string("a.json")});
+    req.documents.push_back({DocumentRef{DocType::kPdf, crypto::Sha256(marker + std::to_string(n)), std::nullopt},
+                             std::string("b.pdf")});
+    auto created = f.approvals->Create(f.client, req);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return std::make_pair(created.ok() ? created->id : "", text);
+  };
+  const auto [id, text] = ask(1);
+  auto view = f.approvals->GetForCitizen("1234567", id);
+  ASSERT_TRUE(view.ok());
+  EXPECT_TRUE(view->documents[0].content);
+  EXPECT_FALSE(view->documents[1].content);
+  auto content = f.approvals->ContentForCitizen("1234567", id, 0);
+  ASSERT_TRUE(content.ok()) << content.status().ToString();
+  EXPECT_EQ(content->bytes, text);
+  EXPECT_EQ(content->media, DocType::kJson);
+  EXPECT_EQ(f.approvals->ContentForCitizen("7654321", id, 0).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", id, 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", id, 2).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", "r_00000000000000000000", 0).status().code(),
+            StatusCode::kNotFound);
+  // Sealed in the file: the content's text is nowhere in it.
+  const std::string file = AllBytesUnder(f.dir.File("data"));
+  ASSERT_GT(file.size(), 10000u);
+  EXPECT_EQ(file.find(marker), std::string::npos);
+
+  // The decision deletes it in its own commit.
+  f.now += 30;
+  ASSERT_TRUE(f.approvals->DecideAsCitizen("1234567", id, f.Code(e->secret_base32, f.now), true).ok());
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", id, 0).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(f.approvals->GetForCitizen("1234567", id)->documents[1].content);
+  EXPECT_EQ(StoredContents(*f.log), 0u);
+
+  // An expired request's content is not served, and is dropped by the sweep.
+  const std::string expiring = ask(2).first;
+  const std::string also_expiring = ask(3).first;
+  EXPECT_EQ(StoredContents(*f.log), 2u);
+  EXPECT_EQ(*f.approvals->DropExpiredContents(), 0u);
+  f.now += 601;
+  const std::string live = ask(4).first;
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", expiring, 0).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*f.approvals->DropExpiredContents(), 2u);
+  EXPECT_EQ(*f.approvals->DropExpiredContents(), 0u);
+  EXPECT_EQ(StoredContents(*f.log), 1u);
+  EXPECT_TRUE(f.approvals->ContentForCitizen("1234567", live, 0).ok());
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", also_expiring, 0).status().code(), StatusCode::kFailedPrecondition);
+
+  // A request locked by wrong codes loses its content at once.
+  const std::string locked = ask(5).first;
+  EXPECT_EQ(StoredContents(*f.log), 2u);
+  f.now += 30;
+  const std::string right = f.Code(e->secret_base32, f.now);
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  Status last = Status::Ok();
+  for (int i = 0; i < 5; ++i) last = f.approvals->DecideAsCitizen("1234567", locked, wrong, true).status();
+  EXPECT_EQ(last.code(), StatusCode::kResourceExhausted) << last.ToString();
+  EXPECT_EQ(StoredContents(*f.log), 1u);
+
+  // Forgetting the citizen deletes the rest.
+  ASSERT_TRUE(f.approvals->ForgetSubject("1234567").ok());
+  EXPECT_EQ(StoredContents(*f.log), 0u);
+}
+
 TEST(MessageText, NamesWhoAsksHowManyAndForHowLongAndNoControlCharacter) {
   EXPECT_EQ(MessageText("SEGIP", 1, "123456", 600),
             "SEGIP le pide aprobar 1 documento en quipu. Su código: 123456. Vale 10 minutos. "

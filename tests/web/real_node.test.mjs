@@ -1,8 +1,12 @@
 // The page served by a real `quipu serve`, in real headless Chromium: an
-// institution asks a citizen to approve a PDF; the citizen opens the link,
-// logs in at the development identity provider (dev/oidc, a real OpenID
-// Connect provider), enrols an authenticator on quipu's page (codes from
-// oathtool), approves and lands back at the institution; a second citizen
+// institution asks a citizen to approve three documents (a PDF and a JSON
+// document sent with their content, a PDF by its hash only); the citizen
+// opens the link, logs in at the development identity provider (dev/oidc, a
+// real OpenID Connect provider), enrols an authenticator on quipu's page
+// (codes from oathtool), sees the PDF rendered by pdf.js, the JSON formatted
+// and compares her own copy of the third, approves and lands back at the
+// institution; the ledger holds three approvals in one commit and the
+// institution's notification arrives with its token; a second citizen
 // opening the link is refused. The institution then issues a QR Seguro code
 // and revokes another, and the verification page checks them with the
 // node's own answers, proofs and key. Complements page.test.mjs (a fake node
@@ -14,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,10 +35,23 @@ mkdirSync(shots, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'quipu-web-'));
 const data = join(work, 'data');
 const run = (...args) => execFileSync(quipu, args, { encoding: 'utf8' });
+
+// The institution's notification URI: what arrives, with its Authorization.
+const notifications = [];
+const receiver = createHttpServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => {
+    notifications.push({ authorization: req.headers.authorization, body });
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
+});
+const notifyPort = await new Promise((ok) => receiver.listen(0, '127.0.0.1', () => ok(receiver.address().port)));
+
 run('log', 'init', '--data', data);
 const client = JSON.parse(run('client', 'add', '--data', data, '--name', 'Ministerio de Educación',
-  '--redirect-uri', 'https://m.example/r', '--notify-uri', 'http://127.0.0.1:9/n', '--notify-token', 't',
-  '--allow-local-callbacks'));
+  '--redirect-uri', 'https://m.example/r', '--notify-uri', `http://127.0.0.1:${notifyPort}/n`,
+  '--notify-token', 'token-de-notificacion', '--allow-local-callbacks'));
 
 const children = [];
 function start(cmd, args, ready) {
@@ -76,10 +94,14 @@ const api = async (path, body) => {
 // The citizen's authenticator: oathtool (RFC 6238, SHA-1, 6 digits) at a time.
 const totp = (secret, at) => execFileSync('oathtool', ['--totp', '-b', `--now=@${at}`, secret]).toString().trim();
 
-// A PDF: the node's own sample maker is not exposed, so a minimal valid one.
+// A PDF: the node's own sample maker is not exposed, so a minimal valid one
+// with one page that shows a dark band and its title.
 function pdfBytes(title) {
+  const drawing = `0.1 0.1 0.1 rg 50 650 495 120 re f BT /F1 28 Tf 60 560 Td (${title}) Tj ET`;
   const objs = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Title (${title}) >>`];
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${drawing.length} >>\nstream\n${drawing}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'];
   let out = '%PDF-1.7\n';
   const offs = [];
   objs.forEach((o, i) => { offs.push(out.length); out += `${i + 1} 0 obj\n${o}\nendobj\n`; });
@@ -89,14 +111,25 @@ function pdfBytes(title) {
   return Buffer.from(out, 'latin1');
 }
 
+// What the node answers a page's own fetch of a document's content.
+const contentStatus = (page, id) => page.evaluate(async (rid) => {
+  const me = await (await fetch('/v1/citizen/me')).json();
+  return (await fetch(`/v1/citizen/approvals/${rid}/documents/0`, { headers: { 'X-Quipu-CSRF': me.csrf } })).status;
+}, id);
+
 const failures = [];
 const expect = (cond, what) => { if (!cond) throw new Error(what); };
 let browser;
 try {
-  // An institution asks a citizen to approve a PDF; it gets the link.
+  // An institution asks a citizen to approve three documents; it gets the link.
   const pdf = pdfBytes('Titulo');
+  const json = Buffer.from('{"titular":"Ana Mamani","monto":1500.5,"materias":["Algebra","Fisica"]}');
+  const theirs = pdfBytes('Certificado de notas');  // sent by its hash only; the citizen has her copy
   const req = await api('/v1/approvals', { subject: '1234567', state: 'tramite-9',
-    documents: [{ content: pdf.toString('base64'), media_type: 'application/pdf', name: 'titulo.pdf' }] });
+    documents: [{ content: pdf.toString('base64'), media_type: 'application/pdf', name: 'titulo.pdf' },
+                { content: json.toString('base64'), media_type: 'application/json', name: 'datos.json' },
+                { sha256: createHash('sha256').update(theirs).digest('hex'), media_type: 'application/pdf',
+                  name: 'notas.pdf' }] });
   expect(req.link === `${base}/aprobar/${req.id}`, 'link: ' + JSON.stringify(req));
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -108,6 +141,12 @@ try {
     // The institution's redirect URI: answered here, as its site would.
     await context.route(/^https:\/\/m\.example\//, (r) => r.fulfill({ status: 200, contentType: 'text/html', body: '<p>vuelta</p>' }));
     const page = await context.newPage();
+    // Nothing the page does may fail: a CSP violation, a script error.
+    // (The refusals this test asks for on purpose are answers, not failures.)
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 40[39] /.test(m.text())) failures.push(`console (${document}): ${m.text()}`);
+    });
+    page.on('pageerror', (e) => failures.push(`page error (${document}): ${e.message}`));
     await page.goto(req.link);
     expect(page.url().startsWith(issuer), 'the link leads to the provider: ' + page.url());
     await page.fill('#username', document);
@@ -125,6 +164,29 @@ try {
   await ana.page.waitForSelector('#enrol:not([hidden])', { timeout: 15000 });
   expect((await ana.page.textContent('#institution')) === 'Ministerio de Educación', 'the institution is named');
   expect((await ana.page.textContent('#documents')).includes('titulo.pdf'), 'the document is listed');
+  // The PDF, rendered by pdf.js: its page drawn on a canvas, dark band and all.
+  await ana.page.waitForSelector('#content-0[data-rendered="1"]', { timeout: 20000 });
+  expect(await ana.page.getAttribute('#content-0', 'data-match') === 'true', 'the PDF content matches its hash');
+  const dark = await ana.page.evaluate(() => {
+    const c = document.querySelector('#content-0 canvas');
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i] < 80 && px[i + 3] > 0) n++;
+    return n / (c.width * c.height);
+  });
+  expect(dark > 0.05 && dark < 0.5, `the PDF page is drawn (dark share ${dark})`);
+  // The JSON, formatted: one member a line.
+  await ana.page.waitForSelector('#content-1 pre.json', { timeout: 15000 });
+  const shown = await ana.page.textContent('#content-1 pre.json');
+  expect(shown.includes('\n  "titular": "Ana Mamani"\n') && shown.includes('"Fisica"'), 'JSON formatted: ' + shown);
+  expect(await ana.page.getAttribute('#content-1', 'data-match') === 'true', 'the JSON content matches its hash');
+  // The hash-only document: the page says so; a wrong file does not match, hers does.
+  expect((await ana.page.textContent('#content-2')).includes('SHA-256'), 'hash-only explained');
+  await ana.page.setInputFiles('#compare-2', { name: 'otro.pdf', mimeType: 'application/pdf', buffer: pdfBytes('Otro') });
+  await ana.page.waitForSelector('#content-2[data-match="false"]', { timeout: 15000 });
+  await ana.page.setInputFiles('#compare-2', { name: 'notas.pdf', mimeType: 'application/pdf', buffer: theirs });
+  await ana.page.waitForSelector('#content-2[data-match="true"]', { timeout: 15000 });
+  expect((await ana.page.textContent('#content-2')).includes('Coincide'), 'her copy matches');
   const secret = (await ana.page.textContent('#enrol-secret')).trim();
   const now = Math.floor(Date.now() / 1000);
   await ana.page.fill('#enrol-code', totp(secret, now - 30));
@@ -138,10 +200,30 @@ try {
   expect(back.searchParams.get('request') === req.id && back.searchParams.get('status') === 'approved' &&
          back.searchParams.get('state') === 'tramite-9', 'back at the institution with the outcome: ' + back);
   const decided = await api(`/v1/approvals/${req.id}`);
-  expect(decided.status === 'approved' && decided.entries.length === 1, 'approval: ' + JSON.stringify(decided));
+  expect(decided.status === 'approved' && decided.entries.length === 3, 'approval: ' + JSON.stringify(decided));
+  // Three approval entries, one commit: the block that holds them holds nothing else.
+  const indices = decided.entries.map((e) => e.index).sort((a, b) => a - b);
+  for (const i of indices) {
+    const e = await api(`/v1/entries/${i}`);
+    expect(e.entry.type === 'approval', `entry ${i}: ${JSON.stringify(e.entry)}`);
+  }
+  const block = await api('/v1/blocks/latest');
+  const before = block.height === 0 ? 0 : (await api(`/v1/blocks/${block.height - 1}`)).tree_size;
+  expect(before === indices[0] && block.tree_size === indices[2] + 1 && indices[2] - indices[0] === 2,
+         `one commit: ${JSON.stringify(block)} after ${before}, entries ${indices}`);
+  // The institution is notified, with its token, of the three.
+  for (let i = 0; i < 100 && !notifications.length; i++) await new Promise((ok) => setTimeout(ok, 100));
+  expect(notifications.length === 1, `one notification: ${notifications.length}`);
+  expect(notifications[0].authorization === 'Bearer token-de-notificacion', 'notified with its token');
+  const note = JSON.parse(notifications[0].body);
+  expect(note.request === req.id && note.status === 'approved' && note.documents.length === 3,
+         'notification: ' + notifications[0].body);
+
   // Her own page lists it; its link checks the entry and its proof in the browser.
   await ana.page.goto(`${base}/aprobar`);
   await ana.page.waitForSelector('#mine:not([hidden])', { timeout: 15000 });
+  // Decided: the contents are gone from the node.
+  expect(await contentStatus(ana.page, req.id) === 409, 'no content after the decision');
   expect((await ana.page.textContent('#mine-list')).includes('Ministerio de Educación'), 'her request is listed');
   await ana.page.screenshot({ path: join(shots, 'real-own-page.png'), fullPage: true });
   await ana.page.click('#mine-list a');
@@ -152,6 +234,7 @@ try {
   // Another citizen with the same link: logged in, and refused.
   const carlos = await citizen('7654321');
   await carlos.page.waitForSelector('#error:not([hidden])', { timeout: 15000 });
+  expect(await contentStatus(carlos.page, req.id) === 403, 'another citizen reads no content');
   expect(!(await carlos.page.textContent('body')).includes('titulo.pdf'), 'nothing of the request is shown');
   await carlos.context.close();
 
@@ -207,6 +290,7 @@ try {
 } finally {
   await browser?.close();
   for (const c of children) c.kill('SIGTERM');
+  receiver.close();
   rmSync(work, { recursive: true, force: true });
 }
 if (failures.length) {
