@@ -244,6 +244,15 @@ Response Decide(const CitizenRoutes& routes, bool approve, const Request& req) {
   return NoStore(Json({{"status", decided->status}, {"redirect_url", RedirectUrl(*decided)}}));
 }
 
+Response SendCode(const CitizenRoutes& routes, const Request& req) {
+  std::optional<CitizenSession> session;
+  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  const node::CitizenContact contact{session->citizen.phone, session->citizen.email};
+  auto sent = routes.approvals->SendCode(session->citizen.document_number, req.params[0], contact);
+  if (!sent.ok()) return ProblemFromStatus(sent.status());
+  return NoStore(Json({{"channel", node::ChannelName(sent->channel)}, {"sent_to", sent->to_masked}}, 202));
+}
+
 }  // namespace citizen_handlers
 
 void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
@@ -267,6 +276,8 @@ void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
              RouteOptions{Exec::kWorker, 1024});
   router.Add(http::verb::post, "/v1/citizen/totp/confirm",
              [routes](const Request& req) { return h::ConfirmTotp(routes, req); }, RouteOptions{Exec::kWorker, 1024});
+  router.Add(http::verb::post, "/v1/citizen/approvals/{}/code",
+             [routes](const Request& req) { return h::SendCode(routes, req); }, RouteOptions{Exec::kWorker, 1024});
   for (bool approve : {true, false}) {
     router.Add(http::verb::post, approve ? "/v1/citizen/approvals/{}/confirm" : "/v1/citizen/approvals/{}/reject",
                [routes, approve](const Request& req) { return h::Decide(routes, approve, req); },

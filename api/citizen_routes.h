@@ -29,7 +29,7 @@ struct CitizenRoutes {
 // Adds GET /aprobar/callback, GET /aprobar/{id}, GET /v1/citizen/me,
 // GET /aprobar, GET /v1/citizen/approvals, /{id} and /{id}/documents/{i}, POST /v1/citizen/logout, GET
 // /v1/citizen/factor, POST /v1/citizen/totp and /totp/confirm, POST
-// /v1/citizen/approvals/{id}/confirm and /reject. `routes`'
+// /v1/citizen/approvals/{id}/code, /confirm and /reject. `routes`'
 // pointers must outlive the router's use.
 void AddCitizenRoutes(Router& router, const CitizenRoutes& routes);
 
@@ -76,6 +76,11 @@ Response ConfirmTotp(const CitizenRoutes& routes, const Request& req);
 // outcome and its state); 403 for another citizen's request or a wrong
 // code; 409 decided or locked; 410 expired; 429 locked out.
 Response Decide(const CitizenRoutes& routes, bool approve, const Request& req);
+// POST /v1/citizen/approvals/{id}/code: for a request of the message
+// factor, a new code sent to the contact the citizen's login gives (phone
+// for sms, e-mail for email): 202 {channel, sent_to (masked)}; 409 for a
+// TOTP request, a decided one or no contact; 429 beyond the hourly codes.
+Response SendCode(const CitizenRoutes& routes, const Request& req);
 // Every POST of a session carries its CSRF token (X-Quipu-CSRF): 403
 // otherwise.
 }  // namespace citizen_handlers

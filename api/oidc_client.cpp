@@ -67,6 +67,7 @@ Result<std::unique_ptr<OidcClient>> OidcClient::Discover(OidcConfig config) {
   client->authorization_endpoint_ = Field(doc, "authorization_endpoint");
   client->token_endpoint_ = Field(doc, "token_endpoint");
   client->jwks_uri_ = Field(doc, "jwks_uri");
+  client->userinfo_endpoint_ = Field(doc, "userinfo_endpoint");  // optional (Discovery §3)
   if (client->authorization_endpoint_.empty() || client->token_endpoint_.empty() || client->jwks_uri_.empty()) {
     return InvalidArgument("the provider's discovery document lacks authorization_endpoint, token_endpoint or jwks_uri");
   }
@@ -146,6 +147,7 @@ Result<node::Citizen> OidcClient::Finish(std::string_view code, const OidcLogin&
   rules.nonce = login.nonce;
   rules.document_claim = config_.document_claim;
   rules.now = now_seconds;
+  rules.document_may_come_from_userinfo = !userinfo_endpoint_.empty();
   std::shared_ptr<const crypto::JwkSet> keys;
   std::chrono::steady_clock::time_point read;
   {
@@ -163,7 +165,35 @@ Result<node::Citizen> OidcClient::Finish(std::string_view code, const OidcLogin&
   if (!citizen.ok() && citizen.status().code() == StatusCode::kNotFound) {
     return PermissionDenied(citizen.status().message());
   }
-  return citizen;
+  if (!citizen.ok()) return citizen;
+  // A strict provider gives the scopes' claims at userinfo only: ask it
+  // for what the token lacks (the document number, or every contact).
+  const bool lacks_document = citizen->document_number.empty();
+  if (!lacks_document && (!citizen->email.empty() || !citizen->phone.empty())) return citizen;
+  if (userinfo_endpoint_.empty()) return citizen;
+  auto completed = Userinfo(Field(answer, "access_token"), *citizen, rules);
+  if (!completed.ok() && !lacks_document) return citizen;  // the contacts were a bonus
+  return completed;
+}
+
+Result<node::Citizen> OidcClient::Userinfo(const std::string& access_token, const node::Citizen& citizen,
+                                           const node::IdTokenRules& rules) const {
+  if (access_token.empty() || access_token.size() > 8192) {
+    return PermissionDenied("the identity provider's answer has no access_token to ask userinfo with");
+  }
+  OutboundRequest req;
+  req.method = "GET";
+  req.url = userinfo_endpoint_;
+  req.timeout = config_.timeout;
+  req.policy = config_.policy;
+  req.headers.emplace_back("Accept", "application/json");
+  req.headers.emplace_back("Authorization", "Bearer " + access_token);
+  auto res = SendHttp(req);
+  if (!res.ok()) return Unavailable("the identity provider's userinfo endpoint: " + res.status().message());
+  if (res->status != 200) {
+    return PermissionDenied("the identity provider's userinfo endpoint answered HTTP " + std::to_string(res->status));
+  }
+  return node::WithUserinfo(citizen, res->body, rules);
 }
 
 }  // namespace quipu::api

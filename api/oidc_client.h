@@ -24,7 +24,7 @@ struct OidcConfig {
   std::string client_id;      // quipu's registration at the provider
   std::string client_secret;  // read from a file (mode 0600); never logged
   std::string redirect_uri;   // the node's callback, as registered: <public URL>/aprobar/callback
-  std::string scopes = "openid profile";
+  std::string scopes = "openid profile email phone";
   std::string document_claim = "document_number";
   node::OutboundPolicy policy;  // a development provider on 127.0.0.1 needs allow_local
   std::chrono::milliseconds timeout{10000};
@@ -59,9 +59,12 @@ class OidcClient {
   // login's verifier, the client's secret by HTTP Basic or in the body as
   // the provider offers) and the ID token checked (node::CheckIdToken with
   // the login's nonce; the keys are read again once when the token names
-  // a key the node does not know: the provider rotated). Errors:
-  // kUnavailable (the provider), kPermissionDenied (the provider refused
-  // the code, or the token fails a check).
+  // a key the node does not know: the provider rotated). When the token
+  // lacks the document claim, or every contact claim, and the provider has
+  // a userinfo endpoint, the rest is read there with the access token
+  // (node::WithUserinfo: the same `sub`). Errors: kUnavailable (the
+  // provider), kPermissionDenied (the provider refused the code, or the
+  // token or userinfo fails a check).
   Result<node::Citizen> Finish(std::string_view code, const OidcLogin& login, int64_t now_seconds);
 
   const OidcConfig& config() const { return config_; }
@@ -69,11 +72,14 @@ class OidcClient {
  private:
   OidcClient(OidcConfig config) : config_(std::move(config)) {}
   Status RefreshKeys();
+  Result<node::Citizen> Userinfo(const std::string& access_token, const node::Citizen& citizen,
+                                 const node::IdTokenRules& rules) const;
 
   const OidcConfig config_;
   std::string authorization_endpoint_;
   std::string token_endpoint_;
   std::string jwks_uri_;
+  std::string userinfo_endpoint_;  // "" when the provider names none
   bool basic_auth_ = true;
   mutable std::mutex mu_;
   std::shared_ptr<const crypto::JwkSet> keys_;

@@ -154,7 +154,7 @@ Result<ServeConfig> ParseServeFlags(const Flags& flags) {
   c.oidc_client_id = flags.GetOr("oidc-client-id", "");
   c.oidc_client_secret_file = flags.GetOr("oidc-client-secret-file", "");
   c.oidc_document_claim = flags.GetOr("oidc-document-claim", "document_number");
-  c.oidc_scopes = flags.GetOr("oidc-scopes", "openid profile");
+  c.oidc_scopes = flags.GetOr("oidc-scopes", "openid profile email phone");
   if (!c.oidc_issuer.empty() && (c.oidc_client_id.empty() || c.oidc_client_secret_file.empty())) {
     return InvalidArgument("--oidc-issuer needs --oidc-client-id and --oidc-client-secret-file");
   }
@@ -545,7 +545,8 @@ extern const Command kServeCommand{
     "  --oidc-client-secret-file F  its client secret (a file, mode 0600)\n"
     "  --oidc-document-claim NAME   the ID token claim with the document number\n"
     "                        (document_number)\n"
-    "  --oidc-scopes S       the scopes asked for (\"openid profile\")\n"
+    "  --oidc-scopes S       the scopes asked for (\"openid profile email phone\": the contacts\n"
+    "                        a message factor's code goes to)\n"
     "  --test-clock-file F   tests only: read the time (unix µs) from F\n"
     "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
     "\n"

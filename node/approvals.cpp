@@ -565,9 +565,6 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   if (!per_citizen_.Allow(subject)) {
     return LimitReached("too many requests for this citizen in an hour", per_citizen_.WaitMicros(subject));
   }
-  if (message && !deliveries_.Allow(subject)) {
-    return LimitReached("too many codes sent to this citizen in an hour", deliveries_.WaitMicros(subject));
-  }
   // Whether the citizen has enrolled a factor is not asked here: the answer
   // is the same for every citizen (the citizen enrols on the node's page).
   QUIPU_ASSIGN_OR_RETURN(const json docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
@@ -594,13 +591,9 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
                            SealBytes(data_key_, crypto::AsString(*content), ContentPurpose(rid, i)));
     contents.emplace_back(ContentKey(now + options_.ttl_seconds * kSecond, rid, i), std::move(sealed));
   }
-  std::string code;
-  if (message) {
-    // Only the code's hash is kept with the request.
-    code = NewMessageCode();
-    stored["code_hash"] = crypto::HexEncode(crypto::Sha256(rid + ":" + code));
-    stored["channel"] = ChannelName(request.channel);
-  }
+  // The message factor's code is made and sent only when the citizen, on
+  // the page, asks for it (SendCode): to the contact their login gives.
+  if (message) stored["channel"] = ChannelName(request.channel);
   ledger::AppendRequest req;
   const std::string fresh_salt = crypto::HexEncode(crypto::RandomBytes(32));
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
@@ -613,24 +606,10 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
     for (const auto& [key, sealed] : contents) QUIPU_RETURN_IF_ERROR(txn.Put(tables::kContents, key, sealed));
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, now, rid), ""));
     // This directory's requests are indexed (node/upgrade.h).
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, kCitizenIndexMark, "1"));
-    if (message) {
-      const json delivery = {{"request", rid},
-                             {"subject", subject},
-                             {"channel", ChannelName(request.channel)},
-                             {"code", code},
-                             {"institution", client.name},
-                             {"documents", docs.size()},
-                             {"text", MessageText(client.name, docs.size(), code, options_.ttl_seconds)}};
-      QUIPU_RETURN_IF_ERROR(PutOutbox(txn, data_key_, now, rid, "deliver", options_.delivery_webhook,
-                                      options_.delivery_token, delivery));
-    }
-    return Status::Ok();
+    return txn.Put(tables::kApprovals, kCitizenIndexMark, "1");
   };
   auto r = log_.Append(std::move(req)).get();
-  sodium_memzero(code.data(), code.size());
   if (!r.ok()) return r.status();
-  if (message && options_.on_outbox) options_.on_outbox();
   ApprovalView out;
   out.id = rid;
   out.status = "pending";
@@ -827,6 +806,83 @@ Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int 
 }
 
 }  // namespace
+
+namespace {
+
+// "•••• 0001", "j•••@ciudadano.example": enough for the citizen to know where to look.
+std::string Masked(Channel channel, const std::string& to) {
+  if (channel == Channel::kSms) return "•••• " + to.substr(to.size() > 4 ? to.size() - 4 : 0);
+  const size_t at = to.find('@');
+  if (at == std::string::npos || at == 0) return "•••";
+  return to.substr(0, 1) + "•••" + to.substr(at);
+}
+
+}  // namespace
+
+Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std::string& id,
+                                     const CitizenContact& contact) {
+  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
+  if (!v) return NotFound("no approval request " + id);
+  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
+  if (document_number.empty() || r.value("subject", "") != document_number) {
+    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
+  }
+  const int64_t now = options_.clock();
+  QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
+  if (r.value("factor", "totp") != "message") {
+    return FailedPrecondition("this request is decided with the citizen's authenticator, not a sent code");
+  }
+  if (options_.delivery_webhook.empty()) {
+    return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
+  }
+  const Channel channel = ParseChannel(r.value("channel", "sms")).value_or(Channel::kSms);
+  const std::string& to = channel == Channel::kSms ? contact.phone : contact.email;
+  if (to.empty()) {
+    return FailedPrecondition(channel == Channel::kSms
+                                  ? "your identity provider gives no verified phone number to send the code to"
+                                  : "your identity provider gives no verified e-mail address to send the code to");
+  }
+  if (to.size() > 254) return InvalidArgument("the contact the identity provider gives is too long");
+  const std::string subject(document_number);
+  if (!deliveries_.Allow(subject)) {
+    return LimitReached("too many codes sent to you in an hour", deliveries_.WaitMicros(subject));
+  }
+  QUIPU_ASSIGN_OR_RETURN(ClientInfo client, clients_.Get(r.value("client", "")));
+  // A new code replaces the last one: its hash in the request, and any of
+  // its deliveries still waiting are dropped in the same commit.
+  std::vector<std::string> earlier;
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view) {
+    const std::string tail = ":" + id + ":deliver";
+    if (k.size() > tail.size() && k.substr(k.size() - tail.size()) == tail) earlier.emplace_back(k);
+    return true;
+  }));
+  std::string code = NewMessageCode();
+  const size_t documents = r.value("documents", json::array()).size();
+  const json delivery = {{"request", id},
+                         {"channel", ChannelName(channel)},
+                         {"to", to},
+                         {"code", code},
+                         {"institution", client.name},
+                         {"documents", documents},
+                         {"text", MessageText(client.name, documents, code, options_.ttl_seconds)}};
+  const std::string code_hash = crypto::HexEncode(crypto::Sha256(id + ":" + code));
+  sodium_memzero(code.data(), code.size());
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
+    QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
+    if (cur.value("subject", "") != subject) return FailedPrecondition("the citizen of this request was forgotten");
+    cur["code_hash"] = code_hash;
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
+    for (const std::string& key : earlier) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, key));
+    return PutOutbox(txn, data_key_, now, id, "deliver", options_.delivery_webhook, options_.delivery_token, delivery);
+  };
+  auto done = log_.Append(std::move(req)).get();
+  if (!done.ok()) return done.status();
+  if (options_.on_outbox) options_.on_outbox();
+  return CodeSent{channel, Masked(channel, to)};
+}
 
 Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const std::string& id,
                                                 std::string_view code_view, bool approve) {

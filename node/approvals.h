@@ -147,6 +147,19 @@ struct CitizenRequestView {
   std::vector<uint64_t> entries;  // once decided: the ledger index of each document's entry
 };
 
+// Where the citizen's login says a code may be sent (verified claims of
+// the identity provider; "" when it gives none).
+struct CitizenContact {
+  std::string phone;  // for "sms"
+  std::string email;  // for "email"
+};
+
+// A code on its way: through which channel, to where (masked, for the page).
+struct CodeSent {
+  Channel channel = Channel::kSms;
+  std::string to_masked;  // "•••• 0001", "j•••@ciudadano.example"
+};
+
 // A queued outbound POST (a client notification or a code delivery).
 struct OutboxItem {
   std::string key;         // its key in the outbox table
@@ -228,11 +241,11 @@ class Approvals {
   Status ConfirmTotp(std::string_view document_number, std::string_view code);
 
   // --- requests ---
-  // A pending request (and, for the message factor, its code in the
-  // outbox), in one commit. Errors: kInvalidArgument naming what is wrong
-  // (subject, documents[i], name, a document twice), kResourceExhausted
-  // (the client's, the citizen's or the citizen's deliveries' hourly
-  // limit), kFailedPrecondition (no delivery webhook for the message
+  // A pending request, in one commit (a message factor's code is sent
+  // only when the citizen asks for it: SendCode). Errors: kInvalidArgument
+  // naming what is wrong (subject, documents[i], name, a document twice),
+  // kResourceExhausted (the client's or the citizen's hourly limit),
+  // kFailedPrecondition (no delivery webhook for the message
   // factor; whether the citizen has a factor is not asked: the answer is
   // the same for every citizen),
   // kUnprocessable (content that is not a readable PDF), the engine's
@@ -275,6 +288,19 @@ class Approvals {
   // out after wrong codes).
   Result<ApprovalView> DecideAsCitizen(std::string_view document_number, const std::string& id,
                                        std::string_view code, bool approve);
+  // For a request of the message factor: a new 6-digit code for the
+  // citizen logged in with `document_number`, sent through the delivery
+  // webhook to the contact their login gives for the request's channel
+  // (phone for sms, e-mail for email), with a text naming the institution
+  // and the number of documents (MessageText). Only the code's hash is
+  // kept; a new code replaces the last (its delivery, if still waiting, is
+  // dropped in the same commit). Nothing is sent until the citizen asks on
+  // the page, so creating requests sends them nothing. Errors: kNotFound,
+  // kPermissionDenied (another citizen's request), kExpired,
+  // kFailedPrecondition (decided, locked, a TOTP request, no webhook, no
+  // contact for the channel), kResourceExhausted (the citizen's hourly
+  // deliveries), the ledger's.
+  Result<CodeSent> SendCode(std::string_view document_number, const std::string& id, const CitizenContact& contact);
 
   // --- outbox (for the notifier) ---
   // Decides, from the stored record alone (nothing unsealed yet), whether

@@ -31,6 +31,18 @@ bool NotFalse(const json& claims, const char* name) {
   return it == claims.end() || !it->is_boolean() || it->get<bool>();
 }
 
+// The citizen's claims from `claims` (an ID token's or userinfo's), each
+// only where `c` has none yet.
+void TakeClaims(const json& claims, const IdTokenRules& rules, Citizen& c) {
+  auto take = [](std::string& into, std::string value) {
+    if (into.empty()) into = std::move(value);
+  };
+  take(c.document_number, Text(claims, rules.document_claim.c_str()));
+  take(c.name, Text(claims, "name"));
+  if (NotFalse(claims, "email_verified")) take(c.email, Text(claims, "email"));
+  if (NotFalse(claims, "phone_number_verified")) take(c.phone, Text(claims, "phone_number"));
+}
+
 }  // namespace
 
 Result<Citizen> CheckIdToken(const crypto::JwkSet& keys, std::string_view token, const IdTokenRules& rules) {
@@ -60,13 +72,25 @@ Result<Citizen> CheckIdToken(const crypto::JwkSet& keys, std::string_view token,
   Citizen c;
   c.subject = Text(claims, "sub");
   if (c.subject.empty()) return PermissionDenied("the ID token names no subject (sub)");
-  c.document_number = Text(claims, rules.document_claim.c_str());
-  if (!IsValidSubjectId(c.document_number)) {
+  TakeClaims(claims, rules, c);
+  const bool absent = !claims.contains(rules.document_claim);
+  if (!IsValidSubjectId(c.document_number) && !(absent && rules.document_may_come_from_userinfo)) {
     return PermissionDenied("the ID token carries no document number in '" + rules.document_claim + "'");
   }
-  c.name = Text(claims, "name");
-  if (NotFalse(claims, "email_verified")) c.email = Text(claims, "email");
-  if (NotFalse(claims, "phone_number_verified")) c.phone = Text(claims, "phone_number");
+  return c;
+}
+
+Result<Citizen> WithUserinfo(Citizen c, std::string_view userinfo_json, const IdTokenRules& rules) {
+  const json claims = json::parse(userinfo_json, nullptr, false);
+  if (!claims.is_object()) return PermissionDenied("the provider's userinfo answer is not a JSON object");
+  if (Text(claims, "sub") != c.subject) {
+    return PermissionDenied("the provider's userinfo answer is about another subject (sub)");
+  }
+  TakeClaims(claims, rules, c);
+  if (!IsValidSubjectId(c.document_number)) {
+    return PermissionDenied("neither the ID token nor userinfo carries a document number in '" +
+                            rules.document_claim + "'");
+  }
   return c;
 }
 

@@ -24,6 +24,10 @@ struct IdTokenRules {
   int64_t now = 0;                   // unix seconds
   int64_t leeway_seconds = 60;       // clock skew allowed on exp and iat
   int64_t max_age_seconds = 600;     // a token issued longer ago is stale
+  // A token without the document claim is accepted (document_number "")
+  // when the caller will ask userinfo for it (WithUserinfo); a document
+  // claim that is there but malformed is refused either way.
+  bool document_may_come_from_userinfo = false;
 };
 
 // The citizen an accepted token names.
@@ -43,5 +47,13 @@ struct Citizen {
 // document claim a document number. Errors: crypto::JwkSet::Verify's
 // (kNotFound: no key fits), kPermissionDenied naming the claim that fails.
 Result<Citizen> CheckIdToken(const crypto::JwkSet& keys, std::string_view token, const IdTokenRules& rules);
+
+// The citizen of a checked ID token completed from the provider's userinfo
+// answer (OpenID Connect Core §5.3, a JSON object): a strict provider gives
+// the scopes' claims (the document number, name, e-mail, phone) only there.
+// Its `sub` must be the token's (§5.3.4; kPermissionDenied otherwise);
+// what the token already said is kept; afterwards the document claim must
+// be a document number (kPermissionDenied).
+Result<Citizen> WithUserinfo(Citizen from_token, std::string_view userinfo_json, const IdTokenRules& rules);
 
 }  // namespace quipu::node

@@ -47,6 +47,8 @@ const TEXT = {
     chooseFile: 'Comparar un archivo', match: 'Coincide: es el documento que se le pide aprobar.',
     noMatch: 'No coincide: ese archivo no es el documento que se le pide aprobar.',
     notJson: 'Ese archivo no es un JSON válido: {0}',
+    sendCodeHelp: 'Para decidir, pida un código: se enviará al contacto que tiene registrado en su cuenta de identidad.',
+    sendCode: 'Enviarme un código', codeSent: 'Código enviado a {0}. Escríbalo abajo.',
   },
   en: {
     title: 'Approve documents', asks: 'Request from', status: 'Status', expires: 'Expires',
@@ -72,6 +74,8 @@ const TEXT = {
     chooseFile: 'Compare a file', match: 'It matches: this is the document you are asked to approve.',
     noMatch: 'No match: that file is not the document you are asked to approve.',
     notJson: 'That file is not valid JSON: {0}',
+    sendCodeHelp: 'To decide, ask for a code: it is sent to the contact registered with your identity account.',
+    sendCode: 'Send me a code', codeSent: 'Code sent to {0}. Type it below.',
   },
 };
 
@@ -100,8 +104,13 @@ function render() {
   }
   const pending = r && r.status === 'pending';
   const own = state.own && state.me;  // the citizen's own page
-  $('enrol').hidden = !((pending || own) && state.enrolment);
-  $('enrol-start').hidden = !((pending || own) && state.factor && !state.factor.enrolled && !state.enrolment);
+  // A request decided with a code sent to the citizen needs no authenticator.
+  const message = pending && r.factor === 'message';
+  const totp = (pending && !message) || own;
+  $('enrol').hidden = !(totp && state.enrolment);
+  $('enrol-start').hidden = !(totp && state.factor && !state.factor.enrolled && !state.enrolment);
+  $('send-code').hidden = !message;
+  $('code-sent').textContent = state.codeSent ? t('codeSent', state.codeSent.sent_to) : '';
   $('factor-active').hidden = !(own && state.factor && state.factor.enrolled);
   $('mine').hidden = !(own && state.mine);
   if (own && state.mine) {
@@ -146,7 +155,7 @@ function render() {
       $('enrol-qr').append(img);
     }
   }
-  $('decide').hidden = !(pending && state.factor && state.factor.enrolled);
+  $('decide').hidden = !(pending && (message ? state.codeSent : state.factor && state.factor.enrolled));
   $('error').hidden = !state.error;
   $('error').textContent = state.error ? t(state.error.key, state.error.arg ?? '') : '';
 }
@@ -372,6 +381,17 @@ document.addEventListener('DOMContentLoaded', () => {
     render();
   });
   $('enrol-begin').addEventListener('click', beginEnrolment);
+  $('send-code-button').addEventListener('click', async () => {
+    const sent = await post(`/v1/citizen/approvals/${encodeURIComponent(state.request.id)}/code`, {});
+    if (sent.ok) {
+      state.codeSent = sent.answer;
+      state.error = null;
+    } else {
+      state.error = { key: 'refused', arg: sent.answer.detail ?? String(sent.status) };
+    }
+    render();
+    if (sent.ok) $('decide-code').focus();
+  });
   $('enrol-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const done = await post('/v1/citizen/totp/confirm', { code: $('enrol-code').value.trim() });

@@ -36,6 +36,8 @@ const kUsage = `usage: node dev/oidc/provider.mjs [options]
   --redirect-uri URI        quipu's redirect URI, repeatable
                             (default http://127.0.0.1:8080/aprobar/callback)
   --document-claim NAME     the claim that carries the document number (default documento_identidad)
+  --claims-at-userinfo-only the scopes' claims only at userinfo, as OpenID Connect Core has it for
+                            the code flow (default: in the ID token too)
   --print-config            print what a node needs (JSON) and exit
   --help`;
 
@@ -59,6 +61,7 @@ function parseOptions(argv) {
         'client-secret-file': { type: 'string' },
         'redirect-uri': { type: 'string', multiple: true },
         'document-claim': { type: 'string', default: 'documento_identidad' },
+        'claims-at-userinfo-only': { type: 'boolean', default: false },
         'print-config': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -95,6 +98,7 @@ function parseOptions(argv) {
     secretFile: resolve(values['client-secret-file'] ?? join(data, 'client-secret')),
     redirectUris,
     documentClaim: values['document-claim'],
+    userinfoOnly: values['claims-at-userinfo-only'],
     printConfig: values['print-config'],
   };
 }
@@ -221,9 +225,11 @@ function configuration(opts, { citizens, jwks, cookies, secret }) {
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
     },
-    // The scopes' claims go into the ID token too (not only at userinfo), so
-    // the node learns the document number from the token it verifies.
-    conformIdTokenClaims: false,
+    // By default the scopes' claims go into the ID token too (not only at
+    // userinfo), so the node learns the document number from the token it
+    // verifies; --claims-at-userinfo-only keeps them at userinfo, where a
+    // strict provider puts them (the node then asks userinfo).
+    conformIdTokenClaims: opts.userinfoOnly,
     async findAccount(ctx, sub) {
       const citizen = citizens.bySub.get(sub);
       if (!citizen) return undefined;

@@ -175,6 +175,11 @@ class NotifyTest : public ::testing::Test {
     Citizen& c = Of(subject, totp);
     return CitizenPost(c, "/v1/citizen/approvals/" + id + "/confirm", {{"code", code ? *code : Code(c, now_)}});
   }
+  // The citizen `subject`, on the page of request `id`, asks for a code
+  // (the message factor): 202 when it is on its way.
+  Http SendCode(const std::string& subject, const std::string& id) {
+    return CitizenPost(Of(subject, false), "/v1/citizen/approvals/" + id + "/code", json::object());
+  }
   // `client` asks `subject` to approve one document, which the subject
   // does at once (TOTP): a notification is queued. Returns the request id.
   std::string Approve(const json& client, const std::string& subject, const std::string& doc) {
@@ -296,13 +301,22 @@ TEST_F(NotifyTest, TheMessageFactorDeliversACodeThatConfirms) {
                                         {"channel", "email"}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = created.Json()["id"];
+  // Nothing goes out until the citizen, logged in, asks for it: creating
+  // requests sends them nothing.
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(receiver_.Received().empty());
+  EXPECT_EQ(SendCode("7654321", id).status, 403);  // not theirs
+  Http sent = SendCode("3333333", id);
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  EXPECT_EQ(sent.Json()["sent_to"], "3•••@ciudadano.example");
   ASSERT_TRUE(receiver_.WaitFor([](const auto& got) { return !got.empty(); }));
   auto got = receiver_.Received()[0];
   EXPECT_EQ(got.path, "/deliver");
   json d = json::parse(got.body);
   EXPECT_EQ(d["request"], id);
-  EXPECT_EQ(d["subject"], "3333333");
+  EXPECT_FALSE(d.contains("subject"));  // the gateway needs where, not who
   EXPECT_EQ(d["channel"], "email");
+  EXPECT_EQ(d["to"], "3333333@ciudadano.example");  // the identity provider's contact
   const std::string code = d["code"];
   ASSERT_EQ(code.size(), 6u);
   // The text names who asks and for how much, so the citizen does not
@@ -325,14 +339,28 @@ TEST_F(NotifyTest, TheMessageFactorDeliversACodeThatConfirms) {
   // Expiry holds for this factor too.
   const std::string late = Post("/v1/approvals", {{"subject", "3333333"}, {"documents", {Doc("late")}},
                                                    {"factor", "message"}}).Json()["id"];
+  // Asked twice: the second code replaces the first.
+  ASSERT_EQ(SendCode("3333333", late).status, 202);
   ASSERT_TRUE(receiver_.WaitFor([](const auto& g) { return g.size() >= 3; }));
+  std::string first_code;
+  for (const auto& g : receiver_.Received()) {
+    json j = json::parse(g.body, nullptr, false);
+    if (j.value("request", "") == late) first_code = j["code"];
+  }
+  ASSERT_EQ(SendCode("3333333", late).status, 202);
+  ASSERT_TRUE(receiver_.WaitFor([](const auto& g) { return g.size() >= 4; }));
   std::string late_code;
   for (const auto& g : receiver_.Received()) {
     json j = json::parse(g.body, nullptr, false);
     if (j.value("request", "") == late) late_code = j["code"];
   }
+  ASSERT_FALSE(late_code.empty());
+  if (late_code != first_code) {
+    EXPECT_EQ(Confirm("3333333", late, first_code, false).status, 403);
+  }
   SetClock(kStart + 601);
   EXPECT_EQ(Confirm("3333333", late, late_code, false).status, 410);
+  EXPECT_EQ(SendCode("3333333", late).status, 410);
 }
 
 // ---- a destination that hangs ----
@@ -351,12 +379,14 @@ TEST_F(NotifyTest, AHangingDestinationDelaysNoOtherClient) {
   // Later in the outbox's key order than the six: a single sender in key
   // order would reach them only after 60 s.
   SetClock(kStart + 1);
-  Of("5555555");  // logged in beforehand: the login is not what is timed
+  Of("5555555");  // logged in beforehand: the logins are not what is timed
+  Of("6666666", false);
   const auto started = steady_clock::now();
   const std::string id = Approve(client_, "5555555", "healthy");
   Http created = Post("/v1/approvals", {{"subject", "6666666"}, {"documents", {Doc("sms")}}, {"factor", "message"}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string coded = created.Json()["id"];
+  ASSERT_EQ(SendCode("6666666", coded).status, 202);
   ASSERT_TRUE(WaitUntil([&] { return Received("/notify", id) == 1 && Received("/deliver", coded) == 1; }, 3));
   EXPECT_LT(steady_clock::now() - started, seconds(2));
   EXPECT_EQ(hanging.accepted(), 4);  // kMaxDeliveriesPerDestination
@@ -409,7 +439,9 @@ TEST_F(NotifyTest, ACodeIsNeverSentAfterItsRequestExpiredOrWasDecided) {
   auto create = [&](const std::string& subject) -> std::string {
     Http h = Post("/v1/approvals", {{"subject", subject}, {"documents", {Doc(subject)}}, {"factor", "message"}});
     EXPECT_EQ(h.status, 201) << h.body;
-    return h.Json().value("id", "");
+    const std::string id = h.Json().value("id", "");
+    EXPECT_EQ(SendCode(subject, id).status, 202);
+    return id;
   };
   const std::string decided = create("7777771"), expired = create("7777772");
   ASSERT_TRUE(WaitUntil([&] { return Received("/deliver", decided) == 1 && Received("/deliver", expired) == 1; }, 3));

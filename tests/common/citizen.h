@@ -75,7 +75,9 @@ class IdentityProvider {
                       {"given_name", "Ciudadano"},
                       {"family_name", number},
                       {"email", number + "@ciudadano.example"},
-                      {"email_verified", true}});
+                      {"email_verified", true},
+                      {"phone_number", "+5916" + number},
+                      {"phone_number_verified", true}});
     }
     WriteFile(citizens, nlohmann::json{{"citizens", list}}.dump());
     const std::string cmd = "exec node " + ShellQuote(std::string(QUIPU_SOURCE_DIR) + "/dev/oidc/provider.mjs") +

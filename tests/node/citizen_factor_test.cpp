@@ -309,6 +309,58 @@ TEST(CitizenFactor, ContentsAreTheNamedCitizensToReadAndOnlyWhilePending) {
   EXPECT_EQ(StoredContents(*f.log), 0u);
 }
 
+TEST(CitizenFactor, ACodeIsSentOnlyWhenTheCitizenAsksAndToTheContactOfTheirLogin) {
+  ApprovalsOptions ao;
+  ao.delivery_webhook = "https://sms.example/send";
+  Fixture f(ao);
+  auto by_message = [&] {
+    ApprovalRequest req;
+    req.subject = "1234567";
+    req.factor = Factor::kMessage;
+    req.documents.push_back(
+        {DocumentRef{DocType::kPdf, crypto::Sha256(crypto::RandomBytes(8)), std::nullopt}, std::string("contrato")});
+    auto created = f.approvals->Create(f.client, req);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return created.ok() ? created->id : "";
+  };
+  const CitizenContact hers{"+59170000001", "ana@ciudadano.example"};
+  const std::string id = by_message();
+  EXPECT_TRUE(f.approvals->DueOutbox(10)->empty());  // creating it sent nothing
+  EXPECT_EQ(f.approvals->SendCode("7654321", id, hers).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(f.approvals->SendCode("1234567", id, CitizenContact{"", "ana@ciudadano.example"}).status().code(),
+            StatusCode::kFailedPrecondition);  // sms, and no phone in her login
+  EXPECT_EQ(f.approvals->SendCode("1234567", f.Request("1234567"), hers).status().code(),
+            StatusCode::kFailedPrecondition);  // a TOTP request
+  EXPECT_TRUE(f.approvals->DueOutbox(10)->empty());
+  auto sent = f.approvals->SendCode("1234567", id, hers);
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(sent->channel, Channel::kSms);
+  EXPECT_EQ(sent->to_masked, "•••• 0001");
+  auto due = f.approvals->DueOutbox(10);
+  ASSERT_EQ(due->size(), 1u);
+  const auto first = nlohmann::json::parse((*due)[0].body);
+  EXPECT_EQ(first["to"], "+59170000001");
+  EXPECT_EQ(first["documents"], 1);
+  EXPECT_NE(first["text"].get<std::string>().find("SEGIP le pide aprobar 1 documento"), std::string::npos);
+  // A second code replaces the first: one delivery waits, the first code is refused.
+  ASSERT_TRUE(f.approvals->SendCode("1234567", id, hers).ok());
+  due = f.approvals->DueOutbox(10);
+  ASSERT_EQ(due->size(), 1u);
+  const std::string second = nlohmann::json::parse((*due)[0].body)["code"];
+  if (second != first["code"]) {
+    EXPECT_EQ(f.approvals->DecideAsCitizen("1234567", id, first["code"].get<std::string>(), true).status().code(),
+              StatusCode::kPermissionDenied);
+  }
+  auto decided = f.approvals->DecideAsCitizen("1234567", id, second, true);
+  ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+  EXPECT_EQ(f.approvals->SendCode("1234567", id, hers).status().code(), StatusCode::kFailedPrecondition);
+  // Ten codes an hour for one citizen, then 429 with the wait.
+  const std::string more = by_message();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(f.approvals->SendCode("1234567", more, hers).ok()) << i;
+  auto refused = f.approvals->SendCode("1234567", more, hers);
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted) << refused.status().ToString();
+}
+
 TEST(MessageText, NamesWhoAsksHowManyAndForHowLongAndNoControlCharacter) {
   EXPECT_EQ(MessageText("SEGIP", 1, "123456", 600),
             "SEGIP le pide aprobar 1 documento en quipu. Su código: 123456. Vale 10 minutos. "

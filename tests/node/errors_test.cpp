@@ -1216,7 +1216,10 @@ TEST(ApprovalsErrors, DueOutboxIsCorruptionForARecordThatIsNotJsonOrDoesNotOpen)
   Approving s(options);
   ApprovalRequest r = s.Request("a");
   r.factor = Factor::kMessage;
-  ASSERT_TRUE(s.approvals->Create(s.client, r).ok());
+  auto created = s.approvals->Create(s.client, r);
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(s.approvals->DueOutbox(10)->size(), 0u);  // nothing sent before the citizen asks
+  ASSERT_TRUE(s.approvals->SendCode(r.subject, created->id, CitizenContact{"+59170000001", ""}).ok());
   ASSERT_EQ(s.approvals->DueOutbox(10)->size(), 1u);
   // Under another data key the queued code does not open.
   std::array<uint8_t, 32> other_key{};

@@ -85,5 +85,28 @@ TEST_F(IdTokenTest, TheRulesOfTheLoginMatterToo) {
   EXPECT_EQ(Check("good", r).status().code(), StatusCode::kPermissionDenied);
 }
 
+TEST_F(IdTokenTest, AStrictProvidersClaimsComeFromUserinfoAboutTheSameSubject) {
+  IdTokenRules r = Rules();
+  r.document_may_come_from_userinfo = true;
+  // A token without the document claim is accepted for userinfo to complete;
+  // one whose document claim is malformed is refused all the same.
+  auto bare = Check("no_document", r);
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  EXPECT_EQ(bare->document_number, "");
+  EXPECT_EQ(Check("bad_document", r).status().code(), StatusCode::kPermissionDenied);
+  // Userinfo about the same subject completes it; what the token said stays.
+  auto full = WithUserinfo(*bare, R"({"sub":"c-81","document_number":"7654321","name":"Otra",
+                                      "phone_number":"+59171111111","phone_number_verified":true})", r);
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(full->document_number, "7654321");
+  EXPECT_EQ(full->name, "Ana Quispe");
+  EXPECT_EQ(full->phone, "+59170000000");
+  // Refused: another subject, no document there either, not an object.
+  for (const char* userinfo : {R"({"sub":"c-82","document_number":"7654321"})", R"({"sub":"c-81"})",
+                               R"({"sub":"c-81","document_number":"12 34"})", "[1]", "not json"}) {
+    EXPECT_EQ(WithUserinfo(*bare, userinfo, r).status().code(), StatusCode::kPermissionDenied) << userinfo;
+  }
+}
+
 }  // namespace
 }  // namespace quipu::node

@@ -6,7 +6,11 @@
 // the request, the outcome and the state; the ledger holds the approval. A
 // second citizen opening the same link is refused.
 //
-// Usage: node tests/oidc/citizen_login.test.mjs QUIPU_BINARY
+// With --claims-at-userinfo-only the provider keeps the scopes' claims (the
+// document number among them) out of the ID token, as a strict OpenID
+// Connect provider does: the node must read them at userinfo.
+//
+// Usage: node tests/oidc/citizen_login.test.mjs QUIPU_BINARY [--claims-at-userinfo-only]
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { CookieJar, browse, formAction, post } from './browser.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const quipu = process.argv[2];
+const userinfoOnly = process.argv.includes('--claims-at-userinfo-only');
 assert.ok(quipu, 'usage: citizen_login.test.mjs QUIPU_BINARY');
 const work = mkdtempSync(join(tmpdir(), 'quipu-citizen-'));
 const children = new Set();
@@ -56,7 +61,8 @@ const nodePort = await freePort();
 const base = `http://127.0.0.1:${nodePort}`;
 const idpData = join(work, 'idp');
 const provider = await start(process.execPath, [join(root, 'dev/oidc/provider.mjs'), '--listen', '127.0.0.1:0',
-  '--data', idpData, '--redirect-uri', `${base}/aprobar/callback`], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  '--data', idpData, '--redirect-uri', `${base}/aprobar/callback`, ...(userinfoOnly ? ['--claims-at-userinfo-only'] : [])],
+  /listening on (http:\/\/127\.0\.0\.1:\d+)/);
 const issuer = provider.match[1];
 const data = join(work, 'node');
 await start(quipu, ['serve', '--data', data, '--listen', `127.0.0.1:${nodePort}`, '--allow-local-callbacks',
@@ -154,7 +160,8 @@ try {
   // A callback with a state that was not this browser's: refused.
   const forged = await fetch(`${base}/aprobar/callback?code=x&state=forged`, { redirect: 'manual' });
   assert.equal(forged.status, 400);
-  console.log('ok   the citizen logs in at the provider, enrols, approves and goes back to the client');
+  console.log('ok   the citizen logs in at the provider, enrols, approves and goes back to the client' +
+              (userinfoOnly ? ' (claims read at userinfo)' : ''));
 } finally {
   clearTimeout(watchdog);
   for (const c of children) c.kill('SIGTERM');

@@ -38,11 +38,12 @@ const run = (...args) => execFileSync(quipu, args, { encoding: 'utf8' });
 
 // The institution's notification URI: what arrives, with its Authorization.
 const notifications = [];
+const deliveries = [];  // the message factor's codes, as an SMS gateway gets them
 const receiver = createHttpServer((req, res) => {
   let body = '';
   req.on('data', (d) => { body += d; });
   req.on('end', () => {
-    notifications.push({ authorization: req.headers.authorization, body });
+    (req.url === '/deliver' ? deliveries : notifications).push({ authorization: req.headers.authorization, body });
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
 });
@@ -83,6 +84,7 @@ const idp = join(work, 'idp');
 const issuer = await start(process.execPath, [join(root, 'dev/oidc/provider.mjs'), '--listen', '127.0.0.1:0',
   '--data', idp, '--redirect-uri', `http://127.0.0.1:${port}/aprobar/callback`], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
 const base = await start(quipu, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--allow-local-callbacks',
+  '--delivery-webhook', `http://127.0.0.1:${notifyPort}/deliver`,
   '--oidc-issuer', issuer, '--oidc-client-id', 'quipu-dev', '--oidc-client-secret-file', join(idp, 'client-secret'),
   '--oidc-document-claim', 'documento_identidad'], /serving (http:\/\/[0-9.:]+)/);
 const api = async (path, body) => {
@@ -226,7 +228,27 @@ try {
   expect(await contentStatus(ana.page, req.id) === 409, 'no content after the decision');
   expect((await ana.page.textContent('#mine-list')).includes('Ministerio de Educación'), 'her request is listed');
   await ana.page.screenshot({ path: join(shots, 'real-own-page.png'), fullPage: true });
-  await ana.page.click('#mine-list a');
+  // A request decided with a code sent to her: asked for on the page, it
+  // goes to the phone her login gives; she rejects with it.
+  const bySms = await api('/v1/approvals', { subject: '1234567', factor: 'message', channel: 'sms',
+    documents: [{ sha256: createHash('sha256').update('formulario').digest('hex'), media_type: 'application/pdf' }] });
+  await ana.page.goto(bySms.link);
+  await ana.page.waitForSelector('#send-code:not([hidden])', { timeout: 15000 });
+  expect(await ana.page.isHidden('#decide') && deliveries.length === 0, 'nothing sent before she asks');
+  await ana.page.click('#send-code-button');
+  await ana.page.waitForSelector('#decide:not([hidden])', { timeout: 15000 });
+  expect((await ana.page.textContent('#code-sent')).includes('•••• 0001'), 'where the code went');
+  for (let i = 0; i < 100 && !deliveries.length; i++) await new Promise((ok) => setTimeout(ok, 100));
+  const sms = JSON.parse(deliveries[0].body);
+  expect(sms.to === '+59170000001' && sms.text.includes('Ministerio de Educación le pide aprobar 1 documento'),
+         'the code to her phone, naming the institution: ' + deliveries[0].body);
+  await ana.page.fill('#decide-code', sms.code);
+  await ana.page.click('#reject');
+  await ana.page.waitForURL(/^https:\/\/m\.example\/r/, { timeout: 15000 });
+  expect(new URL(ana.page.url()).searchParams.get('status') === 'rejected', 'rejected: ' + ana.page.url());
+  await ana.page.goto(`${base}/aprobar`);
+  await ana.page.waitForSelector('#mine:not([hidden])', { timeout: 15000 });
+  await ana.page.click('#mine-list > li:last-child a');
   await ana.page.waitForSelector('#state', { timeout: 15000 });
   expect(await ana.page.getAttribute('#state', 'data-state') === 'approved', 'verified from her list');
   expect(await ana.page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof verified in the browser');
