@@ -21,7 +21,7 @@ json DocumentsJson(const std::vector<node::ApprovalDocument>& docs) {
 Result<node::ApprovalRequest> ApprovalRequestFromJson(const json& body) {
   if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
   for (const auto& [k, v] : body.items()) {
-    if (k != "subject" && k != "documents" && k != "factor" && k != "channel" && k != "state") {
+    if (k != "subject" && k != "documents" && k != "factor" && k != "channel" && k != "state" && k != "description") {
       return InvalidArgument("unknown field '" + k + "'");
     }
   }
@@ -44,6 +44,10 @@ Result<node::ApprovalRequest> ApprovalRequestFromJson(const json& body) {
   if (auto st = body.find("state"); st != body.end()) {
     if (!st->is_string()) return InvalidArgument("state: text, given back at the redirect URI");
     request.return_state = st->get<std::string>();
+  }
+  if (auto d = body.find("description"); d != body.end()) {
+    if (!d->is_string()) return InvalidArgument("description: text up to 1000 bytes, shown to the citizen");
+    request.description = d->get<std::string>();
   }
   const auto docs = body.find("documents");
   if (docs == body.end() || !docs->is_array() || docs->empty() || docs->size() > 100) {

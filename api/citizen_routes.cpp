@@ -138,6 +138,7 @@ json CitizenRequestJson(const node::CitizenRequestView& view) {
     if (i < view.entries.size()) doc["index"] = view.entries[i];
     // Its content can be read (DocumentContent) while the request is pending.
     if (d.content && view.status == "pending") doc["content"] = true;
+    if (d.size) doc["size"] = *d.size;
     docs.push_back(std::move(doc));
   }
   json out = {{"id", view.id},
@@ -148,6 +149,7 @@ json CitizenRequestJson(const node::CitizenRequestView& view) {
               {"expires_at", view.expires_at},
               {"documents", std::move(docs)}};
   if (!view.decided_at.empty()) out["decided_at"] = view.decided_at;
+  if (!view.description.empty()) out["description"] = view.description;
   return out;
 }
 

@@ -444,6 +444,7 @@ std::vector<ApprovalDocument> StoredDocuments(const json& r) {
     doc.media = ParseDocType(d.value("media_type", "")).value_or(DocType::kPdf);
     doc.name = d.value("name", "");
     doc.content = d.value("content", false);
+    if (d.contains("size") && d["size"].is_number_unsigned()) doc.size = d["size"].get<uint64_t>();
     out.push_back(doc);
   }
   return out;
@@ -533,7 +534,10 @@ Result<json> CheckedDocuments(pdf::PdfEngine& engine, const ApprovalRequest& req
     if (!seen.insert(sha).second) return InvalidArgument(where + ": the same document twice in one request");
     json doc = {{"sha256", crypto::HexEncode(sha)}, {"media_type", MediaType(d.document.media)}};
     // Kept (sealed) for the citizen's page while the request is pending.
-    if (d.document.content) doc["content"] = true;
+    if (d.document.content) {
+      doc["content"] = true;
+      doc["size"] = d.document.content->size();
+    }
     if (d.name) {
       if (d.name->size() > 200) return InvalidArgument(where + ".name: text up to 200 bytes");
       doc["name"] = *d.name;
@@ -554,6 +558,11 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   if (request.return_state.size() > 512 ||
       std::any_of(request.return_state.begin(), request.return_state.end(), [](char c) { return c < 0x20 || c > 0x7e; })) {
     return InvalidArgument("state: up to 512 printable ASCII characters");
+  }
+  if (request.description.size() > 1000 ||
+      std::any_of(request.description.begin(), request.description.end(),
+                  [](char c) { return (static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f; })) {
+    return InvalidArgument("description: text up to 1000 bytes, no control character but newline");
   }
   if (message && options_.delivery_webhook.empty()) {
     return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
@@ -582,6 +591,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
                  {"wrong_codes", 0},
                  {"notification", {{"state", "none"}, {"attempts", 0}}}};
   if (!request.return_state.empty()) stored["return_state"] = request.return_state;
+  if (!request.description.empty()) stored["description"] = request.description;
   // The contents, sealed before the commit (not inside the writer).
   std::vector<std::pair<std::string, std::string>> contents;
   for (size_t i = 0; i < request.documents.size(); ++i) {
@@ -635,6 +645,7 @@ Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_nu
   out.created_at = view.created_at;
   out.expires_at = view.expires_at;
   out.documents = view.documents;
+  out.description = r.value("description", "");
   out.decided_at = view.decided_at;
   if (r.contains("entries")) {
     for (const json& index : r["entries"]) out.entries.push_back(index.get<uint64_t>());

@@ -75,6 +75,9 @@ struct ApprovalRequest {
   // Given back to the client when the citizen returns to its redirect URI
   // (`state`, like OAuth's): up to 512 printable ASCII characters.
   std::string return_state;
+  // What the citizen is asked, in the institution's words, shown on the
+  // page: up to 1000 bytes of text (no control character but newline).
+  std::string description;
 };
 
 // A document of a request, as recorded.
@@ -85,6 +88,7 @@ struct ApprovalDocument {
   // The client sent the content (not only its hash): kept, sealed, for the
   // citizen's page while the request is pending (ContentForCitizen).
   bool content = false;
+  std::optional<uint64_t> size;  // bytes, when the client sent the content
 };
 
 // A document's content as its client sent it.
@@ -142,6 +146,7 @@ struct CitizenRequestView {
   Factor factor = Factor::kTotp;
   std::string created_at;
   std::string expires_at;
+  std::string description;  // the institution's, "" when it gave none
   std::vector<ApprovalDocument> documents;
   std::string decided_at;         // once decided
   std::vector<uint64_t> entries;  // once decided: the ledger index of each document's entry

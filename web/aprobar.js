@@ -98,6 +98,8 @@ function render() {
   $('request').hidden = !r;
   if (r) {
     $('institution').textContent = r.institution;
+    $('description').textContent = r.description ?? '';
+    $('description').hidden = !r.description;
     $('status').textContent = TEXT[lang][r.status] ?? r.status;
     $('expires').textContent = new Date(r.expires_at).toLocaleString(lang === 'es' ? 'es-BO' : 'en');
     if (!$('documents').childElementCount) buildDocuments(r);
@@ -237,10 +239,6 @@ async function showContent(r, i, d, area) {
     area.dataset.match = String(ok);
     status.replaceWith(label('p', ok ? 'contentOk' : 'contentBad', [], ok ? 'check ok' : 'problem'));
     if (!ok) return;
-    const size = document.createElement('p');
-    size.className = 'help';
-    size.textContent = humanSize(bytes.length);
-    area.append(size);
     if (d.media_type === 'application/pdf') await renderPdf(bytes, area, d.name || t('unnamed'));
     else renderJson(bytes, area);
   } catch (e) {
@@ -298,7 +296,7 @@ function buildDocuments(r) {
     else name.append(label('span', 'unnamed'));
     const meta = document.createElement('span');
     meta.className = 'help';
-    meta.textContent = ` · ${d.media_type} · SHA-256 `;
+    meta.textContent = ` · ${d.media_type}${d.size !== undefined ? ` · ${humanSize(d.size)}` : ''} · SHA-256 `;
     const hash = document.createElement('code');
     hash.textContent = d.sha256;
     const area = document.createElement('div');

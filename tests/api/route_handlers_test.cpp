@@ -212,6 +212,9 @@ TEST_F(RouteHandlersTest, ApprovalsCreateAndGetThroughTheirHandlers) {
       {"a name that is no text", R"({"subject":"1234567","documents":[{"sha256":")" + kSha +
                                       R"(","media_type":"application/pdf","name":5}]})",
        400},
+      {"a description that is no text", R"({"subject":"1234567","description":["x"],"documents":[{"sha256":")" +
+                                             kSha + R"(","media_type":"application/pdf"}]})",
+       400},
   };
   for (const Case& c : cases) {
     Response r = approval_handlers::Create(*approvals_, client_, Post(c.body), base);

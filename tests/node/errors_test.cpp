@@ -1010,7 +1010,7 @@ TEST(ApprovalsErrors, CreateIsInvalidArgumentNamingWhatIsWrong) {
   Approving s(options);
   const Stored before = s.Snapshot();
   std::vector<std::pair<ApprovalRequest, std::string>> cases;
-  cases.reserve(16);  // no reallocation (GCC 12 at -O3 warns falsely on its path)
+  cases.reserve(24);  // no reallocation (GCC 12 at -O3 warns falsely on its path)
   ApprovalRequest r = s.Request("a");
   r.subject = "12";
   cases.emplace_back(r, "subject");
@@ -1034,6 +1034,12 @@ TEST(ApprovalsErrors, CreateIsInvalidArgumentNamingWhatIsWrong) {
   r = s.Request("a");
   r.documents[0].name = std::string(201, 'n');
   cases.emplace_back(r, "documents[0].name");
+  r = s.Request("a");
+  r.description = std::string(1001, 'd');
+  cases.emplace_back(r, "description");
+  r = s.Request("a");
+  r.description = "una línea\x1b[2Jotra";
+  cases.emplace_back(r, "description");
   r = s.Request("a");
   r.documents[0].document =
       DocumentRef{DocType::kJson, std::nullopt, Bytes("{\"a\":" + std::string(1100, '1') + "}")};

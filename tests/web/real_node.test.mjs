@@ -128,6 +128,7 @@ try {
   const json = Buffer.from('{"titular":"Ana Mamani","monto":1500.5,"materias":["Algebra","Fisica"]}');
   const theirs = pdfBytes('Certificado de notas');  // sent by its hash only; the citizen has her copy
   const req = await api('/v1/approvals', { subject: '1234567', state: 'tramite-9',
+    description: 'Título de bachiller y sus notas,\ngestión 2026',
     documents: [{ content: pdf.toString('base64'), media_type: 'application/pdf', name: 'titulo.pdf' },
                 { content: json.toString('base64'), media_type: 'application/json', name: 'datos.json' },
                 { sha256: createHash('sha256').update(theirs).digest('hex'), media_type: 'application/pdf',
@@ -166,6 +167,9 @@ try {
   await ana.page.waitForSelector('#enrol:not([hidden])', { timeout: 15000 });
   expect((await ana.page.textContent('#institution')) === 'Ministerio de Educación', 'the institution is named');
   expect((await ana.page.textContent('#documents')).includes('titulo.pdf'), 'the document is listed');
+  expect((await ana.page.textContent('#description')) === 'Título de bachiller y sus notas,\ngestión 2026',
+         'the description is shown as written');
+  expect((await ana.page.textContent('#documents')).includes(`· ${pdf.length} B ·`), 'the size of a sent document');
   // The PDF, rendered by pdf.js: its page drawn on a canvas, dark band and all.
   await ana.page.waitForSelector('#content-0[data-rendered="1"]', { timeout: 20000 });
   expect(await ana.page.getAttribute('#content-0', 'data-match') === 'true', 'the PDF content matches its hash');
@@ -189,6 +193,15 @@ try {
   await ana.page.setInputFiles('#compare-2', { name: 'notas.pdf', mimeType: 'application/pdf', buffer: theirs });
   await ana.page.waitForSelector('#content-2[data-match="true"]', { timeout: 15000 });
   expect((await ana.page.textContent('#content-2')).includes('Coincide'), 'her copy matches');
+  // On a phone: nothing wider than the screen; in English on request.
+  await ana.page.setViewportSize({ width: 360, height: 740 });
+  const overflow = await ana.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow <= 0, `the page fits a 360 px screen (${overflow} px too wide)`);
+  await ana.page.screenshot({ path: join(shots, 'real-approval-phone.png'), fullPage: true });
+  await ana.page.click('#lang');
+  expect((await ana.page.textContent('#content-2')).includes('It matches'), 'English on request');
+  await ana.page.click('#lang');
+  await ana.page.setViewportSize({ width: 1280, height: 720 });
   const secret = (await ana.page.textContent('#enrol-secret')).trim();
   const now = Math.floor(Date.now() / 1000);
   await ana.page.fill('#enrol-code', totp(secret, now - 30));
