@@ -53,7 +53,7 @@ Response Approval(const CitizenRoutes& routes, const Request& req);
 // for document i (its media type; attachment, sandboxed, no-store), for the
 // request's citizen while it is pending; needs the session's X-Quipu-CSRF
 // like a POST (only the page's own fetch reads it). 404 for a document sent
-// by its hash only, 403 another citizen's, 409 once decided or expired (the
+// by its hash only, 403 another citizen's, 409 once decided, 410 expired (the
 // content is deleted).
 Response DocumentContent(const CitizenRoutes& routes, const Request& req);
 // GET /v1/citizen/approvals: {approvals: [...]}, every request that names

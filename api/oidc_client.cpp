@@ -21,14 +21,19 @@ constexpr auto kKeyRefreshInterval = std::chrono::seconds(60);
 
 std::string RandomText(size_t bytes) { return crypto::Base64UrlEncode(crypto::RandomBytes(bytes)); }
 
-Result<json> GetJson(const OidcConfig& config, const std::string& url, const char* what) {
+// A GET of JSON from the provider, under the node's outbound policy.
+OutboundRequest GetFrom(const OidcConfig& config, const std::string& url) {
   OutboundRequest req;
   req.method = "GET";
   req.url = url;
   req.timeout = config.timeout;
   req.policy = config.policy;
   req.headers.emplace_back("Accept", "application/json");
-  auto res = SendHttp(req);
+  return req;
+}
+
+Result<json> GetJson(const OidcConfig& config, const std::string& url, const char* what) {
+  auto res = SendHttp(GetFrom(config, url));
   if (!res.ok()) return Unavailable(std::string(what) + ": " + res.status().message());
   if (res->status != 200) return Unavailable(std::string(what) + " answered HTTP " + std::to_string(res->status));
   json doc = json::parse(res->body, nullptr, false);
@@ -167,9 +172,9 @@ Result<node::Citizen> OidcClient::Finish(std::string_view code, const OidcLogin&
   }
   if (!citizen.ok()) return citizen;
   // A strict provider gives the scopes' claims at userinfo only: ask it
-  // for what the token lacks (the document number, or every contact).
+  // for what the token lacks (the document number, or a contact).
   const bool lacks_document = citizen->document_number.empty();
-  if (!lacks_document && (!citizen->email.empty() || !citizen->phone.empty())) return citizen;
+  if (!lacks_document && !citizen->email.empty() && !citizen->phone.empty()) return citizen;
   if (userinfo_endpoint_.empty()) return citizen;
   auto completed = Userinfo(Field(answer, "access_token"), *citizen, rules);
   if (!completed.ok() && !lacks_document) return citizen;  // the contacts were a bonus
@@ -181,12 +186,7 @@ Result<node::Citizen> OidcClient::Userinfo(const std::string& access_token, cons
   if (access_token.empty() || access_token.size() > 8192) {
     return PermissionDenied("the identity provider's answer has no access_token to ask userinfo with");
   }
-  OutboundRequest req;
-  req.method = "GET";
-  req.url = userinfo_endpoint_;
-  req.timeout = config_.timeout;
-  req.policy = config_.policy;
-  req.headers.emplace_back("Accept", "application/json");
+  OutboundRequest req = GetFrom(config_, userinfo_endpoint_);
   req.headers.emplace_back("Authorization", "Bearer " + access_token);
   auto res = SendHttp(req);
   if (!res.ok()) return Unavailable("the identity provider's userinfo endpoint: " + res.status().message());

@@ -219,15 +219,21 @@ void AddSiteRoutes(Router& router, const std::string& verifier_key, const std::a
   if (size_t at = index_html.find(web::kVkeyPlaceholder); at != std::string::npos) {
     index_html.replace(at, web::kVkeyPlaceholder.size(), verifier_key);
   }
-  for (const char* path : {"/", "/app.js", "/style.css", "/aprobar.js", "/pdf.worker.mjs"}) {
+  for (const char* path : {"/", "/app.js", "/style.css", "/aprobar.js", "/pdf.worker.mjs", "/pdfjs/wasm/openjpeg.wasm",
+                           "/pdfjs/wasm/jbig2.wasm", "/pdfjs/wasm/qcms_bg.wasm"}) {
     const web::Asset* asset = web::FindAsset(path);
     std::string body = std::string(path) == "/" ? index_html : std::string(asset->body);
-    router.Add(http::verb::get, path, [asset, body](const Request&) {
+    // pdf.js's worker compiles its image decoders (WebAssembly): its policy
+    // allows that, and nothing else beyond the pages' own.
+    const bool worker = std::string(path) == "/pdf.worker.mjs";
+    router.Add(http::verb::get, path, [asset, body, worker](const Request&) {
       Response r;
       r.content_type = std::string(asset->content_type);
       r.body = body;
       r.headers.emplace_back("Cache-Control", "no-cache");
-      r.headers.emplace_back("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:");
+      r.headers.emplace_back("Content-Security-Policy",
+                             worker ? "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"
+                                    : "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:");
       r.headers.emplace_back("Permissions-Policy", "camera=(self)");
       r.headers.emplace_back("Referrer-Policy", "no-referrer");
       return r;
@@ -456,12 +462,23 @@ int RunServe(const std::vector<std::string>& args) {
   metrics.AddGauge("quipu_pool_running", "Requests running on the worker pool.",
                    [sp] { return static_cast<double>(sp->pool_running()); });
   notifier.Start();  // delivers what an earlier run left in the outbox, too
-  // The contents of expired requests leave the data file within a minute.
+  // The contents of expired requests leave the `contents` table within a
+  // minute (their sealed bytes stay in LMDB's free pages until reused or
+  // the file is compacted).
   std::optional<Every> drop_expired;
   drop_expired.emplace(std::chrono::seconds(60), [&approvals, &log] {
-    auto dropped = approvals.DropExpiredContents();
-    if (!dropped.ok()) log.Event("contents_drop_failed", {{"error", dropped.status().ToString()}});
-    else if (*dropped > 0) log.Event("contents_dropped", {{"documents", *dropped}});
+    constexpr size_t kBatch = 1000;
+    size_t total = 0;
+    for (;;) {
+      auto dropped = approvals.DropExpiredContents(kBatch);
+      if (!dropped.ok()) {
+        log.Event("contents_drop_failed", {{"error", dropped.status().ToString()}});
+        break;
+      }
+      total += *dropped;
+      if (*dropped < kBatch) break;
+    }
+    if (total > 0) log.Event("contents_dropped", {{"documents", total}});
   });
   const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
   const std::string url = "http://" + host + ":" + std::to_string((*server)->port());

@@ -166,6 +166,322 @@ Result<DocSum> SumDocIndex(const Reader& view, uint64_t n) {
   return sum;
 }
 
+// One audit of one snapshot, as phases that each record the first failure
+// they find in the report (and stop there): the entries with their tree
+// rows, time order and blocks; the rows end where the tree ends; the block
+// chain; the checkpoints; the documents index.
+class Auditor {
+ public:
+  Auditor(const AuditOptions& options, std::unique_ptr<Store> store, ReadView view)
+      : options_(options), store_(std::move(store)), view_(std::move(view)), rows_(view_), tree_(rows_) {}
+
+  AuditReport& report() { return report_; }
+  uint64_t size() const { return n_; }
+
+  // The origin and the key the checkpoints must verify under; the count.
+  Status CheckKey() {
+    auto origin_meta = view_.GetMeta("origin");
+    if (!origin_meta.ok()) return NotFound("no quipu ledger in " + options_.dir);
+    origin_ = std::string(crypto::AsString(*origin_meta));
+    report_.vkey = options_.vkey;
+    if (report_.vkey.empty()) {
+      QUIPU_ASSIGN_OR_RETURN(ByteView stored, view_.GetMeta("vkey"));
+      report_.vkey = std::string(crypto::AsString(stored));
+      report_.vkey_from_ledger = true;
+    }
+    QUIPU_ASSIGN_OR_RETURN(verifier_, crypto::ParseVerifierKey(report_.vkey));
+    if (verifier_.name != origin_) {
+      Fail(std::nullopt, "verifier key names '" + verifier_.name + "' but the ledger's origin is '" + origin_ + "'");
+    }
+    QUIPU_ASSIGN_OR_RETURN(n_, view_.EntryCount());
+    report_.entries = n_;
+    return Status::Ok();
+  }
+
+  // The documents index summed from its own snapshot, meanwhile; used only
+  // if that snapshot holds the same entries (the index changes only with
+  // them), else summed again by CheckDocIndex.
+  void StartIndexSum() {
+    index_sum_ = std::async(std::launch::async, [store = store_.get(), n = n_]() -> Result<DocSum> {
+      QUIPU_ASSIGN_OR_RETURN(ReadView own, store->Read());
+      QUIPU_ASSIGN_OR_RETURN(uint64_t count, own.EntryCount());
+      if (count != n) return Unavailable("a commit landed between the snapshots");
+      return SumDocIndex(own, n);
+    });
+  }
+
+  // Entries, leaves, tree rows, time order and block membership, in order.
+  // Workers check chunk k+1 while this thread joins chunk k.
+  void CheckEntries() {
+    std::vector<std::future<PartResult>> next;
+    if (n_ > 0) next = Launch(0);
+    for (uint64_t chunk = 0; chunk < n_ && report_.ok; chunk += kChunk) {
+      const uint64_t end = std::min(n_, chunk + kChunk);
+      std::vector<std::future<PartResult>> parts = std::move(next);
+      next.clear();
+      if (end < n_ && report_.ok) next = Launch(end);
+      uint64_t base = chunk;
+      for (auto& f : parts) {
+        PartResult part = f.get();
+        if (report_.ok) base = Join(base, part);
+      }
+      if (options_.progress) options_.progress(end, n_);
+    }
+    // Stopped early: the futures of std::async wait for their workers when
+    // destroyed, before the store they read closes.
+  }
+
+  // Nothing stored beyond the tree: each level's last row holds exactly
+  // the complete subtrees of n leaves. Then the root.
+  Status CheckRowsEndWithTheTree() {
+    for (int level = 0; level < kMaxRowLevel && report_.ok; ++level) {
+      const uint64_t count = n_ >> level;
+      const uint64_t rows_needed = (count + kHashRowWidth - 1) / kHashRowWidth;
+      if (count > 0) {
+        auto last = view_.GetTile(static_cast<uint8_t>(level), rows_needed - 1);
+        const size_t want = ((count - 1) % kHashRowWidth + 1) * 32;
+        if (!last.ok() || last->size() != want) {
+          Fail(std::nullopt, "hash row (" + std::to_string(level) + ", " + std::to_string(rows_needed - 1) +
+                                 ") does not end where the tree of " + std::to_string(n_) + " ends");
+        }
+      }
+      if (view_.GetTile(static_cast<uint8_t>(level), rows_needed).ok()) {
+        Fail(std::nullopt, "hash row (" + std::to_string(level) + ", " + std::to_string(rows_needed) +
+                               ") lies beyond the tree of " + std::to_string(n_));
+      }
+    }
+    QUIPU_ASSIGN_OR_RETURN(report_.root, TreeRoot(n_, rows_));
+    return Status::Ok();
+  }
+
+  // Blocks: a chain from height 0, sizes increasing up to n, roots right,
+  // a checkpoint for each.
+  Status CheckBlocks() {
+    Hash prev{};
+    uint64_t expect_height = 0, last_size = 0;
+    int64_t last_block_time = 0;
+    Status s = view_.ForEachBlock([&](uint64_t height, ByteView header) -> Status {
+      const std::string where = "block " + std::to_string(height) + ": ";
+      if (height != expect_height) {
+        Fail(std::nullopt, "block " + std::to_string(expect_height) + " is missing");
+        return Corruption("stop");
+      }
+      auto b = ParseBlockHeader(crypto::AsString(header));
+      if (!b.ok()) {
+        Fail(std::nullopt, where + b.status().message());
+        return Corruption("stop");
+      }
+      std::optional<uint64_t> first = last_size < n_ ? std::optional<uint64_t>(last_size) : std::nullopt;
+      if (b->height != height) Fail(first, where + "header names height " + std::to_string(b->height));
+      if (b->prev != prev) Fail(first, where + "prev is not the hash of block " + std::to_string(height - 1));
+      if (b->tree_size <= last_size || b->tree_size > n_) Fail(first, where + "tree size out of order");
+      auto t = ParseTime(b->time);
+      if (!t.ok() || *t < last_block_time) Fail(first, where + "time goes backwards");
+      if (report_.ok) {
+        auto root = TreeRoot(b->tree_size, rows_);
+        if (!root.ok() || *root != b->root) Fail(first, where + "root differs from the tree's");
+        if (!view_.GetCheckpoint(b->tree_size).ok()) Fail(first, where + "no checkpoint for its tree size");
+      }
+      if (!report_.ok) return Corruption("stop");
+      prev = crypto::Sha256(header);
+      last_size = b->tree_size;
+      last_block_time = t.ok() ? *t : last_block_time;
+      ++expect_height;
+      return Status::Ok();
+    });
+    if (!s.ok() && report_.ok) return s;
+    report_.blocks = expect_height;
+    if (report_.ok && last_size != n_) {
+      Fail(std::nullopt, "the last block covers " + std::to_string(last_size) + " of " + std::to_string(n_) +
+                             " entries");
+    }
+    return Status::Ok();
+  }
+
+  // Checkpoints: each signed by the key, for its size, with that root.
+  Status CheckCheckpoints() {
+    const crypto::NoteVerifier verifiers[] = {verifier_};
+    Status s = view_.ForEachCheckpoint([&](uint64_t size, std::string_view note) -> Status {
+      const std::string where = "checkpoint " + std::to_string(size) + ": ";
+      auto opened = crypto::OpenNote(note, verifiers);
+      if (!opened.ok() || opened->verified.empty()) {
+        Fail(std::nullopt, where + "signature does not verify" +
+                               (opened.ok() ? std::string() : " (" + opened.status().message() + ")"));
+        return Corruption("stop");
+      }
+      auto body = ParseCheckpointBody(opened->text);
+      if (!body.ok()) {
+        Fail(std::nullopt, where + body.status().message());
+      } else if (body->origin != origin_ || body->tree_size != size) {
+        Fail(std::nullopt, where + "body names another origin or size");
+      } else if (size > n_) {
+        Fail(std::nullopt, where + "beyond the tree");
+      } else {
+        auto root = TreeRoot(size, rows_);
+        if (!root.ok() || *root != body->root) Fail(std::nullopt, where + "root differs from the tree's");
+      }
+      if (!report_.ok) return Corruption("stop");
+      ++report_.checkpoints;
+      return Status::Ok();
+    });
+    if (!s.ok() && report_.ok) return s;
+    return Status::Ok();
+  }
+
+  // The documents index: the same (document, index) pairs as the entries.
+  // Records for indices past the snapshot are counted: damage.
+  Status CheckDocIndex() {
+    auto summed = index_sum_.get();
+    if (!summed.ok() && summed.status().code() == StatusCode::kUnavailable) summed = SumDocIndex(view_, n_);
+    if (!summed.ok()) {
+      // A malformed index (a chunk out of order, a run short of records, a
+      // bad state record) is damage to report, not a failure to audit.
+      if (summed.status().code() != StatusCode::kCorruption) return summed.status();
+      Fail(std::nullopt, summed.status().message());
+      return Status::Ok();
+    }
+    report_.doc_records = summed->count;
+    if (*summed == entry_docs_) return Status::Ok();
+    std::optional<uint64_t> culprit;
+    std::string what = "documents index differs from the entries";
+    FindIndexCulprit(culprit, what);
+    // Records beyond the snapshot belong to a writer's later commit only
+    // if such entries exist now; a plain count difference is damage.
+    if (culprit || summed->count != entry_docs_.count) Fail(culprit, what);
+    return Status::Ok();
+  }
+
+  // Waits for the index sum (if started): its worker reads the store.
+  void Finish() {
+    if (index_sum_.valid()) index_sum_.wait();
+  }
+
+ private:
+  void Fail(std::optional<uint64_t> index, std::string what) {
+    if (!report_.ok) return;
+    report_.ok = false;
+    report_.index = index;
+    report_.failure = std::move(what);
+  }
+
+  // The parts of chunk [chunk, chunk + kChunk), on worker threads. Parts are
+  // aligned powers of two when they can be, so that each worker checks
+  // whole subtrees and this thread only joins their tops.
+  std::vector<std::future<PartResult>> Launch(uint64_t chunk) {
+    const int threads = options_.threads > 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::future<PartResult>> parts;
+    const uint64_t end = std::min(n_, chunk + kChunk);
+    const uint64_t per = std::bit_ceil((end - chunk + threads - 1) / threads);
+    for (uint64_t b = chunk; b < end; b += per) {
+      const uint64_t e = std::min(end, b + per);
+      parts.push_back(std::async(std::launch::async, [store = store_.get(), &schema = options_.entry_schema, b, e] {
+        return CheckPart(*store, schema, b, e);
+      }));
+    }
+    return parts;
+  }
+
+  // A checked part joined to what came before it (entries from `base`):
+  // time order, block membership, the tree's edge, the documents' sum.
+  // Returns where the next part starts.
+  uint64_t Join(uint64_t base, const PartResult& part) {
+    const uint64_t stop = base + part.times.size();
+    for (uint64_t i = base; i < stop && report_.ok; ++i) {
+      const int64_t time = part.times[i - base];
+      if (time < last_time_) Fail(i, "entry " + std::to_string(i) + ": time goes backwards");
+      last_time_ = time;
+      while (report_.ok && (!block_ || i >= block_->tree_size)) {
+        if (block_) block_first_ = block_->tree_size;
+        if (!LoadBlock(block_ ? block_->height + 1 : 0)) break;
+      }
+      if (report_.ok && block_time_ != time) {
+        Fail(i, "entry " + std::to_string(i) + ": time differs from its block " + std::to_string(block_->height) +
+                    "'s");
+      }
+    }
+    if (part.bad_index && report_.ok) {
+      Fail(part.bad_index, "entry " + std::to_string(*part.bad_index) + ": " + part.failure);
+    }
+    for (const TreeChecker::Node& node : part.edge) {
+      if (!report_.ok) break;
+      if (auto bad = tree_.Add(node.level, node.index, node.hash)) {
+        const uint64_t last_leaf = ((node.index + 1) << node.level) - 1;
+        Fail(last_leaf, "entry " + std::to_string(last_leaf) + ": " + *bad);
+      }
+    }
+    entry_docs_.Merge(part.docs);
+    return stop;
+  }
+
+  // The block the entries from block_first_ belong to.
+  bool LoadBlock(uint64_t height) {
+    auto header = view_.GetBlock(height);
+    if (!header.ok()) {
+      Fail(block_first_, "no block covers entry " + std::to_string(block_first_));
+      return false;
+    }
+    auto parsed = ParseBlockHeader(crypto::AsString(*header));
+    if (!parsed.ok()) {
+      Fail(block_first_, "block " + std::to_string(height) + ": " + parsed.status().message());
+      return false;
+    }
+    block_ = *parsed;
+    auto t = ParseTime(block_->time);
+    block_time_ = t.ok() ? *t : -1;
+    return true;
+  }
+
+  // The first index record or entry the index and the entries disagree on, the slow way.
+  void FindIndexCulprit(std::optional<uint64_t>& culprit, std::string& what) {
+    Status scan = view_.ForEachDocIndex([&](const crypto::Digest& sha, uint64_t index) -> Status {
+      auto bytes = view_.GetEntry(index);
+      std::optional<crypto::Digest> doc;
+      if (bytes.ok()) {
+        auto e = options_.entry_schema.ParseEntry(crypto::AsString(*bytes));
+        if (e.ok()) doc = e->doc_sha256;
+      }
+      if (index < n_ && (!doc || *doc != sha)) {
+        culprit = index;
+        what = "documents index lists entry " + std::to_string(index) + " under " + crypto::HexEncode(sha) +
+               ", which it does not concern";
+        return Corruption("stop");
+      }
+      return Status::Ok();
+    });
+    (void)scan;
+    if (culprit) return;
+    Status missing = view_.ForEachEntry(0, n_, [&](uint64_t index, ByteView bytes) -> Status {
+      auto e = options_.entry_schema.ParseEntry(crypto::AsString(bytes));
+      if (!e.ok() || !e->doc_sha256) return Status::Ok();
+      auto listed = view_.DocIndices(*e->doc_sha256);
+      if (!listed.ok() || !std::binary_search(listed->begin(), listed->end(), index)) {
+        culprit = index;
+        what = "entry " + std::to_string(index) + " is missing from the documents index";
+        return Corruption("stop");
+      }
+      return Status::Ok();
+    });
+    (void)missing;
+  }
+
+  const AuditOptions& options_;
+  std::unique_ptr<Store> store_;
+  ReadView view_;
+  HashRowReader rows_;
+  TreeChecker tree_;
+  AuditReport report_;
+  std::string origin_;
+  crypto::NoteVerifier verifier_;
+  uint64_t n_ = 0;
+  DocSum entry_docs_;
+  std::future<Result<DocSum>> index_sum_;
+  // CheckEntries' place in the blocks and in time.
+  std::optional<Block> block_;  // the block the current entries belong to
+  int64_t block_time_ = -1;
+  uint64_t block_first_ = 0;
+  int64_t last_time_ = 0;
+};
+
 }  // namespace
 
 Result<AuditReport> Audit(const AuditOptions& options) {
@@ -174,274 +490,18 @@ Result<AuditReport> Audit(const AuditOptions& options) {
   so.read_only = true;
   QUIPU_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.dir, so));
   QUIPU_ASSIGN_OR_RETURN(ReadView view, store->Read());
-
-  AuditReport report;
-  auto fail = [&](std::optional<uint64_t> index, std::string what) {
-    if (report.ok) {
-      report.ok = false;
-      report.index = index;
-      report.failure = std::move(what);
-    }
-  };
-
-  auto origin_meta = view.GetMeta("origin");
-  if (!origin_meta.ok()) return NotFound("no quipu ledger in " + options.dir);
-  const std::string origin(crypto::AsString(*origin_meta));
-  report.vkey = options.vkey;
-  if (report.vkey.empty()) {
-    QUIPU_ASSIGN_OR_RETURN(ByteView stored, view.GetMeta("vkey"));
-    report.vkey = std::string(crypto::AsString(stored));
-    report.vkey_from_ledger = true;
-  }
-  QUIPU_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVerifierKey(report.vkey));
-  if (verifier.name != origin) {
-    fail(std::nullopt, "verifier key names '" + verifier.name + "' but the ledger's origin is '" + origin + "'");
-  }
-
-  QUIPU_ASSIGN_OR_RETURN(const uint64_t n, view.EntryCount());
-  report.entries = n;
-  HashRowReader rows(view);
-  TreeChecker tree(rows);
-  DocSum entry_docs;
-  const int threads = options.threads > 0 ? options.threads
-                                          : std::max(1u, std::thread::hardware_concurrency());
-
-  // The documents index is summed meanwhile, from its own snapshot; it is
-  // used only if that snapshot holds the same entries as `view` (the index
-  // changes only with them), else summed again below.
-  auto index_sum = std::async(std::launch::async, [&store, n]() -> Result<DocSum> {
-    QUIPU_ASSIGN_OR_RETURN(ReadView own, store->Read());
-    QUIPU_ASSIGN_OR_RETURN(uint64_t count, own.EntryCount());
-    if (count != n) return Unavailable("a commit landed between the snapshots");
-    return SumDocIndex(own, n);
-  });
-
-  // Entries, leaves, tree rows, time order and block membership, in order.
-  uint64_t block_height = 0;
-  std::optional<Block> block;  // the block the current entries belong to
-  int64_t block_time = -1;
-  uint64_t block_first = 0;
-  auto load_block = [&](uint64_t height) -> bool {
-    auto header = view.GetBlock(height);
-    if (!header.ok()) {
-      fail(block_first, "no block covers entry " + std::to_string(block_first));
-      return false;
-    }
-    auto parsed = ParseBlockHeader(crypto::AsString(*header));
-    if (!parsed.ok()) {
-      fail(block_first, "block " + std::to_string(height) + ": " + parsed.status().message());
-      return false;
-    }
-    block = *parsed;
-    auto t = ParseTime(block->time);
-    block_time = t.ok() ? *t : -1;
-    return true;
-  };
-  int64_t last_time = 0;
-  // Workers check chunk k+1 while this thread joins chunk k. Parts are
-  // aligned powers of two when they can be, so that each worker checks whole
-  // subtrees and this thread only joins their tops.
-  auto launch = [&](uint64_t chunk) {
-    std::vector<std::future<PartResult>> parts;
-    const uint64_t end = std::min(n, chunk + kChunk);
-    const uint64_t per = std::bit_ceil((end - chunk + threads - 1) / threads);
-    for (uint64_t b = chunk; b < end; b += per) {
-      const uint64_t e = std::min(end, b + per);
-      parts.push_back(std::async(std::launch::async, [&store, &options, b, e] {
-        return CheckPart(*store, options.entry_schema, b, e);
-      }));
-    }
-    return parts;
-  };
-  std::vector<std::future<PartResult>> next;
-  if (n > 0) next = launch(0);
-  for (uint64_t chunk = 0; chunk < n && report.ok; chunk += kChunk) {
-    const uint64_t end = std::min(n, chunk + kChunk);
-    std::vector<std::future<PartResult>> parts = std::move(next);
-    next.clear();
-    if (end < n && report.ok) next = launch(end);
-    uint64_t base = chunk;
-    for (auto& f : parts) {
-      PartResult part = f.get();
-      if (!report.ok) continue;
-      const uint64_t stop = base + part.times.size();
-      for (uint64_t i = base; i < stop && report.ok; ++i) {
-        const int64_t time = part.times[i - base];
-        if (time < last_time) fail(i, "entry " + std::to_string(i) + ": time goes backwards");
-        last_time = time;
-        while (report.ok && (!block || i >= block->tree_size)) {
-          if (block) block_first = block->tree_size;
-          if (!load_block(block ? block->height + 1 : block_height)) break;
-        }
-        if (report.ok && block_time != time) {
-          fail(i, "entry " + std::to_string(i) + ": time differs from its block " +
-                      std::to_string(block->height) + "'s");
-        }
-      }
-      if (part.bad_index && report.ok) {
-        fail(part.bad_index, "entry " + std::to_string(*part.bad_index) + ": " + part.failure);
-      }
-      for (const TreeChecker::Node& node : part.edge) {
-        if (!report.ok) break;
-        if (auto bad = tree.Add(node.level, node.index, node.hash)) {
-          const uint64_t last_leaf = ((node.index + 1) << node.level) - 1;
-          fail(last_leaf, "entry " + std::to_string(last_leaf) + ": " + *bad);
-        }
-      }
-      entry_docs.Merge(part.docs);
-      base = stop;
-    }
-    if (options.progress) options.progress(end, n);
-  }
-  // Stopped early: the futures of std::async wait for their workers when
-  // destroyed, before the store they read closes.
-  if (!report.ok) {
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return report;
-  }
-
-  // Nothing stored beyond the tree: each level's last row holds exactly
-  // the complete subtrees of n leaves.
-  for (int level = 0; level < kMaxRowLevel && report.ok; ++level) {
-    const uint64_t count = n >> level;
-    const uint64_t rows_needed = (count + kHashRowWidth - 1) / kHashRowWidth;
-    if (count > 0) {
-      auto last = view.GetTile(static_cast<uint8_t>(level), rows_needed - 1);
-      const size_t want = ((count - 1) % kHashRowWidth + 1) * 32;
-      if (!last.ok() || last->size() != want) {
-        fail(std::nullopt, "hash row (" + std::to_string(level) + ", " + std::to_string(rows_needed - 1) +
-                               ") does not end where the tree of " + std::to_string(n) + " ends");
-      }
-    }
-    if (view.GetTile(static_cast<uint8_t>(level), rows_needed).ok()) {
-      fail(std::nullopt, "hash row (" + std::to_string(level) + ", " + std::to_string(rows_needed) +
-                             ") lies beyond the tree of " + std::to_string(n));
-    }
-  }
-  QUIPU_ASSIGN_OR_RETURN(report.root, TreeRoot(n, rows));
-
-  // Blocks: a chain from height 0, sizes increasing up to n, roots right.
-  {
-    Hash prev{};
-    uint64_t expect_height = 0, last_size = 0;
-    int64_t last_block_time = 0;
-    Status s = view.ForEachBlock([&](uint64_t height, ByteView header) -> Status {
-      const std::string where = "block " + std::to_string(height) + ": ";
-      if (height != expect_height) {
-        fail(std::nullopt, "block " + std::to_string(expect_height) + " is missing");
-        return Corruption("stop");
-      }
-      auto b = ParseBlockHeader(crypto::AsString(header));
-      if (!b.ok()) {
-        fail(std::nullopt, where + b.status().message());
-        return Corruption("stop");
-      }
-      std::optional<uint64_t> first = last_size < n ? std::optional<uint64_t>(last_size) : std::nullopt;
-      if (b->height != height) fail(first, where + "header names height " + std::to_string(b->height));
-      if (b->prev != prev) fail(first, where + "prev is not the hash of block " + std::to_string(height - 1));
-      if (b->tree_size <= last_size || b->tree_size > n) fail(first, where + "tree size out of order");
-      auto t = ParseTime(b->time);
-      if (!t.ok() || *t < last_block_time) fail(first, where + "time goes backwards");
-      if (report.ok) {
-        auto root = TreeRoot(b->tree_size, rows);
-        if (!root.ok() || *root != b->root) fail(first, where + "root differs from the tree's");
-        if (!view.GetCheckpoint(b->tree_size).ok()) fail(first, where + "no checkpoint for its tree size");
-      }
-      if (!report.ok) return Corruption("stop");
-      prev = crypto::Sha256(header);
-      last_size = b->tree_size;
-      last_block_time = t.ok() ? *t : last_block_time;
-      ++expect_height;
-      return Status::Ok();
-    });
-    if (!s.ok() && report.ok) return s;
-    report.blocks = expect_height;
-    if (report.ok && last_size != n) fail(std::nullopt, "the last block covers " + std::to_string(last_size) + " of " + std::to_string(n) + " entries");
-  }
-
-  // Checkpoints: each signed by the key, for its size, with that root.
-  if (report.ok) {
-    const crypto::NoteVerifier verifiers[] = {verifier};
-    Status s = view.ForEachCheckpoint([&](uint64_t size, std::string_view note) -> Status {
-      const std::string where = "checkpoint " + std::to_string(size) + ": ";
-      auto opened = crypto::OpenNote(note, verifiers);
-      if (!opened.ok() || opened->verified.empty()) {
-        fail(std::nullopt, where + "signature does not verify" +
-                               (opened.ok() ? std::string() : " (" + opened.status().message() + ")"));
-        return Corruption("stop");
-      }
-      auto body = ParseCheckpointBody(opened->text);
-      if (!body.ok()) {
-        fail(std::nullopt, where + body.status().message());
-      } else if (body->origin != origin || body->tree_size != size) {
-        fail(std::nullopt, where + "body names another origin or size");
-      } else if (size > n) {
-        fail(std::nullopt, where + "beyond the tree");
-      } else {
-        auto root = TreeRoot(size, rows);
-        if (!root.ok() || *root != body->root) fail(std::nullopt, where + "root differs from the tree's");
-      }
-      if (!report.ok) return Corruption("stop");
-      ++report.checkpoints;
-      return Status::Ok();
-    });
-    if (!s.ok() && report.ok) return s;
-  }
-
-  // The documents index: the same (document, index) pairs as the entries.
-  // Records for indices past the snapshot are counted: damage.
-  auto summed = index_sum.get();
-  if (report.ok && !summed.ok() && summed.status().code() == StatusCode::kUnavailable) {
-    summed = SumDocIndex(view, n);
-  }
-  if (report.ok && !summed.ok()) {
-    // A malformed index (a chunk out of order, a run short of records, a
-    // bad state record) is damage to report, not a failure to audit.
-    if (summed.status().code() != StatusCode::kCorruption) return summed.status();
-    fail(std::nullopt, summed.status().message());
-  }
-  if (report.ok) {
-    const DocSum& index_docs = *summed;
-    report.doc_records = index_docs.count;
-    if (!(index_docs == entry_docs)) {
-      // Find the first culprit the slow way.
-      std::optional<uint64_t> culprit;
-      std::string what = "documents index differs from the entries";
-      Status scan = view.ForEachDocIndex([&](const crypto::Digest& sha, uint64_t index) -> Status {
-        auto bytes = view.GetEntry(index);
-        std::optional<crypto::Digest> doc;
-        if (bytes.ok()) {
-          auto e = options.entry_schema.ParseEntry(crypto::AsString(*bytes));
-          if (e.ok()) doc = e->doc_sha256;
-        }
-        if (index < n && (!doc || *doc != sha)) {
-          culprit = index;
-          what = "documents index lists entry " + std::to_string(index) + " under " +
-                 crypto::HexEncode(sha) + ", which it does not concern";
-          return Corruption("stop");
-        }
-        return Status::Ok();
-      });
-      (void)scan;
-      if (!culprit) {
-        Status missing = view.ForEachEntry(0, n, [&](uint64_t index, ByteView bytes) -> Status {
-          auto e = options.entry_schema.ParseEntry(crypto::AsString(bytes));
-          if (!e.ok() || !e->doc_sha256) return Status::Ok();
-          auto listed = view.DocIndices(*e->doc_sha256);
-          if (!listed.ok() || !std::binary_search(listed->begin(), listed->end(), index)) {
-            culprit = index;
-            what = "entry " + std::to_string(index) + " is missing from the documents index";
-            return Corruption("stop");
-          }
-          return Status::Ok();
-        });
-        (void)missing;
-      }
-      // Records beyond the snapshot belong to a writer's later commit only
-      // if such entries exist now; a plain count difference is damage.
-      if (culprit || index_docs.count != entry_docs.count) fail(culprit, what);
-    }
-  }
+  Auditor audit(options, std::move(store), std::move(view));
+  AuditReport& report = audit.report();
+  QUIPU_RETURN_IF_ERROR(audit.CheckKey());
+  audit.StartIndexSum();
+  Status s = Status::Ok();
+  audit.CheckEntries();
+  if (report.ok) s = audit.CheckRowsEndWithTheTree();
+  if (s.ok() && report.ok) s = audit.CheckBlocks();
+  if (s.ok() && report.ok) s = audit.CheckCheckpoints();
+  if (s.ok() && report.ok) s = audit.CheckDocIndex();
+  audit.Finish();
+  QUIPU_RETURN_IF_ERROR(s);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -415,6 +415,155 @@ struct TableSpec {
   MDB_dbi StoreTables::*member;
 };
 
+// The store's own tables, always all there once the meta table is.
+const TableSpec kTables[] = {
+    {"meta", 0, &StoreTables::meta},
+    {"entries", 0, &StoreTables::entries},
+    {"tiles", 0, &StoreTables::tiles},
+    {"docs", MDB_DUPSORT | MDB_DUPFIXED, &StoreTables::docs},
+    {"checkpoints", 0, &StoreTables::checkpoints},
+    {"blocks", 0, &StoreTables::blocks},
+};
+
+// The data directory exists (a writer creates it) and is a directory.
+Status CheckDataDirectory(const std::string& dir, bool read_only) {
+  if (!read_only && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError("cannot create data directory " + dir + ": " + ErrnoText(errno));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT) return NotFound("data directory " + dir + " does not exist");
+    return IoError("cannot stat data directory " + dir + ": " + ErrnoText(err));
+  }
+  if (!S_ISDIR(st.st_mode)) return IoError("data directory " + dir + " is not a directory");
+  return Status::Ok();
+}
+
+// The writer lock, taken into `*fd` (quipu.lock, holding the writer's pid).
+// flock() locks belong to an open file description, so a second open in
+// this process conflicts just as another process does.
+Status TakeWriterLock(const std::string& dir, int* fd) {
+  const std::string lock_path = dir + "/quipu.lock";
+  *fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (*fd < 0) return IoError("cannot open writer lock file " + lock_path + ": " + ErrnoText(errno));
+  if (::flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err != EWOULDBLOCK) return IoError("cannot lock " + lock_path + ": " + ErrnoText(err));
+    char buf[32] = {0};
+    ssize_t n = ::pread(*fd, buf, sizeof buf - 1, 0);
+    long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+    std::string holder = pid <= 0 ? std::string("another process")
+                         : pid == ::getpid() ? "this process (pid " + std::to_string(pid) + ")"
+                                             : "pid " + std::to_string(pid);
+    return Unavailable("data directory " + dir + " is in use by another writer: " + holder + " holds " + lock_path);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(*fd, 0) != 0 || ::pwrite(*fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return IoError("cannot write pid to " + lock_path + ": " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+// The transaction the tables are opened in: a reader's (after the map a
+// writer grew meanwhile) or the writer's.
+Result<lmdb::Txn> BeginOpening(lmdb::Env& env, bool read_only) {
+  if (!read_only) {
+    QUIPU_ASSIGN_OR_RETURN(lmdb::WriteTxn w, lmdb::WriteTxn::Begin(env));
+    return lmdb::Txn(std::move(w));
+  }
+  int rc = 0;
+  auto read_txn = lmdb::ReadTxn::Begin(env, &rc);
+  if (rc == MDB_MAP_RESIZED) {  // the writer grew the map as we opened
+    QUIPU_RETURN_IF_ERROR(env.SetMapSize(0));
+    read_txn = lmdb::ReadTxn::Begin(env);
+  }
+  if (!read_txn.ok()) return read_txn.status();
+  return lmdb::Txn(std::move(*read_txn));
+}
+
+// Whether the file is new (no meta table, no table at all). Tables without
+// meta mean a damaged main tree, not a new file: every table is created
+// with meta in one commit, and making them anew would start a second
+// history beside the lost one.
+Result<bool> IsFresh(lmdb::Txn& txn, const std::string& dir, const std::string& data_path, bool read_only) {
+  auto meta = lmdb::OpenDb(txn, "meta", 0, /*create=*/false);
+  if (meta.ok()) return false;
+  if (meta.status().code() != StatusCode::kNotFound) return meta.status().WithContext(data_path);
+  MDB_dbi main_dbi = 0;
+  MDB_stat main_stat;
+  int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main_dbi);
+  if (rc == 0) rc = mdb_stat(txn.get(), main_dbi, &main_stat);
+  QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(rc, "read the table list of " + data_path));
+  if (main_stat.ms_entries != 0) {
+    return Corruption(data_path + " lists " + std::to_string(main_stat.ms_entries) +
+                      " tables but no meta table: the file is damaged; restore it from a backup "
+                      "(README, Operations)");
+  }
+  if (read_only) {
+    return NotFound("data directory " + dir + " holds no quipu ledger (no meta table in " + data_path + ")");
+  }
+  return true;
+}
+
+// Every table's handle into `tables`; a writer creates what is missing. A
+// private table may be newer than the directory, and format 1 had no runs
+// table: a reader goes without them (their handles stay 0).
+Status OpenTables(lmdb::Txn& txn, const StoreOptions& options, const std::string& data_path, StoreTables& tables) {
+  const bool create = !options.read_only;
+  for (const TableSpec& spec : kTables) {
+    QUIPU_ASSIGN_OR_RETURN(tables.*spec.member, lmdb::OpenDb(txn, spec.name, spec.flags, create));
+  }
+  auto docruns = lmdb::OpenDb(txn, "docruns", 0, create);
+  if (docruns.ok()) tables.docruns = *docruns;
+  else if (!(options.read_only && docruns.status().code() == StatusCode::kNotFound)) return docruns.status();
+  for (const PrivateTable& t : options.private_tables) {
+    StoreTables::Private p{t};
+    const std::string name(t.name());
+    auto dbi = lmdb::OpenDb(txn, name.c_str(), 0, create);
+    if (dbi.ok()) {
+      p.dbi = *dbi;
+      p.exists = true;
+    } else if (!(options.read_only && dbi.status().code() == StatusCode::kNotFound)) {
+      return dbi.status().WithContext(data_path);
+    }
+    tables.private_tables.push_back(p);
+  }
+  return Status::Ok();
+}
+
+// Records the format version in a fresh file; otherwise checks it (refusing
+// a newer format) and, for a writer, raises an older one: 1 → 2, new
+// documents-index records go to `docruns` (a format-1 quipu must not write
+// `docs` alone any more); 2 → 3, the private tables may be ones a format-2
+// quipu does not open.
+Status CheckFormatVersion(lmdb::Txn& txn, MDB_dbi meta, bool fresh, bool read_only, const std::string& dir,
+                          const std::string& data_path) {
+  MDB_val version_key = lmdb::ToVal(kFormatVersionKey);
+  if (fresh) {
+    lmdb::U64Key version(kStoreFormatVersion);
+    MDB_val v = version.val();
+    return lmdb::FromMdb(mdb_put(txn.get(), meta, &version_key, &v, 0), "record format version in " + data_path);
+  }
+  MDB_val v;
+  int rc = mdb_get(txn.get(), meta, &version_key, &v);
+  if (rc == MDB_NOTFOUND) return Corruption("data directory " + dir + " has no format version in its meta table");
+  QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(rc, "read format version of " + data_path));
+  if (v.mv_size != 8) return Corruption("data directory " + dir + " has a malformed format version");
+  uint64_t version = lmdb::LoadU64BE(static_cast<const uint8_t*>(v.mv_data));
+  if (version > kStoreFormatVersion) {
+    return Unavailable("data directory " + dir + " format version " + std::to_string(version) +
+                       " is newer than this quipu (" + std::to_string(kStoreFormatVersion) + "); upgrade quipu");
+  }
+  if (version == 0) return Corruption("data directory " + dir + " has format version 0");
+  if (version < kStoreFormatVersion && !read_only) {
+    lmdb::U64Key current(kStoreFormatVersion);
+    MDB_val cv = current.val();
+    return lmdb::FromMdb(mdb_put(txn.get(), meta, &version_key, &cv, 0), "upgrade format version of " + data_path);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Store::Store(std::string dir, const StoreOptions& options)
@@ -434,52 +583,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   }
   QUIPU_RETURN_IF_ERROR(CheckPrivateTables(options.private_tables));
   std::unique_ptr<Store> store(new Store(dir, options));
-
-  if (!options.read_only && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return IoError("cannot create data directory " + dir + ": " + ErrnoText(errno));
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
-    int err = errno;
-    if (err == ENOENT) return NotFound("data directory " + dir + " does not exist");
-    return IoError("cannot stat data directory " + dir + ": " + ErrnoText(err));
-  }
-  if (!S_ISDIR(st.st_mode)) return IoError("data directory " + dir + " is not a directory");
-
-  if (!options.read_only) {
-    // The writer lock. flock() locks belong to an open file description, so
-    // a second open in this process conflicts just as another process does.
-    std::string lock_path = dir + "/quipu.lock";
-    store->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (store->lock_fd_ < 0) {
-      return IoError("cannot open writer lock file " + lock_path + ": " + ErrnoText(errno));
-    }
-    if (::flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-      int err = errno;
-      if (err != EWOULDBLOCK) {
-        return IoError("cannot lock " + lock_path + ": " + ErrnoText(err));
-      }
-      char buf[32] = {0};
-      ssize_t n = ::pread(store->lock_fd_, buf, sizeof buf - 1, 0);
-      long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
-      std::string holder = pid <= 0 ? std::string("another process")
-                           : pid == ::getpid() ? "this process (pid " + std::to_string(pid) + ")"
-                                               : "pid " + std::to_string(pid);
-      return Unavailable("data directory " + dir + " is in use by another writer: " + holder +
-                         " holds " + lock_path);
-    }
-    std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(store->lock_fd_, 0) != 0 ||
-        ::pwrite(store->lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-      return IoError("cannot write pid to " + lock_path + ": " + ErrnoText(errno));
-    }
-  }
+  QUIPU_RETURN_IF_ERROR(CheckDataDirectory(dir, options.read_only));
+  if (!options.read_only) QUIPU_RETURN_IF_ERROR(TakeWriterLock(dir, &store->lock_fd_));
 
   lmdb::EnvOptions env_options;
   env_options.map_size = options.initial_map_size;
   env_options.read_only = options.read_only;
   env_options.no_sync = options.sync == SyncMode::kNone;
-  std::string data_path = dir + "/ledger.mdb";
+  const std::string data_path = dir + "/ledger.mdb";
   auto env = lmdb::Env::Open(data_path, env_options);
   if (!env.ok()) {
     if (env.status().code() == StatusCode::kNotFound) {
@@ -489,108 +600,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   }
   store->env_ = std::move(*env);
 
-  // Open every table in one transaction; a writer creates them (and records
-  // the format version) on first use. The store's own tables are always all
-  // there; a private table may be newer than the directory.
-  static const TableSpec kTables[] = {
-      {"meta", 0, &StoreTables::meta},
-      {"entries", 0, &StoreTables::entries},
-      {"tiles", 0, &StoreTables::tiles},
-      {"docs", MDB_DUPSORT | MDB_DUPFIXED, &StoreTables::docs},
-      {"checkpoints", 0, &StoreTables::checkpoints},
-      {"blocks", 0, &StoreTables::blocks},
-  };
-  lmdb::Txn txn;
-  if (options.read_only) {
-    int rc = 0;
-    auto read_txn = lmdb::ReadTxn::Begin(*store->env_, &rc);
-    if (rc == MDB_MAP_RESIZED) {  // the writer grew the map as we opened
-      QUIPU_RETURN_IF_ERROR(store->env_->SetMapSize(0));
-      read_txn = lmdb::ReadTxn::Begin(*store->env_);
-    }
-    if (!read_txn.ok()) return read_txn.status();
-    txn = std::move(*read_txn);
-  } else {
-    QUIPU_ASSIGN_OR_RETURN(txn, lmdb::WriteTxn::Begin(*store->env_));
-  }
-  auto meta = lmdb::OpenDb(txn, "meta", 0, /*create=*/false);
-  bool fresh = false;
-  if (!meta.ok()) {
-    if (meta.status().code() != StatusCode::kNotFound) return meta.status().WithContext(data_path);
-    // Every table is created with meta in one commit: tables without meta
-    // mean a damaged main tree, not a new file (making the tables anew
-    // would start a second history beside the lost one).
-    MDB_dbi main_dbi = 0;
-    MDB_stat main_stat;
-    int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main_dbi);
-    if (rc == 0) rc = mdb_stat(txn.get(), main_dbi, &main_stat);
-    QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(rc, "read the table list of " + data_path));
-    if (main_stat.ms_entries != 0) {
-      return Corruption(data_path + " lists " + std::to_string(main_stat.ms_entries) +
-                        " tables but no meta table: the file is damaged; restore it from a backup "
-                        "(README, Operations)");
-    }
-    if (options.read_only) {
-      return NotFound("data directory " + dir + " holds no quipu ledger (no meta table in " +
-                      data_path + ")");
-    }
-    fresh = true;
-  }
-  const bool create = !options.read_only;
-  for (const TableSpec& spec : kTables) {
-    QUIPU_ASSIGN_OR_RETURN(store->tables_.get()->*spec.member,
-                           lmdb::OpenDb(txn, spec.name, spec.flags, create));
-  }
-  // Format 1 had no runs table; a read-only open of such a directory reads
-  // the `docs` table alone (docruns stays 0).
-  auto docruns = lmdb::OpenDb(txn, "docruns", 0, create);
-  if (docruns.ok()) store->tables_->docruns = *docruns;
-  else if (!(options.read_only && docruns.status().code() == StatusCode::kNotFound)) return docruns.status();
-  for (const PrivateTable& t : options.private_tables) {
-    StoreTables::Private p{t};
-    const std::string name(t.name());
-    auto dbi = lmdb::OpenDb(txn, name.c_str(), 0, create);
-    if (dbi.ok()) {
-      p.dbi = *dbi;
-      p.exists = true;
-    } else if (!(options.read_only && dbi.status().code() == StatusCode::kNotFound)) {
-      return dbi.status().WithContext(data_path);
-    }
-    store->tables_->private_tables.push_back(p);
-  }
-
-  MDB_val version_key = lmdb::ToVal(kFormatVersionKey);
-  if (fresh) {
-    lmdb::U64Key version(kStoreFormatVersion);
-    MDB_val v = version.val();
-    QUIPU_RETURN_IF_ERROR(
-        lmdb::FromMdb(mdb_put(txn.get(), store->tables_->meta, &version_key, &v, 0),
-                      "record format version in " + data_path));
-  } else {
-    MDB_val v;
-    int rc = mdb_get(txn.get(), store->tables_->meta, &version_key, &v);
-    if (rc == MDB_NOTFOUND) {
-      return Corruption("data directory " + dir + " has no format version in its meta table");
-    }
-    QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(rc, "read format version of " + data_path));
-    if (v.mv_size != 8) return Corruption("data directory " + dir + " has a malformed format version");
-    uint64_t version = lmdb::LoadU64BE(static_cast<const uint8_t*>(v.mv_data));
-    if (version > kStoreFormatVersion) {
-      return Unavailable("data directory " + dir + " format version " + std::to_string(version) +
-                         " is newer than this quipu (" + std::to_string(kStoreFormatVersion) +
-                         "); upgrade quipu");
-    }
-    if (version == 0) return Corruption("data directory " + dir + " has format version 0");
-    if (version < kStoreFormatVersion && !options.read_only) {
-      // 1 → 2: new documents-index records go to `docruns`; a format-1
-      // quipu must not write `docs` alone any more. 2 → 3: the private
-      // tables may be ones a format-2 quipu does not open.
-      lmdb::U64Key current(kStoreFormatVersion);
-      MDB_val cv = current.val();
-      QUIPU_RETURN_IF_ERROR(lmdb::FromMdb(mdb_put(txn.get(), store->tables_->meta, &version_key, &cv, 0),
-                                          "upgrade format version of " + data_path));
-    }
-  }
+  // Every table in one transaction; a writer creates them (and records the
+  // format version) on first use.
+  QUIPU_ASSIGN_OR_RETURN(lmdb::Txn txn, BeginOpening(*store->env_, options.read_only));
+  QUIPU_ASSIGN_OR_RETURN(const bool fresh, IsFresh(txn, dir, data_path, options.read_only));
+  QUIPU_RETURN_IF_ERROR(OpenTables(txn, options, data_path, *store->tables_));
+  QUIPU_RETURN_IF_ERROR(CheckFormatVersion(txn, store->tables_->meta, fresh, options.read_only, dir, data_path));
   // Committing (a read transaction too) keeps the table handles for the
   // life of the environment.
   QUIPU_RETURN_IF_ERROR(txn.Commit().WithContext("open tables of " + data_path));

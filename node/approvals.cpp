@@ -96,6 +96,18 @@ Status PutOutbox(PrivateTxn& txn, const std::array<uint8_t, 32>& key, int64_t no
 
 std::string FormatMicros(int64_t us) { return ledger::FormatTime(us); }
 
+// What a request keeps of its message code: hex(HMAC-SHA-256(data key,
+// "quipu/code/v1" 0x00 request id 0x00 code)), so that a copy of the data
+// file alone does not give the code away (a million guesses would).
+std::string CodeHash(const std::array<uint8_t, 32>& key, std::string_view rid, std::string_view code) {
+  std::string message = "quipu/code/v1";
+  message.push_back('\0');
+  message.append(rid);
+  message.push_back('\0');
+  message.append(code);
+  return crypto::HexEncode(crypto::HmacSha256(key, message));
+}
+
 // The purpose a document's content is sealed for: bound to its request and place.
 std::string ContentPurpose(std::string_view rid, size_t i) {
   return "content:" + std::string(rid) + ":" + std::to_string(i);
@@ -118,6 +130,7 @@ Status DropContents(PrivateTxn& txn, const json& r) {
 // waits for it, and a code that arrives later only confuses its reader.
 std::string WhyCodeIsObsolete(const json& request, int64_t now) {
   if (!request.is_object()) return "the request no longer exists";
+  if (request.value("forgotten", false)) return "its citizen was forgotten";
   const std::string status = request.value("status", "");
   if (status != "pending") return "the request is " + status;
   if (now > request.value("expires_us", int64_t{0})) return "the request expired";
@@ -185,7 +198,8 @@ Approvals::Approvals(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, co
       options_(WithClock(std::move(options))),
       per_client_(options_.requests_per_client_hour, options_.requests_per_client_hour / 60, options_.clock),
       per_citizen_(options_.requests_per_citizen_hour, options_.requests_per_citizen_hour, options_.clock),
-      deliveries_(options_.deliveries_per_citizen_hour, options_.deliveries_per_citizen_hour, options_.clock) {}
+      deliveries_(options_.deliveries_per_citizen_hour, options_.deliveries_per_citizen_hour, options_.clock),
+      content_bytes_(options_.content_bytes_per_client_hour, options_.content_bytes_per_client_burst, options_.clock) {}
 
 // --- subjects ----------------------------------------------------------------
 
@@ -260,6 +274,7 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
       r["subject"] = "";
       r["forgotten"] = true;
       r.erase("code_hash");
+      r.erase("description");  // the institution's words may name the citizen
       QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), r.dump()));
     }
     for (const std::string& key : codes) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, key));
@@ -426,12 +441,33 @@ namespace {
 // A request's stored record (docs/records.md), by id. kNotFound for an id
 // that is unknown or another client's (the same answer: another client's
 // request does not exist, as far as this client knows).
-Result<json> LoadRequest(const ledger::Log& log, const ClientInfo& client, const std::string& id) {
+// The stored request `id`; kNotFound when there is none.
+Result<json> ReadRequest(const ledger::Log& log, const std::string& id) {
   if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
   QUIPU_ASSIGN_OR_RETURN(auto v, log.ReadPrivate(tables::kApprovals, RequestKey(id)));
   if (!v) return NotFound("no approval request " + id);
-  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
+  return ParseRecord(*v, "approval request");
+}
+
+// The request as `client` may see it: another client's is kNotFound too.
+Result<json> LoadRequest(const ledger::Log& log, const ClientInfo& client, const std::string& id) {
+  QUIPU_ASSIGN_OR_RETURN(json r, ReadRequest(log, id));
   if (r.value("client", "") != client.id) return NotFound("no approval request " + id);
+  return r;
+}
+
+// Whether `r` names the citizen logged in with `document_number`: another
+// citizen's request (or a forgotten one's) is kPermissionDenied.
+Status CheckCitizen(const json& r, std::string_view document_number) {
+  if (document_number.empty() || r.value("subject", "") != document_number) {
+    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
+  }
+  return Status::Ok();
+}
+
+Result<json> LoadCitizensRequest(const ledger::Log& log, std::string_view document_number, const std::string& id) {
+  QUIPU_ASSIGN_OR_RETURN(json r, ReadRequest(log, id));
+  QUIPU_RETURN_IF_ERROR(CheckCitizen(r, document_number));
   return r;
 }
 
@@ -574,6 +610,16 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   if (!per_citizen_.Allow(subject)) {
     return LimitReached("too many requests for this citizen in an hour", per_citizen_.WaitMicros(subject));
   }
+  // Content is kept until the request ends: its bytes are budgeted per client.
+  double content_bytes = 0;
+  for (const RequestedDocument& d : request.documents) {
+    if (d.document.content) content_bytes += static_cast<double>(d.document.content->size());
+  }
+  if (content_bytes > 0 && !content_bytes_.Allow(client.id, content_bytes)) {
+    return LimitReached("this client sends too much document content for the citizens' pages in an hour "
+                        "(send documents by their sha256, or wait)",
+                        content_bytes_.WaitMicros(client.id, content_bytes));
+  }
   // Whether the citizen has enrolled a factor is not asked here: the answer
   // is the same for every citizen (the citizen enrols on the node's page).
   QUIPU_ASSIGN_OR_RETURN(const json docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
@@ -630,13 +676,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
 }
 
 Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_number, const std::string& id) const {
-  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
-  if (!v) return NotFound("no approval request " + id);
-  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
-  if (r.value("subject", "") != document_number) {
-    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
-  }
+  QUIPU_ASSIGN_OR_RETURN(json r, LoadCitizensRequest(log_, document_number, id));
   const ApprovalView view = ViewOf(r, options_.clock(), options_.max_wrong_codes);
   CitizenRequestView out;
   out.id = view.id;
@@ -679,20 +719,15 @@ Result<std::vector<CitizenRequestView>> Approvals::ListForCitizen(std::string_vi
 
 Result<DocumentContent> Approvals::ContentForCitizen(std::string_view document_number, const std::string& id,
                                                      size_t i) const {
-  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
-  if (!v) return NotFound("no approval request " + id);
-  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
-  if (document_number.empty() || r.value("subject", "") != document_number) {
-    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
-  }
+  QUIPU_ASSIGN_OR_RETURN(json r, LoadCitizensRequest(log_, document_number, id));
   const std::vector<ApprovalDocument> docs = StoredDocuments(r);
   if (i >= docs.size()) return NotFound("request " + id + " has no document " + std::to_string(i));
   if (!docs[i].content) return NotFound("document " + std::to_string(i) + " was sent by its hash only");
   const int64_t expires = r.value("expires_us", int64_t{0});
-  if (r.value("status", "") != "pending" || options_.clock() > expires) {
+  if (r.value("status", "") != "pending") {
     return FailedPrecondition("request " + id + " is no longer pending: its documents' contents are deleted");
   }
+  if (options_.clock() > expires) return Expired("request " + id + " expired: its documents' contents are deleted");
   QUIPU_ASSIGN_OR_RETURN(auto sealed, log_.ReadPrivate(tables::kContents, ContentKey(expires, id, i)));
   if (!sealed) return FailedPrecondition("request " + id + " is no longer pending: its documents' contents are deleted");
   DocumentContent out;
@@ -776,8 +811,11 @@ Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32
     out.step = *matched;
   } else {
     const std::string want = request.value("code_hash", "");
-    const std::string got = crypto::HexEncode(crypto::Sha256(id + ":" + code));
-    if (want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0) out.step = 0;
+    auto same = [&want](const std::string& got) {
+      return want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0;
+    };
+    // Requests of an earlier version kept SHA-256(id ":" code).
+    if (same(CodeHash(data_key, id, code)) || same(crypto::HexEncode(crypto::Sha256(id + ":" + code)))) out.step = 0;
   }
   return out;
 }
@@ -832,13 +870,7 @@ std::string Masked(Channel channel, const std::string& to) {
 
 Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std::string& id,
                                      const CitizenContact& contact) {
-  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
-  if (!v) return NotFound("no approval request " + id);
-  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
-  if (document_number.empty() || r.value("subject", "") != document_number) {
-    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
-  }
+  QUIPU_ASSIGN_OR_RETURN(json r, LoadCitizensRequest(log_, document_number, id));
   const int64_t now = options_.clock();
   QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
   if (r.value("factor", "totp") != "message") {
@@ -854,8 +886,13 @@ Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std
                                   ? "your identity provider gives no verified phone number to send the code to"
                                   : "your identity provider gives no verified e-mail address to send the code to");
   }
-  if (to.size() > 254) return InvalidArgument("the contact the identity provider gives is too long");
+  if (to.size() > 254) return FailedPrecondition("the contact your identity provider gives is too long to use");
   const std::string subject(document_number);
+  QUIPU_ASSIGN_OR_RETURN(auto sv, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject)));
+  if (sv) {
+    QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
+    QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));  // no code is of use meanwhile
+  }
   if (!deliveries_.Allow(subject)) {
     return LimitReached("too many codes sent to you in an hour", deliveries_.WaitMicros(subject));
   }
@@ -877,7 +914,7 @@ Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std
                          {"institution", client.name},
                          {"documents", documents},
                          {"text", MessageText(client.name, documents, code, options_.ttl_seconds)}};
-  const std::string code_hash = crypto::HexEncode(crypto::Sha256(id + ":" + code));
+  const std::string code_hash = CodeHash(data_key_, id, code);
   sodium_memzero(code.data(), code.size());
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
@@ -901,14 +938,9 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
   if (code.size() < 6 || code.size() > 8 || code.find_first_not_of("0123456789") != std::string::npos) {
     return InvalidArgument("code: 6 to 8 digits");
   }
-  if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, RequestKey(id)));
-  if (!v) return NotFound("no approval request " + id);
-  QUIPU_ASSIGN_OR_RETURN(json r, ParseRecord(*v, "approval request"));
+  QUIPU_ASSIGN_OR_RETURN(json r, ReadRequest(log_, id));
   if (r.value("forgotten", false)) return FailedPrecondition("the citizen of this request was forgotten");
-  if (citizen.empty() || r.value("subject", "") != citizen) {
-    return PermissionDenied("this request is for another citizen: log in as the citizen it names");
-  }
+  QUIPU_RETURN_IF_ERROR(CheckCitizen(r, citizen));
   QUIPU_ASSIGN_OR_RETURN(ClientInfo client, clients_.Get(r.value("client", "")));
   const int64_t now = options_.clock();
   QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
@@ -942,6 +974,9 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
     QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
     if (s.is_null() || s.value("salt", "") != salt) return FailedPrecondition("the subject was forgotten meanwhile");
     QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
+    if (!totp && cur.value("code_hash", "") != r.value("code_hash", "")) {
+      return PermissionDenied("this code was replaced by a newer one: use the last code sent");
+    }
     if (totp) {
       // A code is accepted once per subject: its step must be newer.
       if (*step <= s.value("last_step", uint64_t{0})) return PermissionDenied("this code was already used");

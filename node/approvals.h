@@ -44,6 +44,11 @@ struct ApprovalsOptions {
   double requests_per_client_hour = 360000;
   double requests_per_citizen_hour = 20;
   double deliveries_per_citizen_hour = 10;
+  // Bytes of document content a client may send an hour (kept, sealed,
+  // while its requests are pending, for the citizens' pages), and at once:
+  // what bounds the `contents` table. 0: no limit.
+  double content_bytes_per_client_hour = double(uint64_t{2} << 30);
+  double content_bytes_per_client_burst = double(uint64_t{512} << 20);
   std::function<int64_t()> clock;      // unix microseconds; default: the system clock
   // Called (on the caller's thread, after the commit) when a request or a
   // decision queued an outbox item: the notifier's Kick, so that a code or
@@ -274,7 +279,8 @@ class Approvals {
   // deletes them in the same commit, DropExpiredContents once it expired.
   // Errors: kNotFound (unknown id or document, or a document sent by its
   // hash only), kPermissionDenied (a request that names another citizen),
-  // kFailedPrecondition (no longer pending: the content is gone),
+  // kFailedPrecondition (decided, locked or forgotten: the content is gone),
+  // kExpired (the request expired: the content is gone too),
   // kCorruption (a content that does not open with the data key).
   Result<DocumentContent> ContentForCitizen(std::string_view document_number, const std::string& id,
                                             size_t i) const;
@@ -345,6 +351,7 @@ class Approvals {
   RateLimiter per_client_;
   RateLimiter per_citizen_;
   RateLimiter deliveries_;
+  RateLimiter content_bytes_;
 };
 
 // The text the message factor sends (Spanish): who asks, how many

@@ -25,10 +25,11 @@ std::optional<int64_t> Seconds(const json& claims, const char* name) {
   return static_cast<int64_t>(v);
 }
 
-// False only for a claim that is the boolean false.
-bool NotFalse(const json& claims, const char* name) {
+// True only for a claim that is the boolean true: a contact a code may be
+// sent to must be one the provider verified.
+bool IsTrue(const json& claims, const char* name) {
   auto it = claims.find(name);
-  return it == claims.end() || !it->is_boolean() || it->get<bool>();
+  return it != claims.end() && it->is_boolean() && it->get<bool>();
 }
 
 // The citizen's claims from `claims` (an ID token's or userinfo's), each
@@ -39,8 +40,8 @@ void TakeClaims(const json& claims, const IdTokenRules& rules, Citizen& c) {
   };
   take(c.document_number, Text(claims, rules.document_claim.c_str()));
   take(c.name, Text(claims, "name"));
-  if (NotFalse(claims, "email_verified")) take(c.email, Text(claims, "email"));
-  if (NotFalse(claims, "phone_number_verified")) take(c.phone, Text(claims, "phone_number"));
+  if (IsTrue(claims, "email_verified")) take(c.email, Text(claims, "email"));
+  if (IsTrue(claims, "phone_number_verified")) take(c.phone, Text(claims, "phone_number"));
 }
 
 }  // namespace

@@ -35,8 +35,8 @@ struct Citizen {
   std::string subject;          // `sub`: the provider's stable id
   std::string document_number;  // the document claim (IsValidSubjectId's shape)
   std::string name;             // `name`, when given
-  std::string email;            // `email`, when given and `email_verified` is not false
-  std::string phone;            // `phone_number`, when given and `phone_number_verified` is not false
+  std::string email;            // `email`, when given with `email_verified` true
+  std::string phone;            // `phone_number`, when given with `phone_number_verified` true
 };
 
 // Checks `token`'s signature (RS256, PS256 or ES256 by one of `keys`) and

@@ -12,7 +12,7 @@ double RateLimiter::Refilled(const Bucket& b, int64_t now) const {
   return std::min(burst_, b.tokens + static_cast<double>(std::max<int64_t>(0, now - b.last)) * per_micro_);
 }
 
-bool RateLimiter::Allow(std::string_view key) {
+bool RateLimiter::Allow(std::string_view key, double tokens) {
   if (per_micro_ <= 0) return true;
   const int64_t now = clock_();
   std::lock_guard lock(mu_);
@@ -31,18 +31,18 @@ bool RateLimiter::Allow(std::string_view key) {
   Bucket& b = it->second;
   b.tokens = Refilled(b, now);
   b.last = now;
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
+  if (b.tokens < tokens) return false;
+  b.tokens -= tokens;
   return true;
 }
 
-int64_t RateLimiter::WaitMicros(std::string_view key) const {
+int64_t RateLimiter::WaitMicros(std::string_view key, double wanted) const {
   if (per_micro_ <= 0) return 0;
   std::lock_guard lock(mu_);
   auto it = buckets_.find(std::string(key));
   if (it == buckets_.end()) return 0;
   const double tokens = Refilled(it->second, clock_());
-  return tokens >= 1 ? 0 : static_cast<int64_t>(std::ceil((1 - tokens) / per_micro_));
+  return tokens >= wanted ? 0 : static_cast<int64_t>(std::ceil((wanted - tokens) / per_micro_));
 }
 
 void RateLimiter::Forget(std::string_view key) {

@@ -17,10 +17,11 @@ class RateLimiter {
   // `clock`: unix (or any monotonic) microseconds. per_hour 0: no limit.
   RateLimiter(double per_hour, double burst, std::function<int64_t()> clock, size_t max_keys = 100000);
 
-  // Takes a token for `key`; false (and nothing taken) when it has none.
-  bool Allow(std::string_view key);
-  // Microseconds until `key` has a token again (0 when it has one).
-  int64_t WaitMicros(std::string_view key) const;
+  // Takes `tokens` from `key`'s bucket; false (and nothing taken) when it
+  // has fewer (a request for more than `burst` never passes).
+  bool Allow(std::string_view key, double tokens = 1);
+  // Microseconds until `key` has `tokens` again (0 when it has them).
+  int64_t WaitMicros(std::string_view key, double tokens = 1) const;
   // Drops what is kept about `key` (a forgotten citizen).
   void Forget(std::string_view key);
 

@@ -19,8 +19,8 @@ import { canonicalizeBytes } from './jcs.js';
 import { sha256, toHex } from './merkle.js';
 
 pdfjs.GlobalWorkerOptions.workerSrc = '/pdf.worker.mjs';
-const MAX_PAGES = 30;           // pages rendered of one PDF
-const MAX_JSON_CHARS = 200000;  // characters shown of one JSON document
+const MAX_PAGES = 30;           // pages of one PDF rendered at once (a button shows more)
+const MAX_JSON_CHARS = 200000;  // characters of one JSON document shown at once (a button shows all)
 
 const TEXT = {
   es: {
@@ -41,8 +41,8 @@ const TEXT = {
     loading: 'Cargando el documento…', contentOk: 'El contenido mostrado es el que se registrará (su SHA-256 coincide).',
     contentBad: 'El contenido recibido no corresponde a su SHA-256: no lo apruebe.',
     contentGone: 'El contenido ya no está disponible.', renderFailed: 'No se pudo mostrar el documento: {0}',
-    pageOf: 'Página {0} de {1}', morePages: 'Se muestran las primeras {0} páginas de {1}.',
-    jsonCut: 'Se muestra solo el comienzo del documento.',
+    pageOf: 'Página {0} de {1}', morePages: 'Mostrar más páginas ({0} de {1} mostradas)',
+    jsonCut: 'Mostrar todo el documento',
     hashOnly: 'La institución envió solo la huella (SHA-256) de este documento. Abra su copia del archivo para comprobar que es el mismo: no sale de su navegador.',
     chooseFile: 'Comparar un archivo', match: 'Coincide: es el documento que se le pide aprobar.',
     noMatch: 'No coincide: ese archivo no es el documento que se le pide aprobar.',
@@ -68,8 +68,8 @@ const TEXT = {
     loading: 'Loading the document…', contentOk: 'The content shown is what will be recorded (its SHA-256 matches).',
     contentBad: 'The content received does not match its SHA-256: do not approve it.',
     contentGone: 'The content is no longer available.', renderFailed: 'The document could not be shown: {0}',
-    pageOf: 'Page {0} of {1}', morePages: 'The first {0} pages of {1} are shown.',
-    jsonCut: 'Only the beginning of the document is shown.',
+    pageOf: 'Page {0} of {1}', morePages: 'Show more pages ({0} of {1} shown)',
+    jsonCut: 'Show the whole document',
     hashOnly: 'The institution sent only this document\'s fingerprint (SHA-256). Open your copy of the file to check it is the same: it does not leave your browser.',
     chooseFile: 'Compare a file', match: 'It matches: this is the document you are asked to approve.',
     noMatch: 'No match: that file is not the document you are asked to approve.',
@@ -186,10 +186,14 @@ function humanSize(n) {
 
 async function renderPdf(bytes, into, name) {
   const pdf = await pdfjs.getDocument({ data: bytes, isEvalSupported: false, enableXfa: false,
-                                        disableAutoFetch: true, useSystemFonts: true }).promise;
-  const shown = Math.min(pdf.numPages, MAX_PAGES);
-  if (pdf.numPages > shown) into.append(label('p', 'morePages', [shown, pdf.numPages], 'help'));
-  for (let n = 1; n <= shown; n++) {
+                                        disableAutoFetch: true, useSystemFonts: true,
+                                        wasmUrl: '/pdfjs/wasm/' }).promise;
+  await renderPages(pdf, 1, Math.min(pdf.numPages, MAX_PAGES), into, name);
+}
+
+// Pages from..to, then a button for the next ones: every page can be seen.
+async function renderPages(pdf, from, to, into, name) {
+  for (let n = from; n <= to; n++) {
     const page = await pdf.getPage(n);
     const width = Math.max(200, into.clientWidth || 600);
     const viewport = page.getViewport({ scale: width / page.getViewport({ scale: 1 }).width });
@@ -207,7 +211,16 @@ async function renderPdf(bytes, into, name) {
     await page.render({ canvasContext: canvas.getContext('2d'), viewport,
                         transform: ratio === 1 ? null : [ratio, 0, 0, ratio, 0, 0] }).promise;
   }
-  into.dataset.rendered = String(shown);
+  into.dataset.rendered = String(to);
+  if (to < pdf.numPages) {
+    const more = label('button', 'morePages', [to, pdf.numPages]);
+    more.type = 'button';
+    more.addEventListener('click', () => {
+      more.remove();
+      renderPages(pdf, to + 1, Math.min(pdf.numPages, to + MAX_PAGES), into, name);
+    });
+    into.append(more);
+  }
 }
 
 function renderJson(bytes, into) {
@@ -216,9 +229,17 @@ function renderJson(bytes, into) {
   const text = JSON.stringify(JSON.parse(new TextDecoder().decode(canonicalizeBytes(bytes))), null, 2);
   const pre = document.createElement('pre');
   pre.className = 'json';
-  pre.textContent = text.length > MAX_JSON_CHARS ? text.slice(0, MAX_JSON_CHARS) : text;
+  pre.textContent = text.length > MAX_JSON_CHARS ? text.slice(0, MAX_JSON_CHARS) + '\n…' : text;
   into.append(pre);
-  if (text.length > MAX_JSON_CHARS) into.append(label('p', 'jsonCut', [], 'help'));
+  if (text.length > MAX_JSON_CHARS) {
+    const all = label('button', 'jsonCut');
+    all.type = 'button';
+    all.addEventListener('click', () => {
+      pre.textContent = text;
+      all.remove();
+    });
+    into.append(all);
+  }
   into.dataset.rendered = '1';
 }
 

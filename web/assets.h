@@ -9,8 +9,8 @@ namespace quipu::web {
 
 struct Asset {
   std::string_view path;          // "/", "/app.js", "/style.css", "/aprobar.html", "/aprobar.js",
-                                  // "/pdf.worker.mjs"
-  std::string_view content_type;  // with charset
+                                  // "/pdf.worker.mjs", "/pdfjs/wasm/*.wasm"
+  std::string_view content_type;  // with charset for text
   std::string_view body;          // static storage; "/" holds the placeholder
                                   // {{QUIPU_VKEY}} for the node to replace
 };

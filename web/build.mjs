@@ -27,3 +27,7 @@ for (const f of ['index.html', 'aprobar.html', 'style.css']) copyFileSync(join(h
 // pdf.js's worker, as its package builds it: the approval page renders the
 // PDFs a citizen is asked to approve with it (served at /pdf.worker.mjs).
 copyFileSync(join(here, 'node_modules/pdfjs-dist/build/pdf.worker.min.mjs'), join(out, 'pdf.worker.mjs'));
+// Its image decoders (JPEG 2000, JBIG2, colour profiles), served at /pdfjs/wasm/.
+for (const f of ['openjpeg.wasm', 'jbig2.wasm', 'qcms_bg.wasm']) {
+  copyFileSync(join(here, 'node_modules/pdfjs-dist/wasm', f), join(out, f));
+}

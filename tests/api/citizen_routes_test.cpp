@@ -143,9 +143,9 @@ TEST_F(CitizenRoutesTest, TheContentIsServedToThePagesOwnFetchOnlyAndNeverAsAPag
   EXPECT_EQ(headers["Cache-Control"], "no-store");
   EXPECT_EQ(headers["Content-Security-Policy"].rfind("sandbox", 0), 0u);
   EXPECT_EQ(headers["Content-Disposition"].rfind("attachment", 0), 0u);
-  // Once expired: gone (409), and no longer listed as readable.
+  // Once expired: gone (410), and no longer listed as readable.
   now_ += 601;
-  EXPECT_EQ(content(ana, ana_csrf, "0").status, 409u);
+  EXPECT_EQ(content(ana, ana_csrf, "0").status, 410u);
   EXPECT_FALSE(Body(citizen_handlers::Approval(routes_, Get(ana, {id})))["documents"][0].contains("content"));
 }
 

@@ -286,12 +286,12 @@ TEST(CitizenFactor, ContentsAreTheNamedCitizensToReadAndOnlyWhilePending) {
   EXPECT_EQ(*f.approvals->DropExpiredContents(), 0u);
   f.now += 601;
   const std::string live = ask(4).first;
-  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", expiring, 0).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", expiring, 0).status().code(), StatusCode::kExpired);
   EXPECT_EQ(*f.approvals->DropExpiredContents(), 2u);
   EXPECT_EQ(*f.approvals->DropExpiredContents(), 0u);
   EXPECT_EQ(StoredContents(*f.log), 1u);
   EXPECT_TRUE(f.approvals->ContentForCitizen("1234567", live, 0).ok());
-  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", also_expiring, 0).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(f.approvals->ContentForCitizen("1234567", also_expiring, 0).status().code(), StatusCode::kExpired);
 
   // A request locked by wrong codes loses its content at once.
   const std::string locked = ask(5).first;
@@ -359,6 +359,55 @@ TEST(CitizenFactor, ACodeIsSentOnlyWhenTheCitizenAsksAndToTheContactOfTheirLogin
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(f.approvals->SendCode("1234567", more, hers).ok()) << i;
   auto refused = f.approvals->SendCode("1234567", more, hers);
   EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted) << refused.status().ToString();
+}
+
+TEST(CitizenFactor, ContentIsBudgetedPerClientAndHashesAreNot) {
+  ApprovalsOptions ao;
+  ao.content_bytes_per_client_hour = 3600;  // a byte a second
+  ao.content_bytes_per_client_burst = 100;
+  Fixture f(ao);
+  auto ask = [&](size_t bytes) {
+    const std::string text = "{\"a\":\"" + std::string(bytes - 8, 'x') + "\"}";
+    ApprovalRequest req;
+    req.subject = "1234567";
+    req.documents.push_back({DocumentRef{DocType::kJson, std::nullopt, std::vector<uint8_t>(text.begin(), text.end())},
+                             std::nullopt});
+    return f.approvals->Create(f.client, req).status();
+  };
+  EXPECT_TRUE(ask(60).ok());
+  const Status refused = ask(60);
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused.ToString();
+  EXPECT_NE(refused.message().find("sha256"), std::string::npos) << refused.message();
+  EXPECT_TRUE(f.Request("1234567").size() > 0);  // by hash: not counted
+  f.now += 30;                                 // 30 bytes more
+  EXPECT_TRUE(ask(60).ok());
+  EXPECT_EQ(ask(200).code(), StatusCode::kResourceExhausted);  // more than ever fits at once
+}
+
+TEST(CitizenFactor, ACodeKeptAsAnEarlierVersionHashedItStillDecides) {
+  ApprovalsOptions ao;
+  ao.delivery_webhook = "https://sms.example/send";
+  Fixture f(ao);
+  ApprovalRequest req;
+  req.subject = "1234567";
+  req.factor = Factor::kMessage;
+  req.documents.push_back({DocumentRef{DocType::kPdf, crypto::Sha256(std::string("x")), std::nullopt}, std::nullopt});
+  const std::string id = f.approvals->Create(f.client, req)->id;
+  ASSERT_TRUE(f.approvals->SendCode("1234567", id, CitizenContact{"+59170000001", ""}).ok());
+  const std::string code = nlohmann::json::parse((*f.approvals->DueOutbox(1))[0].body)["code"];
+  // Kept as HMAC under the data key: not the plain SHA-256 a file copy could reverse.
+  auto stored = nlohmann::json::parse(**f.log->ReadPrivate(tables::kApprovals, "r:" + id));
+  const std::string legacy = crypto::HexEncode(crypto::Sha256(id + ":" + code));
+  EXPECT_NE(stored["code_hash"], legacy);
+  // A request written by the earlier version (SHA-256) is decided all the same.
+  ledger::AppendRequest rewrite;
+  rewrite.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string&) {
+    stored["code_hash"] = legacy;
+    return txn.Put(tables::kApprovals, "r:" + id, stored.dump());
+  };
+  ASSERT_TRUE(f.log->Append(std::move(rewrite)).get().ok());
+  auto decided = f.approvals->DecideAsCitizen("1234567", id, code, true);
+  EXPECT_TRUE(decided.ok()) << decided.status().ToString();
 }
 
 TEST(MessageText, NamesWhoAsksHowManyAndForHowLongAndNoControlCharacter) {

@@ -54,11 +54,14 @@ TEST_F(IdTokenTest, TheGoodTokenNamesItsCitizen) {
   EXPECT_EQ(c->email, "ana@example.bo");
   EXPECT_EQ(c->phone, "+59170000000");
   EXPECT_TRUE(Check("audiences_with_azp").ok());
-  // Unverified contacts are not used; flags that are not booleans do not count as false.
+  // Only contacts the provider says it verified (the boolean true) are
+  // used: a code may be sent there.
   auto unverified = Check("email_unverified");
   ASSERT_TRUE(unverified.ok());
   EXPECT_EQ(unverified->email, "");
-  EXPECT_EQ(Check("string_flags")->email, "ana@example.bo");
+  EXPECT_EQ(Check("string_flags")->email, "");
+  EXPECT_EQ(Check("string_flags")->phone, "");
+  EXPECT_EQ(Check("unflagged")->email, "");
 }
 
 TEST_F(IdTokenTest, EachBrokenRuleRefusesTheToken) {

@@ -15,6 +15,7 @@ writeFileSync(join(dir, 'jwks.json'),
 const good = {
   iss: 'https://id.example.bo', sub: 'c-81', aud: 'quipu-dev', nonce: 'n-1', iat: now - 5, exp: now + 300,
   document_number: '1234567', name: 'Ana Quispe', email: 'ana@example.bo', phone_number: '+59170000000',
+  email_verified: true, phone_number_verified: true,
 };
 const variants = {
   good: {},
@@ -32,6 +33,7 @@ const variants = {
   bad_document: { document_number: '12 34' },
   email_unverified: { email_verified: false },
   string_flags: { email_verified: 'no', phone_number_verified: 'yes' },
+  unflagged: { email_verified: undefined },
 };
 for (const [name, change] of Object.entries(variants)) {
   const claims = { ...good, ...change };

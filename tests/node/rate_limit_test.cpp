@@ -28,6 +28,19 @@ TEST(RateLimiter, BurstThenTheRefillRate) {
   EXPECT_TRUE(limit.Allow("ana"));
 }
 
+TEST(RateLimiter, ManyTokensAtOnceAsBytesAreCounted) {
+  int64_t now = 1000;
+  RateLimiter bytes(3600, 100, [&] { return now; });  // a token a second, 100 at once
+  EXPECT_TRUE(bytes.Allow("c", 60));
+  EXPECT_FALSE(bytes.Allow("c", 60));  // 40 left: nothing taken
+  EXPECT_EQ(bytes.WaitMicros("c", 60), 20 * 1000000);
+  EXPECT_TRUE(bytes.Allow("c", 40));
+  EXPECT_FALSE(bytes.Allow("c", 101));
+  now += 3600LL * 1000000;
+  EXPECT_FALSE(bytes.Allow("c", 101));  // beyond the burst: never
+  EXPECT_TRUE(bytes.Allow("c", 100));
+}
+
 TEST(RateLimiter, ZeroMeansNoLimitAndKeysAreBounded) {
   int64_t now = 0;
   RateLimiter none(0, 0, [&] { return now; });

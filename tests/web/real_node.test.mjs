@@ -181,6 +181,14 @@ try {
     return n / (c.width * c.height);
   });
   expect(dark > 0.05 && dark < 0.5, `the PDF page is drawn (dark share ${dark})`);
+  // pdf.js's image decoders are the node's own (WebAssembly, served beside its worker).
+  const wasm = await ana.page.evaluate(async () => {
+    const r = await fetch('/pdfjs/wasm/openjpeg.wasm');
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { type: r.headers.get('content-type'), magic: Array.from(b.subarray(0, 4)), ok: WebAssembly.validate(b) };
+  });
+  expect(wasm.type === 'application/wasm' && wasm.magic.join() === '0,97,115,109' && wasm.ok,
+         'the JPEG 2000 decoder is served: ' + JSON.stringify(wasm));
   // The JSON, formatted: one member a line.
   await ana.page.waitForSelector('#content-1 pre.json', { timeout: 15000 });
   const shown = await ana.page.textContent('#content-1 pre.json');
