@@ -76,6 +76,128 @@ int LogVkey(const Flags& flags) {
   return kExitOk;
 }
 
+// Appends checked entries in requests of `batch` entries, several in
+// flight, and prints {"index":N} per entry in input order as their commits
+// land; keeps which input lines are acknowledged, and which failed.
+class Appender {
+ public:
+  Appender(ledger::Log& log, uint64_t batch, bool quiet)
+      : log_(log), batch_(batch), quiet_(quiet),
+        // The only writer is this process: bounding what it has in flight
+        // below the queue's capacity means the sequencer never answers "busy".
+        max_in_flight_(std::max<uint64_t>(32768, batch)) {
+    req_.checked.reserve(batch_);
+  }
+
+  // The entry of input line `line`.
+  void Add(uint64_t line, ledger::CanonicalFields fields) {
+    if (req_.checked.empty()) first_line_ = line;
+    last_line_ = line;
+    req_.checked.push_back(std::move(fields));
+    if (req_.checked.size() >= batch_) Submit();
+  }
+
+  // Sends the partial request, if any.
+  void Submit() {
+    if (req_.checked.empty()) return;
+    while (!in_flight_.empty() && in_flight_entries_ + req_.checked.size() > max_in_flight_) DrainOne();
+    InFlight f;
+    f.entries = req_.checked.size();
+    f.first_line = first_line_;
+    f.last_line = last_line_;
+    in_flight_entries_ += f.entries;
+    f.done = log_.Append(std::move(req_));
+    in_flight_.push_back(std::move(f));
+    req_ = ledger::AppendRequest{};
+    req_.checked.reserve(batch_);
+  }
+
+  // Everything sent, acknowledged or failed.
+  void DrainAll() {
+    while (!in_flight_.empty()) DrainOne();
+  }
+
+  // Submits and drains; whether a commit failed.
+  bool Finish() {
+    Submit();
+    DrainAll();
+    return commit_failure_.has_value();
+  }
+  bool failed() const { return commit_failure_.has_value(); }
+
+  // How to go on after a bad line at `from_line` (every commit landed).
+  std::string ResumeHint(uint64_t from_line) const {
+    return std::to_string(acknowledged_) + " entries before it were appended and acknowledged" +
+           (acknowledged_ > 0 ? " (through line " + std::to_string(last_acknowledged_line_) + ")" : std::string()) +
+           "; resume with the input from line " + std::to_string(from_line) + " on (e.g. tail -n +" +
+           std::to_string(from_line) + " FILE | quipu log append ...)";
+  }
+
+  // After a failed commit: exactly which lines are missing, and where the
+  // unread input starts.
+  std::string FailureReport(uint64_t unread_from) const {
+    std::string ranges;
+    for (auto [a, b] : failed_lines_) {
+      if (!ranges.empty()) ranges += ", ";
+      ranges += std::to_string(a);
+      if (a != b) {
+        ranges += '-';
+        ranges += std::to_string(b);
+      }
+    }
+    return "lines " + ranges + " were not appended: " + commit_failure_->message() + "; every other line before line " +
+           std::to_string(unread_from) + " was appended and acknowledged; resume with those lines, then the input " +
+           "from line " + std::to_string(unread_from) + " on";
+  }
+
+ private:
+  // A request in flight and the input lines it holds.
+  struct InFlight {
+    std::future<Result<ledger::AppendResult>> done;
+    uint64_t first_line = 0, last_line = 0, entries = 0;
+  };
+
+  // The oldest request's outcome: printed, or (each request is its own:
+  // later ones may still commit, and are acknowledged as usual) recorded
+  // as failed by its input lines.
+  void DrainOne() {
+    InFlight f = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    in_flight_entries_ -= f.entries;
+    auto r = f.done.get();
+    if (!r.ok()) {
+      if (!commit_failure_) commit_failure_ = r.status();
+      failed_lines_.emplace_back(f.first_line, f.last_line);
+      return;
+    }
+    acknowledged_ += r->count;
+    last_acknowledged_line_ = f.last_line;
+    if (quiet_) return;
+    out_.clear();
+    for (uint64_t i = 0; i < r->count; ++i) {
+      out_ += "{\"index\":";
+      out_ += std::to_string(r->first_index + i);
+      out_ += "}\n";
+    }
+    std::fwrite(out_.data(), 1, out_.size(), stdout);
+    std::fflush(stdout);
+  }
+
+  ledger::Log& log_;
+  const uint64_t batch_;
+  const bool quiet_;
+  const uint64_t max_in_flight_;
+  ledger::AppendRequest req_;
+  uint64_t first_line_ = 0, last_line_ = 0;  // of req_
+  std::deque<InFlight> in_flight_;
+  uint64_t in_flight_entries_ = 0;
+  uint64_t acknowledged_ = 0;  // entries committed and printed
+  uint64_t last_acknowledged_line_ = 0;
+  std::optional<Status> commit_failure_;
+  std::vector<std::pair<uint64_t, uint64_t>> failed_lines_;
+  std::string out_;
+};
+
 // Reads entries (one JSON object a line) and appends them in requests of
 // --batch entries, several in flight, printing {"index":N} per entry in
 // input order as their commits land. A bad line stops the reading: every
@@ -89,92 +211,11 @@ int LogAppend(const Flags& flags) {
   }
   auto log = OpenLog(flags, false);
   if (!log.ok()) return LogFail("append", log.status());
-  const bool quiet = flags.Has("quiet");
-  // A request in flight and the input lines it holds.
-  struct InFlight {
-    std::future<Result<ledger::AppendResult>> done;
-    uint64_t first_line = 0, last_line = 0, entries = 0;
-  };
-  std::deque<InFlight> in_flight;
-  uint64_t in_flight_entries = 0;
-  uint64_t acknowledged = 0;     // entries committed and printed
-  uint64_t last_acknowledged_line = 0;
-  // Requests that failed (each request is its own: later ones may still
-  // commit, and are acknowledged as usual), by their input lines.
-  std::optional<Status> commit_failure;
-  std::vector<std::pair<uint64_t, uint64_t>> failed_lines;
-  std::string out;
-  auto drain_one = [&] {
-    InFlight f = std::move(in_flight.front());
-    in_flight.pop_front();
-    in_flight_entries -= f.entries;
-    auto r = f.done.get();
-    if (!r.ok()) {
-      if (!commit_failure) commit_failure = r.status();
-      failed_lines.emplace_back(f.first_line, f.last_line);
-      return;
-    }
-    acknowledged += r->count;
-    last_acknowledged_line = f.last_line;
-    if (quiet) return;
-    out.clear();
-    for (uint64_t i = 0; i < r->count; ++i) {
-      out += "{\"index\":";
-      out += std::to_string(r->first_index + i);
-      out += "}\n";
-    }
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
-  };
-  ledger::AppendRequest req;
-  req.checked.reserve(*batch_size);
-  uint64_t line_no = 0, first_line_of_req = 0, last_line_of_req = 0;
-  // The only writer is this process: bounding what it has in flight below
-  // the queue's capacity means the sequencer never answers "busy".
-  const uint64_t max_in_flight = std::max<uint64_t>(32768, *batch_size);
-  auto submit = [&] {
-    if (req.checked.empty()) return;
-    while (!in_flight.empty() && in_flight_entries + req.checked.size() > max_in_flight) drain_one();
-    InFlight f;
-    f.entries = req.checked.size();
-    f.first_line = first_line_of_req;
-    f.last_line = last_line_of_req;
-    in_flight_entries += f.entries;
-    f.done = (*log)->Append(std::move(req));
-    in_flight.push_back(std::move(f));
-    req = ledger::AppendRequest{};
-    req.checked.reserve(*batch_size);
-  };
-  auto finish = [&]() -> std::optional<Status> {
-    submit();
-    while (!in_flight.empty()) drain_one();
-    return commit_failure;
-  };
-  auto resume_hint = [&](uint64_t from_line) {
-    return std::to_string(acknowledged) + " entries before it were appended and acknowledged" +
-           (acknowledged > 0 ? " (through line " + std::to_string(last_acknowledged_line) + ")" : std::string()) +
-           "; resume with the input from line " + std::to_string(from_line) + " on (e.g. tail -n +" +
-           std::to_string(from_line) + " FILE | quipu log append ...)";
-  };
-  // After a failed commit: exactly which lines are missing, and where the
-  // unread input starts.
-  auto failure_report = [&](uint64_t unread_from) {
-    std::string ranges;
-    for (auto [a, b] : failed_lines) {
-      if (!ranges.empty()) ranges += ", ";
-      ranges += std::to_string(a);
-      if (a != b) {
-        ranges += '-';
-        ranges += std::to_string(b);
-      }
-    }
-    return "lines " + ranges + " were not appended: " + commit_failure->message() + "; every other line before line " +
-           std::to_string(unread_from) + " was appended and acknowledged; resume with those lines, then the input " +
-           "from line " + std::to_string(unread_from) + " on";
-  };
+  Appender appender(**log, *batch_size, flags.Has("quiet"));
   // Lines are read with read(2): when no more input is waiting, the partial
   // batch is submitted at once, so a slow producer's entries do not wait
   // for a batch to fill up.
+  uint64_t line_no = 0;
   std::string buf;
   char chunk[1 << 16];
   bool eof = false;
@@ -183,9 +224,9 @@ int LogAppend(const Flags& flags) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const std::string why = std::strerror(errno);
-      if (finish()) return Fail("log append", failure_report(line_no + 1));
+      if (appender.Finish()) return Fail("log append", appender.FailureReport(line_no + 1));
       return Fail("log append", "reading standard input after line " + std::to_string(line_no) + ": " + why + "; " +
-                                    resume_hint(line_no + 1));
+                                    appender.ResumeHint(line_no + 1));
     }
     if (n == 0) {
       eof = true;
@@ -201,34 +242,33 @@ int LogAppend(const Flags& flags) {
       // Checked here to name the line; canonical lines skip the JSON tree.
       auto fields = node::EntryTypes().ParseFields(line);
       if (!fields.ok()) {
-        if (finish()) {
-          return Fail("log append", failure_report(line_no) + " (and line " + std::to_string(line_no) +
+        if (appender.Finish()) {
+          return Fail("log append", appender.FailureReport(line_no) + " (and line " + std::to_string(line_no) +
                                         " is bad: " + fields.status().message() + ")");
         }
         return Fail("log append",
-                    "line " + std::to_string(line_no) + ": " + fields.status().message() + "; " + resume_hint(line_no),
+                    "line " + std::to_string(line_no) + ": " + fields.status().message() + "; " +
+                        appender.ResumeHint(line_no),
                     kExitBadInput);
       }
-      if (req.checked.empty()) first_line_of_req = line_no;
-      last_line_of_req = line_no;
-      req.checked.push_back(std::move(*fields));
-      if (req.checked.size() >= *batch_size) submit();
+      appender.Add(line_no, std::move(*fields));
     }
     buf.erase(0, start);
     if (buf.size() > ledger::kMaxEntryBytes * 4) {
       const uint64_t bad = line_no + 1;
-      if (finish()) return Fail("log append", failure_report(bad));
-      return Fail("log append", "line " + std::to_string(bad) + ": too long; " + resume_hint(bad), kExitBadInput);
+      if (appender.Finish()) return Fail("log append", appender.FailureReport(bad));
+      return Fail("log append", "line " + std::to_string(bad) + ": too long; " + appender.ResumeHint(bad),
+                  kExitBadInput);
     }
     pollfd pfd{STDIN_FILENO, POLLIN, 0};
     if (!eof && ::poll(&pfd, 1, 0) == 0) {
-      submit();
+      appender.Submit();
       // The producer is idle: acknowledge everything before waiting for it.
-      while (!in_flight.empty()) drain_one();
+      appender.DrainAll();
     }
-    if (commit_failure) break;  // stop reading: nothing more can be acknowledged in order
+    if (appender.failed()) break;  // stop reading: nothing more can be acknowledged in order
   }
-  if (finish()) return Fail("log append", failure_report(line_no + 1));
+  if (appender.Finish()) return Fail("log append", appender.FailureReport(line_no + 1));
   return kExitOk;
 }
 

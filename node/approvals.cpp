@@ -532,9 +532,11 @@ std::string MessageText(const std::string& institution, size_t documents, const 
   for (char& c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
+  // Whole minutes, rounded down (never promise more time than is left), at least one.
+  const int64_t minutes = std::max<int64_t>(1, ttl_seconds / 60);
   return name + " le pide aprobar " + what + " en quipu. Su código: " + code + ". Vale " +
-         std::to_string(std::max<int64_t>(1, ttl_seconds / 60)) +
-         " minutos. Escríbalo solo en la página de aprobación; nadie se lo pedirá por otro medio.";
+         (minutes == 1 ? std::string("1 minuto") : std::to_string(minutes) + " minutos") +
+         ". Escríbalo solo en la página de aprobación; nadie se lo pedirá por otro medio.";
 }
 
 std::string_view FactorName(Factor f) { return f == Factor::kTotp ? "totp" : "message"; }
@@ -913,7 +915,9 @@ Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std
                          {"code", code},
                          {"institution", client.name},
                          {"documents", documents},
-                         {"text", MessageText(client.name, documents, code, options_.ttl_seconds)}};
+                         // Valid for what is left of the request's time, not its whole TTL.
+                         {"text", MessageText(client.name, documents, code,
+                                              (r.value("expires_us", now) - now) / kSecond)}};
   const std::string code_hash = CodeHash(data_key_, id, code);
   sodium_memzero(code.data(), code.size());
   ledger::AppendRequest req;

@@ -355,7 +355,9 @@ class Approvals {
 };
 
 // The text the message factor sends (Spanish): who asks, how many
-// documents, the code, how long it is valid, and where alone to type it.
+// documents, the code, how long it is valid (`ttl_seconds`: what is left of
+// the request's time, in whole minutes, at least one), and where alone to
+// type it.
 std::string MessageText(const std::string& institution, size_t documents, const std::string& code,
                         int64_t ttl_seconds);
 

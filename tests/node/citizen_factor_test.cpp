@@ -342,10 +342,14 @@ TEST(CitizenFactor, ACodeIsSentOnlyWhenTheCitizenAsksAndToTheContactOfTheirLogin
   EXPECT_EQ(first["to"], "+59170000001");
   EXPECT_EQ(first["documents"], 1);
   EXPECT_NE(first["text"].get<std::string>().find("SEGIP le pide aprobar 1 documento"), std::string::npos);
-  // A second code replaces the first: one delivery waits, the first code is refused.
+  EXPECT_NE(first["text"].get<std::string>().find("Vale 10 minutos"), std::string::npos) << first["text"];
+  // A second code, four minutes later, replaces the first: one delivery
+  // waits, it says what time is left, and the first code is refused.
+  f.now += 240;
   ASSERT_TRUE(f.approvals->SendCode("1234567", id, hers).ok());
   due = f.approvals->DueOutbox(10);
   ASSERT_EQ(due->size(), 1u);
+  EXPECT_NE(nlohmann::json::parse((*due)[0].body)["text"].get<std::string>().find("Vale 6 minutos"), std::string::npos);
   const std::string second = nlohmann::json::parse((*due)[0].body)["code"];
   if (second != first["code"]) {
     EXPECT_EQ(f.approvals->DecideAsCitizen("1234567", id, first["code"].get<std::string>(), true).status().code(),
@@ -417,6 +421,10 @@ TEST(MessageText, NamesWhoAsksHowManyAndForHowLongAndNoControlCharacter) {
   const std::string two = MessageText("Alcaldía\nde\x1b[2J El Alto", 2, "654321", 300);
   EXPECT_EQ(two.rfind("Alcaldía de [2J El Alto le pide aprobar 2 documentos en quipu. Su código: 654321. Vale 5 minutos.", 0), 0u)
       << two;
+  // What is left, rounded down, and one minute at least.
+  EXPECT_NE(MessageText("SEGIP", 1, "1", 119).find("Vale 1 minuto."), std::string::npos);
+  EXPECT_NE(MessageText("SEGIP", 1, "1", 5).find("Vale 1 minuto."), std::string::npos);
+  EXPECT_NE(MessageText("SEGIP", 1, "1", 179).find("Vale 2 minutos."), std::string::npos);
 }
 
 }  // namespace
