@@ -132,6 +132,137 @@ Result<json> Fields(const Flags& flags) {
   return fields;
 }
 
+// quipu qr render TEXT|- [--svg F] [--png F]: the code as SVG (stdout) or files.
+int QrRender(const Flags& flags) {
+  const auto& pos = flags.positional();
+  const std::string sub = "render";
+  if (pos.size() != 2) return Fail("qr render", "give the QR text (or - for standard input)", kExitBadInput);
+  auto text = QrTextArgument(pos[1]);
+  if (!text.ok()) return QrFail(sub, text.status());
+  auto m = EncodeQr(*text, 'M');
+  if (!m.ok()) return QrFail(sub, m.status());
+  if (auto svg = flags.Get("svg")) std::ofstream(*svg, std::ios::binary) << QrSvg(*m);
+  if (auto png_path = flags.Get("png")) {
+    auto png = QrPng(*m, 8, 4);
+    if (!png.ok()) return QrFail(sub, png.status());
+    std::ofstream(*png_path, std::ios::binary).write(reinterpret_cast<const char*>(png->data()),
+                                                     static_cast<std::streamsize>(png->size()));
+  }
+  if (!flags.Has("svg") && !flags.Has("png")) std::cout << QrSvg(*m);
+  std::cerr << "QR version " << m->version << " at M, " << text->size() << " characters\n";
+  return kExitOk;
+}
+
+// quipu qr rotate-key: a new QR data key; older keys still open older codes.
+int QrRotateKey(const Flags& flags) {
+  const std::string sub = "rotate-key";
+  auto id = RotateQrKey(flags.GetOr("data", "./quipu-data"));
+  if (!id.ok()) return QrFail(sub, id.status());
+  std::cout << "new QR data key " << *id << " (older keys still open older codes)\n";
+  return kExitOk;
+}
+
+// quipu qr verify TEXT|-: the code checked against the ledger (exit 1 when not valid).
+int QrVerify(const Flags& flags) {
+  const auto& pos = flags.positional();
+  const std::string sub = "verify";
+  if (pos.size() != 2) return Fail("qr verify", "give the QR text (or - for standard input)", kExitBadInput);
+  auto text = QrTextArgument(pos[1]);
+  if (!text.ok()) return QrFail(sub, text.status());
+  auto ctx = Open(flags, /*read_only=*/true);
+  if (!ctx.ok()) return QrFail(sub, ctx.status());
+  auto v = ctx->qr->Verify(*text);
+  if (!v.ok()) return QrFail(sub, v.status());
+  std::cout << api::QrVerificationJson(*v).dump() << "\n";
+  return v->valid ? kExitOk : kExitFailure;
+}
+
+// quipu qr issue --client ID --fields F (--document FILE | --sha256 HEX): a new code.
+int QrIssue(const Flags& flags) {
+  const std::string sub = "issue";
+  auto fields = Fields(flags);
+  if (!fields.ok()) return QrFail(sub, fields.status());
+  json document = {{"media_type", flags.GetOr("media-type", "application/pdf")}};
+  if (auto file = flags.Get("document")) {
+    auto bytes = ReadAll(*file);
+    if (!bytes.ok()) return QrFail(sub, bytes.status());
+    document["content"] = crypto::Base64Encode(crypto::AsBytes(*bytes));
+  } else if (auto sha = flags.Get("sha256")) {
+    document["sha256"] = *sha;
+  } else {
+    return Fail("qr issue", "give --document FILE or --sha256 HEX", kExitBadInput);
+  }
+  json body = {{"document", document}, {"fields", *fields}};
+  if (auto e = flags.Get("expires-at")) body["expires_at"] = *e;
+  auto ctx = Open(flags, false);
+  if (!ctx.ok()) return QrFail(sub, ctx.status());
+  auto client = CliClient(flags, *ctx->clients);
+  if (!client.ok()) return QrFail(sub, client.status());
+  auto request = api::QrIssueRequestFromJson(body, SystemMicrosNow());
+  if (!request.ok()) return QrFail(sub, request.status());
+  auto issued = ctx->qr->Issue(*client, *request);
+  if (!issued.ok()) return QrFail(sub, issued.status());
+  std::cout << api::QrIssuedJson(*issued).dump() << "\n";
+  return kExitOk;
+}
+
+// quipu qr stamp IN.pdf OUT.pdf --client ID --fields F: a code issued and drawn on the PDF.
+int QrStamp(const Flags& flags) {
+  const auto& pos = flags.positional();
+  const std::string sub = "stamp";
+  if (pos.size() != 3) return Fail("qr stamp", "usage: quipu qr stamp IN.pdf OUT.pdf --fields F.json", kExitBadInput);
+  auto pdf = ReadAll(pos[1]);
+  if (!pdf.ok()) return QrFail(sub, pdf.status());
+  auto fields = Fields(flags);
+  if (!fields.ok()) return QrFail(sub, fields.status());
+  auto plain = api::QrPlainFromJson(*fields, flags.Get("expires-at"), SystemMicrosNow());
+  if (!plain.ok()) return QrFail(sub, plain.status());
+  json options = {{"corner", flags.GetOr("corner", "bottom-right")}};
+  auto page = flags.GetUint("page", 1);
+  if (!page.ok() || *page > 100000) return Fail("qr stamp", "--page must be a page number (0 = last)", kExitBadInput);
+  options["page"] = *page;
+  if (auto cap = flags.Get("caption")) options["caption"] = *cap;
+  auto where = api::QrStampRequestFromJson(options);
+  if (!where.ok()) return QrFail(sub, where.status());
+  auto ctx = Open(flags, false);
+  if (!ctx.ok()) return QrFail(sub, ctx.status());
+  auto client = CliClient(flags, *ctx->clients);
+  if (!client.ok()) return QrFail(sub, client.status());
+  // Written next to OUT and renamed: a failed write leaves no half file.
+  // Opened before the code is issued, so an unwritable OUT issues none.
+  const std::string tmp = pos[2] + ".tmp";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) return Fail("qr stamp", tmp + ": cannot create", kExitBadInput);
+  auto stamped = ctx->qr->Stamp(*client, crypto::AsBytes(*pdf), *plain, *where);
+  if (!stamped.ok()) {
+    out.close();
+    std::remove(tmp.c_str());
+    return QrFail(sub, stamped.status());
+  }
+  {
+    out.write(stamped->pdf.data(), static_cast<std::streamsize>(stamped->pdf.size()));
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      return Fail("qr stamp", pos[2] + ": cannot write (the code " + std::to_string(stamped->qr.index) +
+                                  " was issued: revoke it, or stamp again)");
+    }
+    out.close();
+  }
+  if (std::rename(tmp.c_str(), pos[2].c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Fail("qr stamp", pos[2] + ": cannot write");
+  }
+  std::cout << json{{"qr_text", stamped->qr.text},
+                    {"index", stamped->qr.index},
+                    {"document_sha256", stamped->document_sha256},
+                    {"issued_at", stamped->qr.issued_at},
+                    {"checkpoint", stamped->qr.checkpoint}}
+                   .dump()
+            << "\n";
+  return kExitOk;
+}
+
 int RunQr(const std::vector<std::string>& args) {
   auto flags = Flags::Parse(args, {{"data", true},
                                    {"client", true},
@@ -151,119 +282,11 @@ int RunQr(const std::vector<std::string>& args) {
   if (pos.empty()) return Fail("qr", "missing subcommand: issue, verify, render, stamp or rotate-key", kExitBadInput);
   const std::string& sub = pos[0];
 
-  if (sub == "render") {
-    if (pos.size() != 2) return Fail("qr render", "give the QR text (or - for standard input)", kExitBadInput);
-    auto text = QrTextArgument(pos[1]);
-    if (!text.ok()) return QrFail(sub, text.status());
-    auto m = EncodeQr(*text, 'M');
-    if (!m.ok()) return QrFail(sub, m.status());
-    if (auto svg = flags->Get("svg")) std::ofstream(*svg, std::ios::binary) << QrSvg(*m);
-    if (auto png_path = flags->Get("png")) {
-      auto png = QrPng(*m, 8, 4);
-      if (!png.ok()) return QrFail(sub, png.status());
-      std::ofstream(*png_path, std::ios::binary).write(reinterpret_cast<const char*>(png->data()),
-                                                       static_cast<std::streamsize>(png->size()));
-    }
-    if (!flags->Has("svg") && !flags->Has("png")) std::cout << QrSvg(*m);
-    std::cerr << "QR version " << m->version << " at M, " << text->size() << " characters\n";
-    return kExitOk;
-  }
-  if (sub == "rotate-key") {
-    auto id = RotateQrKey(flags->GetOr("data", "./quipu-data"));
-    if (!id.ok()) return QrFail(sub, id.status());
-    std::cout << "new QR data key " << *id << " (older keys still open older codes)\n";
-    return kExitOk;
-  }
-  if (sub == "verify") {
-    if (pos.size() != 2) return Fail("qr verify", "give the QR text (or - for standard input)", kExitBadInput);
-    auto text = QrTextArgument(pos[1]);
-    if (!text.ok()) return QrFail(sub, text.status());
-    auto ctx = Open(*flags, /*read_only=*/true);
-    if (!ctx.ok()) return QrFail(sub, ctx.status());
-    auto v = ctx->qr->Verify(*text);
-    if (!v.ok()) return QrFail(sub, v.status());
-    std::cout << api::QrVerificationJson(*v).dump() << "\n";
-    return v->valid ? kExitOk : kExitFailure;
-  }
-  if (sub == "issue") {
-    auto fields = Fields(*flags);
-    if (!fields.ok()) return QrFail(sub, fields.status());
-    json document = {{"media_type", flags->GetOr("media-type", "application/pdf")}};
-    if (auto file = flags->Get("document")) {
-      auto bytes = ReadAll(*file);
-      if (!bytes.ok()) return QrFail(sub, bytes.status());
-      document["content"] = crypto::Base64Encode(crypto::AsBytes(*bytes));
-    } else if (auto sha = flags->Get("sha256")) {
-      document["sha256"] = *sha;
-    } else {
-      return Fail("qr issue", "give --document FILE or --sha256 HEX", kExitBadInput);
-    }
-    json body = {{"document", document}, {"fields", *fields}};
-    if (auto e = flags->Get("expires-at")) body["expires_at"] = *e;
-    auto ctx = Open(*flags, false);
-    if (!ctx.ok()) return QrFail(sub, ctx.status());
-    auto client = CliClient(*flags, *ctx->clients);
-    if (!client.ok()) return QrFail(sub, client.status());
-    auto request = api::QrIssueRequestFromJson(body, SystemMicrosNow());
-    if (!request.ok()) return QrFail(sub, request.status());
-    auto issued = ctx->qr->Issue(*client, *request);
-    if (!issued.ok()) return QrFail(sub, issued.status());
-    std::cout << api::QrIssuedJson(*issued).dump() << "\n";
-    return kExitOk;
-  }
-  if (sub == "stamp") {
-    if (pos.size() != 3) return Fail("qr stamp", "usage: quipu qr stamp IN.pdf OUT.pdf --fields F.json", kExitBadInput);
-    auto pdf = ReadAll(pos[1]);
-    if (!pdf.ok()) return QrFail(sub, pdf.status());
-    auto fields = Fields(*flags);
-    if (!fields.ok()) return QrFail(sub, fields.status());
-    auto plain = api::QrPlainFromJson(*fields, flags->Get("expires-at"), SystemMicrosNow());
-    if (!plain.ok()) return QrFail(sub, plain.status());
-    json options = {{"corner", flags->GetOr("corner", "bottom-right")}};
-    auto page = flags->GetUint("page", 1);
-    if (!page.ok() || *page > 100000) return Fail("qr stamp", "--page must be a page number (0 = last)", kExitBadInput);
-    options["page"] = *page;
-    if (auto cap = flags->Get("caption")) options["caption"] = *cap;
-    auto where = api::QrStampRequestFromJson(options);
-    if (!where.ok()) return QrFail(sub, where.status());
-    auto ctx = Open(*flags, false);
-    if (!ctx.ok()) return QrFail(sub, ctx.status());
-    auto client = CliClient(*flags, *ctx->clients);
-    if (!client.ok()) return QrFail(sub, client.status());
-    // Written next to OUT and renamed: a failed write leaves no half file.
-    // Opened before the code is issued, so an unwritable OUT issues none.
-    const std::string tmp = pos[2] + ".tmp";
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Fail("qr stamp", tmp + ": cannot create", kExitBadInput);
-    auto stamped = ctx->qr->Stamp(*client, crypto::AsBytes(*pdf), *plain, *where);
-    if (!stamped.ok()) {
-      out.close();
-      std::remove(tmp.c_str());
-      return QrFail(sub, stamped.status());
-    }
-    {
-      out.write(stamped->pdf.data(), static_cast<std::streamsize>(stamped->pdf.size()));
-      out.flush();
-      if (!out) {
-        std::remove(tmp.c_str());
-        return Fail("qr stamp", pos[2] + ": cannot write (the code " + std::to_string(stamped->qr.index) +
-                                    " was issued: revoke it, or stamp again)");
-      }
-      out.close();
-    }
-    if (std::rename(tmp.c_str(), pos[2].c_str()) != 0) {
-      std::remove(tmp.c_str());
-      return Fail("qr stamp", pos[2] + ": cannot write");
-    }
-    std::cout << json{{"qr_text", stamped->qr.text},
-                      {"index", stamped->qr.index},
-                      {"document_sha256", stamped->document_sha256},
-                      {"issued_at", stamped->qr.issued_at},
-                      {"checkpoint", stamped->qr.checkpoint}}
-                     .dump()
-              << "\n";
-    return kExitOk;
-  }
+  if (sub == "render") return QrRender(*flags);
+  if (sub == "rotate-key") return QrRotateKey(*flags);
+  if (sub == "verify") return QrVerify(*flags);
+  if (sub == "issue") return QrIssue(*flags);
+  if (sub == "stamp") return QrStamp(*flags);
   return Fail("qr", "unknown subcommand '" + sub + "'", kExitBadInput);
 }
 
