@@ -663,7 +663,9 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
     for (const auto& [key, sealed] : contents) QUIPU_RETURN_IF_ERROR(txn.Put(tables::kContents, key, sealed));
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, now, rid), ""));
-    // This directory's requests are indexed (node/upgrade.h).
+    // This directory's requests are indexed (node/upgrade.h): said once.
+    QUIPU_ASSIGN_OR_RETURN(auto mark, txn.Get(tables::kApprovals, kCitizenIndexMark));
+    if (mark) return Status::Ok();
     return txn.Put(tables::kApprovals, kCitizenIndexMark, "1");
   };
   auto r = log_.Append(std::move(req)).get();
@@ -969,9 +971,7 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
   const bool totp = r.value("factor", "totp") == "totp";
   auto notify_token = clients_.NotifyToken(client.id);
   if (!notify_token.ok()) return notify_token.status();
-  auto current = clients_.Get(client.id);
-  if (!current.ok()) return current.status();
-  const std::string notify_uri = current->notify_uri;
+  const std::string notify_uri = client.notify_uri;  // the client as read for this decision
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
     QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
@@ -1020,7 +1020,7 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
   for (size_t i = 0; i < docs.size(); ++i) out.entries.push_back({done->first_index + i, docs[i].sha256, {}, {}});
   out.tree_size = done->tree_size;
   out.checkpoint = done->checkpoint;
-  out.redirect_uri = current->redirect_uri;
+  out.redirect_uri = client.redirect_uri;
   out.return_state = r.value("return_state", "");
   return out;
 }
