@@ -45,9 +45,10 @@ Response NoStore(Response r) {
   return r;
 }
 
-// The session of a POST, checked against its CSRF token; or the problem.
-std::optional<Response> SessionForPost(const CitizenRoutes& routes, const Request& req,
-                                       std::optional<CitizenSession>& session) {
+// The session of a POST (or of the page's own fetch of a content), checked
+// against its CSRF token; or the problem.
+std::optional<Response> SessionWithCsrf(const CitizenRoutes& routes, const Request& req,
+                                        std::optional<CitizenSession>& session) {
   session = routes.sessions->Find(Cookies(req));
   if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
   const std::string_view token = req.header("X-Quipu-CSRF");
@@ -167,7 +168,7 @@ Response DocumentContent(const CitizenRoutes& routes, const Request& req) {
   // The page's own fetch (with the CSRF token), never a navigation or an
   // embedding by another site.
   std::optional<CitizenSession> session;
-  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
   const std::string& i = req.params[1];
   if (i.empty() || i.size() > 3 || i.find_first_not_of("0123456789") != std::string::npos) {
     return Problem(404, "Not found", "no document " + i.substr(0, 8));
@@ -215,7 +216,7 @@ Response Factor(const CitizenRoutes& routes, const Request& req) {
 
 Response BeginTotp(const CitizenRoutes& routes, const Request& req) {
   std::optional<CitizenSession> session;
-  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
   auto e = routes.approvals->BeginTotp(session->citizen.document_number, FieldOf(req, "current_code"));
   if (!e.ok()) return ProblemFromStatus(e.status());
   json out = {{"otpauth_uri", e->otpauth_uri}, {"secret", e->secret_base32}};
@@ -228,7 +229,7 @@ Response BeginTotp(const CitizenRoutes& routes, const Request& req) {
 
 Response ConfirmTotp(const CitizenRoutes& routes, const Request& req) {
   std::optional<CitizenSession> session;
-  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
   Status s = routes.approvals->ConfirmTotp(session->citizen.document_number, FieldOf(req, "code"));
   if (!s.ok()) return ProblemFromStatus(s);
   Response r;
@@ -239,7 +240,7 @@ Response ConfirmTotp(const CitizenRoutes& routes, const Request& req) {
 
 Response Decide(const CitizenRoutes& routes, bool approve, const Request& req) {
   std::optional<CitizenSession> session;
-  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
   auto decided = routes.approvals->DecideAsCitizen(session->citizen.document_number, req.params[0],
                                                    FieldOf(req, "code"), approve);
   if (!decided.ok()) return ProblemFromStatus(decided.status());
@@ -248,7 +249,7 @@ Response Decide(const CitizenRoutes& routes, bool approve, const Request& req) {
 
 Response SendCode(const CitizenRoutes& routes, const Request& req) {
   std::optional<CitizenSession> session;
-  if (auto refused = SessionForPost(routes, req, session)) return *refused;
+  if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
   const node::CitizenContact contact{session->citizen.phone, session->citizen.email};
   auto sent = routes.approvals->SendCode(session->citizen.document_number, req.params[0], contact);
   if (!sent.ok()) return ProblemFromStatus(sent.status());

@@ -628,13 +628,14 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
 
   const std::string rid = "r_" + crypto::HexEncode(crypto::RandomBytes(10));
   const int64_t now = options_.clock();
+  const int64_t expires_us = now + options_.ttl_seconds * kSecond;
   json stored = {{"id", rid},
                  {"client", client.id},
                  {"subject", subject},
                  {"factor", FactorName(request.factor)},
                  {"status", "pending"},
                  {"created_us", now},
-                 {"expires_us", now + options_.ttl_seconds * kSecond},
+                 {"expires_us", expires_us},
                  {"documents", docs},
                  {"wrong_codes", 0},
                  {"notification", {{"state", "none"}, {"attempts", 0}}}};
@@ -647,7 +648,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
     if (!content) continue;
     QUIPU_ASSIGN_OR_RETURN(std::string sealed,
                            SealBytes(data_key_, crypto::AsString(*content), ContentPurpose(rid, i)));
-    contents.emplace_back(ContentKey(now + options_.ttl_seconds * kSecond, rid, i), std::move(sealed));
+    contents.emplace_back(ContentKey(expires_us, rid, i), std::move(sealed));
   }
   // The message factor's code is made and sent only when the citizen, on
   // the page, asks for it (SendCode): to the contact their login gives.
@@ -674,7 +675,7 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   out.id = rid;
   out.status = "pending";
   out.factor = request.factor;
-  out.expires_at = FormatMicros(now + options_.ttl_seconds * kSecond);
+  out.expires_at = FormatMicros(expires_us);
   out.documents = StoredDocuments(stored);
   return out;
 }

@@ -86,10 +86,12 @@ const t = (key, ...args) => TEXT[lang][key].replace(/\{(\d)\}/g, (_, i) => args[
 
 function render() {
   document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) {
-    el.textContent = t(el.dataset.i18n, ...(el.dataset.args ? JSON.parse(el.dataset.args) : []));
+  const argsOf = (el) => (el.dataset.args ? JSON.parse(el.dataset.args) : []);
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n, ...argsOf(el));
+  // Labels of images (a PDF's pages): "<document>: Página 1 de 3".
+  for (const el of document.querySelectorAll('[data-i18n-label]')) {
+    el.setAttribute('aria-label', `${el.dataset.name}: ${t(el.dataset.i18nLabel, ...argsOf(el))}`);
   }
-  for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel, ...(el.dataset.args ? JSON.parse(el.dataset.args) : [])));
   $('lang').textContent = t('langButton');
   $('lang').setAttribute('aria-label', t('langAria'));
   $('lang').lang = lang === 'es' ? 'en' : 'es';
@@ -206,6 +208,7 @@ async function renderPages(pdf, from, to, into, name) {
     canvas.setAttribute('role', 'img');
     canvas.dataset.i18nLabel = 'pageOf';
     canvas.dataset.args = JSON.stringify([n, pdf.numPages]);
+    canvas.dataset.name = name;
     canvas.setAttribute('aria-label', `${name}: ${t('pageOf', n, pdf.numPages)}`);
     into.append(label('p', 'pageOf', [n, pdf.numPages], 'help'), canvas);
     await page.render({ canvasContext: canvas.getContext('2d'), viewport,

@@ -143,6 +143,13 @@ TEST_F(CitizenRoutesTest, TheContentIsServedToThePagesOwnFetchOnlyAndNeverAsAPag
   EXPECT_EQ(headers["Cache-Control"], "no-store");
   EXPECT_EQ(headers["Content-Security-Policy"].rfind("sandbox", 0), 0u);
   EXPECT_EQ(headers["Content-Disposition"].rfind("attachment", 0), 0u);
+  // Asking for a code: the session and the page's token first; this
+  // request is decided with the authenticator (409), and nothing is queued.
+  EXPECT_EQ(citizen_handlers::SendCode(routes_, Post("", "", json::object(), {id})).status, 401u);
+  EXPECT_EQ(citizen_handlers::SendCode(routes_, Post(ana, "", json::object(), {id})).status, 403u);
+  EXPECT_EQ(citizen_handlers::SendCode(routes_, Post(luis, luis_csrf, json::object(), {id})).status, 403u);
+  EXPECT_EQ(citizen_handlers::SendCode(routes_, Post(ana, ana_csrf, json::object(), {id})).status, 409u);
+  EXPECT_TRUE(approvals_->DueOutbox(10)->empty());
   // Once expired: gone (410), and no longer listed as readable.
   now_ += 601;
   EXPECT_EQ(content(ana, ana_csrf, "0").status, 410u);
