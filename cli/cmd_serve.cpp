@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <variant>
 
 #include "cli/commands.h"
 #include "crypto/secret_file.h"
@@ -299,38 +300,250 @@ sigset_t BlockStopSignals() {
   return signals;
 }
 
+const std::vector<FlagSpec> kServeFlags = {{"data", true},
+                                           {"listen", true},
+                                           {"threads", true},
+                                           {"origin", true},
+                                           {"body-limit", true},
+                                           {"sync", true},
+                                           {"header-timeout-ms", true},
+                                           {"request-timeout-ms", true},
+                                           {"max-connections", true},
+                                           {"issuer", true},
+                                           {"delivery-webhook", true},
+                                           {"pool-threads", true},
+                                           {"pool-queue", true},
+                                           {"pdf-workers", true},
+                                           {"pdf-timeout-ms", true},
+                                           {"pdf-memory-mb", true},
+                                           {"pdf-jobs-per-worker", true},
+                                           {"body-budget", true},
+                                           {"allow-local-callbacks", false},
+                                           {"public-url", true},
+                                           {"oidc-issuer", true},
+                                           {"oidc-client-id", true},
+                                           {"oidc-client-secret-file", true},
+                                           {"oidc-document-claim", true},
+                                           {"oidc-scopes", true},
+                                           {"test-clock-file", true}};
+
+// Why serve stops before it serves: the message, and the exit code (the
+// caller's input, or the node's state).
+struct StartFailure {
+  std::string message;
+  int code = kExitFailure;
+};
+StartFailure BadInput(std::string message) { return {std::move(message), kExitBadInput}; }
+StartFailure Broken(const Status& s, std::string_view what = "") {
+  return {what.empty() ? s.message() : std::string(what) + ": " + s.message(), kExitFailure};
+}
+
+// The sequencer's histograms and the ledger's gauges.
+void AddLedgerMetrics(Metrics& metrics, ledger::LogOptions& lo) {
+  Histogram& batch_sizes = metrics.AddHistogram(
+      "quipu_sequencer_batch_entries", "Entries per ledger commit.", {1, 4, 16, 64, 256, 1024, 4096, 16384});
+  Histogram& commit_seconds =
+      metrics.AddHistogram("quipu_sequencer_commit_seconds", "Time to write and sync one ledger commit.",
+                           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
+  lo.on_commit = [&batch_sizes, &commit_seconds](size_t entries, double seconds) {
+    batch_sizes.Observe(static_cast<double>(entries));
+    commit_seconds.Observe(seconds);
+  };
+}
+
+// 1. The ledger, upgraded from an earlier version's layout if need be.
+std::variant<std::unique_ptr<ledger::Log>, StartFailure> OpenLedger(const ServeConfig& config, Metrics& metrics) {
+  ledger::LogOptions lo = node::LogOptionsFor(config.data);
+  lo.origin = config.origin;
+  lo.sync = config.sync;
+  AddLedgerMetrics(metrics, lo);
+  auto opened = ledger::Log::Open(lo);
+  if (!opened.ok()) {
+    return StartFailure{opened.status().message(),
+                        opened.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure};
+  }
+  std::unique_ptr<ledger::Log> log = std::move(*opened);
+  // Records an earlier quipu kept elsewhere move before any service reads them.
+  auto moved = node::UpgradeDataDirectory(*log);
+  if (!moved.ok()) return Broken(moved.status());
+  if (*moved > 0) std::cerr << "quipu serve: moved " << *moved << " QR Seguro records to the qr table\n";
+  const ledger::Log* lp = log.get();
+  metrics.AddGauge("quipu_ledger_tree_size", "Entries in the ledger.",
+                   [lp] { return static_cast<double>(lp->Head().tree_size); });
+  metrics.AddGauge("quipu_sequencer_queue_entries", "Entries waiting for the sequencer.",
+                   [lp] { return static_cast<double>(lp->stats().queue_depth_entries); });
+  return log;
+}
+
+// 2. The PDF workers: every PDF from outside is parsed and stamped there.
+std::variant<std::unique_ptr<pdf::PdfSandbox>, StartFailure> StartPdfWorkers(pdf::SandboxOptions po,
+                                                                             Metrics& metrics) {
+  auto self = SelfProgram();
+  if (!self.ok()) return Broken(self.status());
+  po.program = *self;
+  auto sandbox = pdf::PdfSandbox::Start(po);
+  if (!sandbox.ok()) return Broken(sandbox.status(), "PDF workers");
+  pdf::PdfSandbox* engine = sandbox->get();
+  metrics.AddGauge("quipu_pdf_worker_failures", "PDF worker processes that crashed, hung or misbehaved.",
+                   [engine] { return static_cast<double>(engine->stats().failures); });
+  metrics.AddGauge("quipu_pdf_jobs_refused", "PDF jobs refused because every worker was busy.",
+                   [engine] { return static_cast<double>(engine->stats().refused); });
+  return std::move(*sandbox);
+}
+
+// The approvals' options from the flags and the environment.
+std::variant<node::ApprovalsOptions, StartFailure> ApprovalsOptionsFor(const ServeConfig& config,
+                                                                       const node::OutboundPolicy& outbound) {
+  node::ApprovalsOptions ao;
+  ao.issuer = config.issuer;
+  ao.delivery_webhook = config.delivery_webhook;
+  if (!ao.delivery_webhook.empty()) {
+    if (Status s = node::CheckOutboundUrl(ao.delivery_webhook, outbound); !s.ok()) {
+      return BadInput("--delivery-webhook: " + s.message());
+    }
+  }
+  if (const char* token = std::getenv("QUIPU_DELIVERY_TOKEN")) ao.delivery_token = token;
+  if (config.test_clock_file) ao.clock = FileClock(*config.test_clock_file);
+  return ao;
+}
+
+NotifierOptions NotifierFor(const node::OutboundPolicy& outbound) {
+  NotifierOptions no;
+  no.policy = outbound;
+  return no;
+}
+
+// The domain's services (node/) and what api/ reads through, built in
+// order over one ledger and one PDF engine.
+struct Services {
+  Services(ledger::Log& log, pdf::PdfEngine& pdf, const node::NodeSecrets& secrets, node::OutboundPolicy outbound,
+           node::ApprovalsOptions ao, AccessLog& access_log)
+      : outbound(outbound),
+        clients(log, secrets.data_key, outbound),
+        approvals(log, clients, pdf, secrets.data_key, WithOutboxKick(std::move(ao))),
+        reader(log),
+        notifier(approvals, reader, access_log, NotifierFor(outbound)) {
+    kick_ = &notifier;
+  }
+
+  node::OutboundPolicy outbound;  // one policy for every URL the node registers or sends to
+  node::Clients clients;
+  node::Approvals approvals;
+  const node::LedgerReader reader;  // what api/ reads the ledger through
+  Notifier notifier;
+  std::optional<node::QrService> qr;  // once its keys are loaded
+
+ private:
+  // A new outbox item wakes the notifier (built after the approvals).
+  node::ApprovalsOptions WithOutboxKick(node::ApprovalsOptions ao) {
+    ao.on_outbox = [this] {
+      if (kick_) kick_->Kick();
+    };
+    return ao;
+  }
+  Notifier* kick_ = nullptr;
+};
+
+// The QR Seguro service, with the node's signing key and QR keys.
+std::optional<StartFailure> StartQr(Services& services, ledger::Log& log, pdf::PdfEngine& pdf,
+                                    const std::string& dir, std::function<int64_t()> clock) {
+  auto signer = crypto::LoadNoteSigner(dir + "/" + ledger::kNodeKeyFile);
+  if (!signer.ok()) return Broken(signer.status());
+  auto qr_keys = node::LoadQrKeys(dir, /*create=*/true);
+  if (!qr_keys.ok()) return Broken(qr_keys.status());
+  services.qr.emplace(log, services.clients, pdf, std::move(*signer), std::move(*qr_keys), std::move(clock));
+  return std::nullopt;
+}
+
+// 4. Every route: the public ledger and verification, the clients' API,
+// the site, and (with an identity provider) the citizens' pages.
+std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::PdfSandbox& pdf,
+                                      const ServeConfig& config, const node::NodeSecrets& secrets,
+                                      const std::string& verifier_key, const std::atomic<bool>& stopping,
+                                      Metrics& metrics, CitizenSessions& citizen_sessions,
+                                      std::unique_ptr<OidcClient>& oidc) {
+  node::QrService& qr = *services.qr;
+  LedgerRoutesOptions lro;
+  lro.pdf = &pdf;
+  lro.pdf_saturated = [&pdf] { return pdf.Saturated(); };
+  lro.revocations = [&qr](uint64_t index) { return qr.RevocationOf(index); };
+  lro.client_name = CachedClientNames(services.clients);
+  lro.subject_query = MakeSubjectQuery(services.clients, services.approvals);
+  AddLedgerRoutes(router, services.reader, lro);
+  // A citizen forgotten or whose factor was reset is logged out everywhere.
+  AddApprovalRoutes(router, services.clients, services.approvals, secrets,
+                    config.oidc_issuer.empty() ? "" : config.public_url,
+                    [&citizen_sessions](const std::string& subject) { citizen_sessions.CloseAllOf(subject); });
+  AddQrRoutes(router, services.clients, qr);
+  AddSiteRoutes(router, verifier_key, stopping, metrics);
+  if (config.oidc_issuer.empty()) return std::nullopt;
+  // The citizens' approval pages, behind the identity provider's login.
+  auto connected = ConnectIdentityProvider(config, services.outbound);
+  if (!connected.ok()) return Broken(connected.status(), "identity provider");
+  oidc = std::move(*connected);
+  CitizenRoutes cr;
+  cr.oidc = oidc.get();
+  cr.sessions = &citizen_sessions;
+  cr.approvals = &services.approvals;
+  cr.page_html = std::string(web::FindAsset("/aprobar.html")->body);
+  cr.qr_svg = [](const std::string& text) {
+    auto m = node::EncodeQr(text, 'M');
+    return m.ok() ? node::QrSvg(*m) : std::string();
+  };
+  AddCitizenRoutes(router, cr);
+  return std::nullopt;
+}
+
+// The contents of expired requests leave the `contents` table within a
+// minute (their sealed bytes stay in LMDB's free pages until reused or the
+// file is compacted).
+void DropExpiredContents(node::Approvals& approvals, AccessLog& log) {
+  constexpr size_t kBatch = 1000;
+  size_t total = 0;
+  for (;;) {
+    auto dropped = approvals.DropExpiredContents(kBatch);
+    if (!dropped.ok()) {
+      log.Event("contents_drop_failed", {{"error", dropped.status().ToString()}});
+      break;
+    }
+    total += *dropped;
+    if (*dropped < kBatch) break;
+  }
+  if (total > 0) log.Event("contents_dropped", {{"documents", total}});
+}
+
+// What the operator reads at start: on stdout the URL, where the admin
+// token is and the verifier key; in the log the same and the sizes.
+void AnnounceStart(const Server& server, const ServeConfig& config, const ledger::Log& ledger,
+                   const node::NodeSecrets& secrets, AccessLog& log) {
+  const ServerOptions& so = config.server;
+  const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
+  const std::string url = "http://" + host + ":" + std::to_string(server.port());
+  std::cout << "quipu: serving " << url << "\n"
+            << "quipu: admin token in " << secrets.admin_token_path << "\n"
+            << "quipu: data " << config.data << ", verifier key " << ledger.verifier_key() << std::endl;
+  log.Event("start", {{"url", url},
+                      {"data", config.data},
+                      {"vkey", ledger.verifier_key()},
+                      {"tree_size", ledger.Head().tree_size},
+                      {"threads", so.threads},
+                      {"pool_threads", so.worker_threads},
+                      {"pdf_workers", config.pdf.workers},
+                      {"max_connections", server.max_connections()},
+                      {"sync", config.sync_name}});
+  if (server.max_connections() < so.max_connections) {
+    std::cerr << "quipu serve: --max-connections lowered to " << server.max_connections()
+              << " (the descriptor limit, ulimit -n, leaves room for no more)\n";
+  }
+}
+
+int FailToStart(const StartFailure& f) { return Fail("serve", f.message, f.code); }
+
 int RunServe(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, {{"data", true},
-                                         {"listen", true},
-                                         {"threads", true},
-                                         {"origin", true},
-                                         {"body-limit", true},
-                                         {"sync", true},
-                                         {"header-timeout-ms", true},
-                                         {"request-timeout-ms", true},
-                                         {"max-connections", true},
-                                         {"issuer", true},
-                                         {"delivery-webhook", true},
-                                         {"pool-threads", true},
-                                         {"pool-queue", true},
-                                         {"pdf-workers", true},
-                                         {"pdf-timeout-ms", true},
-                                         {"pdf-memory-mb", true},
-                                         {"pdf-jobs-per-worker", true},
-                                         {"body-budget", true},
-                                         {"allow-local-callbacks", false},
-                                         {"public-url", true},
-                                         {"oidc-issuer", true},
-                                         {"oidc-client-id", true},
-                                         {"oidc-client-secret-file", true},
-                                         {"oidc-document-claim", true},
-                                         {"oidc-scopes", true},
-                                         {"test-clock-file", true}});
+  auto flags = Flags::Parse(args, kServeFlags);
   if (!flags.ok()) return Fail("serve", flags.status().message(), kExitBadInput);
   auto config = ParseServeFlags(*flags);
   if (!config.ok()) return Fail("serve", config.status().message(), kExitBadInput);
-  ServerOptions& so = config->server;
-  pdf::SandboxOptions& po = config->pdf;
 
   // Request bodies of megabytes come and go: allocated with mmap, they go
   // back to the system when freed (glibc's default threshold rises after
@@ -338,178 +551,65 @@ int RunServe(const std::vector<std::string>& args) {
   ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
   sigset_t signals = BlockStopSignals();
-
   AccessLog log;
   Metrics metrics;
-  Histogram& batch_sizes = metrics.AddHistogram(
-      "quipu_sequencer_batch_entries", "Entries per ledger commit.", {1, 4, 16, 64, 256, 1024, 4096, 16384});
-  Histogram& commit_seconds =
-      metrics.AddHistogram("quipu_sequencer_commit_seconds", "Time to write and sync one ledger commit.",
-                           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
 
-  // 1. The ledger.
-  ledger::LogOptions lo = node::LogOptionsFor(config->data);
-  lo.origin = config->origin;
-  lo.sync = config->sync;
-  lo.on_commit = [&](size_t entries, double seconds) {
-    batch_sizes.Observe(static_cast<double>(entries));
-    commit_seconds.Observe(seconds);
-  };
-  auto opened = ledger::Log::Open(lo);
-  if (!opened.ok()) {
-    return Fail("serve", opened.status().message(),
-                opened.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitFailure);
-  }
-  std::unique_ptr<ledger::Log> ledger_log = std::move(*opened);
-  // Records an earlier quipu kept elsewhere move before any service reads them.
-  if (auto moved = node::UpgradeDataDirectory(*ledger_log); !moved.ok()) {
-    return Fail("serve", moved.status().message(), kExitFailure);
-  } else if (*moved > 0) {
-    std::cerr << "quipu serve: moved " << *moved << " QR Seguro records to the qr table\n";
-  }
-  const ledger::Log* lp = ledger_log.get();
-  metrics.AddGauge("quipu_ledger_tree_size", "Entries in the ledger.",
-                   [lp] { return static_cast<double>(lp->Head().tree_size); });
-  metrics.AddGauge("quipu_sequencer_queue_entries", "Entries waiting for the sequencer.",
-                   [lp] { return static_cast<double>(lp->stats().queue_depth_entries); });
-  auto secrets = node::LoadNodeSecrets(lo.dir, /*create=*/true);
+  // 1. The ledger and the node's secrets; 2. the PDF workers.
+  auto opened = OpenLedger(*config, metrics);
+  if (auto* f = std::get_if<StartFailure>(&opened)) return FailToStart(*f);
+  std::unique_ptr<ledger::Log> ledger_log = std::move(std::get<0>(opened));
+  auto secrets = node::LoadNodeSecrets(config->data, /*create=*/true);
   if (!secrets.ok()) return Fail("serve", secrets.status().message(), kExitFailure);
-
-  // 2. The PDF workers: every PDF from outside is parsed and stamped there.
-  auto self = SelfProgram();
-  if (!self.ok()) return Fail("serve", self.status().message(), kExitFailure);
-  po.program = *self;
-  auto sandbox = pdf::PdfSandbox::Start(po);
-  if (!sandbox.ok()) return Fail("serve", "PDF workers: " + sandbox.status().message(), kExitFailure);
-  pdf::PdfSandbox* pdf_engine = sandbox->get();
-  metrics.AddGauge("quipu_pdf_worker_failures", "PDF worker processes that crashed, hung or misbehaved.",
-                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().failures); });
-  metrics.AddGauge("quipu_pdf_jobs_refused", "PDF jobs refused because every worker was busy.",
-                   [pdf_engine] { return static_cast<double>(pdf_engine->stats().refused); });
+  auto started = StartPdfWorkers(config->pdf, metrics);
+  if (auto* f = std::get_if<StartFailure>(&started)) return FailToStart(*f);
+  std::unique_ptr<pdf::PdfSandbox> sandbox = std::move(std::get<0>(started));
 
   // 3. The domain's services, and the notifier that sends their outbox.
-  node::OutboundPolicy outbound;  // one policy for every URL the node registers or sends to
+  node::OutboundPolicy outbound;
   outbound.allow_local = config->allow_local_callbacks;
-  node::Clients clients(*ledger_log, secrets->data_key, outbound);
-  node::ApprovalsOptions ao;
-  ao.issuer = config->issuer;
-  ao.delivery_webhook = config->delivery_webhook;
-  if (!ao.delivery_webhook.empty()) {
-    if (Status s = node::CheckOutboundUrl(ao.delivery_webhook, outbound); !s.ok()) {
-      return Fail("serve", "--delivery-webhook: " + s.message(), kExitBadInput);
-    }
-  }
-  if (const char* token = std::getenv("QUIPU_DELIVERY_TOKEN")) ao.delivery_token = token;
-  if (config->test_clock_file) ao.clock = FileClock(*config->test_clock_file);
-  Notifier* kick = nullptr;  // set below: the notifier needs the approvals first
-  ao.on_outbox = [&kick] {
-    if (kick) kick->Kick();
-  };
-  node::Approvals approvals(*ledger_log, clients, *pdf_engine, secrets->data_key, ao);
-  NotifierOptions no;
-  no.policy = outbound;
-  const node::LedgerReader reader(*ledger_log);  // what api/ reads the ledger through
-  Notifier notifier(approvals, reader, log, no);
-  kick = &notifier;
-  auto signer = crypto::LoadNoteSigner(lo.dir + "/" + ledger::kNodeKeyFile);
-  if (!signer.ok()) return Fail("serve", signer.status().message(), kExitFailure);
-  auto qr_keys = node::LoadQrKeys(lo.dir, /*create=*/true);
-  if (!qr_keys.ok()) return Fail("serve", qr_keys.status().message(), kExitFailure);
-  node::QrService qr(*ledger_log, clients, *pdf_engine, std::move(*signer), std::move(*qr_keys), ao.clock);
+  auto ao = ApprovalsOptionsFor(*config, outbound);
+  if (auto* f = std::get_if<StartFailure>(&ao)) return FailToStart(*f);
+  const std::function<int64_t()> clock = std::get<0>(ao).clock;
+  Services services(*ledger_log, *sandbox, *secrets, outbound, std::move(std::get<0>(ao)), log);
+  if (auto f = StartQr(services, *ledger_log, *sandbox, config->data, clock)) return FailToStart(*f);
 
   // 4. The routes.
   std::atomic<bool> stopping{false};
   Router router;
-  LedgerRoutesOptions lro;
-  lro.pdf = pdf_engine;
-  lro.pdf_saturated = [pdf_engine] { return pdf_engine->Saturated(); };
-  lro.revocations = [&qr](uint64_t index) { return qr.RevocationOf(index); };
-  lro.client_name = CachedClientNames(clients);
-  lro.subject_query = MakeSubjectQuery(clients, approvals);
-  AddLedgerRoutes(router, reader, lro);
   CitizenSessionsOptions cso;
   cso.secure_cookies = config->public_url.rfind("https://", 0) == 0;
   CitizenSessions citizen_sessions(cso);
-  // A citizen forgotten or whose factor was reset is logged out everywhere.
-  AddApprovalRoutes(router, clients, approvals, *secrets, config->oidc_issuer.empty() ? "" : config->public_url,
-                    [&citizen_sessions](const std::string& subject) { citizen_sessions.CloseAllOf(subject); });
-  AddQrRoutes(router, clients, qr);
-  AddSiteRoutes(router, ledger_log->verifier_key(), stopping, metrics);
-  // The citizens' approval pages, behind the identity provider's login.
   std::unique_ptr<OidcClient> oidc;
-  if (!config->oidc_issuer.empty()) {
-    auto connected = ConnectIdentityProvider(*config, outbound);
-    if (!connected.ok()) return Fail("serve", "identity provider: " + connected.status().message(), kExitFailure);
-    oidc = std::move(*connected);
-    CitizenRoutes cr;
-    cr.oidc = oidc.get();
-    cr.sessions = &citizen_sessions;
-    cr.approvals = &approvals;
-    cr.page_html = std::string(web::FindAsset("/aprobar.html")->body);
-    cr.qr_svg = [](const std::string& text) {
-      auto m = node::EncodeQr(text, 'M');
-      return m.ok() ? node::QrSvg(*m) : std::string();
-    };
-    AddCitizenRoutes(router, cr);
+  if (auto f = AddRoutes(router, services, *sandbox, *config, *secrets, ledger_log->verifier_key(), stopping,
+                         metrics, citizen_sessions, oidc)) {
+    return FailToStart(*f);
   }
 
   // 5. Serve until SIGINT or SIGTERM.
-  auto server = Server::Start(so, router, metrics, log);
+  auto server = Server::Start(config->server, router, metrics, log);
   if (!server.ok()) return Fail("serve", server.status().message(), kExitFailure);
   Server* sp = server->get();
   metrics.AddGauge("quipu_pool_queued", "Requests waiting for the worker pool.",
                    [sp] { return static_cast<double>(sp->pool_queued()); });
   metrics.AddGauge("quipu_pool_running", "Requests running on the worker pool.",
                    [sp] { return static_cast<double>(sp->pool_running()); });
-  notifier.Start();  // delivers what an earlier run left in the outbox, too
-  // The contents of expired requests leave the `contents` table within a
-  // minute (their sealed bytes stay in LMDB's free pages until reused or
-  // the file is compacted).
+  services.notifier.Start();  // delivers what an earlier run left in the outbox, too
   std::optional<Every> drop_expired;
-  drop_expired.emplace(std::chrono::seconds(60), [&approvals, &log] {
-    constexpr size_t kBatch = 1000;
-    size_t total = 0;
-    for (;;) {
-      auto dropped = approvals.DropExpiredContents(kBatch);
-      if (!dropped.ok()) {
-        log.Event("contents_drop_failed", {{"error", dropped.status().ToString()}});
-        break;
-      }
-      total += *dropped;
-      if (*dropped < kBatch) break;
-    }
-    if (total > 0) log.Event("contents_dropped", {{"documents", total}});
-  });
-  const std::string host = so.address.find(':') != std::string::npos ? "[" + so.address + "]" : so.address;
-  const std::string url = "http://" + host + ":" + std::to_string((*server)->port());
-  std::cout << "quipu: serving " << url << "\n"
-            << "quipu: admin token in " << secrets->admin_token_path << "\n"
-            << "quipu: data " << lo.dir << ", verifier key " << ledger_log->verifier_key() << std::endl;
-  log.Event("start", {{"url", url},
-                      {"data", lo.dir},
-                      {"vkey", ledger_log->verifier_key()},
-                      {"tree_size", ledger_log->Head().tree_size},
-                      {"threads", so.threads},
-                      {"pool_threads", so.worker_threads},
-                      {"pdf_workers", po.workers},
-                      {"max_connections", (*server)->max_connections()},
-                      {"sync", config->sync_name}});
-  if ((*server)->max_connections() < so.max_connections) {
-    std::cerr << "quipu serve: --max-connections lowered to " << (*server)->max_connections()
-              << " (the descriptor limit, ulimit -n, leaves room for no more)\n";
-  }
+  drop_expired.emplace(std::chrono::seconds(60), [&services, &log] { DropExpiredContents(services.approvals, log); });
+  AnnounceStart(*sp, *config, *ledger_log, *secrets, log);
 
   int sig = 0;
   sigwait(&signals, &sig);
   stopping = true;
   log.Event("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-  (*server)->Stop();           // finish the requests in flight
+  (*server)->Stop();  // finish the requests in flight
   server->reset();
-  sandbox->reset();            // the PDF workers
+  sandbox.reset();  // the PDF workers
   drop_expired.reset();
-  notifier.Stop();             // undelivered items stay in the outbox for the next start
+  services.notifier.Stop();  // undelivered items stay in the outbox for the next start
   const uint64_t size = ledger_log->Head().tree_size;
-  ledger_log.reset();          // drain the sequencer, close LMDB
+  services.qr.reset();
+  ledger_log.reset();  // drain the sequencer, close LMDB
   log.Event("stop", {{"tree_size", size}});
   return kExitOk;
 }

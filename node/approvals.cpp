@@ -12,10 +12,14 @@
 #include "crypto/sha256.h"
 #include "ledger/entry.h"
 #include "node/document.h"
+#include "node/records.h"
 #include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::node {
+
+using namespace records;  // the stored records and their keys
+
 namespace {
 
 using ledger::PrivateTable;
@@ -27,31 +31,48 @@ constexpr int64_t kSecond = 1000000;
 constexpr size_t kResetsKept = 10;  // factor resets remembered per citizen
 constexpr int64_t kOutboxGiveUp = 24 * 3600 * kSecond;
 
-std::string SubjectKey(std::string_view id) { return "s:" + std::string(id); }
-std::string RequestKey(std::string_view id) { return "r:" + std::string(id); }
-
-std::string OutboxKey(int64_t created_us, std::string_view rid, std::string_view kind) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(created_us));
-  return "o:" + std::string(buf) + ":" + std::string(rid) + ":" + std::string(kind);
-}
-
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-Result<json> ParseRecord(const std::string& v, const char* what) {
-  json j = json::parse(v, nullptr, false);
-  if (!j.is_object()) return Corruption(std::string(what) + " record is not JSON");
-  return j;
+// A citizen first named: only their salt.
+SubjectRecord NewSubject(const std::string& salt) {
+  SubjectRecord s;
+  s.salt = salt;
+  return s;
 }
 
-Result<json> GetJson(PrivateTxn& txn, PrivateTable t, const std::string& key, const char* what) {
-  QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(t, key));
-  if (!v) return json();
-  return ParseRecord(*v, what);
+// The records read inside a commit; nullopt when there is none.
+Result<std::optional<SubjectRecord>> GetSubject(PrivateTxn& txn, std::string_view id) {
+  QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kSubjects, SubjectKey(id)));
+  if (!v) return std::optional<SubjectRecord>();
+  QUIPU_ASSIGN_OR_RETURN(SubjectRecord s, DecodeSubject(*v));
+  return std::optional<SubjectRecord>(std::move(s));
+}
+
+Result<std::optional<RequestRecord>> GetRequest(PrivateTxn& txn, std::string_view id) {
+  QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kApprovals, RequestKey(id)));
+  if (!v) return std::optional<RequestRecord>();
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, DecodeRequest(*v));
+  return std::optional<RequestRecord>(std::move(r));
+}
+
+Status PutSubject(PrivateTxn& txn, std::string_view id, const SubjectRecord& s) {
+  return txn.Put(tables::kSubjects, SubjectKey(id), Encode(s));
+}
+
+Status PutRequest(PrivateTxn& txn, const RequestRecord& r) {
+  return txn.Put(tables::kApprovals, RequestKey(r.id), Encode(r));
+}
+
+// The subject `id` in the log's current snapshot; nullopt when there is none.
+Result<std::optional<SubjectRecord>> ReadSubject(const ledger::Log& log, std::string_view id) {
+  QUIPU_ASSIGN_OR_RETURN(auto v, log.ReadPrivate(tables::kSubjects, SubjectKey(id)));
+  if (!v) return std::optional<SubjectRecord>();
+  QUIPU_ASSIGN_OR_RETURN(SubjectRecord s, DecodeSubject(*v));
+  return std::optional<SubjectRecord>(std::move(s));
 }
 
 // The subject commitment of a citizen in one client's entries
@@ -84,14 +105,12 @@ std::string CommitmentV1(const std::string& salt_hex, const std::string& id) {
 Status PutOutbox(PrivateTxn& txn, const std::array<uint8_t, 32>& key, int64_t now, const std::string& rid,
                  const std::string& kind, const std::string& url, const std::string& bearer, const json& body) {
   const std::string okey = OutboxKey(now, rid, kind);
-  QUIPU_ASSIGN_OR_RETURN(std::string body_sealed, SealSecret(key, body.dump(), "outbox:" + okey));
-  json item = {{"kind", kind}, {"request", rid},      {"url", url},          {"attempts", 0},
-               {"created_us", now}, {"next_us", now}, {"body_sealed", body_sealed}};
+  OutboxRecord item{kind, rid, url, 0, now, now, "", ""};
+  QUIPU_ASSIGN_OR_RETURN(item.body_sealed, SealSecret(key, body.dump(), "outbox:" + okey));
   if (!bearer.empty()) {
-    QUIPU_ASSIGN_OR_RETURN(std::string bearer_sealed, SealSecret(key, bearer, "outbox-bearer:" + okey));
-    item["bearer_sealed"] = bearer_sealed;
+    QUIPU_ASSIGN_OR_RETURN(item.bearer_sealed, SealSecret(key, bearer, "outbox-bearer:" + okey));
   }
-  return txn.Put(tables::kOutbox, okey, item.dump());
+  return txn.Put(tables::kOutbox, okey, Encode(item));
 }
 
 std::string FormatMicros(int64_t us) { return ledger::FormatTime(us); }
@@ -115,12 +134,9 @@ std::string ContentPurpose(std::string_view rid, size_t i) {
 
 // Deletes the contents a request kept for its citizen's page (in the
 // commit that decides, locks or forgets it).
-Status DropContents(PrivateTxn& txn, const json& r) {
-  const json docs = r.value("documents", json::array());
-  for (size_t i = 0; i < docs.size(); ++i) {
-    if (!docs[i].is_object() || !docs[i].value("content", false)) continue;
-    QUIPU_RETURN_IF_ERROR(
-        txn.Delete(tables::kContents, ContentKey(r.value("expires_us", int64_t{0}), r.value("id", ""), i)));
+Status DropContents(PrivateTxn& txn, const RequestRecord& r) {
+  for (size_t i = 0; i < r.documents.size(); ++i) {
+    if (r.documents[i].content) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kContents, ContentKey(r.expires_us, r.id, i)));
   }
   return Status::Ok();
 }
@@ -128,12 +144,11 @@ Status DropContents(PrivateTxn& txn, const json& r) {
 // Why a code for `request` (its stored record, null when gone) must not be
 // sent any more, or "": it is worth something only while the request
 // waits for it, and a code that arrives later only confuses its reader.
-std::string WhyCodeIsObsolete(const json& request, int64_t now) {
-  if (!request.is_object()) return "the request no longer exists";
-  if (request.value("forgotten", false)) return "its citizen was forgotten";
-  const std::string status = request.value("status", "");
-  if (status != "pending") return "the request is " + status;
-  if (now > request.value("expires_us", int64_t{0})) return "the request expired";
+std::string WhyCodeIsObsolete(const std::optional<RequestRecord>& request, int64_t now) {
+  if (!request) return "the request no longer exists";
+  if (request->forgotten) return "its citizen was forgotten";
+  if (request->status != "pending") return "the request is " + request->status;
+  if (now > request->expires_us) return "the request expired";
   return "";
 }
 
@@ -161,22 +176,26 @@ constexpr int64_t kFirstLockout = 15 * 60 * kSecond;
 constexpr int64_t kLongestLockout = 24 * 3600 * kSecond;
 
 // kResourceExhausted while the subject record says the citizen is locked out.
-Status CheckNotLockedOut(const json& subject, int64_t now) {
-  const int64_t until = subject.value("locked_until_us", int64_t{0});
-  if (until <= now) return Status::Ok();
-  return ResourceExhausted("too many wrong codes: the citizen's codes are refused until " + FormatMicros(until));
+Status CheckNotLockedOut(const SubjectRecord& subject, int64_t now) {
+  if (subject.locked_until_us <= now) return Status::Ok();
+  return ResourceExhausted("too many wrong codes: the citizen's codes are refused until " +
+                           FormatMicros(subject.locked_until_us));
 }
 
 // Counts one wrong code in the subject record; returns whether it locked.
-bool CountCitizenWrongCode(json& subject, int64_t now) {
-  const int wrong = subject.value("wrong_codes", 0) + 1;
-  subject["wrong_codes"] = wrong;
-  if (wrong < kCitizenWrongCodes) return false;
-  const int lockouts = subject.value("lockouts", 0);
-  subject["lockouts"] = lockouts + 1;
-  subject["wrong_codes"] = 0;
-  subject["locked_until_us"] = now + std::min(kLongestLockout, kFirstLockout << std::min(lockouts, 7));
+bool CountCitizenWrongCode(SubjectRecord& subject, int64_t now) {
+  if (++subject.wrong_codes < kCitizenWrongCodes) return false;
+  subject.locked_until_us = now + std::min(kLongestLockout, kFirstLockout << std::min(subject.lockouts, 7));
+  subject.lockouts += 1;
+  subject.wrong_codes = 0;
   return true;
+}
+
+// A right code ends the count of wrong ones and any lockout.
+void ClearWrongCodes(SubjectRecord& subject) {
+  subject.wrong_codes = 0;
+  subject.lockouts = 0;
+  subject.locked_until_us = 0;
 }
 
 }  // namespace
@@ -214,19 +233,15 @@ Status Approvals::ResetFactor(const std::string& subject_id, const std::string& 
   }
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject_id), "subject"));
-    if (s.is_null()) return NotFound("no subject " + subject_id);
-    s.erase("totp");
-    s.erase("totp_pending");
-    s.erase("wrong_codes");
-    s.erase("lockouts");
-    s.erase("locked_until_us");
+    QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> s, GetSubject(txn, subject_id));
+    if (!s) return NotFound("no subject " + subject_id);
+    s->totp.clear();
+    s->totp_pending.clear();
+    ClearWrongCodes(*s);
     // Who reset it, when and why: the last resets stay with the citizen.
-    json resets = s.value("factor_resets", json::array());
-    resets.push_back({{"by", by}, {"at", time}, {"reason", reason}});
-    while (resets.size() > kResetsKept) resets.erase(resets.begin());
-    s["factor_resets"] = std::move(resets);
-    return txn.Put(tables::kSubjects, SubjectKey(subject_id), s.dump());
+    s->factor_resets.push_back({by, time, reason});
+    while (s->factor_resets.size() > kResetsKept) s->factor_resets.erase(s->factor_resets.begin());
+    return PutSubject(txn, subject_id, *s);
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();
@@ -239,13 +254,13 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
   // waiting to be sent (which name the subject) are dropped.
   std::vector<std::string> requests;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kApprovals, "r:", [&](std::string_view k, std::string_view v) {
-    auto r = ParseRecord(std::string(v), "approval request");
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kApprovals, kRequestPrefix, [&](std::string_view k, std::string_view v) {
+    auto r = DecodeRequest(v);
     if (!r.ok()) {
       bad = r.status();
       return false;
     }
-    if (r->value("subject", "") == subject_id) requests.emplace_back(k.substr(2));
+    if (r->subject == subject_id) requests.emplace_back(k.substr(kRequestPrefix.size()));
     return true;
   }));
   QUIPU_RETURN_IF_ERROR(bad);
@@ -256,9 +271,9 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
                                            return true;
                                          }));
   std::vector<std::string> codes;
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, kOutboxPrefix, [&](std::string_view k, std::string_view) {
     for (const std::string& rid : requests) {
-      if (k.size() > rid.size() + 9 && k.substr(k.size() - rid.size() - 9) == ":" + rid + ":deliver") codes.emplace_back(k);
+      if (IsOutboxKeyOf(k, rid, "deliver")) codes.emplace_back(k);
     }
     return true;
   }));
@@ -268,14 +283,14 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
     if (!v && requests.empty()) return NotFound("no subject " + subject_id);
     if (v) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kSubjects, SubjectKey(subject_id)));
     for (const std::string& rid : requests) {
-      QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, tables::kApprovals, RequestKey(rid), "approval request"));
-      if (r.is_null() || r.value("subject", "") != subject_id) continue;
-      QUIPU_RETURN_IF_ERROR(DropContents(txn, r));
-      r["subject"] = "";
-      r["forgotten"] = true;
-      r.erase("code_hash");
-      r.erase("description");  // the institution's words may name the citizen
-      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), r.dump()));
+      QUIPU_ASSIGN_OR_RETURN(std::optional<RequestRecord> r, GetRequest(txn, rid));
+      if (!r || r->subject != subject_id) continue;
+      QUIPU_RETURN_IF_ERROR(DropContents(txn, *r));
+      r->subject.clear();
+      r->forgotten = true;
+      r->code_hash.clear();
+      r->description.clear();  // the institution's words may name the citizen
+      QUIPU_RETURN_IF_ERROR(PutRequest(txn, *r));
     }
     for (const std::string& key : codes) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, key));
     for (const std::string& key : indexed) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kApprovals, key));
@@ -292,14 +307,12 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
 
 Result<Approvals::CitizenFactor> Approvals::FactorOf(std::string_view document_number) const {
   if (!IsValidSubjectId(document_number)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kSubjects, SubjectKey(document_number)));
+  QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> s, ReadSubject(log_, document_number));
   CitizenFactor out;
-  if (!v) return out;
-  QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
-  out.enrolled = s.contains("totp");
-  out.enrolling = s.contains("totp_pending");
-  const int64_t until = s.value("locked_until_us", int64_t{0});
-  if (until > options_.clock()) out.locked_until = FormatMicros(until);
+  if (!s) return out;
+  out.enrolled = !s->totp.empty();
+  out.enrolling = !s->totp_pending.empty();
+  if (s->locked_until_us > options_.clock()) out.locked_until = FormatMicros(s->locked_until_us);
   return out;
 }
 
@@ -338,26 +351,25 @@ Result<Approvals::Enrollment> Approvals::BeginTotp(std::string_view document_num
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
     refusal = Status::Ok();
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
-    if (s.is_null()) s = json{{"salt", salt}, {"last_step", 0}};
+    QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> found, GetSubject(txn, subject));
+    SubjectRecord s = found.value_or(NewSubject(salt));
     QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
-    if (s.contains("totp")) {
+    if (!s.totp.empty()) {
       // Replacing the factor needs the factor.
       std::optional<uint64_t> step;
       if (IsCode(current_code)) {
-        QUIPU_ASSIGN_OR_RETURN(step, MatchTotp(data_key_, s["totp"].get<std::string>(), "totp:" + subject,
-                                               current_code, now));
+        QUIPU_ASSIGN_OR_RETURN(step, MatchTotp(data_key_, s.totp, "totp:" + subject, current_code, now));
       }
-      if (!step || *step <= s.value("last_step", uint64_t{0})) {
+      if (!step || *step <= s.last_step) {
         const bool locked = CountCitizenWrongCode(s, now);
         refusal = locked ? ResourceExhausted("wrong code; too many wrong codes in a row: locked out for a while")
                          : PermissionDenied("to replace your authenticator, give a current code from it");
-        return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
+        return PutSubject(txn, subject, s);
       }
-      s["last_step"] = *step;
+      s.last_step = *step;
     }
-    s["totp_pending"] = sealed;
-    return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
+    s.totp_pending = sealed;
+    return PutSubject(txn, subject, s);
   };
   auto r = log_.Append(std::move(req)).get();
   if (!r.ok()) return r.status();
@@ -374,31 +386,30 @@ Status Approvals::ConfirmTotp(std::string_view document_number, std::string_view
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
     refusal = Status::Ok();
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
-    if (s.is_null() || !s.contains("totp_pending")) return FailedPrecondition("no new authenticator waits for its first code");
+    QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> found, GetSubject(txn, subject));
+    if (!found || found->totp_pending.empty()) return FailedPrecondition("no new authenticator waits for its first code");
+    SubjectRecord& s = *found;
     QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
-    const std::string pending = s["totp_pending"].get<std::string>();
+    const std::string pending = s.totp_pending;
     QUIPU_ASSIGN_OR_RETURN(std::optional<uint64_t> step, MatchTotp(data_key_, pending, "totp-pending:" + subject, code, now));
     if (!step) {
       refusal = CountCitizenWrongCode(s, now)
                     ? ResourceExhausted("wrong code; too many wrong codes in a row: locked out for a while")
                     : PermissionDenied("wrong code: give the code your authenticator shows now");
-      return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
+      return PutSubject(txn, subject, s);
     }
     // The key moves to its place, sealed for it.
     QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key_, pending, "totp-pending:" + subject));
     auto resealed = SealSecret(data_key_, key, "totp:" + subject);
     sodium_memzero(key.data(), key.size());
     if (!resealed.ok()) return resealed.status();
-    s["totp"] = *resealed;
-    s.erase("totp_pending");
-    s["last_step"] = std::max(*step, s.value("last_step", uint64_t{0}));
-    s["enrolled_by"] = "citizen";
-    s["enrolled"] = time;
-    s.erase("wrong_codes");
-    s.erase("lockouts");
-    s.erase("locked_until_us");
-    return txn.Put(tables::kSubjects, SubjectKey(subject), s.dump());
+    s.totp = *resealed;
+    s.totp_pending.clear();
+    s.last_step = std::max(*step, s.last_step);
+    s.enrolled_by = "citizen";
+    s.enrolled = time;
+    ClearWrongCodes(s);
+    return PutSubject(txn, subject, s);
   };
   auto r = log_.Append(std::move(req)).get();
   if (!r.ok()) return r.status();
@@ -408,19 +419,17 @@ Status Approvals::ConfirmTotp(std::string_view document_number, std::string_view
 Result<std::optional<std::string>> Approvals::Commitment(const ClientInfo& client,
                                                          const std::string& subject_id) const {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject_id)));
-  if (!v) return std::optional<std::string>();
-  QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
-  return std::optional<std::string>(CommitmentOf(s.value("salt", ""), client.id, subject_id));
+  QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> s, ReadSubject(log_, subject_id));
+  if (!s) return std::optional<std::string>();
+  return std::optional<std::string>(CommitmentOf(s->salt, client.id, subject_id));
 }
 
 Result<bool> Approvals::SubjectApproved(const ClientInfo& client, const std::string& subject_id,
                                         const DocumentAnswer& answer) const {
   if (!IsValidSubjectId(subject_id)) return InvalidArgument("subject: 4 to 32 letters, digits or '-'");
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject_id)));
-  if (!v) return false;
-  QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*v, "subject"));
-  const std::string salt = s.value("salt", "");
+  QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> s, ReadSubject(log_, subject_id));
+  if (!s) return false;
+  const std::string& salt = s->salt;
   const std::string mine = CommitmentOf(salt, client.id, subject_id);
   const std::string old = CommitmentV1(salt, subject_id);
   for (const DocumentRecord& r : answer.records) {
@@ -438,77 +447,62 @@ Result<bool> Approvals::SubjectApproved(const ClientInfo& client, const std::str
 
 namespace {
 
-// A request's stored record (docs/records.md), by id. kNotFound for an id
-// that is unknown or another client's (the same answer: another client's
-// request does not exist, as far as this client knows).
 // The stored request `id`; kNotFound when there is none.
-Result<json> ReadRequest(const ledger::Log& log, const std::string& id) {
+Result<RequestRecord> ReadRequest(const ledger::Log& log, const std::string& id) {
   if (id.size() > 64) return NotFound("no approval request " + id.substr(0, 64));
   QUIPU_ASSIGN_OR_RETURN(auto v, log.ReadPrivate(tables::kApprovals, RequestKey(id)));
   if (!v) return NotFound("no approval request " + id);
-  return ParseRecord(*v, "approval request");
+  return DecodeRequest(*v);
 }
 
-// The request as `client` may see it: another client's is kNotFound too.
-Result<json> LoadRequest(const ledger::Log& log, const ClientInfo& client, const std::string& id) {
-  QUIPU_ASSIGN_OR_RETURN(json r, ReadRequest(log, id));
-  if (r.value("client", "") != client.id) return NotFound("no approval request " + id);
+// The request as `client` may see it: another client's is kNotFound too
+// (the same answer: another client's request does not exist, as far as
+// this client knows).
+Result<RequestRecord> LoadRequest(const ledger::Log& log, const ClientInfo& client, const std::string& id) {
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, ReadRequest(log, id));
+  if (r.client != client.id) return NotFound("no approval request " + id);
   return r;
 }
 
 // Whether `r` names the citizen logged in with `document_number`: another
 // citizen's request (or a forgotten one's) is kPermissionDenied.
-Status CheckCitizen(const json& r, std::string_view document_number) {
-  if (document_number.empty() || r.value("subject", "") != document_number) {
+Status CheckCitizen(const RequestRecord& r, std::string_view document_number) {
+  if (document_number.empty() || r.subject != document_number) {
     return PermissionDenied("this request is for another citizen: log in as the citizen it names");
   }
   return Status::Ok();
 }
 
-Result<json> LoadCitizensRequest(const ledger::Log& log, std::string_view document_number, const std::string& id) {
-  QUIPU_ASSIGN_OR_RETURN(json r, ReadRequest(log, id));
+Result<RequestRecord> LoadCitizensRequest(const ledger::Log& log, std::string_view document_number,
+                                          const std::string& id) {
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, ReadRequest(log, id));
   QUIPU_RETURN_IF_ERROR(CheckCitizen(r, document_number));
   return r;
 }
 
-std::vector<ApprovalDocument> StoredDocuments(const json& r) {
-  std::vector<ApprovalDocument> out;
-  for (const json& d : r.value("documents", json::array())) {
-    ApprovalDocument doc;
-    auto raw = crypto::HexDecode(d.value("sha256", ""));
-    if (raw.ok() && raw->size() == doc.sha256.size()) std::copy(raw->begin(), raw->end(), doc.sha256.begin());
-    doc.media = ParseDocType(d.value("media_type", "")).value_or(DocType::kPdf);
-    doc.name = d.value("name", "");
-    doc.content = d.value("content", false);
-    if (d.contains("size") && d["size"].is_number_unsigned()) doc.size = d["size"].get<uint64_t>();
-    out.push_back(doc);
-  }
-  return out;
-}
-
 // What a client may see of a stored request.
-ApprovalView ViewOf(const json& r, int64_t now, int max_wrong_codes) {
+ApprovalView ViewOf(const RequestRecord& r, int64_t now, int max_wrong_codes) {
   ApprovalView v;
-  v.id = r.value("id", "");
-  v.status = r.value("status", "");
-  if (v.status == "pending" && now > r.value("expires_us", int64_t{0})) v.status = "expired";
-  v.factor = ParseFactor(r.value("factor", "totp")).value_or(Factor::kTotp);
-  v.created_at = FormatMicros(r.value("created_us", int64_t{0}));
-  v.expires_at = FormatMicros(r.value("expires_us", int64_t{0}));
-  v.documents = StoredDocuments(r);
-  v.decided_at = r.value("decided_at", "");
-  if (v.status == "pending") v.attempts_left = max_wrong_codes - r.value("wrong_codes", 0);
-  const json n = r.value("notification", json::object());
+  v.id = r.id;
+  v.status = r.status;
+  if (v.status == "pending" && now > r.expires_us) v.status = "expired";
+  v.factor = r.factor;
+  v.created_at = FormatMicros(r.created_us);
+  v.expires_at = FormatMicros(r.expires_us);
+  v.documents = r.documents;
+  v.decided_at = r.decided_at;
+  if (v.status == "pending") v.attempts_left = max_wrong_codes - r.wrong_codes;
+  const NotificationRecord& n = r.notification;
   NotificationView& shown = v.notification.emplace();
-  shown.state = n.value("state", "none");
-  shown.attempts = n.value("attempts", 0);
+  shown.state = n.state;
+  shown.attempts = n.attempts;
   // The words come from the state, not from the record: records written
   // before this rule held the transport's error text.
   if (shown.state == "retrying") shown.last_error = kRetrying;
   if (shown.state == "failed") shown.last_error = kGaveUp;
-  if (n.contains("last_http_status")) shown.last_http_status = n.value("last_http_status", 0u);
-  shown.next_attempt_at = n.value("next_attempt_at", "");
-  shown.delivered_at = n.value("delivered_at", "");
+  shown.last_http_status = n.last_http_status;
+  shown.next_attempt_at = n.next_attempt_at;
+  shown.delivered_at = n.delivered_at;
   return v;
 }
 
@@ -554,13 +548,13 @@ std::optional<Channel> ParseChannel(std::string_view name) {
 
 namespace {
 
-// The request's documents checked and hashed, as the stored record keeps
-// them: [{sha256, media_type, name?}].
-Result<json> CheckedDocuments(pdf::PdfEngine& engine, const ApprovalRequest& request, size_t max_document_bytes) {
+// The request's documents checked and hashed, as the stored record keeps them.
+Result<std::vector<ApprovalDocument>> CheckedDocuments(pdf::PdfEngine& engine, const ApprovalRequest& request,
+                                                       size_t max_document_bytes) {
   if (request.documents.empty() || request.documents.size() > 100) {
     return InvalidArgument("documents: an array of 1 to 100 documents");
   }
-  json docs = json::array();
+  std::vector<ApprovalDocument> docs;
   std::set<crypto::Digest> seen;
   for (size_t i = 0; i < request.documents.size(); ++i) {
     const RequestedDocument& d = request.documents[i];
@@ -570,15 +564,17 @@ Result<json> CheckedDocuments(pdf::PdfEngine& engine, const ApprovalRequest& req
     }
     QUIPU_ASSIGN_OR_RETURN(const crypto::Digest sha, ResolveDocument(engine, d.document, where));
     if (!seen.insert(sha).second) return InvalidArgument(where + ": the same document twice in one request");
-    json doc = {{"sha256", crypto::HexEncode(sha)}, {"media_type", MediaType(d.document.media)}};
+    ApprovalDocument doc;
+    doc.sha256 = sha;
+    doc.media = d.document.media;
     // Kept (sealed) for the citizen's page while the request is pending.
     if (d.document.content) {
-      doc["content"] = true;
-      doc["size"] = d.document.content->size();
+      doc.content = true;
+      doc.size = d.document.content->size();
     }
     if (d.name) {
       if (d.name->size() > 200) return InvalidArgument(where + ".name: text up to 200 bytes");
-      doc["name"] = *d.name;
+      doc.name = *d.name;
     }
     docs.push_back(std::move(doc));
   }
@@ -624,23 +620,21 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   }
   // Whether the citizen has enrolled a factor is not asked here: the answer
   // is the same for every citizen (the citizen enrols on the node's page).
-  QUIPU_ASSIGN_OR_RETURN(const json docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
+  QUIPU_ASSIGN_OR_RETURN(std::vector<ApprovalDocument> docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
 
   const std::string rid = "r_" + crypto::HexEncode(crypto::RandomBytes(10));
   const int64_t now = options_.clock();
   const int64_t expires_us = now + options_.ttl_seconds * kSecond;
-  json stored = {{"id", rid},
-                 {"client", client.id},
-                 {"subject", subject},
-                 {"factor", FactorName(request.factor)},
-                 {"status", "pending"},
-                 {"created_us", now},
-                 {"expires_us", expires_us},
-                 {"documents", docs},
-                 {"wrong_codes", 0},
-                 {"notification", {{"state", "none"}, {"attempts", 0}}}};
-  if (!request.return_state.empty()) stored["return_state"] = request.return_state;
-  if (!request.description.empty()) stored["description"] = request.description;
+  RequestRecord stored;
+  stored.id = rid;
+  stored.client = client.id;
+  stored.subject = subject;
+  stored.factor = request.factor;
+  stored.created_us = now;
+  stored.expires_us = expires_us;
+  stored.documents = std::move(docs);
+  stored.return_state = request.return_state;
+  stored.description = request.description;
   // The contents, sealed before the commit (not inside the writer).
   std::vector<std::pair<std::string, std::string>> contents;
   for (size_t i = 0; i < request.documents.size(); ++i) {
@@ -652,16 +646,13 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   }
   // The message factor's code is made and sent only when the citizen, on
   // the page, asks for it (SendCode): to the contact their login gives.
-  if (message) stored["channel"] = ChannelName(request.channel);
+  if (message) stored.channel = request.channel;
   ledger::AppendRequest req;
   const std::string fresh_salt = crypto::HexEncode(crypto::RandomBytes(32));
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
-    if (s.is_null()) {
-      s = json{{"salt", fresh_salt}, {"last_step", 0}};
-      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
-    }
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(rid), stored.dump()));
+    QUIPU_ASSIGN_OR_RETURN(auto known, txn.Get(tables::kSubjects, SubjectKey(subject)));
+    if (!known) QUIPU_RETURN_IF_ERROR(PutSubject(txn, subject, NewSubject(fresh_salt)));
+    QUIPU_RETURN_IF_ERROR(PutRequest(txn, stored));
     for (const auto& [key, sealed] : contents) QUIPU_RETURN_IF_ERROR(txn.Put(tables::kContents, key, sealed));
     QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, CitizenIndexKey(subject, now, rid), ""));
     // This directory's requests are indexed (node/upgrade.h): said once.
@@ -676,12 +667,12 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   out.status = "pending";
   out.factor = request.factor;
   out.expires_at = FormatMicros(expires_us);
-  out.documents = StoredDocuments(stored);
+  out.documents = std::move(stored.documents);
   return out;
 }
 
 Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_number, const std::string& id) const {
-  QUIPU_ASSIGN_OR_RETURN(json r, LoadCitizensRequest(log_, document_number, id));
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, LoadCitizensRequest(log_, document_number, id));
   const ApprovalView view = ViewOf(r, options_.clock(), options_.max_wrong_codes);
   CitizenRequestView out;
   out.id = view.id;
@@ -690,12 +681,10 @@ Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_nu
   out.created_at = view.created_at;
   out.expires_at = view.expires_at;
   out.documents = view.documents;
-  out.description = r.value("description", "");
+  out.description = r.description;
   out.decided_at = view.decided_at;
-  if (r.contains("entries")) {
-    for (const json& index : r["entries"]) out.entries.push_back(index.get<uint64_t>());
-  }
-  auto c = clients_.Get(r.value("client", ""));
+  out.entries = r.entries;
+  auto c = clients_.Get(r.client);
   out.institution = c.ok() ? c->name : "";
   return out;
 }
@@ -724,12 +713,12 @@ Result<std::vector<CitizenRequestView>> Approvals::ListForCitizen(std::string_vi
 
 Result<DocumentContent> Approvals::ContentForCitizen(std::string_view document_number, const std::string& id,
                                                      size_t i) const {
-  QUIPU_ASSIGN_OR_RETURN(json r, LoadCitizensRequest(log_, document_number, id));
-  const std::vector<ApprovalDocument> docs = StoredDocuments(r);
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, LoadCitizensRequest(log_, document_number, id));
+  const std::vector<ApprovalDocument>& docs = r.documents;
   if (i >= docs.size()) return NotFound("request " + id + " has no document " + std::to_string(i));
   if (!docs[i].content) return NotFound("document " + std::to_string(i) + " was sent by its hash only");
-  const int64_t expires = r.value("expires_us", int64_t{0});
-  if (r.value("status", "") != "pending") {
+  const int64_t expires = r.expires_us;
+  if (r.status != "pending") {
     return FailedPrecondition("request " + id + " is no longer pending: its documents' contents are deleted");
   }
   if (options_.clock() > expires) return Expired("request " + id + " expired: its documents' contents are deleted");
@@ -744,7 +733,7 @@ Result<DocumentContent> Approvals::ContentForCitizen(std::string_view document_n
 Result<size_t> Approvals::DropExpiredContents(size_t max) {
   const int64_t now = options_.clock();
   std::vector<std::string> expired;
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kContents, "k:", [&](std::string_view k, std::string_view) {
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kContents, kContentPrefix, [&](std::string_view k, std::string_view) {
     const int64_t until = ExpiryOfContentKey(k);
     if (until >= now) return false;  // keys sort by expiry: the rest are live
     expired.emplace_back(k);
@@ -762,12 +751,12 @@ Result<size_t> Approvals::DropExpiredContents(size_t max) {
 }
 
 Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string& id) const {
-  QUIPU_ASSIGN_OR_RETURN(json r, LoadRequest(log_, client, id));
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, LoadRequest(log_, client, id));
   ApprovalView out = ViewOf(r, options_.clock(), options_.max_wrong_codes);
-  if (!r.contains("entries")) return out;
+  if (r.entries.empty()) return out;
   // Each entry with its inclusion proof to the current checkpoint.
   const ledger::LogHead head = log_.Head();
-  const json& indices = r["entries"];
+  const std::vector<uint64_t>& indices = r.entries;
   for (size_t i = 0; i < indices.size() && i < out.documents.size(); ++i) {
     const uint64_t index = indices[i];
     QUIPU_ASSIGN_OR_RETURN(ledger::InclusionProof p, log_.ProveInclusion(index, head.tree_size));
@@ -776,19 +765,26 @@ Result<ApprovalView> Approvals::Get(const ClientInfo& client, const std::string&
   out.tree_size = head.tree_size;
   out.checkpoint = head.checkpoint;
   if (auto c = clients_.Get(client.id); c.ok()) out.redirect_uri = c->redirect_uri;
-  out.return_state = r.value("return_state", "");
+  out.return_state = r.return_state;
   return out;
 }
 
 namespace {
 
 // Whether a stored request may still be decided at `now`.
-Status CheckPending(const json& req, const std::string& id, int64_t now) {
-  const std::string status = req.value("status", "");
-  if (status == "locked") return FailedPrecondition("request " + id + " is locked after too many wrong codes");
-  if (status != "pending") return FailedPrecondition("request " + id + " is already " + status);
-  if (now > req.value("expires_us", int64_t{0})) return Expired("request " + id + " expired");
+Status CheckPending(const RequestRecord& req, const std::string& id, int64_t now) {
+  if (req.status == "locked") return FailedPrecondition("request " + id + " is locked after too many wrong codes");
+  if (req.status != "pending") return FailedPrecondition("request " + id + " is already " + req.status);
+  if (now > req.expires_us) return Expired("request " + id + " expired");
   return Status::Ok();
+}
+
+// The request `id` inside a commit, still pending at `now`: kNotFound if it is gone.
+Result<RequestRecord> GetPending(PrivateTxn& txn, const std::string& id, int64_t now) {
+  QUIPU_ASSIGN_OR_RETURN(std::optional<RequestRecord> r, GetRequest(txn, id));
+  if (!r) return NotFound("no approval request " + id);
+  QUIPU_RETURN_IF_ERROR(CheckPending(*r, id, now));
+  return std::move(*r);
 }
 
 // A code checked against the request's factor.
@@ -797,25 +793,24 @@ struct CodeCheck {
   std::string salt;              // the subject's, read in the same snapshot
 };
 
-Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32>& data_key, const json& request,
-                            const std::string& id, const std::string& code, int64_t now) {
-  const std::string subject = request.value("subject", "");
-  QUIPU_ASSIGN_OR_RETURN(auto sv, log.ReadPrivate(tables::kSubjects, SubjectKey(subject)));
-  if (!sv) return FailedPrecondition("the subject was forgotten; the request cannot be decided");
-  QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
-  QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
+Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32>& data_key,
+                            const RequestRecord& request, const std::string& id, const std::string& code, int64_t now) {
+  const std::string& subject = request.subject;
+  QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> s, ReadSubject(log, subject));
+  if (!s) return FailedPrecondition("the subject was forgotten; the request cannot be decided");
+  QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(*s, now));
   CodeCheck out;
-  out.salt = s.value("salt", "");
-  if (request.value("factor", "totp") == "totp") {
-    if (!s.contains("totp")) return FailedPrecondition("the subject has no TOTP key");
-    QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key, s["totp"].get<std::string>(), "totp:" + subject));
+  out.salt = s->salt;
+  if (request.factor == Factor::kTotp) {
+    if (s->totp.empty()) return FailedPrecondition("the subject has no TOTP key");
+    QUIPU_ASSIGN_OR_RETURN(std::string key, OpenSecret(data_key, s->totp, "totp:" + subject));
     auto matched = crypto::VerifyTotp(crypto::AsBytes(key), code, static_cast<uint64_t>(now / kSecond), 1,
                                       kTotpDigits, crypto::OtpHash::kSha1);
     sodium_memzero(key.data(), key.size());
     QUIPU_RETURN_IF_ERROR(matched.status());
     out.step = *matched;
   } else {
-    const std::string want = request.value("code_hash", "");
+    const std::string& want = request.code_hash;
     auto same = [&want](const std::string& got) {
       return want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0;
     };
@@ -834,21 +829,18 @@ Status CountWrongCode(ledger::Log& log, const std::string& id, int64_t now, int 
   bool citizen_locked = false;
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
-    QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
-    const int wrong = cur.value("wrong_codes", 0) + 1;
-    cur["wrong_codes"] = wrong;
+    QUIPU_ASSIGN_OR_RETURN(RequestRecord cur, GetPending(txn, id, now));
+    const int wrong = ++cur.wrong_codes;
     if (wrong >= max_wrong_codes) {
-      cur["status"] = "locked";
+      cur.status = "locked";
       QUIPU_RETURN_IF_ERROR(DropContents(txn, cur));
     }
     left = std::max(0, max_wrong_codes - wrong);
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
-    const std::string skey = SubjectKey(cur.value("subject", ""));
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, skey, "subject"));
-    if (s.is_null()) return Status::Ok();
-    citizen_locked = CountCitizenWrongCode(s, now);
-    return txn.Put(tables::kSubjects, skey, s.dump());
+    QUIPU_RETURN_IF_ERROR(PutRequest(txn, cur));
+    QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> s, GetSubject(txn, cur.subject));
+    if (!s) return Status::Ok();
+    citizen_locked = CountCitizenWrongCode(*s, now);
+    return PutSubject(txn, cur.subject, *s);
   };
   auto w = log.Append(std::move(req)).get();
   if (!w.ok()) return w.status();
@@ -875,16 +867,16 @@ std::string Masked(Channel channel, const std::string& to) {
 
 Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std::string& id,
                                      const CitizenContact& contact) {
-  QUIPU_ASSIGN_OR_RETURN(json r, LoadCitizensRequest(log_, document_number, id));
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, LoadCitizensRequest(log_, document_number, id));
   const int64_t now = options_.clock();
   QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
-  if (r.value("factor", "totp") != "message") {
+  if (r.factor != Factor::kMessage) {
     return FailedPrecondition("this request is decided with the citizen's authenticator, not a sent code");
   }
   if (options_.delivery_webhook.empty()) {
     return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
   }
-  const Channel channel = ParseChannel(r.value("channel", "sms")).value_or(Channel::kSms);
+  const Channel channel = r.channel.value_or(Channel::kSms);
   const std::string& to = channel == Channel::kSms ? contact.phone : contact.email;
   if (to.empty()) {
     return FailedPrecondition(channel == Channel::kSms
@@ -893,25 +885,21 @@ Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std
   }
   if (to.size() > 254) return FailedPrecondition("the contact your identity provider gives is too long to use");
   const std::string subject(document_number);
-  QUIPU_ASSIGN_OR_RETURN(auto sv, log_.ReadPrivate(tables::kSubjects, SubjectKey(subject)));
-  if (sv) {
-    QUIPU_ASSIGN_OR_RETURN(json s, ParseRecord(*sv, "subject"));
-    QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));  // no code is of use meanwhile
-  }
+  QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> known, ReadSubject(log_, subject));
+  if (known) QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(*known, now));  // no code is of use meanwhile
   if (!deliveries_.Allow(subject)) {
     return LimitReached("too many codes sent to you in an hour", deliveries_.WaitMicros(subject));
   }
-  QUIPU_ASSIGN_OR_RETURN(ClientInfo client, clients_.Get(r.value("client", "")));
+  QUIPU_ASSIGN_OR_RETURN(ClientInfo client, clients_.Get(r.client));
   // A new code replaces the last one: its hash in the request, and any of
   // its deliveries still waiting are dropped in the same commit.
   std::vector<std::string> earlier;
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view) {
-    const std::string tail = ":" + id + ":deliver";
-    if (k.size() > tail.size() && k.substr(k.size() - tail.size()) == tail) earlier.emplace_back(k);
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, kOutboxPrefix, [&](std::string_view k, std::string_view) {
+    if (IsOutboxKeyOf(k, id, "deliver")) earlier.emplace_back(k);
     return true;
   }));
   std::string code = NewMessageCode();
-  const size_t documents = r.value("documents", json::array()).size();
+  const size_t documents = r.documents.size();
   const json delivery = {{"request", id},
                          {"channel", ChannelName(channel)},
                          {"to", to},
@@ -919,17 +907,15 @@ Result<CodeSent> Approvals::SendCode(std::string_view document_number, const std
                          {"institution", client.name},
                          {"documents", documents},
                          // Valid for what is left of the request's time, not its whole TTL.
-                         {"text", MessageText(client.name, documents, code,
-                                              (r.value("expires_us", now) - now) / kSecond)}};
+                         {"text", MessageText(client.name, documents, code, (r.expires_us - now) / kSecond)}};
   const std::string code_hash = CodeHash(data_key_, id, code);
   sodium_memzero(code.data(), code.size());
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
-    QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
-    if (cur.value("subject", "") != subject) return FailedPrecondition("the citizen of this request was forgotten");
-    cur["code_hash"] = code_hash;
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
+    QUIPU_ASSIGN_OR_RETURN(RequestRecord cur, GetPending(txn, id, now));
+    if (cur.subject != subject) return FailedPrecondition("the citizen of this request was forgotten");
+    cur.code_hash = code_hash;
+    QUIPU_RETURN_IF_ERROR(PutRequest(txn, cur));
     for (const std::string& key : earlier) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, key));
     return PutOutbox(txn, data_key_, now, id, "deliver", options_.delivery_webhook, options_.delivery_token, delivery);
   };
@@ -945,13 +931,13 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
   if (code.size() < 6 || code.size() > 8 || code.find_first_not_of("0123456789") != std::string::npos) {
     return InvalidArgument("code: 6 to 8 digits");
   }
-  QUIPU_ASSIGN_OR_RETURN(json r, ReadRequest(log_, id));
-  if (r.value("forgotten", false)) return FailedPrecondition("the citizen of this request was forgotten");
+  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, ReadRequest(log_, id));
+  if (r.forgotten) return FailedPrecondition("the citizen of this request was forgotten");
   QUIPU_RETURN_IF_ERROR(CheckCitizen(r, citizen));
-  QUIPU_ASSIGN_OR_RETURN(ClientInfo client, clients_.Get(r.value("client", "")));
+  QUIPU_ASSIGN_OR_RETURN(ClientInfo client, clients_.Get(r.client));
   const int64_t now = options_.clock();
   QUIPU_RETURN_IF_ERROR(CheckPending(r, id, now));
-  const std::string subject = r["subject"];
+  const std::string subject = r.subject;
   QUIPU_ASSIGN_OR_RETURN(const CodeCheck checked, CheckCode(log_, data_key_, r, id, code, now));
   if (!checked.step) return CountWrongCode(log_, id, now, options_.max_wrong_codes);
   const std::optional<uint64_t>& step = checked.step;
@@ -961,50 +947,46 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
   // step and the notification: one commit.
   const std::string commitment = CommitmentOf(salt, client.id, subject);
   ledger::AppendRequest req;
-  for (const json& d : r["documents"]) {
+  for (const ApprovalDocument& d : r.documents) {
     req.entries.push_back({{"type", approve ? "approval" : "rejection"},
                            {"client", client.id},
                            {"request", id},
                            {"subject", commitment},
-                           {"doc", {{"sha256", d["sha256"]}, {"media_type", d["media_type"]}}}});
+                           {"doc", {{"sha256", crypto::HexEncode(d.sha256)}, {"media_type", MediaType(d.media)}}}});
   }
   const std::string status = approve ? "approved" : "rejected";
-  const bool totp = r.value("factor", "totp") == "totp";
+  const bool totp = r.factor == Factor::kTotp;
   auto notify_token = clients_.NotifyToken(client.id);
   if (!notify_token.ok()) return notify_token.status();
   const std::string notify_uri = client.notify_uri;  // the client as read for this decision
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json cur, GetJson(txn, tables::kApprovals, RequestKey(id), "approval request"));
-    QUIPU_RETURN_IF_ERROR(CheckPending(cur, id, now));
-    QUIPU_ASSIGN_OR_RETURN(json s, GetJson(txn, tables::kSubjects, SubjectKey(subject), "subject"));
-    if (s.is_null() || s.value("salt", "") != salt) return FailedPrecondition("the subject was forgotten meanwhile");
-    QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(s, now));
-    if (!totp && cur.value("code_hash", "") != r.value("code_hash", "")) {
+    QUIPU_ASSIGN_OR_RETURN(RequestRecord cur, GetPending(txn, id, now));
+    QUIPU_ASSIGN_OR_RETURN(std::optional<SubjectRecord> s, GetSubject(txn, subject));
+    if (!s || s->salt != salt) return FailedPrecondition("the subject was forgotten meanwhile");
+    QUIPU_RETURN_IF_ERROR(CheckNotLockedOut(*s, now));
+    if (!totp && cur.code_hash != r.code_hash) {
       return PermissionDenied("this code was replaced by a newer one: use the last code sent");
     }
     if (totp) {
       // A code is accepted once per subject: its step must be newer.
-      if (*step <= s.value("last_step", uint64_t{0})) return PermissionDenied("this code was already used");
-      s["last_step"] = *step;
+      if (*step <= s->last_step) return PermissionDenied("this code was already used");
+      s->last_step = *step;
     }
-    // A right code ends the count of wrong ones.
-    s.erase("wrong_codes");
-    s.erase("lockouts");
-    s.erase("locked_until_us");
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kSubjects, SubjectKey(subject), s.dump()));
-    json indices = json::array();
+    ClearWrongCodes(*s);
+    QUIPU_RETURN_IF_ERROR(PutSubject(txn, subject, *s));
     json notified = json::array();
-    for (size_t i = 0; i < cur["documents"].size(); ++i) {
-      indices.push_back(first + i);
-      notified.push_back({{"sha256", cur["documents"][i]["sha256"]}, {"index", first + i}});
+    cur.entries.clear();
+    for (size_t i = 0; i < cur.documents.size(); ++i) {
+      cur.entries.push_back(first + i);
+      notified.push_back({{"sha256", crypto::HexEncode(cur.documents[i].sha256)}, {"index", first + i}});
     }
-    cur["status"] = status;
-    cur["decided_at"] = time;
-    cur["entries"] = indices;
-    cur["notification"] = {{"state", "pending"}, {"attempts", 0}};
-    cur.erase("code_hash");
+    cur.status = status;
+    cur.decided_at = time;
+    cur.notification = NotificationRecord();
+    cur.notification.state = "pending";
+    cur.code_hash.clear();
     QUIPU_RETURN_IF_ERROR(DropContents(txn, cur));
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kApprovals, RequestKey(id), cur.dump()));
+    QUIPU_RETURN_IF_ERROR(PutRequest(txn, cur));
     const json note = {{"request", id}, {"status", status}, {"documents", notified}};
     return PutOutbox(txn, data_key_, now, id, "notify", notify_uri, *notify_token, note);
   };
@@ -1014,15 +996,15 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
   ApprovalView out;
   out.id = id;
   out.status = status;
-  out.factor = ParseFactor(r.value("factor", "totp")).value_or(Factor::kTotp);
-  out.expires_at = FormatMicros(r.value("expires_us", int64_t{0}));
+  out.factor = r.factor;
+  out.expires_at = FormatMicros(r.expires_us);
   out.decided_at = done->time;
-  const std::vector<ApprovalDocument> docs = StoredDocuments(r);
+  const std::vector<ApprovalDocument>& docs = r.documents;
   for (size_t i = 0; i < docs.size(); ++i) out.entries.push_back({done->first_index + i, docs[i].sha256, {}, {}});
   out.tree_size = done->tree_size;
   out.checkpoint = done->checkpoint;
   out.redirect_uri = client.redirect_uri;
-  out.return_state = r.value("return_state", "");
+  out.return_state = r.return_state;
   return out;
 }
 
@@ -1030,36 +1012,36 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
 
 Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFilter& want) const {
   const int64_t now = options_.clock();
-  std::vector<std::pair<std::string, json>> due;
+  std::vector<std::pair<std::string, OutboxRecord>> due;
   Status bad = Status::Ok();
   if (max == 0) return std::vector<OutboxItem>();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
-    auto j = ParseRecord(std::string(v), "outbox");
-    if (!j.ok()) {
-      bad = j.status();
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, kOutboxPrefix, [&](std::string_view k, std::string_view v) {
+    auto o = DecodeOutbox(v);
+    if (!o.ok()) {
+      bad = o.status();
       return false;
     }
-    if (j->value("next_us", int64_t{0}) > now) return true;
-    if (want && !want(k, j->value("url", ""))) return true;
-    due.emplace_back(std::string(k), std::move(*j));
+    if (o->next_us > now) return true;
+    if (want && !want(k, o->url)) return true;
+    due.emplace_back(std::string(k), std::move(*o));
     return due.size() < max;
   }));
   QUIPU_RETURN_IF_ERROR(bad);
   // Requests are read after the scan: one read snapshot at a time.
   std::vector<OutboxItem> out;
-  for (auto& [key, j] : due) {
+  for (auto& [key, o] : due) {
     OutboxItem item;
     item.key = key;
-    item.kind = j.value("kind", "");
-    item.request_id = j.value("request", "");
-    item.url = j.value("url", "");
-    item.attempts = j.value("attempts", 0);
-    item.created_us = j.value("created_us", int64_t{0});
+    item.kind = o.kind;
+    item.request_id = o.request;
+    item.url = o.url;
+    item.attempts = o.attempts;
+    item.created_us = o.created_us;
     if (item.kind == "deliver") {
       QUIPU_ASSIGN_OR_RETURN(auto rv, log_.ReadPrivate(tables::kApprovals, RequestKey(item.request_id)));
-      json request;
+      std::optional<RequestRecord> request;
       if (rv) {
-        QUIPU_ASSIGN_OR_RETURN(request, ParseRecord(*rv, "approval request"));
+        QUIPU_ASSIGN_OR_RETURN(request, DecodeRequest(*rv));
       }
       item.obsolete = WhyCodeIsObsolete(request, now);
       if (!item.obsolete.empty()) {
@@ -1067,11 +1049,9 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
         continue;
       }
     }
-    QUIPU_ASSIGN_OR_RETURN(std::string body, OpenSecret(data_key_, j.value("body_sealed", ""), "outbox:" + item.key));
-    item.body = std::move(body);
-    if (j.contains("bearer_sealed")) {
-      QUIPU_ASSIGN_OR_RETURN(item.bearer,
-                             OpenSecret(data_key_, j["bearer_sealed"].get<std::string>(), "outbox-bearer:" + item.key));
+    QUIPU_ASSIGN_OR_RETURN(item.body, OpenSecret(data_key_, o.body_sealed, "outbox:" + item.key));
+    if (!o.bearer_sealed.empty()) {
+      QUIPU_ASSIGN_OR_RETURN(item.bearer, OpenSecret(data_key_, o.bearer_sealed, "outbox-bearer:" + item.key));
     }
     out.push_back(std::move(item));
   }
@@ -1081,14 +1061,14 @@ Result<std::vector<OutboxItem>> Approvals::DueOutbox(size_t max, const OutboxFil
 Result<std::optional<int64_t>> Approvals::NextDue(const OutboxFilter& consider) const {
   std::optional<int64_t> next;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, "o:", [&](std::string_view k, std::string_view v) {
-    auto j = ParseRecord(std::string(v), "outbox");
-    if (!j.ok()) {
-      bad = j.status();
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kOutbox, kOutboxPrefix, [&](std::string_view k, std::string_view v) {
+    auto o = DecodeOutbox(v);
+    if (!o.ok()) {
+      bad = o.status();
       return false;
     }
-    if (consider && !consider(k, j->value("url", ""))) return true;
-    const int64_t due = j->value("next_us", int64_t{0});
+    if (consider && !consider(k, o->url)) return true;
+    const int64_t due = o->next_us;
     if (!next || due < *next) next = due;
     return true;
   }));
@@ -1100,11 +1080,12 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
   const int64_t now = options_.clock();
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(json o, GetJson(txn, tables::kOutbox, item.key, "outbox"));
-    if (o.is_null()) return Status::Ok();  // already recorded
-    QUIPU_ASSIGN_OR_RETURN(json r, GetJson(txn, tables::kApprovals, RequestKey(item.request_id), "approval request"));
-    const int attempts = o.value("attempts", 0) + 1;
-    const bool give_up = !attempt.delivered && now - o.value("created_us", int64_t{0}) >= kOutboxGiveUp;
+    QUIPU_ASSIGN_OR_RETURN(auto ov, txn.Get(tables::kOutbox, item.key));
+    if (!ov) return Status::Ok();  // already recorded
+    QUIPU_ASSIGN_OR_RETURN(OutboxRecord o, DecodeOutbox(*ov));
+    QUIPU_ASSIGN_OR_RETURN(std::optional<RequestRecord> r, GetRequest(txn, item.request_id));
+    const int attempts = o.attempts + 1;
+    const bool give_up = !attempt.delivered && now - o.created_us >= kOutboxGiveUp;
     // A code is retried only while its request still waits for it.
     const bool obsolete_code = item.kind == "deliver" && !WhyCodeIsObsolete(r, now).empty();
     // 1 s, 2 s, 4 s, ... up to an hour between attempts.
@@ -1112,25 +1093,26 @@ Status Approvals::RecordAttempt(const OutboxItem& item, const DeliveryAttempt& a
     if (attempt.delivered || give_up || obsolete_code) {
       QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, item.key));
     } else {
-      o["attempts"] = attempts;
-      o["next_us"] = next_us;
-      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kOutbox, item.key, o.dump()));
+      o.attempts = attempts;
+      o.next_us = next_us;
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kOutbox, item.key, Encode(o)));
     }
-    if (item.kind != "notify" || r.is_null()) return Status::Ok();
-    json& n = r["notification"];
-    n["attempts"] = attempts;
-    n.erase("last_error");  // earlier versions stored the transport's text here
-    n.erase("next_attempt_at");
-    n.erase("last_http_status");
+    if (item.kind != "notify" || !r) return Status::Ok();
+    // Only what this attempt says: earlier versions also kept the
+    // transport's words here, which the record no longer has.
+    NotificationRecord& n = r->notification;
+    n.attempts = attempts;
+    n.next_attempt_at.clear();
+    n.last_http_status.reset();
     if (attempt.delivered) {
-      n["state"] = "delivered";
-      n["delivered_at"] = time;
+      n.state = "delivered";
+      n.delivered_at = time;
     } else {
-      n["state"] = give_up ? "failed" : "retrying";
-      if (!give_up) n["next_attempt_at"] = FormatMicros(next_us);
-      if (attempt.http_status != 0) n["last_http_status"] = attempt.http_status;
+      n.state = give_up ? "failed" : "retrying";
+      if (!give_up) n.next_attempt_at = FormatMicros(next_us);
+      if (attempt.http_status != 0) n.last_http_status = attempt.http_status;
     }
-    return txn.Put(tables::kApprovals, RequestKey(item.request_id), r.dump());
+    return PutRequest(txn, *r);
   };
   auto r = log_.Append(std::move(req)).get();
   return r.ok() ? Status::Ok() : r.status();

@@ -5,47 +5,31 @@
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "node/records.h"
 #include "node/schema.h"
 #include "node/secrets.h"
 
 namespace quipu::node {
+
+using namespace records;  // the stored records and their keys
+
 namespace {
 
-using nlohmann::json;
-using ledger::PrivateTable;
-
-std::string ClientKey(std::string_view id) { return "c:" + std::string(id); }
-std::string TokenKey(std::string_view token) { return "t:" + crypto::HexEncode(crypto::Sha256(token)); }
-
-ClientInfo FromJson(const json& j) {
-  ClientInfo c;
-  c.id = j.value("id", "");
-  c.name = j.value("name", "");
-  c.redirect_uri = j.value("redirect_uri", "");
-  c.notify_uri = j.value("notify_uri", "");
-  c.disabled = j.value("disabled", false);
-  c.created = j.value("created", "");
-  return c;
+// The client `id` in the log's snapshot; kNotFound when there is none.
+Result<ClientRecord> ReadClient(const ledger::Log& log, const std::string& id) {
+  QUIPU_ASSIGN_OR_RETURN(auto v, log.ReadPrivate(tables::kClients, ClientKey(id)));
+  if (!v) return NotFound("no client " + id);
+  return DecodeClient(*v);
 }
 
-Result<json> ParseStored(const std::string& value) {
-  json j = json::parse(value, nullptr, false);
-  if (!j.is_object()) return Corruption("a client record is not JSON");
-  return j;
-}
-
-// The stored record (docs/records.md) of a client, without its secrets.
-json StoredClient(const ClientInfo& c) {
-  return {{"id", c.id},
-          {"name", c.name},
-          {"redirect_uri", c.redirect_uri},
-          {"notify_uri", c.notify_uri},
-          {"disabled", c.disabled},
-          {"created", c.created}};
+// The same inside a commit.
+Result<ClientRecord> GetClient(ledger::PrivateTxn& txn, const std::string& id) {
+  QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kClients, ClientKey(id)));
+  if (!v) return NotFound("no client " + id);
+  return DecodeClient(*v);
 }
 
 }  // namespace
-
 
 Status Clients::Commit(std::function<Status(ledger::PrivateTxn&, const std::string& time)> apply) {
   ledger::AppendRequest req;
@@ -75,11 +59,9 @@ Result<Clients::Added> Clients::Add(const std::string& name, const std::string& 
   Status s = Commit([&](ledger::PrivateTxn& txn, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(tables::kClients, ClientKey(out.client.id)));
     if (existing) return AlreadyExists("client id collision; try again");
-    json j = StoredClient(out.client);
-    j["notify_token_sealed"] = sealed;
-    j["token_key"] = token_key;
-    j["created"] = time;
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kClients, ClientKey(out.client.id), j.dump()));
+    ClientRecord record{out.client, sealed, token_key};
+    record.info.created = time;
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kClients, ClientKey(out.client.id), Encode(record)));
     return txn.Put(tables::kClients, token_key, out.client.id);
   });
   QUIPU_RETURN_IF_ERROR(s);
@@ -90,13 +72,13 @@ Result<Clients::Added> Clients::Add(const std::string& name, const std::string& 
 Result<std::vector<ClientInfo>> Clients::List() const {
   std::vector<ClientInfo> out;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kClients, "c:", [&](std::string_view, std::string_view v) {
-    auto j = ParseStored(std::string(v));
-    if (!j.ok()) {
-      bad = j.status();
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kClients, kClientPrefix, [&](std::string_view, std::string_view v) {
+    auto c = DecodeClient(v);
+    if (!c.ok()) {
+      bad = c.status();
       return false;
     }
-    out.push_back(FromJson(*j));
+    out.push_back(std::move(c->info));
     return true;
   }));
   QUIPU_RETURN_IF_ERROR(bad);
@@ -104,19 +86,15 @@ Result<std::vector<ClientInfo>> Clients::List() const {
 }
 
 Result<ClientInfo> Clients::Get(const std::string& id) const {
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kClients, ClientKey(id)));
-  if (!v) return NotFound("no client " + id);
-  QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
-  return FromJson(j);
+  QUIPU_ASSIGN_OR_RETURN(ClientRecord c, ReadClient(log_, id));
+  return std::move(c.info);
 }
 
 Status Clients::Disable(const std::string& id) {
   return Commit([&](ledger::PrivateTxn& txn, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kClients, ClientKey(id)));
-    if (!v) return NotFound("no client " + id);
-    QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
-    j["disabled"] = true;
-    return txn.Put(tables::kClients, ClientKey(id), j.dump());
+    QUIPU_ASSIGN_OR_RETURN(ClientRecord c, GetClient(txn, id));
+    c.info.disabled = true;
+    return txn.Put(tables::kClients, ClientKey(id), Encode(c));
   });
 }
 
@@ -124,12 +102,10 @@ Result<std::string> Clients::Rotate(const std::string& id) {
   const std::string token = NewToken("qk_");
   const std::string token_key = TokenKey(token);
   QUIPU_RETURN_IF_ERROR(Commit([&](ledger::PrivateTxn& txn, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kClients, ClientKey(id)));
-    if (!v) return NotFound("no client " + id);
-    QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
-    QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kClients, j.value("token_key", "")));
-    j["token_key"] = token_key;
-    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kClients, ClientKey(id), j.dump()));
+    QUIPU_ASSIGN_OR_RETURN(ClientRecord c, GetClient(txn, id));
+    QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kClients, c.token_key));
+    c.token_key = token_key;
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kClients, ClientKey(id), Encode(c)));
     return txn.Put(tables::kClients, token_key, id);
   }));
   return token;
@@ -143,21 +119,18 @@ Result<ClientInfo> Clients::Authenticate(std::string_view token) const {
   const std::string key = TokenKey(token);
   QUIPU_ASSIGN_OR_RETURN(auto id, log_.ReadPrivate(tables::kClients, key));
   if (!id) return denied;
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kClients, ClientKey(*id)));
-  if (!v) return denied;
-  QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
-  const std::string stored = j.value("token_key", "");
+  auto c = ReadClient(log_, *id);
+  if (c.status().code() == StatusCode::kNotFound) return denied;
+  if (!c.ok()) return c.status();
+  const std::string& stored = c->token_key;
   if (stored.size() != key.size() || sodium_memcmp(stored.data(), key.data(), key.size()) != 0) return denied;
-  ClientInfo c = FromJson(j);
-  if (c.disabled) return denied;
-  return c;
+  if (c->info.disabled) return denied;
+  return std::move(c->info);
 }
 
 Result<std::string> Clients::NotifyToken(const std::string& id) const {
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kClients, ClientKey(id)));
-  if (!v) return NotFound("no client " + id);
-  QUIPU_ASSIGN_OR_RETURN(json j, ParseStored(*v));
-  return OpenSecret(data_key_, j.value("notify_token_sealed", ""), "notify:" + id);
+  QUIPU_ASSIGN_OR_RETURN(ClientRecord c, ReadClient(log_, id));
+  return OpenSecret(data_key_, c.notify_token_sealed, "notify:" + id);
 }
 
 }  // namespace quipu::node

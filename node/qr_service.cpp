@@ -13,6 +13,7 @@
 #include "node/document.h"
 #include "node/qr_format.h"
 #include "node/qr_render.h"
+#include "node/records.h"
 #include "node/schema.h"
 #include "node/secrets.h"
 #include "node/time.h"
@@ -29,8 +30,9 @@ using nlohmann::json;
 // is the longest a code with given fields can be.
 constexpr uint64_t kLongestIndex = (uint64_t{1} << 53) - 1;
 
-std::string IssuedKey(uint64_t index) { return "q:" + std::to_string(index); }
-std::string RevokedKey(uint64_t index) { return "qrev:" + std::to_string(index); }
+using records::QrIssuedKey;
+using records::QrRecord;
+using records::QrRevokedKey;
 
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -141,8 +143,7 @@ Result<QrIssued> QrService::Issue(const ClientInfo& client, const QrIssueRequest
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(sealed, SealQr(request.plain, first, signer_.key_hash(), data_key, signer_.key()));
     sealed_ok = true;
-    json record = {{"text", QrText(sealed)}, {"client", client.id}, {"issued", time}};
-    return txn.Put(tables::kQr, IssuedKey(first), record.dump());
+    return txn.Put(tables::kQr, QrIssuedKey(first), records::Encode(QrRecord{QrText(sealed), client.id, time}));
   };
   req.late_entries = [&](uint64_t) -> Result<std::vector<json>> {
     if (!sealed_ok) return Internal("qr: not sealed");
@@ -245,9 +246,9 @@ Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, st
                                                {"doc", entry["doc"]},
                                                {"reason", std::string(reason)}}});
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string&) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(tables::kQr, RevokedKey(index)));
+    QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(tables::kQr, QrRevokedKey(index)));
     if (existing) return FailedPrecondition("QR code " + std::to_string(index) + " is already revoked");
-    return txn.Put(tables::kQr, RevokedKey(index), std::to_string(first));
+    return txn.Put(tables::kQr, QrRevokedKey(index), std::to_string(first));
   };
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
@@ -255,7 +256,7 @@ Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, st
 }
 
 Result<std::optional<uint64_t>> QrService::RevocationOf(uint64_t index) const {
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, RevokedKey(index)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, QrRevokedKey(index)));
   if (!v) return std::optional<uint64_t>();
   uint64_t by = 0;
   auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), by);
@@ -267,12 +268,12 @@ Result<std::optional<uint64_t>> QrService::RevocationOf(uint64_t index) const {
 
 Result<std::string> QrService::Text(const ClientInfo& client, uint64_t index) const {
   const Status none = NotFound("no QR code of this client at index " + std::to_string(index));
-  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, IssuedKey(index)));
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, QrIssuedKey(index)));
   if (!v) return none;
-  json j = json::parse(*v, nullptr, false);
-  if (!j.is_object()) return Corruption("the record of QR code " + std::to_string(index) + " is not JSON");
-  if (j.value("client", "") != client.id) return none;
-  return j.value("text", "");
+  auto record = records::DecodeQr(*v);
+  if (!record.ok()) return record.status().WithContext("QR code " + std::to_string(index));
+  if (record->client != client.id) return none;
+  return std::move(record->text);
 }
 
 Result<QrService::Stamped> QrService::Stamp(const ClientInfo& client, std::span<const uint8_t> pdf_bytes,

@@ -2,7 +2,8 @@
 // domain writes and the private tables it keeps beside the log. Every Log
 // opened on a quipu data directory is opened with both (LogOptionsFor), and
 // the audit checks entries against the same types. docs/ledger.md has the
-// entries' grammar and the tables' keys.
+// entries' grammar; the tables' keys and values are node/records.h (and
+// docs/records.md).
 #pragma once
 
 #include <cstdint>
@@ -17,43 +18,19 @@
 namespace quipu::node {
 
 // The private tables. Their names are their LMDB databases' names, so
-// existing data directories open unchanged.
+// existing data directories open unchanged. Their keys and values:
+// node/records.h.
 namespace tables {
-// s:<subject id> → the subject's salt and second factors (JSON)
-inline constexpr ledger::PrivateTable kSubjects{"subjects"};
-// c:<client id> → the client (JSON); t:<SHA-256 of its token, hex> → client id
-inline constexpr ledger::PrivateTable kClients{"clients"};
-// r:<request id> → the approval request and its decision (JSON);
-// c:<subject id>:<newest-first time>:<request id> → "" (the citizens' index,
-// CitizenIndexKey); m:citizen-index → "1" (every request is indexed)
-inline constexpr ledger::PrivateTable kApprovals{"approvals"};
-// o:<created µs, 20 digits>:<request id>:<kind> → a notification or code to send (JSON)
-inline constexpr ledger::PrivateTable kOutbox{"outbox"};
-// q:<index of a qr_issue entry> → the QR Seguro code's text, client and time (JSON);
-// qrev:<index of a qr_issue entry> → the index of its qr_revoke entry (decimal).
-// Until this table, these records lived in `approvals` (node/upgrade.h moves them).
+inline constexpr ledger::PrivateTable kSubjects{"subjects"};    // citizens, by document number
+inline constexpr ledger::PrivateTable kClients{"clients"};      // institutions and their tokens' hashes
+inline constexpr ledger::PrivateTable kApprovals{"approvals"};  // requests and the citizens' index
+inline constexpr ledger::PrivateTable kOutbox{"outbox"};        // notifications and codes to send
+// Issued QR Seguro codes and their revocations. Until this table, these
+// records lived in `approvals` (node/upgrade.h moves them).
 inline constexpr ledger::PrivateTable kQr{"qr"};
-// k:<expires µs, 20 digits>:<request id>:<document, 3 digits> → the content a
-// client sent with a request, sealed (bytes), kept only while the request is
-// pending, for the citizen's page (ContentKey).
+// Documents' contents, sealed, kept only while their request is pending.
 inline constexpr ledger::PrivateTable kContents{"contents"};
 }  // namespace tables
-
-// The key of document `i`'s content of request `request_id`, which expires
-// at `expires_us`: keys sort by expiry, so the expired ones come first.
-std::string ContentKey(int64_t expires_us, std::string_view request_id, size_t i);
-// The expiry (µs) a content key names; -1 if `key` is not one.
-int64_t ExpiryOfContentKey(std::string_view key);
-
-// The citizens' index in `approvals`: one key per request that names
-// `subject`, created at `created_us`; keys of one subject sort newest
-// first (the time is written as 16 hex digits of INT64_MAX - created_us).
-std::string CitizenIndexPrefix(std::string_view subject);
-std::string CitizenIndexKey(std::string_view subject, int64_t created_us, std::string_view request_id);
-// The request id of an index key ("" if `key` is not one).
-std::string RequestIdOfIndexKey(std::string_view key);
-// Present (value "1") once every request of the table is in the index.
-inline constexpr std::string_view kCitizenIndexMark = "m:citizen-index";
 
 // Every table above, as LogOptions::private_tables takes them.
 const std::vector<ledger::PrivateTable>& PrivateTables();

@@ -6,12 +6,16 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "ledger/log.h"
+#include "node/records.h"
 #include "node/schema.h"
 
 namespace quipu::node {
+
+using records::CitizenIndexKey;
+using records::kCitizenIndexMark;
+using records::kRequestPrefix;
+
 namespace {
 
 // The QR Seguro records' keys, which `approvals` held before the `qr` table.
@@ -30,7 +34,7 @@ Result<std::vector<std::string>> QrKeysInApprovals(const ledger::Log& log, size_
   return keys;
 }
 
-// kCitizenIndexMark (node/schema.h) is written once the citizens' index
+// kCitizenIndexMark (node/records.h) is written once the citizens' index
 // covers every request: directories of an earlier version get it built at
 // their first start.
 Result<bool> CitizenIndexMarked(const ledger::Log& log) {
@@ -46,19 +50,15 @@ Result<size_t> BuildCitizenIndex(ledger::Log& log) {
   std::vector<std::string> keys;
   bool any_request = false;
   Status bad = Status::Ok();
-  QUIPU_RETURN_IF_ERROR(log.ScanPrivate(tables::kApprovals, "r:", [&](std::string_view key, std::string_view value) {
+  QUIPU_RETURN_IF_ERROR(log.ScanPrivate(tables::kApprovals, kRequestPrefix, [&](std::string_view key, std::string_view value) {
     any_request = true;
-    auto r = nlohmann::json::parse(value, nullptr, false);
-    if (!r.is_object()) {
-      bad = Corruption("approval request " + std::string(key.substr(2)) + " is not JSON");
+    auto r = records::DecodeRequest(value);
+    if (!r.ok()) {
+      bad = r.status().WithContext("approval request " + std::string(key.substr(kRequestPrefix.size())));
       return false;
     }
-    const auto subject = r.find("subject");
-    const auto created = r.find("created_us");
-    if (subject != r.end() && subject->is_string() && !subject->get<std::string>().empty()) {
-      const int64_t at = created != r.end() && created->is_number_integer() ? created->get<int64_t>() : 0;
-      keys.push_back(CitizenIndexKey(subject->get<std::string>(), at, key.substr(2)));
-    }
+    // Forgotten requests name nobody.
+    if (!r->subject.empty()) keys.push_back(CitizenIndexKey(r->subject, r->created_us, key.substr(kRequestPrefix.size())));
     return true;
   }));
   QUIPU_RETURN_IF_ERROR(bad);
@@ -109,7 +109,7 @@ Result<bool> UpgradePending(const ledger::Log& log) {
   QUIPU_ASSIGN_OR_RETURN(bool marked, CitizenIndexMarked(log));
   if (marked) return false;
   bool any = false;
-  QUIPU_RETURN_IF_ERROR(log.ScanPrivate(tables::kApprovals, "r:", [&](std::string_view, std::string_view) {
+  QUIPU_RETURN_IF_ERROR(log.ScanPrivate(tables::kApprovals, kRequestPrefix, [&](std::string_view, std::string_view) {
     any = true;
     return false;
   }));

@@ -81,20 +81,6 @@ TEST(PrivateTables, AreNamedAsTheirLmdbDatabases) {
   EXPECT_EQ(o.entry_schema.types().size(), 4u);
 }
 
-TEST(ContentKeys, SortByExpiryAndNameTheirExpiry) {
-  const std::string a = ContentKey(999, "r_00000000000000000002", 0);
-  const std::string b = ContentKey(1000, "r_00000000000000000001", 7);
-  EXPECT_EQ(a, "k:00000000000000000999:r_00000000000000000002:000");
-  EXPECT_LT(a, b);  // the earlier expiry first, whatever the request id
-  EXPECT_EQ(ExpiryOfContentKey(a), 999);
-  EXPECT_EQ(ExpiryOfContentKey(b), 1000);
-  EXPECT_EQ(ExpiryOfContentKey(ContentKey(INT64_MAX, "r_x", 99)), INT64_MAX);
-  EXPECT_EQ(ExpiryOfContentKey("r:r_00000000000000000001"), -1);
-  EXPECT_EQ(ExpiryOfContentKey("k:0000000000000000099x:r"), -1);
-  EXPECT_EQ(ExpiryOfContentKey("k:"), -1);
-  EXPECT_EQ(ExpiryOfContentKey("k:99999999999999999999:r_x:000"), -1);  // beyond int64
-}
-
 // --- error paths ---
 
 TEST(EntryTypes, RejectUnknownMissingExtraAndMalformedFields) {
