@@ -581,14 +581,11 @@ Result<std::vector<ApprovalDocument>> CheckedDocuments(pdf::PdfEngine& engine, c
   return docs;
 }
 
-}  // namespace
-
-Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalRequest& request) {
+// The request's own words within their limits.
+Status CheckRequestTexts(const ApprovalRequest& request) {
   if (!IsValidSubjectId(request.subject)) {
     return InvalidArgument("subject: the document number, 4 to 32 letters, digits or '-'");
   }
-  const std::string& subject = request.subject;
-  const bool message = request.factor == Factor::kMessage;
   if (request.return_state.size() > 512 ||
       std::any_of(request.return_state.begin(), request.return_state.end(), [](char c) { return c < 0x20 || c > 0x7e; })) {
     return InvalidArgument("state: up to 512 printable ASCII characters");
@@ -598,9 +595,13 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
                   [](char c) { return (static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f; })) {
     return InvalidArgument("description: text up to 1000 bytes, no control character but newline");
   }
-  if (message && options_.delivery_webhook.empty()) {
-    return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
-  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Approvals::AdmitRequest(const ClientInfo& client, const ApprovalRequest& request) {
+  const std::string& subject = request.subject;
   // The limits, the same for a citizen who is enrolled and one who is not.
   if (!per_client_.Allow(client.id)) {
     return LimitReached("this client creates too many requests", per_client_.WaitMicros(client.id));
@@ -618,6 +619,17 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
                         "(send documents by their sha256, or wait)",
                         content_bytes_.WaitMicros(client.id, content_bytes));
   }
+  return Status::Ok();
+}
+
+Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalRequest& request) {
+  QUIPU_RETURN_IF_ERROR(CheckRequestTexts(request));
+  const std::string& subject = request.subject;
+  const bool message = request.factor == Factor::kMessage;
+  if (message && options_.delivery_webhook.empty()) {
+    return FailedPrecondition("this node has no delivery webhook: the message factor is unavailable");
+  }
+  QUIPU_RETURN_IF_ERROR(AdmitRequest(client, request));
   // Whether the citizen has enrolled a factor is not asked here: the answer
   // is the same for every citizen (the citizen enrols on the node's page).
   QUIPU_ASSIGN_OR_RETURN(std::vector<ApprovalDocument> docs, CheckedDocuments(pdf_, request, options_.max_document_bytes));
@@ -820,6 +832,19 @@ Result<CodeCheck> CheckCode(const ledger::Log& log, const std::array<uint8_t, 32
   return out;
 }
 
+// The ledger entries of a decision: one per document (docs/ledger.md).
+std::vector<json> DecisionEntries(const RequestRecord& r, const std::string& commitment, bool approve) {
+  std::vector<json> entries;
+  for (const ApprovalDocument& d : r.documents) {
+    entries.push_back({{"type", approve ? "approval" : "rejection"},
+                       {"client", r.client},
+                       {"request", r.id},
+                       {"subject", commitment},
+                       {"doc", {{"sha256", crypto::HexEncode(d.sha256)}, {"media_type", MediaType(d.media)}}}});
+  }
+  return entries;
+}
+
 // Counts a wrong code durably, for the request (locked at its limit) and
 // for its citizen (locked out after kCitizenWrongCodes); returns what to
 // answer: kPermissionDenied, kFailedPrecondition once the request is
@@ -947,13 +972,7 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
   // step and the notification: one commit.
   const std::string commitment = CommitmentOf(salt, client.id, subject);
   ledger::AppendRequest req;
-  for (const ApprovalDocument& d : r.documents) {
-    req.entries.push_back({{"type", approve ? "approval" : "rejection"},
-                           {"client", client.id},
-                           {"request", id},
-                           {"subject", commitment},
-                           {"doc", {{"sha256", crypto::HexEncode(d.sha256)}, {"media_type", MediaType(d.media)}}}});
-  }
+  req.entries = DecisionEntries(r, commitment, approve);
   const std::string status = approve ? "approved" : "rejected";
   const bool totp = r.factor == Factor::kTotp;
   auto notify_token = clients_.NotifyToken(client.id);

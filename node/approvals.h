@@ -343,6 +343,10 @@ class Approvals {
   int64_t NowMicros() const { return options_.clock(); }
 
  private:
+  // The rate limits and the content budget a new request must pass:
+  // kResourceExhausted with the time to wait.
+  Status AdmitRequest(const ClientInfo& client, const ApprovalRequest& request);
+
   ledger::Log& log_;
   Clients& clients_;
   pdf::PdfEngine& pdf_;
