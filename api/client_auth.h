@@ -18,12 +18,16 @@ Result<node::ClientInfo> AuthenticateClient(node::Clients& clients, const http::
 
 // A handler for a request whose client is authenticated.
 using ClientHandler = std::function<Response(const node::ClientInfo& client, const Request& req)>;
-// `handler` behind the client check: 401 (with WWW-Authenticate) unless
-// the request carries a valid client token. `clients` must outlive it.
-Handler AsClient(node::Clients& clients, ClientHandler handler);
+// What a request without a valid client token is answered: by default an
+// RFC 9457 401 (Unauthorized); another API answers in its own shape.
+using RefuseClient = std::function<Response(std::string_view why)>;
 
-// `options` with an admit check that answers 401 unless the headers carry a
-// valid client token. `clients` must outlive the router.
-RouteOptions ForClients(node::Clients& clients, RouteOptions options);
+// `handler` behind the client check: `refuse` (401 with WWW-Authenticate)
+// unless the request carries a valid client token. `clients` must outlive it.
+Handler AsClient(node::Clients& clients, ClientHandler handler, RefuseClient refuse = nullptr);
+
+// `options` with an admit check that answers `refuse` (401) unless the
+// headers carry a valid client token. `clients` must outlive the router.
+RouteOptions ForClients(node::Clients& clients, RouteOptions options, RefuseClient refuse = nullptr);
 
 }  // namespace quipu::api

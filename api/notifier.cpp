@@ -1,5 +1,7 @@
 #include "api/notifier.h"
 
+#include "api/agetic_json.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -171,10 +173,15 @@ void Notifier::Work() {
 void Notifier::Deliver(Job& job) {
   node::OutboxItem& item = job.item;
   OutboundRequest req;
+  bool agetic = false;  // the callback's shape, and its answer's, are the AGETIC API's
   if (item.kind == "notify") {
     nlohmann::json body = nlohmann::json::parse(item.body, nullptr, false);
     if (body.is_object()) {
       body["checkpoint"] = ledger_.Head().checkpoint;
+      if (auto callback = agetic::Callback(body, options_.public_url)) {
+        agetic = true;
+        body = std::move(*callback);
+      }
       req.body = body.dump();
     }
   }
@@ -196,8 +203,11 @@ void Notifier::Deliver(Job& job) {
   std::string error;  // for the node's log only
   if (!res.ok()) {
     error = res.status().message();
-  } else if (res->status >= 200 && res->status < 300) {
+  } else if (res->status >= 200 && res->status < 300 && (!agetic || agetic::CallbackAccepted(res->body))) {
     attempt.delivered = true;
+  } else if (res->status >= 200 && res->status < 300) {
+    attempt.http_status = res->status;
+    error = "HTTP " + std::to_string(res->status) + " without {\"finalizado\": true}";
   } else {
     attempt.http_status = res->status;
     error = "HTTP " + std::to_string(res->status);

@@ -53,6 +53,8 @@ struct NotifierOptions {
   node::OutboundPolicy policy;                      // where deliveries may go
   size_t max_per_destination = kMaxDeliveriesPerDestination;  // >= 1
   size_t max_in_flight = kMaxDeliveriesInFlight;              // >= 1
+  // Where browsers reach the node: an AGETIC callback links the proofs there.
+  std::string public_url;
 };
 
 // The destination an outbox URL counts against: "scheme://host:port"

@@ -196,4 +196,22 @@ Result<node::Citizen> OidcClient::Userinfo(const std::string& access_token, cons
   return node::WithUserinfo(citizen, res->body, rules);
 }
 
+Result<node::Citizen> OidcClient::CitizenOfAccessToken(const std::string& access_token) const {
+  if (userinfo_endpoint_.empty()) return FailedPrecondition("the identity provider has no userinfo endpoint");
+  if (access_token.empty() || access_token.size() > 8192) return PermissionDenied("an access token of 1 to 8192 bytes");
+  OutboundRequest req = GetFrom(config_, userinfo_endpoint_);
+  req.headers.emplace_back("Authorization", "Bearer " + access_token);
+  auto res = SendHttp(req);
+  if (!res.ok()) return Unavailable("the identity provider's userinfo endpoint: " + res.status().message());
+  if (res->status == 400 || res->status == 401 || res->status == 403) {
+    return PermissionDenied("the identity provider refused the access token (HTTP " + std::to_string(res->status) + ")");
+  }
+  if (res->status != 200) {
+    return Unavailable("the identity provider's userinfo endpoint answered HTTP " + std::to_string(res->status));
+  }
+  node::IdTokenRules rules;
+  rules.document_claim = config_.document_claim;
+  return node::CitizenFromUserinfo(res->body, rules);
+}
+
 }  // namespace quipu::api

@@ -67,6 +67,14 @@ class OidcClient {
   // token or userinfo fails a check).
   Result<node::Citizen> Finish(std::string_view code, const OidcLogin& login, int64_t now_seconds);
 
+  // The citizen an access token was issued for (to quipu or to another
+  // client of the same provider, such as an institution), asked at the
+  // userinfo endpoint with the token (node::CitizenFromUserinfo). Errors:
+  // kFailedPrecondition when the provider has no userinfo endpoint,
+  // kPermissionDenied when it refuses the token (HTTP 400, 401 or 403) or
+  // the answer fails a check, kUnavailable otherwise.
+  Result<node::Citizen> CitizenOfAccessToken(const std::string& access_token) const;
+
   const OidcConfig& config() const { return config_; }
 
  private:

@@ -22,6 +22,8 @@
 #include "cli/pdf_workers.h"
 
 #include "api/access_log.h"
+#include "api/access_tokens.h"
+#include "api/agetic_routes.h"
 #include "api/approval_routes.h"
 #include "api/citizen_routes.h"
 #include "api/citizen_sessions.h"
@@ -407,9 +409,10 @@ std::variant<node::ApprovalsOptions, StartFailure> ApprovalsOptionsFor(const Ser
   return ao;
 }
 
-NotifierOptions NotifierFor(const node::OutboundPolicy& outbound) {
+NotifierOptions NotifierFor(const node::OutboundPolicy& outbound, const std::string& public_url) {
   NotifierOptions no;
   no.policy = outbound;
+  no.public_url = public_url;
   return no;
 }
 
@@ -417,12 +420,12 @@ NotifierOptions NotifierFor(const node::OutboundPolicy& outbound) {
 // order over one ledger and one PDF engine.
 struct Services {
   Services(ledger::Log& log, pdf::PdfEngine& pdf, const node::NodeSecrets& secrets, node::OutboundPolicy outbound,
-           node::ApprovalsOptions ao, AccessLog& access_log)
+           node::ApprovalsOptions ao, AccessLog& access_log, const std::string& public_url)
       : outbound(outbound),
         clients(log, secrets.data_key, outbound),
         approvals(log, clients, pdf, secrets.data_key, WithOutboxKick(std::move(ao))),
         reader(log),
-        notifier(approvals, reader, access_log, NotifierFor(outbound)) {
+        notifier(approvals, reader, access_log, NotifierFor(outbound, public_url)) {
     kick_ = &notifier;
   }
 
@@ -463,6 +466,11 @@ std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::P
                                       Metrics& metrics, CitizenSessions& citizen_sessions,
                                       std::unique_ptr<OidcClient>& oidc) {
   node::QrService& qr = *services.qr;
+  if (!config.oidc_issuer.empty()) {
+    auto connected = ConnectIdentityProvider(config, services.outbound);
+    if (!connected.ok()) return Broken(connected.status(), "identity provider");
+    oidc = std::move(*connected);
+  }
   LedgerRoutesOptions lro;
   lro.pdf = &pdf;
   lro.pdf_saturated = [&pdf] { return pdf.Saturated(); };
@@ -476,11 +484,24 @@ std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::P
                     [&citizen_sessions](const std::string& subject) { citizen_sessions.CloseAllOf(subject); });
   AddQrRoutes(router, services.clients, qr);
   AddSiteRoutes(router, verifier_key, stopping, metrics);
-  if (config.oidc_issuer.empty()) return std::nullopt;
+  AgeticRoutes ar;
+  ar.clients = &services.clients;
+  ar.approvals = &services.approvals;
+  ar.ledger = &services.reader;
+  ar.pdf = &pdf;
+  ar.revocations = lro.revocations;
+  ar.client_name = lro.client_name;
+  if (oidc) {
+    // Institutions' access tokens for their citizens, asked at the provider
+    // at most once a minute each.
+    auto tokens = std::make_shared<AccessTokenCache>(
+        [client = oidc.get()](const std::string& token) { return client->CitizenOfAccessToken(token); });
+    ar.citizen_of_token = [tokens](const std::string& token) { return tokens->Check(token); };
+    ar.page_base = config.public_url;
+  }
+  AddAgeticRoutes(router, std::move(ar));
+  if (!oidc) return std::nullopt;
   // The citizens' approval pages, behind the identity provider's login.
-  auto connected = ConnectIdentityProvider(config, services.outbound);
-  if (!connected.ok()) return Broken(connected.status(), "identity provider");
-  oidc = std::move(*connected);
   CitizenRoutes cr;
   cr.oidc = oidc.get();
   cr.sessions = &citizen_sessions;
@@ -570,7 +591,7 @@ int RunServe(const std::vector<std::string>& args) {
   auto ao = ApprovalsOptionsFor(*config, outbound);
   if (auto* f = std::get_if<StartFailure>(&ao)) return FailToStart(*f);
   const std::function<int64_t()> clock = std::get<0>(ao).clock;
-  Services services(*ledger_log, *sandbox, *secrets, outbound, std::move(std::get<0>(ao)), log);
+  Services services(*ledger_log, *sandbox, *secrets, outbound, std::move(std::get<0>(ao)), log, config->public_url);
   if (auto f = StartQr(services, *ledger_log, *sandbox, config->data, clock)) return FailToStart(*f);
 
   // 4. The routes.

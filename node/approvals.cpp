@@ -491,6 +491,9 @@ ApprovalView ViewOf(const RequestRecord& r, int64_t now, int max_wrong_codes) {
   v.expires_at = FormatMicros(r.expires_us);
   v.documents = r.documents;
   v.decided_at = r.decided_at;
+  v.client_key = r.client_key;
+  v.uuid = r.uuid;
+  v.dialect = r.dialect;
   if (v.status == "pending") v.attempts_left = max_wrong_codes - r.wrong_codes;
   const NotificationRecord& n = r.notification;
   NotificationView& shown = v.notification.emplace();
@@ -531,6 +534,21 @@ std::string MessageText(const std::string& institution, size_t documents, const 
   return name + " le pide aprobar " + what + " en quipu. Su código: " + code + ". Vale " +
          (minutes == 1 ? std::string("1 minuto") : std::to_string(minutes) + " minutos") +
          ". Escríbalo solo en la página de aprobación; nadie se lo pedirá por otro medio.";
+}
+
+std::string_view DialectName(Dialect d) { return d == Dialect::kAgetic ? "agetic" : "quipu"; }
+std::optional<Dialect> ParseDialect(std::string_view name) {
+  if (name == "quipu") return Dialect::kQuipu;
+  if (name == "agetic") return Dialect::kAgetic;
+  return std::nullopt;
+}
+
+bool IsValidClientKey(std::string_view key) {
+  if (key.empty() || key.size() > 64) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.' || c == '_' ||
+           c == ':' || c == '-';
+  });
 }
 
 std::string_view FactorName(Factor f) { return f == Factor::kTotp ? "totp" : "message"; }
@@ -576,6 +594,7 @@ Result<std::vector<ApprovalDocument>> CheckedDocuments(pdf::PdfEngine& engine, c
       if (d.name->size() > 200) return InvalidArgument(where + ".name: text up to 200 bytes");
       doc.name = *d.name;
     }
+    doc.client_key = d.client_key;
     docs.push_back(std::move(doc));
   }
   return docs;
@@ -595,7 +614,26 @@ Status CheckRequestTexts(const ApprovalRequest& request) {
                   [](char c) { return (static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f; })) {
     return InvalidArgument("description: text up to 1000 bytes, no control character but newline");
   }
+  if (!request.client_key.empty() && !IsValidClientKey(request.client_key)) {
+    return InvalidArgument("client_key: 1 to 64 letters, digits or . _ : -");
+  }
+  for (size_t i = 0; i < request.documents.size(); ++i) {
+    const std::string& key = request.documents[i].client_key;
+    if (!key.empty() && !IsValidClientKey(key)) {
+      return InvalidArgument("documents[" + std::to_string(i) + "].client_key: 1 to 64 letters, digits or . _ : -");
+    }
+  }
   return Status::Ok();
+}
+
+// A random (version 4) UUID, RFC 9562 §5.4, in its lower-case text form.
+std::string NewUuid() {
+  crypto::Bytes b = crypto::RandomBytes(16);
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  const std::string hex = crypto::HexEncode(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+         hex.substr(20);
 }
 
 }  // namespace
@@ -622,8 +660,26 @@ Status Approvals::AdmitRequest(const ClientInfo& client, const ApprovalRequest& 
   return Status::Ok();
 }
 
+Result<std::optional<ApprovalView>> Approvals::Replay(const ClientInfo& client, const ApprovalRequest& request) const {
+  if (request.client_key.empty()) return std::optional<ApprovalView>();
+  QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kApprovals, ClientKeyKey(client.id, request.client_key)));
+  if (!v) return std::optional<ApprovalView>();
+  QUIPU_ASSIGN_OR_RETURN(ClientKeyRecord earlier, DecodeClientKey(*v));
+  const std::string mine = crypto::HexEncode(request.fingerprint);
+  if (earlier.fingerprint.size() != mine.size() ||
+      sodium_memcmp(earlier.fingerprint.data(), mine.data(), mine.size()) != 0) {
+    return AlreadyExists("client key " + request.client_key + " names another request of this client");
+  }
+  QUIPU_ASSIGN_OR_RETURN(ApprovalView view, Get(client, earlier.request));
+  view.replayed = true;
+  return std::optional<ApprovalView>(std::move(view));
+}
+
 Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalRequest& request) {
   QUIPU_RETURN_IF_ERROR(CheckRequestTexts(request));
+  // The client's key again: the first answer, before any limit or document.
+  QUIPU_ASSIGN_OR_RETURN(std::optional<ApprovalView> replayed, Replay(client, request));
+  if (replayed) return std::move(*replayed);
   const std::string& subject = request.subject;
   const bool message = request.factor == Factor::kMessage;
   if (message && options_.delivery_webhook.empty()) {
@@ -647,6 +703,9 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   stored.documents = std::move(docs);
   stored.return_state = request.return_state;
   stored.description = request.description;
+  stored.client_key = request.client_key;
+  stored.dialect = request.dialect;
+  if (request.dialect == Dialect::kAgetic) stored.uuid = NewUuid();
   // The contents, sealed before the commit (not inside the writer).
   std::vector<std::pair<std::string, std::string>> contents;
   for (size_t i = 0; i < request.documents.size(); ++i) {
@@ -662,6 +721,14 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   ledger::AppendRequest req;
   const std::string fresh_salt = crypto::HexEncode(crypto::RandomBytes(32));
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    if (!stored.client_key.empty()) {
+      // Taken meanwhile by the same client: Replay answers (below).
+      const std::string key = ClientKeyKey(client.id, stored.client_key);
+      QUIPU_ASSIGN_OR_RETURN(auto taken, txn.Get(tables::kApprovals, key));
+      if (taken) return AlreadyExists("client key " + stored.client_key + " was taken meanwhile");
+      QUIPU_RETURN_IF_ERROR(
+          txn.Put(tables::kApprovals, key, Encode(ClientKeyRecord{rid, crypto::HexEncode(request.fingerprint)})));
+    }
     QUIPU_ASSIGN_OR_RETURN(auto known, txn.Get(tables::kSubjects, SubjectKey(subject)));
     if (!known) QUIPU_RETURN_IF_ERROR(PutSubject(txn, subject, NewSubject(fresh_salt)));
     QUIPU_RETURN_IF_ERROR(PutRequest(txn, stored));
@@ -673,11 +740,19 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
     return txn.Put(tables::kApprovals, kCitizenIndexMark, "1");
   };
   auto r = log_.Append(std::move(req)).get();
+  if (r.status().code() == StatusCode::kAlreadyExists && !request.client_key.empty()) {
+    QUIPU_ASSIGN_OR_RETURN(std::optional<ApprovalView> raced, Replay(client, request));
+    if (raced) return std::move(*raced);
+  }
   if (!r.ok()) return r.status();
   ApprovalView out;
   out.id = rid;
   out.status = "pending";
   out.factor = request.factor;
+  out.created_at = FormatMicros(now);
+  out.client_key = stored.client_key;
+  out.uuid = stored.uuid;
+  out.dialect = stored.dialect;
   out.expires_at = FormatMicros(expires_us);
   out.documents = std::move(stored.documents);
   return out;
@@ -997,7 +1072,9 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
     cur.entries.clear();
     for (size_t i = 0; i < cur.documents.size(); ++i) {
       cur.entries.push_back(first + i);
-      notified.push_back({{"sha256", crypto::HexEncode(cur.documents[i].sha256)}, {"index", first + i}});
+      json d = {{"sha256", crypto::HexEncode(cur.documents[i].sha256)}, {"index", first + i}};
+      if (!cur.documents[i].client_key.empty()) d["client_key"] = cur.documents[i].client_key;
+      notified.push_back(std::move(d));
     }
     cur.status = status;
     cur.decided_at = time;
@@ -1006,7 +1083,15 @@ Result<ApprovalView> Approvals::DecideAsCitizen(std::string_view citizen, const 
     cur.code_hash.clear();
     QUIPU_RETURN_IF_ERROR(DropContents(txn, cur));
     QUIPU_RETURN_IF_ERROR(PutRequest(txn, cur));
-    const json note = {{"request", id}, {"status", status}, {"documents", notified}};
+    json note = {{"request", id}, {"status", status}, {"documents", notified}};
+    // What another API's shape of the notification needs (api/ renders it).
+    if (cur.dialect != Dialect::kQuipu) {
+      note["dialect"] = DialectName(cur.dialect);
+      note["created_at"] = FormatMicros(cur.created_us);
+      note["decided_at"] = time;
+      note["uuid"] = cur.uuid;
+    }
+    if (!cur.client_key.empty()) note["client_key"] = cur.client_key;
     return PutOutbox(txn, data_key_, now, id, "notify", notify_uri, *notify_token, note);
   };
   auto done = log_.Append(std::move(req)).get();

@@ -65,11 +65,23 @@ std::string_view ChannelName(Channel channel);  // "sms" | "email"
 std::optional<Factor> ParseFactor(std::string_view name);
 std::optional<Channel> ParseChannel(std::string_view name);
 
+// Which API a request came through: it decides the shape of the
+// notification its client receives (api/ renders it) and nothing else.
+enum class Dialect { kQuipu, kAgetic };
+std::string_view DialectName(Dialect dialect);  // "quipu" | "agetic"
+std::optional<Dialect> ParseDialect(std::string_view name);
+
 // A document a request asks about.
 struct RequestedDocument {
   DocumentRef document;             // by SHA-256 or content (at most max_document_bytes)
   std::optional<std::string> name;  // shown to the subject; up to 200 bytes
+  // The client's own id for the document (AGETIC's uuidDocumento), given
+  // back in the notification: IsValidClientKey, "" for none.
+  std::string client_key = {};
 };
+
+// A client's own id of a request or document: 1 to 64 of [0-9A-Za-z._:-].
+bool IsValidClientKey(std::string_view key);
 
 // What a client asks a subject to approve.
 struct ApprovalRequest {
@@ -83,6 +95,15 @@ struct ApprovalRequest {
   // What the citizen is asked, in the institution's words, shown on the
   // page: up to 1000 bytes of text (no control character but newline).
   std::string description;
+  // The client's own id of the request (AGETIC's idTramite;
+  // IsValidClientKey), "" for none. It is an idempotency key: Create with
+  // a key its client used before returns that request (ApprovalView::
+  // replayed) when `fingerprint` is the same, kAlreadyExists otherwise.
+  std::string client_key;
+  // What the client sent, hashed by the caller (the same body, the same
+  // fingerprint); compared only when client_key is set.
+  crypto::Digest fingerprint{};
+  Dialect dialect = Dialect::kQuipu;
 };
 
 // A document of a request, as recorded.
@@ -94,6 +115,7 @@ struct ApprovalDocument {
   // citizen's page while the request is pending (ContentForCitizen).
   bool content = false;
   std::optional<uint64_t> size;  // bytes, when the client sent the content
+  std::string client_key;        // the client's id for it, "" when none
 };
 
 // A document's content as its client sent it.
@@ -141,6 +163,10 @@ struct ApprovalView {
   // and the state the client gave with the request.
   std::string redirect_uri;
   std::string return_state;
+  std::string client_key;  // the request's, "" when none
+  std::string uuid;        // an AGETIC request's UUID (its requestUuid); "" otherwise
+  Dialect dialect = Dialect::kQuipu;
+  bool replayed = false;   // Create: the client's key named an earlier request, returned as it is
 };
 
 // A request as the citizen it names sees it on the node's page.
@@ -259,7 +285,9 @@ class Approvals {
   // factor; whether the citizen has a factor is not asked: the answer is
   // the same for every citizen),
   // kUnprocessable (content that is not a readable PDF), the engine's
-  // kUnavailable, the ledger's.
+  // kUnavailable, the ledger's; kAlreadyExists for a client key the client
+  // used with another fingerprint (the same fingerprint: that request,
+  // `replayed`, without a new limit counted or document read).
   Result<ApprovalView> Create(const ClientInfo& client, const ApprovalRequest& request);
   // kNotFound for an unknown id and another client's request alike.
   Result<ApprovalView> Get(const ClientInfo& client, const std::string& id) const;
@@ -343,6 +371,9 @@ class Approvals {
   int64_t NowMicros() const { return options_.clock(); }
 
  private:
+  // The request an earlier Create with the same client key made, when the
+  // fingerprint is the same; kAlreadyExists when it is not.
+  Result<std::optional<ApprovalView>> Replay(const ClientInfo& client, const ApprovalRequest& request) const;
   // The rate limits and the content budget a new request must pass:
   // kResourceExhausted with the time to wait.
   Status AdmitRequest(const ClientInfo& client, const ApprovalRequest& request);

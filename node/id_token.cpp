@@ -95,4 +95,13 @@ Result<Citizen> WithUserinfo(Citizen c, std::string_view userinfo_json, const Id
   return c;
 }
 
+Result<Citizen> CitizenFromUserinfo(std::string_view userinfo_json, const IdTokenRules& rules) {
+  const json claims = json::parse(userinfo_json, nullptr, false);
+  if (!claims.is_object()) return PermissionDenied("the provider's userinfo answer is not a JSON object");
+  Citizen c;
+  c.subject = Text(claims, "sub");
+  if (c.subject.empty()) return PermissionDenied("the provider's userinfo answer names no subject (sub)");
+  return WithUserinfo(std::move(c), userinfo_json, rules);
+}
+
 }  // namespace quipu::node

@@ -56,4 +56,11 @@ Result<Citizen> CheckIdToken(const crypto::JwkSet& keys, std::string_view token,
 // be a document number (kPermissionDenied).
 Result<Citizen> WithUserinfo(Citizen from_token, std::string_view userinfo_json, const IdTokenRules& rules);
 
+// The citizen of a userinfo answer to an access token alone, with no ID
+// token beside it (an institution's token for the citizen: AGETIC's
+// accessToken): `sub` and the document claim (a document number) must be
+// there, the contact claims are taken as WithUserinfo takes them.
+// kPermissionDenied naming what is missing.
+Result<Citizen> CitizenFromUserinfo(std::string_view userinfo_json, const IdTokenRules& rules);
+
 }  // namespace quipu::node

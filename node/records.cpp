@@ -60,6 +60,7 @@ json EncodeDocument(const ApprovalDocument& d) {
   PutText(j, "name", d.name);
   if (d.content) j["content"] = true;
   if (d.size) j["size"] = *d.size;
+  PutText(j, "key", d.client_key);
   return j;
 }
 
@@ -72,6 +73,7 @@ ApprovalDocument DecodeDocument(const json& j) {
   d.name = j.value("name", "");
   d.content = j.value("content", false);
   if (j.contains("size")) d.size = Unsigned(j["size"]);
+  d.client_key = j.value("key", "");
   return d;
 }
 
@@ -101,6 +103,10 @@ std::string RequestIdOfIndexKey(std::string_view key) {
   if (key.substr(0, 2) != "c:") return "";
   const size_t last = key.rfind(':');
   return last == std::string_view::npos ? "" : std::string(key.substr(last + 1));
+}
+
+std::string ClientKeyKey(std::string_view client_id, std::string_view client_key) {
+  return "i:" + std::string(client_id) + ":" + std::string(client_key);
 }
 
 std::string OutboxKey(int64_t created_us, std::string_view request_id, std::string_view kind) {
@@ -222,6 +228,11 @@ Result<RequestRecord> DecodeRequest(std::string_view bytes) {
     r.entries = j.value("entries", std::vector<uint64_t>());
     r.code_hash = j.value("code_hash", "");
     r.forgotten = j.value("forgotten", false);
+    r.client_key = j.value("client_key", "");
+    r.uuid = j.value("uuid", "");
+    if (j.contains("dialect")) {
+      r.dialect = ParseDialect(j["dialect"].get<std::string>()).value_or(Dialect::kQuipu);
+    }
     return r;
   });
 }
@@ -250,7 +261,20 @@ std::string Encode(const RequestRecord& r) {
   if (!r.entries.empty()) j["entries"] = r.entries;
   PutText(j, "code_hash", r.code_hash);
   if (r.forgotten) j["forgotten"] = true;
+  PutText(j, "client_key", r.client_key);
+  PutText(j, "uuid", r.uuid);
+  if (r.dialect != Dialect::kQuipu) j["dialect"] = DialectName(r.dialect);
   return j.dump();
+}
+
+Result<ClientKeyRecord> DecodeClientKey(std::string_view bytes) {
+  return DecodeWith<ClientKeyRecord>(bytes, "a client key's", [](const json& j) {
+    return ClientKeyRecord{j.value("request", ""), j.value("fingerprint", "")};
+  });
+}
+
+std::string Encode(const ClientKeyRecord& k) {
+  return json{{"request", k.request}, {"fingerprint", k.fingerprint}}.dump();
 }
 
 Result<OutboxRecord> DecodeOutbox(std::string_view bytes) {

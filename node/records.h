@@ -45,6 +45,9 @@ std::string CitizenIndexKey(std::string_view subject_id, int64_t created_us, std
 std::string RequestIdOfIndexKey(std::string_view key);
 // Present (value "1") once every request of the table is in the index.
 inline constexpr std::string_view kCitizenIndexMark = "m:citizen-index";
+// A client's own key for a request (AGETIC's idTramite), in approvals:
+// i:<client id>:<client key> → ClientKeyRecord.
+std::string ClientKeyKey(std::string_view client_id, std::string_view client_key);
 
 // outbox: o:<created µs, 20 digits>:<request id>:<kind> → OutboxRecord.
 // Keys sort by creation: the oldest item is sent first.
@@ -127,9 +130,21 @@ struct RequestRecord {
   std::vector<uint64_t> entries;  // once decided: each document's entry
   std::string code_hash;          // the message code's HMAC (or SHA-256 before v2), while pending
   bool forgotten = false;
+  std::string client_key;         // the client's own id of the request; "" when none
+  std::string uuid;               // an AGETIC request's UUID; "" otherwise
+  Dialect dialect = Dialect::kQuipu;
 };
 Result<RequestRecord> DecodeRequest(std::string_view bytes);
 std::string Encode(const RequestRecord& record);
+
+// approvals, under ClientKeyKey: the request a client's key names, and the
+// fingerprint of what the client sent with it.
+struct ClientKeyRecord {
+  std::string request;      // the request id
+  std::string fingerprint;  // hex SHA-256
+};
+Result<ClientKeyRecord> DecodeClientKey(std::string_view bytes);
+std::string Encode(const ClientKeyRecord& record);
 
 // outbox: a notification or a code to send, retried until delivered.
 struct OutboxRecord {

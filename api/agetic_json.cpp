@@ -1,0 +1,270 @@
+#include "api/agetic_json.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "crypto/encoding.h"
+#include "crypto/jcs.h"
+
+namespace quipu::api::agetic {
+namespace {
+
+using nlohmann::json;
+
+// A field's text: nullopt when absent or null; a refusal when not text.
+std::optional<Refusal> Text(const json& body, const char* name, std::string& out) {
+  const auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return Refusal{400, std::string(name) + " debe ser un texto."};
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+// A text field that must be there and not empty.
+std::optional<Refusal> Required(const json& body, const char* name, std::string& out) {
+  if (auto bad = Text(body, name, out)) return bad;
+  if (out.empty()) return Refusal{400, std::string(name) + " no debe estar vacío."};
+  return std::nullopt;
+}
+
+// 8-4-4-4-12 hexadecimal digits (any version), as lower case.
+std::optional<std::string> Uuid(std::string_view text) {
+  if (text.size() != 36) return std::nullopt;
+  std::string out(text);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (out[i] == '-')) return std::nullopt;
+    if (!dash && !std::isxdigit(static_cast<unsigned char>(out[i]))) return std::nullopt;
+    out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+  }
+  return out;
+}
+
+std::optional<Refusal> RequiredUuid(const json& body, const char* name, std::string& out) {
+  if (auto bad = Required(body, name, out)) return bad;
+  auto uuid = Uuid(out);
+  if (!uuid) return Refusal{400, std::string(name) + " debe ser un UUID."};
+  out = *uuid;
+  return std::nullopt;
+}
+
+// Base64 as integrators send it: padded (RFC 4648 §4), perhaps behind a
+// data: URL's prefix.
+Result<crypto::Bytes> DecodeFile(std::string_view text) {
+  if (text.rfind("data:", 0) == 0) {
+    const size_t comma = text.find(',');
+    if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos) {
+      return InvalidArgument("a data: URL that is not base64");
+    }
+    text.remove_prefix(comma + 1);
+  }
+  return crypto::Base64Decode(text);
+}
+
+bool SameHex(std::string_view given, const crypto::Digest& digest) {
+  if (given.size() != 64) return false;
+  std::string lower(given);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower == crypto::HexEncode(digest);
+}
+
+// One file: tipoDocumento, documento (base64), hashDocumento.
+std::optional<Refusal> ReadFile(const json& d, node::RequestedDocument& out) {
+  std::string tipo, documento, hash;
+  if (auto bad = Text(d, "tipoDocumento", tipo)) return bad;
+  if (auto bad = Text(d, "hashDocumento", hash)) return bad;
+  if (auto bad = Required(d, "documento", documento)) return bad;
+  std::transform(tipo.begin(), tipo.end(), tipo.begin(), [](unsigned char c) { return std::toupper(c); });
+  if (tipo == "PDF") {
+    out.document.media = node::DocType::kPdf;
+  } else if (tipo == "JSON") {
+    out.document.media = node::DocType::kJson;
+  } else {
+    return Refusal{400, "tipoDocumento debe ser PDF o JSON."};
+  }
+  if (hash.empty()) return Refusal{400, "hashDocumento no debe estar vacío."};
+  // Before decoding: a base64 text of this length cannot hold 20 MB.
+  if (documento.size() / 4 * 3 > kMaxFileBytes + 3) return Refusal{412, "El tamaño del archivo excede de 20 MB"};
+  auto bytes = DecodeFile(documento);
+  if (!bytes.ok()) return Refusal{400, "documento no válido"};
+  if (bytes->size() > kMaxFileBytes) return Refusal{412, "El tamaño del archivo excede de 20 MB"};
+  // Integrators hash either the file or the base64 text they send.
+  if (!SameHex(hash, crypto::Sha256(*bytes)) && !SameHex(hash, crypto::Sha256(documento))) {
+    return Refusal{412, "El hash generado no coincide con el de la solicitud"};
+  }
+  out.document.content = std::move(*bytes);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Response Envelope(unsigned status, bool finalizado, std::string_view mensaje, json datos) {
+  return Json({{"finalizado", finalizado}, {"mensaje", std::string(mensaje)}, {"datos", std::move(datos)}}, status);
+}
+
+Response Unauthorized(std::string_view) {
+  Response r = Envelope(401, false, "No autorizado: envíe Authorization: Bearer <token de la institución>");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"quipu\"");
+  return r;
+}
+
+std::optional<Refusal> ReadSolicitud(const json& body, bool multiple, Solicitud& out) {
+  if (!body.is_object()) return Refusal{400, "La solicitud debe ser un objeto JSON."};
+  if (auto bad = Required(body, "accessToken", out.access_token)) return bad;
+  if (auto bad = RequiredUuid(body, "idTramite", out.id_tramite)) return bad;
+  if (!multiple) {
+    if (auto bad = Required(body, "descripcion", out.descripcion)) return bad;
+    node::RequestedDocument doc;
+    if (auto bad = ReadFile(body, doc)) return bad;
+    out.documents.push_back(std::move(doc));
+    return std::nullopt;
+  }
+  const auto list = body.find("documentos");
+  if (list == body.end() || list->is_null()) return Refusal{400, "documentos no debe estar vacío."};
+  if (!list->is_array()) return Refusal{400, "documentos debe ser una lista."};
+  if (list->empty()) return Refusal{400, "documentos no debe estar vacío."};
+  for (const json& d : *list) {
+    if (!d.is_object()) return Refusal{400, "cada documento debe ser un objeto JSON."};
+    node::RequestedDocument doc;
+    std::string descripcion;
+    if (auto bad = Required(d, "descripcion", descripcion)) return bad;
+    if (auto bad = RequiredUuid(d, "uuidDocumento", doc.client_key)) return bad;
+    if (auto bad = ReadFile(d, doc)) return bad;
+    doc.name = std::move(descripcion);
+    out.documents.push_back(std::move(doc));
+  }
+  return std::nullopt;
+}
+
+crypto::Digest Fingerprint(const json& body, std::string_view route, std::string_view document_number) {
+  json copy = body;
+  copy.erase("accessToken");
+  std::string message(route);
+  message.push_back('\0');
+  auto canonical = crypto::CanonicalDump(copy);  // ParseJsonStrict's input always has one
+  message += canonical.ok() ? *canonical : copy.dump();
+  message.push_back('\0');
+  message.append(document_number);
+  return crypto::Sha256(message);
+}
+
+Response Created(const node::ApprovalView& view, const std::string& link) {
+  return Envelope(201, true, "Solicitud de aprobación registrada",
+                  {{"link", link},
+                   {"requestUuid", view.uuid},
+                   {"codigoOperacion", view.id},
+                   {"idTramite", view.client_key},
+                   {"fechaExpiracion", view.expires_at}});
+}
+
+Refusal RefusalFor(const Status& s) {
+  const std::string& m = s.message();
+  switch (s.code()) {
+    case StatusCode::kUnprocessable:
+      return {400, "documento no válido"};
+    case StatusCode::kInvalidArgument:
+      // The node names a document's fault as documents[i] (node/document.h).
+      if (m.rfind("documents[", 0) == 0) return {400, "documento no válido"};
+      return {400, "Solicitud no válida: " + m};
+    case StatusCode::kAlreadyExists:
+      return {409, "El identificador ya fue usado con otra solicitud"};
+    case StatusCode::kResourceExhausted:
+      return {429, "Demasiadas solicitudes: " + m};
+    case StatusCode::kPermissionDenied:
+      return {412, "Token inválido"};
+    case StatusCode::kNotFound:
+      return {409, "No existe"};
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kExpired:
+      return {409, "La operación no es posible en el estado actual: " + m};
+    case StatusCode::kUnavailable:
+      return {503, "Servicio no disponible; intente más tarde"};
+    default:
+      return {500, "Error interno del nodo"};
+  }
+}
+
+std::optional<Refusal> ReadArchivo(const json& body, std::vector<uint8_t>& out) {
+  if (!body.is_object()) return Refusal{400, "La solicitud debe ser un objeto JSON."};
+  std::string archivo;
+  if (auto bad = Required(body, "archivo", archivo)) return bad;
+  if (archivo.size() / 4 * 3 > kMaxFileBytes + 3) return Refusal{412, "El tamaño del archivo excede de 20 MB"};
+  auto bytes = DecodeFile(archivo);
+  if (!bytes.ok() || bytes->empty()) return Refusal{412, "El documento enviado no es válido"};
+  if (bytes->size() > kMaxFileBytes) return Refusal{412, "El tamaño del archivo excede de 20 MB"};
+  out = std::move(*bytes);
+  return std::nullopt;
+}
+
+Response Verified(const node::Verification& v, const ClientNamer& names) {
+  json registros = json::array();
+  auto add = [&](const node::DocumentAnswer& a, std::optional<uint64_t> revision) {
+    for (const node::DocumentRecord& r : a.records) {
+      json reg = {{"fecha", r.time},
+                  {"institucion", names ? names(r.client) : std::string()},
+                  {"cliente", r.client},
+                  {"tipo", r.type},
+                  {"indice", r.index},
+                  {"hashDocumento", crypto::HexEncode(a.sha256)},
+                  {"entrada", EntryJson(r.entry)},
+                  {"hashHoja", crypto::Base64Encode(r.leaf_hash)},
+                  {"prueba", ProofJson(r.proof)},
+                  {"tamanoArbol", a.tree_size}};
+      if (revision) reg["revision"] = *revision;  // the bytes of an earlier revision
+      registros.push_back(std::move(reg));
+    }
+  };
+  add(v.document, std::nullopt);
+  for (const node::RevisionAnswer& rev : v.revisions) add(rev.answer, rev.length);
+  return Envelope(201, true, v.found() ? "El documento tiene registros en el nodo" : "El documento no tiene registros",
+                  {{"verificacionExitosa", v.found()},
+                   {"registros", std::move(registros)},
+                   {"checkpoint", v.document.checkpoint},
+                   {"tamanoArbol", v.document.tree_size}});
+}
+
+std::optional<json> Callback(const json& n, const std::string& public_url) {
+  if (!n.is_object() || n.value("dialect", "") != "agetic") return std::nullopt;
+  const bool approved = n.value("status", "") == "approved";
+  const json documents = n.value("documents", json::array());
+  // One document: its hash; several: the SHA-256 of their hashes in order.
+  std::string hash_datos;
+  json documentos = json::array();
+  json entries = json::array();
+  std::string concatenated;
+  for (const json& d : documents) {
+    const std::string sha = d.value("sha256", "");
+    auto raw = crypto::HexDecode(sha);
+    if (raw.ok()) concatenated.append(raw->begin(), raw->end());
+    json one = {{"hashDocumento", sha}, {"indice", d.value("index", uint64_t{0})}};
+    if (d.contains("client_key")) one["uuidDocumento"] = d["client_key"];
+    documentos.push_back(std::move(one));
+    entries.push_back({{"index", d.value("index", uint64_t{0})}, {"sha256", sha}});
+  }
+  hash_datos = documents.size() == 1 ? documents[0].value("sha256", "") : crypto::HexEncode(crypto::Sha256(concatenated));
+  const std::string request = n.value("request", "");
+  return json{{"aceptado", approved},
+              {"introducido", true},  // sent only after the decision's entries are committed
+              {"requestUuid", n.value("uuid", "")},
+              {"idTramite", n.value("client_key", "")},
+              {"codigoOperacion", request},
+              {"mensaje", approved ? "El ciudadano aprobó la solicitud" : "El ciudadano rechazó la solicitud"},
+              {"transaction_id", documents.empty() ? "" : std::to_string(documents[0].value("index", uint64_t{0}))},
+              {"fechaHoraSolicitud", n.value("created_at", "")},
+              {"fechaHoraDecision", n.value("decided_at", "")},
+              {"hashDatos", hash_datos},
+              {"documentos", std::move(documentos)},
+              {"quipu",
+               {{"request", request},
+                {"status", n.value("status", "")},
+                {"entries", std::move(entries)},
+                {"checkpoint", n.value("checkpoint", "")},
+                {"proofs", public_url + "/v1/approvals/" + request}}}};
+}
+
+bool CallbackAccepted(std::string_view answer) {
+  const json j = json::parse(answer, nullptr, false);
+  return j.is_object() && j.contains("finalizado") && j["finalizado"] == true;
+}
+
+}  // namespace quipu::api::agetic

@@ -1,0 +1,50 @@
+// The AGETIC-compatible API under /api/ (docs/agetic-api.md): a second
+// face on the node's services for the institutions already integrated
+// with Ciudadanía Digital's approval service. Each handler reads the
+// original's shape (api/agetic_json.h), asks the service quipu's own /v1
+// routes ask (node::Approvals::Create, node::VerifyDocument), and answers
+// in the original's envelope: no rule is implemented here.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "api/documents_json.h"
+#include "api/router.h"
+#include "node/approvals.h"
+#include "node/clients.h"
+#include "node/id_token.h"
+#include "node/ledger_reader.h"
+#include "node/verify.h"
+#include "pdf/engine.h"
+
+namespace quipu::api {
+
+struct AgeticRoutes {
+  node::Clients* clients = nullptr;
+  node::Approvals* approvals = nullptr;
+  const node::LedgerReader* ledger = nullptr;
+  pdf::PdfEngine* pdf = nullptr;
+  node::RevocationLookup revocations;
+  ClientNamer client_name;
+  // The citizen an access token names (AccessTokenCache::Check over
+  // OidcClient::CitizenOfAccessToken); unset when the node has no identity
+  // provider: approval requests are then 503.
+  std::function<Result<node::Citizen>(const std::string& access_token)> citizen_of_token;
+  // Where browsers reach the node: approval links are <page_base>/aprobar/<id>.
+  std::string page_base;
+};
+
+// POST /api/solicitudes, /api/solicitudes/multiples and
+// /api/documentos/verificar, each for clients only (the institution's
+// token, checked before the body is read), on the worker pool, with the
+// node's document body limit. `routes`' pointers must outlive the router.
+void AddAgeticRoutes(Router& router, AgeticRoutes routes);
+
+// The handlers, callable without a socket (tests/api/agetic_test.cpp).
+namespace agetic_handlers {
+Response Solicitud(const AgeticRoutes& routes, const node::ClientInfo& client, const Request& req, bool multiple);
+Response Verificar(const AgeticRoutes& routes, const Request& req);
+}  // namespace agetic_handlers
+
+}  // namespace quipu::api
