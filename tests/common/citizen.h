@@ -64,7 +64,7 @@ inline std::vector<std::string> TestCitizens() {
 // "Ciudadano <number>"), with the development password "clave-dev".
 class IdentityProvider {
  public:
-  IdentityProvider(const std::string& dir, const std::string& node_base) : dir_(dir) {
+  IdentityProvider(const std::string& dir, const std::string& node_base) : dir_(dir), node_base_(node_base) {
     const std::string log = dir + ".log";
     const std::string citizens = dir + ".citizens.json";
     nlohmann::json list = nlohmann::json::array();
@@ -119,8 +119,23 @@ class IdentityProvider {
            ShellQuote(dir_ + "/client-secret") + " --oidc-document-claim documento_identidad";
   }
 
+  // An access token for `document_number`'s citizen, as an institution that
+  // logged them in holds it (tests/oidc/access_token.mjs: the code flow
+  // through the real forms, the code exchanged at the token endpoint). ""
+  // (and a test failure) when that fails.
+  std::string AccessToken(const std::string& document_number) const {
+    auto r = RunShell("node " + ShellQuote(std::string(QUIPU_SOURCE_DIR) + "/tests/oidc/access_token.mjs") + " " +
+                      ShellQuote(issuer_) + " quipu-dev " + ShellQuote(dir_ + "/client-secret") + " " +
+                      ShellQuote(node_base_ + "/aprobar/callback") + " " + ShellQuote(document_number));
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    if (r.exit_code != 0 || !j.is_object() || !j.contains("access_token")) return "";
+    return j["access_token"];
+  }
+
  private:
   std::string dir_;
+  std::string node_base_;
   std::string issuer_;
   pid_t pid_ = -1;
 };

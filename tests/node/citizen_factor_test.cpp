@@ -427,5 +427,72 @@ TEST(MessageText, NamesWhoAsksHowManyAndForHowLongAndNoControlCharacter) {
   EXPECT_NE(MessageText("SEGIP", 1, "1", 179).find("Vale 2 minutos."), std::string::npos);
 }
 
+// A client's own key (AGETIC's idTramite) is an idempotency key: the same
+// key and fingerprint give the first request back without counting a limit
+// again; another fingerprint is kAlreadyExists; another client's key is its own.
+TEST(ClientKeys, ReplayTheFirstRequestAndRefuseAnotherBody) {
+  ApprovalsOptions ao;
+  ao.requests_per_citizen_hour = 1;  // a replay must not count
+  Fixture f(ao);
+  ApprovalRequest req;
+  req.subject = "1234567";
+  req.documents.push_back({DocumentRef{DocType::kPdf, crypto::Sha256(std::string("d")), std::nullopt}, std::nullopt,
+                           "6f1c2d4e-0000-4000-8000-000000000001"});
+  req.client_key = "6f1c2d4e-0000-4000-8000-00000000000a";
+  req.fingerprint = crypto::Sha256(std::string("body 1"));
+  req.dialect = Dialect::kAgetic;
+  auto first = f.approvals->Create(f.client, req);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->replayed);
+  EXPECT_EQ(first->client_key, req.client_key);
+  EXPECT_EQ(first->uuid.size(), 36u);
+  EXPECT_EQ(first->uuid[14], '4');  // a version 4 UUID
+  auto again = f.approvals->Create(f.client, req);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(again->uuid, first->uuid);
+  EXPECT_EQ(again->documents.at(0).client_key, "6f1c2d4e-0000-4000-8000-000000000001");
+  req.fingerprint = crypto::Sha256(std::string("body 2"));
+  EXPECT_EQ(f.approvals->Create(f.client, req).status().code(), StatusCode::kAlreadyExists);
+  // Another client's key space is its own (it then meets the citizen's hourly limit).
+  ClientInfo other = f.clients->Add("Otra", "https://o.example/r", "https://o.example/n", "t")->client;
+  EXPECT_EQ(f.approvals->Create(other, req).status().code(), StatusCode::kResourceExhausted);
+  // Keys are short and plain.
+  req.client_key = std::string(65, 'a');
+  EXPECT_EQ(f.approvals->Create(f.client, req).status().code(), StatusCode::kInvalidArgument);
+  req.client_key = "a b";
+  EXPECT_EQ(f.approvals->Create(f.client, req).status().code(), StatusCode::kInvalidArgument);
+}
+
+// A decision's notification carries what the AGETIC callback is made of.
+TEST(ClientKeys, TheNotificationOfAnAgeticRequestCarriesItsKeysAndTimes) {
+  ApprovalsOptions ao;
+  ao.delivery_webhook.clear();
+  Fixture f(ao);
+  auto e = f.approvals->BeginTotp("7654321", "");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(f.approvals->ConfirmTotp("7654321", f.Code(e->secret_base32, f.now - 30)).ok());
+  ApprovalRequest req;
+  req.subject = "7654321";
+  req.documents.push_back({DocumentRef{DocType::kPdf, crypto::Sha256(std::string("n")), std::nullopt}, std::nullopt,
+                           "doc-1"});
+  req.client_key = "tramite-1";
+  req.dialect = Dialect::kAgetic;
+  auto created = f.approvals->Create(f.client, req);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ASSERT_TRUE(f.approvals->DecideAsCitizen("7654321", created->id, f.Code(e->secret_base32, f.now), true).ok());
+  auto due = f.approvals->DueOutbox(10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  const nlohmann::json note = nlohmann::json::parse(due->at(0).body);
+  EXPECT_EQ(note["dialect"], "agetic");
+  EXPECT_EQ(note["client_key"], "tramite-1");
+  EXPECT_EQ(note["uuid"], created->uuid);
+  EXPECT_EQ(note["documents"][0]["client_key"], "doc-1");
+  EXPECT_FALSE(note["created_at"].get<std::string>().empty());
+  EXPECT_FALSE(note["decided_at"].get<std::string>().empty());
+}
+
 }  // namespace
 }  // namespace quipu::node

@@ -34,8 +34,10 @@ export class CookieJar {
 }
 
 // Follows redirects as a browser would, with the jar, until a page that is not
-// a redirect. Returns that response, its URL and its body.
-export async function browse(jar, url, init = {}) {
+// a redirect. Returns that response, its URL and its body. With `stopAt`, a
+// redirect to a URL that begins with it is not followed: its URL is returned
+// (body ''), as a relying party's redirect URI would receive it.
+export async function browse(jar, url, init = {}, stopAt = null) {
   let current = new URL(url);
   let request = init;
   for (let hops = 0; hops < 20; hops++) {
@@ -47,6 +49,7 @@ export async function browse(jar, url, init = {}) {
     if (res.status >= 300 && res.status < 400) {
       await res.arrayBuffer();
       current = new URL(res.headers.get('location'), current);
+      if (stopAt && current.href.startsWith(stopAt)) return { res, url: current, body: '' };
       request = {};  // a 303 (or 302 after a POST) continues as a GET
       continue;
     }
@@ -61,9 +64,9 @@ export const formAction = (page, suffix) => {
   assert.ok(action, `a form posting to …${suffix} in: ${page.body.slice(0, 400)}`);
   return new URL(action, page.url);
 };
-export const post = (jar, url, fields) => browse(jar, url, {
+export const post = (jar, url, fields, stopAt = null) => browse(jar, url, {
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams(fields).toString(),
-});
+}, stopAt);
 

@@ -1,0 +1,238 @@
+// The AGETIC-compatible API's shapes (api/agetic_json.h): every refusal of a
+// request with its original status and Spanish message, both ways
+// integrators compute hashDocumento, the callback rendered from the node's
+// notification and the answers that count as taking it; and the cache of
+// institutions' access tokens (api/access_tokens.h).
+#include "api/agetic_json.h"
+
+#include <gtest/gtest.h>
+
+#include "api/access_tokens.h"
+#include "crypto/encoding.h"
+#include "tests/common/minimal_pdf.h"
+
+namespace quipu::api {
+namespace {
+
+using nlohmann::json;
+
+const std::string kUuid = "5b7f3c1e-8d2a-4c6b-9e0f-1a2b3c4d5e6f";
+
+std::string B64(const std::string& bytes) { return crypto::Base64Encode(crypto::AsBytes(bytes)); }
+
+json Single(const std::string& file = testing::MinimalPdf(1)) {
+  return {{"tipoDocumento", "PDF"},
+          {"documento", B64(file)},
+          {"hashDocumento", crypto::HexEncode(crypto::Sha256(file))},
+          {"idTramite", kUuid},
+          {"descripcion", "Contrato de préstamo"},
+          {"accessToken", "at-123"}};
+}
+
+agetic::Refusal RefusalOf(const json& body, bool multiple = false) {
+  agetic::Solicitud s;
+  auto r = agetic::ReadSolicitud(body, multiple, s);
+  return r.value_or(agetic::Refusal{0, ""});
+}
+
+TEST(AgeticSolicitud, ReadsASingleRequestWithEitherHash) {
+  const std::string pdf = testing::MinimalPdf(1);
+  agetic::Solicitud s;
+  ASSERT_FALSE(agetic::ReadSolicitud(Single(pdf), false, s));
+  EXPECT_EQ(s.access_token, "at-123");
+  EXPECT_EQ(s.id_tramite, kUuid);
+  EXPECT_EQ(s.descripcion, "Contrato de préstamo");
+  ASSERT_EQ(s.documents.size(), 1u);
+  EXPECT_EQ(s.documents[0].document.media, node::DocType::kPdf);
+  EXPECT_EQ(std::string(s.documents[0].document.content->begin(), s.documents[0].document.content->end()), pdf);
+  // The hash of the base64 text as sent, upper-case hex, an unknown field: accepted too.
+  json other = Single(pdf);
+  other["hashDocumento"] = crypto::HexEncode(crypto::Sha256(B64(pdf)));
+  for (char& c : other["hashDocumento"].get_ref<std::string&>()) c = static_cast<char>(std::toupper(c));
+  other["campoDesconocido"] = {1, 2};
+  other["idTramite"] = "5B7F3C1E-8D2A-4C6B-9E0F-1A2B3C4D5E6F";
+  agetic::Solicitud t;
+  ASSERT_FALSE(agetic::ReadSolicitud(other, false, t));
+  EXPECT_EQ(t.id_tramite, kUuid);  // one key, whatever the case
+}
+
+TEST(AgeticSolicitud, RefusesWithTheOriginalsStatusAndMessage) {
+  auto expect = [](json body, unsigned status, const std::string& mensaje, bool multiple = false) {
+    const agetic::Refusal r = RefusalOf(body, multiple);
+    EXPECT_EQ(r.status, status) << body.dump().substr(0, 200);
+    EXPECT_EQ(r.mensaje, mensaje) << body.dump().substr(0, 200);
+  };
+  json b = Single();
+  b["accessToken"] = "";
+  expect(b, 400, "accessToken no debe estar vacío.");
+  b.erase("accessToken");
+  expect(b, 400, "accessToken no debe estar vacío.");
+  b = Single();
+  b["documento"] = "";
+  expect(b, 400, "documento no debe estar vacío.");
+  b = Single();
+  b["documento"] = "esto no es base64!";
+  expect(b, 400, "documento no válido");
+  b = Single();
+  b["descripcion"] = "";
+  expect(b, 400, "descripcion no debe estar vacío.");
+  b = Single();
+  b["idTramite"] = "12345";
+  expect(b, 400, "idTramite debe ser un UUID.");
+  b = Single();
+  b["tipoDocumento"] = "DOCX";
+  expect(b, 400, "tipoDocumento debe ser PDF o JSON.");
+  b = Single();
+  b["descripcion"] = 7;  // a wrong type is refused, not coerced
+  expect(b, 400, "descripcion debe ser un texto.");
+  b = Single();
+  b["hashDocumento"] = crypto::HexEncode(crypto::Sha256(std::string("otro")));
+  expect(b, 412, "El hash generado no coincide con el de la solicitud");
+  const std::string big(agetic::kMaxFileBytes + 1, 'x');
+  b = Single(big);
+  expect(b, 412, "El tamaño del archivo excede de 20 MB");
+  expect(json::array(), 400, "La solicitud debe ser un objeto JSON.");
+  // Multiple requests.
+  json m = {{"idTramite", kUuid}, {"accessToken", "at"}, {"documentos", json::array()}};
+  expect(m, 400, "documentos no debe estar vacío.", true);
+  json d = Single();
+  d.erase("idTramite");
+  d.erase("accessToken");
+  d["uuidDocumento"] = "no-uuid";
+  m["documentos"] = {d};
+  expect(m, 400, "uuidDocumento debe ser un UUID.", true);
+}
+
+TEST(AgeticSolicitud, ReadsAMultipleRequestOfPdfAndJson) {
+  const std::string pdf = testing::MinimalPdf(2);
+  const std::string doc = R"({"b": 1, "a": [true]})";
+  json m = {{"idTramite", kUuid},
+            {"accessToken", "at"},
+            {"documentos",
+             {{{"tipoDocumento", "PDF"}, {"documento", B64(pdf)}, {"hashDocumento", crypto::HexEncode(crypto::Sha256(pdf))},
+               {"descripcion", "Contrato"}, {"uuidDocumento", "00000000-0000-4000-8000-000000000001"}},
+              {{"tipoDocumento", "json"}, {"documento", B64(doc)}, {"hashDocumento", crypto::HexEncode(crypto::Sha256(doc))},
+               {"descripcion", "Datos"}, {"uuidDocumento", "00000000-0000-4000-8000-000000000002"}}}}};
+  agetic::Solicitud s;
+  ASSERT_FALSE(agetic::ReadSolicitud(m, true, s));
+  ASSERT_EQ(s.documents.size(), 2u);
+  EXPECT_EQ(s.documents[1].document.media, node::DocType::kJson);
+  EXPECT_EQ(*s.documents[0].name, "Contrato");
+  EXPECT_EQ(s.documents[1].client_key, "00000000-0000-4000-8000-000000000002");
+}
+
+TEST(AgeticSolicitud, TheFingerprintIgnoresTheTokenButNotTheFileOrTheCitizen) {
+  json a = Single();
+  json b = a;
+  b["accessToken"] = "a-refreshed-token";
+  EXPECT_EQ(agetic::Fingerprint(a, "/api/solicitudes", "1234567"), agetic::Fingerprint(b, "/api/solicitudes", "1234567"));
+  EXPECT_NE(agetic::Fingerprint(a, "/api/solicitudes", "1234567"), agetic::Fingerprint(a, "/api/solicitudes", "7654321"));
+  b["descripcion"] = "otra";
+  EXPECT_NE(agetic::Fingerprint(a, "/api/solicitudes", "1234567"), agetic::Fingerprint(b, "/api/solicitudes", "1234567"));
+}
+
+TEST(AgeticStatus, TheNodesRefusalsInTheOriginalsWords) {
+  EXPECT_EQ(agetic::RefusalFor(Unprocessable("x")).mensaje, "documento no válido");
+  EXPECT_EQ(agetic::RefusalFor(InvalidArgument("documents[0].content: not JSON")).mensaje, "documento no válido");
+  EXPECT_EQ(agetic::RefusalFor(InvalidArgument("description: too long")).status, 400u);
+  EXPECT_EQ(agetic::RefusalFor(AlreadyExists("k")).status, 409u);
+  EXPECT_EQ(agetic::RefusalFor(ResourceExhausted("k")).status, 429u);
+  EXPECT_EQ(agetic::RefusalFor(Unavailable("k")).status, 503u);
+  EXPECT_EQ(agetic::RefusalFor(Internal("secret detail")).mensaje.find("secret"), std::string::npos);
+}
+
+TEST(AgeticArchivo, RefusesWhatIsMissingOrNotBase64) {
+  std::vector<uint8_t> out;
+  EXPECT_EQ(agetic::ReadArchivo(json::object(), out)->status, 400u);
+  EXPECT_EQ(agetic::ReadArchivo(json::object(), out)->mensaje, "archivo no debe estar vacío.");
+  EXPECT_EQ(agetic::ReadArchivo({{"archivo", "%%%"}}, out)->mensaje, "El documento enviado no es válido");
+  EXPECT_EQ(agetic::ReadArchivo({{"archivo", "%%%"}}, out)->status, 412u);
+  EXPECT_FALSE(agetic::ReadArchivo({{"archivo", "data:application/pdf;base64," + B64("%PDF-1.7")}}, out));
+  EXPECT_EQ(std::string(out.begin(), out.end()), "%PDF-1.7");
+}
+
+json Notification(const std::string& status, size_t documents) {
+  json docs = json::array();
+  for (size_t i = 0; i < documents; ++i) {
+    docs.push_back({{"sha256", crypto::HexEncode(crypto::Sha256(std::to_string(i)))},
+                    {"index", 10 + i},
+                    {"client_key", "uuid-" + std::to_string(i)}});
+  }
+  return {{"request", "r_0123456789abcdef0123"}, {"status", status}, {"documents", docs},
+          {"dialect", "agetic"}, {"uuid", kUuid}, {"client_key", "tramite"},
+          {"created_at", "2026-12-03T10:00:00Z"}, {"decided_at", "2026-12-03T10:01:00Z"}, {"checkpoint", "cp"}};
+}
+
+TEST(AgeticCallback, CarriesTheOriginalsFieldsAndQuipusProofs) {
+  auto cb = agetic::Callback(Notification("approved", 1), "https://quipu.example");
+  ASSERT_TRUE(cb);
+  EXPECT_EQ((*cb)["aceptado"], true);
+  EXPECT_EQ((*cb)["introducido"], true);
+  EXPECT_EQ((*cb)["requestUuid"], kUuid);
+  EXPECT_EQ((*cb)["idTramite"], "tramite");
+  EXPECT_EQ((*cb)["codigoOperacion"], "r_0123456789abcdef0123");
+  EXPECT_EQ((*cb)["transaction_id"], "10");
+  EXPECT_EQ((*cb)["fechaHoraSolicitud"], "2026-12-03T10:00:00Z");
+  EXPECT_EQ((*cb)["hashDatos"], crypto::HexEncode(crypto::Sha256(std::string("0"))));
+  EXPECT_FALSE((*cb)["mensaje"].get<std::string>().empty());
+  EXPECT_EQ((*cb)["quipu"]["proofs"], "https://quipu.example/v1/approvals/r_0123456789abcdef0123");
+  EXPECT_EQ((*cb)["quipu"]["checkpoint"], "cp");
+  // Several documents: hashDatos covers them all, in order.
+  auto many = agetic::Callback(Notification("rejected", 2), "https://q");
+  ASSERT_TRUE(many);
+  EXPECT_EQ((*many)["aceptado"], false);
+  EXPECT_EQ((*many)["introducido"], true);
+  std::string both;
+  for (int i = 0; i < 2; ++i) {
+    const auto d = crypto::Sha256(std::to_string(i));
+    both.append(d.begin(), d.end());
+  }
+  EXPECT_EQ((*many)["hashDatos"], crypto::HexEncode(crypto::Sha256(both)));
+  EXPECT_EQ((*many)["documentos"][1]["uuidDocumento"], "uuid-1");
+  // quipu's own notifications keep their shape.
+  json own = Notification("approved", 1);
+  own.erase("dialect");
+  EXPECT_FALSE(agetic::Callback(own, "https://q"));
+}
+
+TEST(AgeticCallback, OnlyFinalizadoTrueTakesIt) {
+  EXPECT_TRUE(agetic::CallbackAccepted(R"({"finalizado": true, "mensaje": "ok"})"));
+  EXPECT_FALSE(agetic::CallbackAccepted(R"({"finalizado": false, "mensaje": "no"})"));
+  EXPECT_FALSE(agetic::CallbackAccepted(R"({"finalizado": "true"})"));
+  EXPECT_FALSE(agetic::CallbackAccepted(R"({"ok": true})"));
+  EXPECT_FALSE(agetic::CallbackAccepted("OK"));
+  EXPECT_FALSE(agetic::CallbackAccepted(""));
+}
+
+TEST(AccessTokens, AskTheProviderOncePerTokenWhileFreshAndNeverRememberARefusal) {
+  int asked = 0;
+  int64_t now = 1000;
+  AccessTokenCache cache(
+      [&asked](const std::string& token) -> Result<node::Citizen> {
+        ++asked;
+        if (token == "bad") return PermissionDenied("refused");
+        node::Citizen c;
+        c.subject = "sub-" + token;
+        c.document_number = "1234567";
+        return c;
+      },
+      std::chrono::seconds(60), 2, [&now] { return now; });
+  EXPECT_EQ(cache.Check("t1")->subject, "sub-t1");
+  EXPECT_EQ(cache.Check("t1")->subject, "sub-t1");
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(cache.Check("bad").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(cache.Check("bad").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(asked, 3);
+  now += 61;  // stale: asked again
+  EXPECT_TRUE(cache.Check("t1").ok());
+  EXPECT_EQ(asked, 4);
+  // At most two tokens: the oldest goes first.
+  EXPECT_TRUE(cache.Check("t2").ok());
+  EXPECT_TRUE(cache.Check("t3").ok());
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_TRUE(cache.Check("t1").ok());
+  EXPECT_EQ(asked, 7);
+}
+
+}  // namespace
+}  // namespace quipu::api
