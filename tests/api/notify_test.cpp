@@ -25,6 +25,7 @@
 #include "crypto/sha256.h"
 #include "ledger/entry.h"
 #include "tests/common/net.h"
+#include "tests/common/receiver.h"
 #include "tests/common/citizen.h"
 #include "tests/common/node.h"
 #include "tests/common/process.h"
@@ -58,54 +59,7 @@ bool WaitUntil(const std::function<bool()>& done, double secs) {
   return done();
 }
 
-// Records every POST; answers 500 while `failing`.
-class Receiver {
- public:
-  Receiver() {
-    router_.Add(api::http::verb::post, "/*", [this](const api::Request& req) {
-      std::lock_guard lock(mu_);
-      got_.push_back({req.path, std::string(req.header("Authorization")), req.body});
-      if (failing_) return api::Problem(500, "down", "the receiver is down");
-      return api::Json({{"ok", true}});
-    });
-    api::ServerOptions o;
-    o.port = 0;
-    o.threads = 2;
-    auto s = api::Server::Start(o, router_, metrics_, log_);
-    EXPECT_TRUE(s.ok());
-    server_ = std::move(*s);
-  }
-  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
-  void SetFailing(bool f) {
-    std::lock_guard lock(mu_);
-    failing_ = f;
-  }
-  struct Got {
-    std::string path, authorization, body;
-  };
-  std::vector<Got> Received() {
-    std::lock_guard lock(mu_);
-    return got_;
-  }
-  // Waits until `pred` holds on what was received (or `secs` pass).
-  bool WaitFor(const std::function<bool(const std::vector<Got>&)>& pred, double secs = 10) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(secs);
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred(Received())) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-
- private:
-  api::Router router_;
-  api::Metrics metrics_;
-  api::AccessLog log_{std::fopen("/dev/null", "w")};
-  std::unique_ptr<api::Server> server_;
-  std::mutex mu_;
-  std::vector<Got> got_;
-  bool failing_ = false;
-};
+using testing::Receiver;
 
 class NotifyTest : public ::testing::Test {
  protected:
