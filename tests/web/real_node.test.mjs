@@ -44,7 +44,8 @@ const receiver = createHttpServer((req, res) => {
   req.on('data', (d) => { body += d; });
   req.on('end', () => {
     (req.url === '/deliver' ? deliveries : notifications).push({ authorization: req.headers.authorization, body });
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    // {"finalizado": true}: what an AGETIC integration answers its callback.
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"finalizado":true,"mensaje":"recibido"}');
   });
 });
 const notifyPort = await new Promise((ok) => receiver.listen(0, '127.0.0.1', () => ok(receiver.address().port)));
@@ -216,7 +217,8 @@ try {
   await ana.page.click('#enrol-form button[type=submit]');
   await ana.page.waitForSelector('#decide:not([hidden])', { timeout: 15000 });
   await ana.page.screenshot({ path: join(shots, 'real-approval-page.png'), fullPage: true });
-  await ana.page.fill('#decide-code', totp(secret, Math.floor(Date.now() / 1000)));
+  const approvedAt = Math.floor(Date.now() / 1000);
+  await ana.page.fill('#decide-code', totp(secret, approvedAt));
   await ana.page.click('#approve');
   await ana.page.waitForURL(/^https:\/\/m\.example\/r/, { timeout: 15000 });
   const back = new URL(ana.page.url());
@@ -273,6 +275,41 @@ try {
   await ana.page.waitForSelector('#state', { timeout: 15000 });
   expect(await ana.page.getAttribute('#state', 'data-state') === 'approved', 'verified from her list');
   expect(await ana.page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof verified in the browser');
+
+  // The same, through the AGETIC-compatible API: the institution holds her
+  // access token (its own login at the provider) and asks for a PDF and a
+  // JSON document at once; she approves on the page the link opens; the
+  // callback says aceptado and introducido.
+  const token = JSON.parse(execFileSync(process.execPath, [join(root, 'tests/oidc/access_token.mjs'), issuer,
+    'quipu-dev', join(idp, 'client-secret'), `http://127.0.0.1:${port}/aprobar/callback`, '1234567'],
+  { encoding: 'utf8' })).access_token;
+  const contrato = pdfBytes('Contrato de credito');
+  const plan = Buffer.from('{"cuotas":12,"monto":5000,"moneda":"BOB"}');
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  const solicitud = await api('/api/solicitudes/multiples', { idTramite: '7e57a9e1-0c1d-4e2f-8a3b-4c5d6e7f8091',
+    accessToken: token, documentos: [
+      { tipoDocumento: 'PDF', documento: contrato.toString('base64'), hashDocumento: sha(contrato),
+        descripcion: 'Contrato de crédito', uuidDocumento: '7e57a9e1-0000-4000-8000-000000000001' },
+      { tipoDocumento: 'JSON', documento: plan.toString('base64'), hashDocumento: sha(plan.toString('base64')),
+        descripcion: 'Plan de pagos', uuidDocumento: '7e57a9e1-0000-4000-8000-000000000002' }] });
+  expect(solicitud.finalizado === true && solicitud.datos.link.startsWith(`${base}/aprobar/r_`),
+         'the AGETIC request: ' + JSON.stringify(solicitud));
+  await ana.page.goto(solicitud.datos.link);
+  await ana.page.waitForSelector('#decide:not([hidden])', { timeout: 15000 });
+  await ana.page.waitForSelector('#content-0[data-rendered="1"]', { timeout: 20000 });
+  await ana.page.waitForSelector('#content-1 pre.json', { timeout: 15000 });
+  expect((await ana.page.textContent('#documents')).includes('Plan de pagos'), 'each document named as described');
+  await ana.page.fill('#decide-code', totp(secret, approvedAt + 30));  // her next step: a code is used once
+  await ana.page.click('#approve');
+  await ana.page.waitForURL(/^https:\/\/m\.example\/r/, { timeout: 15000 });
+  let callback;
+  for (let i = 0; i < 100 && !callback; i++) {
+    callback = notifications.map((n) => JSON.parse(n.body)).find((n) => n.idTramite === '7e57a9e1-0c1d-4e2f-8a3b-4c5d6e7f8091');
+    if (!callback) await new Promise((ok) => setTimeout(ok, 100));
+  }
+  expect(callback && callback.aceptado === true && callback.introducido === true && callback.documentos.length === 2 &&
+         callback.documentos[1].uuidDocumento === '7e57a9e1-0000-4000-8000-000000000002',
+         'the AGETIC callback: ' + JSON.stringify(callback));
   await ana.context.close();
   // Another citizen with the same link: logged in, and refused.
   const carlos = await citizen('7654321');
