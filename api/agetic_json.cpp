@@ -70,10 +70,16 @@ bool SameHex(std::string_view given, const crypto::Digest& digest) {
 
 // One file: tipoDocumento, documento (base64), hashDocumento.
 std::optional<Refusal> ReadFile(const json& d, node::RequestedDocument& out) {
-  std::string tipo, documento, hash;
+  std::string tipo, hash;
   if (auto bad = Text(d, "tipoDocumento", tipo)) return bad;
   if (auto bad = Text(d, "hashDocumento", hash)) return bad;
-  if (auto bad = Required(d, "documento", documento)) return bad;
+  // The base64 text is read where it is (it may be 27 MB), not copied.
+  const auto file = d.find("documento");
+  if (file != d.end() && !file->is_null() && !file->is_string()) return Refusal{400, "documento debe ser un texto."};
+  if (file == d.end() || file->is_null() || file->get_ref<const std::string&>().empty()) {
+    return Refusal{400, "documento no debe estar vacío."};
+  }
+  const std::string& documento = file->get_ref<const std::string&>();
   std::transform(tipo.begin(), tipo.end(), tipo.begin(), [](unsigned char c) { return std::toupper(c); });
   if (tipo == "PDF") {
     out.document.media = node::DocType::kPdf;
@@ -136,15 +142,26 @@ std::optional<Refusal> ReadSolicitud(const json& body, bool multiple, Solicitud&
   return std::nullopt;
 }
 
-crypto::Digest Fingerprint(const json& body, std::string_view route, std::string_view document_number) {
-  json copy = body;
-  copy.erase("accessToken");
-  std::string message(route);
-  message.push_back('\0');
-  auto canonical = crypto::CanonicalDump(copy);  // ParseJsonStrict's input always has one
-  message += canonical.ok() ? *canonical : copy.dump();
-  message.push_back('\0');
-  message.append(document_number);
+crypto::Digest Fingerprint(const Solicitud& s, std::string_view route, std::string_view document_number) {
+  // Length-prefixed fields, so that no two requests share a message; each
+  // file by its SHA-256 (the request is hashed once more, not copied).
+  std::string message;
+  auto field = [&message](std::string_view v) {
+    message += std::to_string(v.size());
+    message.push_back(':');
+    message.append(v);
+  };
+  field("quipu/agetic/fingerprint/v1");
+  field(route);
+  field(document_number);
+  field(s.id_tramite);
+  field(s.descripcion);
+  for (const node::RequestedDocument& d : s.documents) {
+    field(node::DocTypeName(d.document.media));
+    field(d.name.value_or(""));
+    field(d.client_key);
+    field(crypto::HexEncode(crypto::Sha256(d.document.content ? *d.document.content : std::vector<uint8_t>())));
+  }
   return crypto::Sha256(message);
 }
 
@@ -186,8 +203,12 @@ Refusal RefusalFor(const Status& s) {
 
 std::optional<Refusal> ReadArchivo(const json& body, std::vector<uint8_t>& out) {
   if (!body.is_object()) return Refusal{400, "La solicitud debe ser un objeto JSON."};
-  std::string archivo;
-  if (auto bad = Required(body, "archivo", archivo)) return bad;
+  const auto file = body.find("archivo");
+  if (file != body.end() && !file->is_null() && !file->is_string()) return Refusal{400, "archivo debe ser un texto."};
+  if (file == body.end() || file->is_null() || file->get_ref<const std::string&>().empty()) {
+    return Refusal{400, "archivo no debe estar vacío."};
+  }
+  const std::string& archivo = file->get_ref<const std::string&>();  // not copied
   if (archivo.size() / 4 * 3 > kMaxFileBytes + 3) return Refusal{412, "El tamaño del archivo excede de 20 MB"};
   auto bytes = DecodeFile(archivo);
   if (!bytes.ok() || bytes->empty()) return Refusal{412, "El documento enviado no es válido"};

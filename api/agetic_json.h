@@ -58,10 +58,12 @@ struct Solicitud {
 // text as sent. Unknown fields are ignored.
 std::optional<Refusal> ReadSolicitud(const nlohmann::json& body, bool multiple, Solicitud& out);
 
-// What the client sent, for the idempotency of its idTramite: the body
-// without the access token (a token refreshed between two retries is the
-// same request), bound to the citizen the token named and to the route.
-crypto::Digest Fingerprint(const nlohmann::json& body, std::string_view route, std::string_view document_number);
+// What the client sent, for the idempotency of its idTramite: the request
+// as read (every field but the access token, so that a token refreshed
+// between two retries is the same request; each file by its SHA-256; fields
+// the API ignores ignored here too), bound to the citizen the token named
+// and to the route.
+crypto::Digest Fingerprint(const Solicitud& solicitud, std::string_view route, std::string_view document_number);
 
 // The 201 answer to a request: datos.link (where the citizen approves),
 // requestUuid, codigoOperacion (quipu's request id), idTramite.

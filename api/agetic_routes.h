@@ -15,6 +15,7 @@
 #include "node/clients.h"
 #include "node/id_token.h"
 #include "node/ledger_reader.h"
+#include "node/rate_limit.h"
 #include "node/verify.h"
 #include "pdf/engine.h"
 
@@ -33,6 +34,11 @@ struct AgeticRoutes {
   std::function<Result<node::Citizen>(const std::string& access_token)> citizen_of_token;
   // Where browsers reach the node: approval links are <page_base>/aprobar/<id>.
   std::string page_base;
+  // Approval requests (each checks its access token) a client may make
+  // per hour, and at once, before the node's own limits. Beyond: 429.
+  double token_checks_per_client_hour = 36000;
+  double token_checks_burst = 600;
+  std::function<int64_t()> clock;  // unix µs, for the limit; default the system clock
 };
 
 // POST /api/solicitudes, /api/solicitudes/multiples and
@@ -43,7 +49,9 @@ void AddAgeticRoutes(Router& router, AgeticRoutes routes);
 
 // The handlers, callable without a socket (tests/api/agetic_test.cpp).
 namespace agetic_handlers {
-Response Solicitud(const AgeticRoutes& routes, const node::ClientInfo& client, const Request& req, bool multiple);
+// `token_checks` limits the provider lookups per client (null: no limit).
+Response Solicitud(const AgeticRoutes& routes, const node::ClientInfo& client, const Request& req, bool multiple,
+                   node::RateLimiter* token_checks = nullptr);
 Response Verificar(const AgeticRoutes& routes, const Request& req);
 }  // namespace agetic_handlers
 

@@ -200,6 +200,7 @@ std::optional<Response> ReadJsonBody(const Request& req, nlohmann::json& out, si
   }
   crypto::JcsLimits limits;
   limits.max_depth = max_depth;
+  limits.max_values = kMaxBodyValues;
   auto parsed = crypto::ParseJsonStrict(req.body, limits);
   if (!parsed.ok()) return Problem(400, "Bad request", "the body is not valid JSON: " + parsed.status().message());
   out = std::move(*parsed);

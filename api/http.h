@@ -71,7 +71,10 @@ std::optional<Response> CheckFraming(const http::fields& headers, unsigned versi
 // ParseJsonStrict, at most `max_depth` levels). Returns the problem to
 // answer instead: 415 for a Content-Type other than application/json
 // (none, and curl's default form-urlencoded, are taken as JSON: the body
-// must parse either way), 400 for a body that is not JSON.
+// must parse either way), 400 for a body that is not JSON or holds more
+// than kMaxBodyValues values (a parsed value costs ~80 bytes: the bound
+// keeps a body's tree near its own size).
+inline constexpr size_t kMaxBodyValues = 100000;
 std::optional<Response> ReadJsonBody(const Request& req, nlohmann::json& out, size_t max_depth = 16);
 
 // The text of `body[field]`, or "" when `body` is not an object or the

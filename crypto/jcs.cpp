@@ -251,6 +251,9 @@ class Parser {
 
   Status ParseValue(size_t depth) {
     if (p_ == end_) return JsonError("unexpected end of input", Offset());
+    if (++values_ > limits_.max_values) {
+      return JsonError("more than " + std::to_string(limits_.max_values) + " values", Offset());
+    }
     switch (*p_) {
       case '{': return ParseObject(depth + 1);
       case '[': return ParseArray(depth + 1);
@@ -581,6 +584,7 @@ class Parser {
   const JcsLimits& limits_;
   Sink* const sink_;
   std::string scratch_;
+  size_t values_ = 0;
 };
 
 // Writes the canonical form while parsing. Object members are written in

@@ -41,6 +41,10 @@ struct JcsLimits {
   size_t max_depth = 64;
   // Inputs longer than this many bytes are rejected before parsing.
   size_t max_bytes = size_t{64} << 20;
+  // More values than this (every scalar, array and object counts one) are
+  // rejected as they are met: a parsed tree costs about 80 bytes a value,
+  // so "[{},{},...]" would cost some 25 times its length.
+  size_t max_values = SIZE_MAX;
 };
 
 // Parses `json_text` strictly and returns its RFC 8785 canonical form, in one

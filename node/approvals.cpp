@@ -290,6 +290,9 @@ Status Approvals::ForgetSubject(const std::string& subject_id) {
       r->forgotten = true;
       r->code_hash.clear();
       r->description.clear();  // the institution's words may name the citizen
+      // The client-key record goes too: its fingerprint is bound to the
+      // document number (a guess could be checked against it).
+      if (!r->client_key.empty()) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kApprovals, ClientKeyKey(r->client, r->client_key)));
       QUIPU_RETURN_IF_ERROR(PutRequest(txn, *r));
     }
     for (const std::string& key : codes) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kOutbox, key));

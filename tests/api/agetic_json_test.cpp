@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "api/access_tokens.h"
+#include "api/agetic_routes.h"
 #include "crypto/encoding.h"
 #include "tests/common/minimal_pdf.h"
 
@@ -122,13 +123,22 @@ TEST(AgeticSolicitud, ReadsAMultipleRequestOfPdfAndJson) {
 }
 
 TEST(AgeticSolicitud, TheFingerprintIgnoresTheTokenButNotTheFileOrTheCitizen) {
+  auto read = [](const json& body) {
+    agetic::Solicitud s;
+    EXPECT_FALSE(agetic::ReadSolicitud(body, false, s));
+    return s;
+  };
   json a = Single();
   json b = a;
   b["accessToken"] = "a-refreshed-token";
-  EXPECT_EQ(agetic::Fingerprint(a, "/api/solicitudes", "1234567"), agetic::Fingerprint(b, "/api/solicitudes", "1234567"));
-  EXPECT_NE(agetic::Fingerprint(a, "/api/solicitudes", "1234567"), agetic::Fingerprint(a, "/api/solicitudes", "7654321"));
+  b["campoIgnorado"] = true;
+  const auto fa = agetic::Fingerprint(read(a), "/api/solicitudes", "1234567");
+  EXPECT_EQ(fa, agetic::Fingerprint(read(b), "/api/solicitudes", "1234567"));
+  EXPECT_NE(fa, agetic::Fingerprint(read(a), "/api/solicitudes", "7654321"));
+  EXPECT_NE(fa, agetic::Fingerprint(read(a), "/api/solicitudes/multiples", "1234567"));
   b["descripcion"] = "otra";
-  EXPECT_NE(agetic::Fingerprint(a, "/api/solicitudes", "1234567"), agetic::Fingerprint(b, "/api/solicitudes", "1234567"));
+  EXPECT_NE(fa, agetic::Fingerprint(read(b), "/api/solicitudes", "1234567"));
+  EXPECT_NE(fa, agetic::Fingerprint(read(Single(testing::MinimalPdf(2))), "/api/solicitudes", "1234567"));
 }
 
 TEST(AgeticStatus, TheNodesRefusalsInTheOriginalsWords) {
@@ -202,6 +212,53 @@ TEST(AgeticCallback, OnlyFinalizadoTrueTakesIt) {
   EXPECT_FALSE(agetic::CallbackAccepted(R"({"ok": true})"));
   EXPECT_FALSE(agetic::CallbackAccepted("OK"));
   EXPECT_FALSE(agetic::CallbackAccepted(""));
+}
+
+// Before the provider is asked: a token that cannot be one is 412, and a
+// client past its limit of lookups is 429; neither reaches the provider.
+TEST(AgeticHandler, TokensThatCannotBeAndTooManyLookupsNeverReachTheProvider) {
+  int asked = 0;
+  AgeticRoutes routes;
+  routes.page_base = "http://127.0.0.1:1";
+  routes.citizen_of_token = [&asked](const std::string&) -> Result<node::Citizen> {
+    ++asked;
+    return PermissionDenied("refused");
+  };
+  node::ClientInfo client;
+  client.id = "c_000000000001";
+  Request req;
+  json body = Single();
+  body["accessToken"] = "abc\r\nX-Injected: 1";
+  req.body = body.dump();
+  Response r = agetic_handlers::Solicitud(routes, client, req, false);
+  EXPECT_EQ(r.status, 412u);
+  EXPECT_EQ(json::parse(r.body)["mensaje"], "Token inválido");
+  EXPECT_EQ(asked, 0);
+  int64_t now = 0;
+  node::RateLimiter limit(3600, 1, [&now] { return now; });
+  body["accessToken"] = "at-valid-looking";
+  req.body = body.dump();
+  EXPECT_EQ(agetic_handlers::Solicitud(routes, client, req, false, &limit).status, 412u);  // asked: refused
+  EXPECT_EQ(asked, 1);
+  Response limited = agetic_handlers::Solicitud(routes, client, req, false, &limit);
+  EXPECT_EQ(limited.status, 429u);
+  EXPECT_EQ(json::parse(limited.body)["finalizado"], false);
+  EXPECT_EQ(asked, 1);
+}
+
+// A small body of many values is refused before its tree outgrows it.
+TEST(JsonBodies, MoreValuesThanTheLimitAre400) {
+  Request req;
+  req.body = "{\"x\":[";
+  for (size_t i = 0; i < kMaxBodyValues; ++i) req.body += "{},";
+  req.body += "{}]}";
+  json out;
+  auto refused = ReadJsonBody(req, out);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400u);
+  EXPECT_NE(refused->body.find("values"), std::string::npos) << refused->body;
+  req.body = "{\"x\":[{},{}]}";
+  EXPECT_FALSE(ReadJsonBody(req, out));
 }
 
 TEST(AccessTokens, AskTheProviderOncePerTokenWhileFreshAndNeverRememberARefusal) {

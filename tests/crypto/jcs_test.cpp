@@ -544,6 +544,23 @@ TEST(JcsErrors, EachRuleNamesTheReasonAndOffset) {
   }
 }
 
+TEST(JcsErrors, ValueCountLimit) {
+  JcsLimits limits;
+  limits.max_values = 3;  // the array and its two members
+  EXPECT_TRUE(ParseJsonStrict("[1,{}]", limits).ok());
+  EXPECT_TRUE(Canonicalize("{\"a\":[]}", limits).ok());
+  auto many = ParseJsonStrict("[{},{},{}]", limits);
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.status().message(), "json: more than 3 values at offset 7");
+  // A body of empty objects stops at the limit, not at the end of memory.
+  std::string bomb = "[";
+  for (int i = 0; i < 200000; ++i) bomb += "{},";
+  bomb += "{}]";
+  limits.max_values = 100000;
+  EXPECT_FALSE(ParseJsonStrict(bomb, limits).ok());
+  EXPECT_TRUE(ParseJsonStrict(bomb).ok());  // unbounded by default (documents are hashed streaming)
+}
+
 TEST(JcsErrors, DepthAndSizeLimits) {
   JcsLimits limits;
   limits.max_depth = 3;

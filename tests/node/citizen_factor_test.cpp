@@ -458,6 +458,10 @@ TEST(ClientKeys, ReplayTheFirstRequestAndRefuseAnotherBody) {
   // Another client's key space is its own (it then meets the citizen's hourly limit).
   ClientInfo other = f.clients->Add("Otra", "https://o.example/r", "https://o.example/n", "t")->client;
   EXPECT_EQ(f.approvals->Create(other, req).status().code(), StatusCode::kResourceExhausted);
+  // Forgetting the citizen forgets the key's record (its fingerprint names
+  // them): the key may then name a new request.
+  ASSERT_TRUE(f.approvals->ForgetSubject("1234567").ok());
+  EXPECT_FALSE(f.log->ReadPrivate(tables::kApprovals, "i:" + f.client.id + ":" + req.client_key)->has_value());
   // Keys are short and plain.
   req.client_key = std::string(65, 'a');
   EXPECT_EQ(f.approvals->Create(f.client, req).status().code(), StatusCode::kInvalidArgument);
