@@ -197,6 +197,43 @@ std::string MainLeafProblem(const uint8_t* p, size_t page_size, uint64_t entries
   return {};
 }
 
+// The checks of the free-space tree's root page when it is a leaf: every
+// record a transaction id (8 bytes) and room for a list of page numbers (a
+// count, then at most that many pages: 8 bytes each), or one too long for
+// the page (then on overflow pages: its size a multiple of 8). LMDB trusts the count: a
+// leaf of another tree read as this one asks it to allocate any size.
+std::string FreeLeafProblem(const uint8_t* p, size_t page_size, uint64_t entries) {
+  const uint16_t lower = LoadAt<uint16_t>(p, 12), upper = LoadAt<uint16_t>(p, 14);
+  if (lower < kPageHeaderBytes || (lower - kPageHeaderBytes) % 2 != 0 || upper < lower || upper > page_size) {
+    return "its free-space bounds " + std::to_string(lower) + ".." + std::to_string(upper) + " are impossible";
+  }
+  const size_t count = (lower - kPageHeaderBytes) / 2;
+  if (count != entries) {
+    return "it holds " + std::to_string(count) + " records where the meta page counts " + std::to_string(entries);
+  }
+  constexpr uint16_t kNodeBigData = 0x01;  // F_BIGDATA: the data is on overflow pages
+  for (size_t i = 0; i < count; ++i) {
+    const size_t at = LoadAt<uint16_t>(p, kPageHeaderBytes + 2 * i);
+    if (at < upper || at + kNodeHeaderBytes > page_size) return "record " + std::to_string(i) + " lies outside it";
+    const uint32_t data_size = LoadAt<uint16_t>(p, at) | (uint32_t{LoadAt<uint16_t>(p, at + 2)} << 16);
+    const uint16_t flags = LoadAt<uint16_t>(p, at + 4), key_size = LoadAt<uint16_t>(p, at + 6);
+    const std::string record = "record " + std::to_string(i);
+    if (key_size != 8 || (flags & ~kNodeBigData) != 0 || data_size < 8 || data_size % 8 != 0) {
+      return record + " is not a transaction's free pages";
+    }
+    if (flags & kNodeBigData) continue;  // its pages are on overflow pages, counted there
+    if (at + kNodeHeaderBytes + 8 + data_size > page_size) return record + " lies outside it";
+    // LMDB reserves room and may fill less of it (a count of 0 in a larger
+    // record is normal); a count beyond the room never is.
+    const uint64_t pages = LoadAt<uint64_t>(p, at + kNodeHeaderBytes + 8);
+    if (pages > data_size / 8 - 1) {
+      return record + " counts " + std::to_string(pages) + " free pages in room for " +
+             std::to_string(data_size / 8 - 1);
+    }
+  }
+  return {};
+}
+
 // One pass of CheckDataFile; `transient` is set when the failure could be a
 // meta page caught half-written by another process.
 Result<DataFileInfo> CheckDataFileOnce(int fd, const std::string& path, bool* transient) {
@@ -303,13 +340,17 @@ Result<DataFileInfo> CheckDataFileOnce(int fd, const std::string& path, bool* tr
       return damaged(page + " gives the " + kTreeName[db] + " tree the depth " + std::to_string(depth) +
                      " but its root page is a " + (kind == kPageLeaf ? "leaf" : "branch"));
     }
-    if (db == 1 && kind == kPageLeaf) {
+    if (kind == kPageLeaf) {
       std::vector<uint8_t> leaf(page_size);
       if (!PreadFull(fd, leaf.data(), leaf.size(), m.root[db] * page_size)) {
         return read_failed(m.root[db] * page_size);
       }
-      if (std::string why = MainLeafProblem(leaf.data(), page_size, m.entries[db]); !why.empty()) {
-        return damaged(root + " is not a list of tables: " + why);
+      if (db == 1) {
+        if (std::string why = MainLeafProblem(leaf.data(), page_size, m.entries[db]); !why.empty()) {
+          return damaged(root + " is not a list of tables: " + why);
+        }
+      } else if (std::string why = FreeLeafProblem(leaf.data(), page_size, m.entries[db]); !why.empty()) {
+        return damaged(root + " is not a list of free pages: " + why);
       }
     }
   }

@@ -244,6 +244,33 @@ TEST_F(DamagedFiles, MetaPageFieldsChangedAreRefusedWithTheReason) {
   }
 }
 
+// The current meta page's free-space tree pointed at another tree's page
+// (found by a flipped byte: LMDB then read table records as a list of free
+// pages and asked for gigabytes): refused before LMDB maps the file.
+TEST_F(DamagedFiles, AFreeSpaceRootAtAnotherTreesPageIsRefused) {
+  std::ifstream in(Pristine() + "/ledger.mdb", std::ios::binary);
+  uint64_t txnid[2], free_root[2], main_root[2];
+  for (uint64_t page : {0, 1}) {
+    in.seekg(static_cast<std::streamoff>(page * kPage + 144));
+    in.read(reinterpret_cast<char*>(&txnid[page]), 8);
+    in.seekg(static_cast<std::streamoff>(page * kPage + 80));
+    in.read(reinterpret_cast<char*>(&free_root[page]), 8);
+    in.seekg(static_cast<std::streamoff>(page * kPage + 128));
+    in.read(reinterpret_cast<char*>(&main_root[page]), 8);
+  }
+  const uint64_t current = txnid[1] > txnid[0] ? 1 : 0;
+  ASSERT_NE(free_root[current], ~uint64_t{0}) << "the pristine ledger has free pages after 8000 entries";
+  const std::string dir = Copy();
+  {
+    std::fstream f(dir + "/ledger.mdb", std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(current * kPage + 80));
+    f.write(reinterpret_cast<const char*>(&main_root[current]), 8);
+  }
+  for (const Command& c : Commands(dir)) {
+    ExpectCleanFailure(Quipu(c.args, c.input), c.args, "ledger.mdb", {"free", "backup"});
+  }
+}
+
 // A `quipu log append` left running with its stdin open: it holds the
 // ledger (and its lock file) until Finish.
 class Writer {
