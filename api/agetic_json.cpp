@@ -5,6 +5,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/jcs.h"
+#include "node/time.h"
 
 namespace quipu::api::agetic {
 namespace {
@@ -100,6 +101,66 @@ std::optional<Refusal> ReadFile(const json& d, node::RequestedDocument& out) {
   }
   out.document.content = std::move(*bytes);
   return std::nullopt;
+}
+
+// Characters (code points) of UTF-8 text: the originals count characters.
+size_t Chars(std::string_view s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
+}
+
+// A required text of at most `max` characters.
+std::optional<Refusal> Bounded(const json& body, const char* name, size_t max, std::string& out) {
+  if (auto bad = Required(body, name, out)) return bad;
+  if (Chars(out) > max) {
+    return Refusal{400, std::string(name) + " debe tener como máximo " + std::to_string(max) + " caracteres."};
+  }
+  return std::nullopt;
+}
+
+// DD/MM/YYYY as days since 1970-01-01.
+std::optional<int64_t> Day(std::string_view text) {
+  if (text.size() != 10 || text[2] != '/' || text[5] != '/') return std::nullopt;
+  const std::string rfc3339 = std::string(text.substr(6, 4)) + "-" + std::string(text.substr(3, 2)) + "-" +
+                              std::string(text.substr(0, 2)) + "T00:00:00Z";
+  auto t = node::ParseRfc3339(rfc3339);
+  if (!t.ok()) return std::nullopt;
+  return *t / (int64_t{86400} * 1000000);
+}
+
+std::optional<Refusal> RequiredDay(const json& body, const char* name, int64_t& out) {
+  std::string text;
+  if (auto bad = Required(body, name, text)) return bad;
+  auto day = Day(text);
+  if (!day) return Refusal{400, std::string(name) + " debe ser una fecha DD/MM/AAAA."};
+  out = *day;
+  return std::nullopt;
+}
+
+// A list field: absent or null is empty.
+std::optional<Refusal> List(const json& body, const char* name, const json*& out) {
+  static const json kEmpty = json::array();
+  const auto it = body.find(name);
+  out = &kEmpty;
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_array()) return Refusal{400, std::string(name) + " debe ser una lista."};
+  out = &*it;
+  return std::nullopt;
+}
+
+std::optional<Refusal> ReadTitular(const json& t, node::QrHolder& out) {
+  if (!t.is_object()) return Refusal{400, "cada titular debe ser un objeto JSON."};
+  if (auto bad = Bounded(t, "nombreCompleto", kMaxNombreCompleto, out.name)) return bad;
+  std::string tipo;
+  if (auto bad = Required(t, "tipoDocumento", tipo)) return bad;
+  if (tipo == "CI") {
+    out.id_type = node::QrHolder::IdType::kCi;
+  } else if (tipo == "CIE") {
+    out.id_type = node::QrHolder::IdType::kCie;
+  } else {
+    return Refusal{400, "tipoDocumento debe ser CI o CIE."};
+  }
+  if (auto bad = Bounded(t, "numeroDocumento", kMaxNumeroDocumento, out.id_number)) return bad;
+  return Bounded(t, "rol", kMaxRol, out.role);
 }
 
 }  // namespace
@@ -286,6 +347,145 @@ std::optional<json> Callback(const json& n, const std::string& public_url) {
 bool CallbackAccepted(std::string_view answer) {
   const json j = json::parse(answer, nullptr, false);
   return j.is_object() && j.contains("finalizado") && j["finalizado"] == true;
+}
+
+std::optional<Refusal> ReadQrGenerar(const json& body, QrGenerar& out) {
+  if (!body.is_object()) return Refusal{400, "La solicitud debe ser un objeto JSON."};
+  if (auto bad = Required(body, "accessToken", out.access_token)) return bad;
+  if (const auto m = body.find("mostrarEnlace"); m != body.end() && !m->is_null()) {
+    if (!m->is_boolean()) return Refusal{400, "mostrarEnlace debe ser un booleano."};
+    out.mostrar_enlace = m->get<bool>();
+  }
+  if (auto bad = RequiredUuid(body, "codigoTransaccion", out.codigo_transaccion)) return bad;
+  const auto d = body.find("documentoDigital");
+  if (d == body.end() || d->is_null()) return Refusal{400, "documentoDigital no debe estar vacío."};
+  if (!d->is_object()) return Refusal{400, "documentoDigital debe ser un objeto JSON."};
+  node::QrDocument& doc = out.document;
+  if (auto bad = Bounded(*d, "codigoDocumento", kMaxCodigoDocumento, doc.code)) return bad;
+  if (auto bad = Bounded(*d, "nombreDocumento", kMaxNombreDocumento, doc.name)) return bad;
+  std::string descripcion;
+  if (auto bad = Text(*d, "descripcionDocumento", descripcion)) return bad;
+  if (!descripcion.empty()) {
+    if (Chars(descripcion) > kMaxDescripcionDocumento) {
+      return Refusal{400, "descripcionDocumento debe tener como máximo " + std::to_string(kMaxDescripcionDocumento) +
+                              " caracteres."};
+    }
+    doc.description = std::move(descripcion);
+  }
+  const auto v = d->find("validez");
+  if (v == d->end() || v->is_null()) return Refusal{400, "validez no debe estar vacío."};
+  if (!v->is_object()) return Refusal{400, "validez debe ser un objeto JSON."};
+  if (auto bad = RequiredDay(*v, "fechaEmision", doc.issued_day)) return bad;
+  std::string expiracion;
+  if (auto bad = Text(*v, "fechaExpiracion", expiracion)) return bad;
+  if (!expiracion.empty()) {
+    auto day = Day(expiracion);
+    if (!day) return Refusal{400, "fechaExpiracion debe ser una fecha DD/MM/AAAA."};
+    if (*day < doc.issued_day) return Refusal{400, "fechaExpiracion no debe ser anterior a fechaEmision."};
+    doc.expires_day = *day;
+  }
+  const json* titulares = nullptr;
+  if (auto bad = List(*d, "titulares", titulares)) return bad;
+  if (titulares->empty()) return Refusal{400, "titulares no debe estar vacío."};
+  if (titulares->size() > kMaxTitulares) {
+    return Refusal{400, "titulares debe tener como máximo " + std::to_string(kMaxTitulares) + " elementos."};
+  }
+  for (const json& t : *titulares) {
+    node::QrHolder holder;
+    if (auto bad = ReadTitular(t, holder)) return bad;
+    doc.holders.push_back(std::move(holder));
+  }
+  const json* metadatos = nullptr;
+  if (auto bad = List(*d, "metadatos", metadatos)) return bad;
+  if (metadatos->size() > kMaxMetadatos) {
+    return Refusal{400, "metadatos debe tener como máximo " + std::to_string(kMaxMetadatos) + " elementos."};
+  }
+  for (const json& m : *metadatos) {
+    if (!m.is_object()) return Refusal{400, "cada metadato debe ser un objeto JSON."};
+    std::pair<std::string, std::string> kv;
+    if (auto bad = Bounded(m, "clave", kMaxClaveValor, kv.first)) return bad;
+    if (auto bad = Bounded(m, "valor", kMaxClaveValor, kv.second)) return bad;
+    doc.metadata.push_back(std::move(kv));
+  }
+  auto encoded = node::EncodeQrDocument(doc);
+  if (!encoded.ok()) {
+    return Refusal{400, "documentoDigital no cabe en un QR Seguro: como máximo " +
+                            std::to_string(node::kMaxQrDocumentBytes) + " bytes codificado (" +
+                            encoded.status().message() + ")"};
+  }
+  return std::nullopt;
+}
+
+crypto::Digest QrFingerprint(const QrGenerar& g, std::string_view document_number) {
+  std::string message;
+  auto field = [&message](std::string_view v) {
+    message += std::to_string(v.size());
+    message.push_back(':');
+    message.append(v);
+  };
+  field("quipu/agetic/qr-fingerprint/v1");
+  field(document_number);
+  field(g.codigo_transaccion);
+  field(g.mostrar_enlace ? "1" : "0");
+  // The document as it is sealed: its encoding is deterministic.
+  auto encoded = node::EncodeQrDocument(g.document);
+  field(encoded.ok() ? std::string_view(crypto::AsString(*encoded)) : std::string_view());
+  return crypto::Sha256(message);
+}
+
+std::optional<Refusal> ReadCodigoTransaccion(const json& body, std::string& codigo, std::string* motivo) {
+  if (!body.is_object()) return Refusal{400, "La solicitud debe ser un objeto JSON."};
+  if (auto bad = RequiredUuid(body, "codigoTransaccion", codigo)) return bad;
+  if (motivo) {
+    if (auto bad = Text(body, "motivo", *motivo)) return bad;
+    if (motivo->empty()) *motivo = "Anulado por la institución";
+    if (motivo->size() > 256) return Refusal{400, "motivo debe tener como máximo 256 bytes."};
+  }
+  return std::nullopt;
+}
+
+Response QrGenerated(const node::QrDraft& draft, const std::string& png_base64, const std::string& link) {
+  json datos = {{"qrImagen", png_base64},
+                {"codigoTransaccion", draft.client_key},
+                {"estado", draft.state == node::QrDraftState::kPending     ? "GENERADO"
+                           : draft.state == node::QrDraftState::kConfirmed ? "CONFIRMADO"
+                                                                           : "ANULADO"},
+                {"textoQr", draft.text},
+                {"fechaGeneracion", draft.created_at}};
+  if (!link.empty()) datos["enlace"] = link;
+  return Envelope(201, true, "QR generado; confírmelo para que sea válido", std::move(datos));
+}
+
+Response QrConfirmedAnswer(std::string_view codigo, const node::QrConfirmed& c) {
+  return Envelope(201, true, "QR confirmado",
+                  {{"codigoTransaccion", std::string(codigo)},
+                   {"indice", c.index},
+                   {"hashCodigo", crypto::HexEncode(c.code_digest)},
+                   {"fechaConfirmacion", c.confirmed_at},
+                   {"checkpoint", c.checkpoint}});
+}
+
+Response QrAnnulledAnswer(std::string_view codigo, const node::QrAnnulled& a) {
+  return Envelope(202, true, "QR anulado",
+                  {{"codigoTransaccion", std::string(codigo)},
+                   {"indice", a.revocation ? json(*a.revocation) : json(nullptr)},
+                   {"fechaAnulacion", a.annulled_at}});
+}
+
+Refusal QrRefusalFor(const Status& s, QrStep step) {
+  switch (s.code()) {
+    case StatusCode::kAlreadyExists:
+      return {409, "El codigoTransaccion ya fue usado con otra solicitud"};
+    case StatusCode::kExpired:
+      if (step == QrStep::kGenerar) return {400, "fechaExpiracion ya pasó: el documento no está vigente."};
+      return {409, "El QR generado con ese codigoTransaccion venció sin confirmarse"};
+    case StatusCode::kNotFound:
+      return {409, "No existe un QR generado con ese codigoTransaccion"};
+    case StatusCode::kFailedPrecondition:
+      return {409, step == QrStep::kAnular ? "El QR ya fue anulado" : "El QR fue anulado"};
+    default:
+      return RefusalFor(s);
+  }
 }
 
 }  // namespace quipu::api::agetic

@@ -18,6 +18,7 @@
 #include "api/http.h"
 #include "crypto/sha256.h"
 #include "node/approvals.h"
+#include "node/qr_service.h"
 #include "node/verify.h"
 
 namespace quipu::api::agetic {
@@ -91,5 +92,57 @@ std::optional<nlohmann::json> Callback(const nlohmann::json& notification, const
 // Whether the client's answer to a callback says it took it:
 // {"finalizado": true, ...}. Anything else is retried.
 bool CallbackAccepted(std::string_view answer);
+
+// --- QR Seguro ---------------------------------------------------------------------
+
+// The original's limits on a digital document's texts, in characters, and
+// quipu's where the original states none (docs/agetic-api.md).
+inline constexpr size_t kMaxCodigoDocumento = 100;
+inline constexpr size_t kMaxNombreDocumento = 200;
+inline constexpr size_t kMaxDescripcionDocumento = 300;
+inline constexpr size_t kMaxNombreCompleto = 150;
+inline constexpr size_t kMaxNumeroDocumento = 15;
+inline constexpr size_t kMaxRol = 50;
+inline constexpr size_t kMaxTitulares = 10;
+inline constexpr size_t kMaxClaveValor = 50;
+inline constexpr size_t kMaxMetadatos = 20;
+
+// POST /api/qr/generar, read.
+struct QrGenerar {
+  std::string access_token;
+  bool mostrar_enlace = false;
+  std::string codigo_transaccion;  // a UUID, lower case: the client's key
+  node::QrDocument document;
+};
+
+// Reads the body of POST /api/qr/generar into `out`; the refusal otherwise:
+// 400 for a field missing, empty, of the wrong type or over its limit, a
+// non-UUID codigoTransaccion, a date that is not DD/MM/YYYY, an expiry
+// before the issue, and a document too large for a QR Seguro code
+// (node::kMaxQrDocumentBytes encoded). Unknown fields are ignored.
+std::optional<Refusal> ReadQrGenerar(const nlohmann::json& body, QrGenerar& out);
+// What the client sent with its codigoTransaccion, for its idempotency:
+// every field but the access token, bound to the token's citizen.
+crypto::Digest QrFingerprint(const QrGenerar& generar, std::string_view document_number);
+// {codigoTransaccion} of /api/qr/confirmacion and /api/qr/anulacion (with
+// an optional `motivo`, 1 to 256 bytes, for the latter: `motivo` is null
+// when `with_reason` is false).
+std::optional<Refusal> ReadCodigoTransaccion(const nlohmann::json& body, std::string& codigo,
+                                             std::string* motivo);
+
+// 201, datos: qrImagen (base64 PNG), codigoTransaccion, estado, and with
+// mostrarEnlace the link to the public page that verifies the code.
+Response QrGenerated(const node::QrDraft& draft, const std::string& png_base64, const std::string& link);
+// 201, datos: codigoTransaccion, indice (the qr_issue), fechaConfirmacion,
+// hashCodigo (the entry's doc.sha256), checkpoint.
+Response QrConfirmedAnswer(std::string_view codigo, const node::QrConfirmed& confirmed);
+// 202, datos: codigoTransaccion, indice (the qr_revoke, null when the code
+// was never confirmed), fechaAnulacion.
+Response QrAnnulledAnswer(std::string_view codigo, const node::QrAnnulled& annulled);
+// What a QR route asked the service.
+enum class QrStep { kGenerar, kConfirmar, kAnular };
+// The refusal for a Status the QR service answered: 409 for unknown,
+// lapsed, annulled and reused codes; 400 for a document expired already.
+Refusal QrRefusalFor(const Status& status, QrStep step);
 
 }  // namespace quipu::api::agetic

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "crypto/encoding.h"
+#include "node/qr_render.h"
+
 namespace quipu::api {
 namespace {
 
@@ -21,10 +24,51 @@ std::optional<Response> ReadBody(const Request& req, json& body) {
 
 // A refusal for a Status, with the Status kept for the node's log when the
 // fault is the node's.
+Response RefuseStatus(const Status& s, const agetic::Refusal& refusal) {
+  Response r = agetic::Refuse(refusal);
+  if (r.status >= 500) r.log_detail = s.ToString();
+  return r;
+}
 Response RefuseStatus(const Status& s) {
   Response r = agetic::Refuse(agetic::RefusalFor(s));
   if (r.status >= 500) r.log_detail = s.ToString();
   return r;
+}
+
+// The citizen an access token names, asked at the provider; the refusal
+// otherwise (412 for a token that is not one or that the provider refuses,
+// 429 beyond the client's lookups, 503 when there is no provider or it
+// does not answer).
+std::optional<Response> CitizenOfToken(const AgeticRoutes& routes, const node::ClientInfo& client,
+                                       const std::string& token, node::RateLimiter* token_checks,
+                                       node::Citizen& out) {
+  if (!routes.citizen_of_token) {
+    return agetic::Envelope(503, false, "El nodo no tiene configurado el inicio de sesión ciudadano");
+  }
+  // A bearer token is visible ASCII (RFC 6750 §2.1): anything else is not
+  // one, and is not sent to the provider.
+  if (token.size() > 8192 ||
+      std::any_of(token.begin(), token.end(), [](char c) { return c < 0x21 || c > 0x7e; })) {
+    return agetic::Envelope(412, false, "Token inválido");
+  }
+  if (token_checks && !token_checks->Allow(client.id)) {
+    return agetic::Envelope(429, false, "Demasiadas verificaciones de token; intente en " +
+                                            std::to_string(std::max<int64_t>(1, token_checks->WaitMicros(client.id) /
+                                                                                    1000000)) +
+                                            " s");
+  }
+  auto citizen = routes.citizen_of_token(token);
+  if (!citizen.ok()) {
+    if (citizen.status().code() == StatusCode::kPermissionDenied) return agetic::Envelope(412, false, "Token inválido");
+    if (citizen.status().code() == StatusCode::kFailedPrecondition) {
+      return agetic::Envelope(503, false, "El proveedor de identidad del nodo no ofrece userinfo");
+    }
+    Response r = agetic::Envelope(503, false, "El servicio de identidad no responde; intente más tarde");
+    r.log_detail = citizen.status().ToString();
+    return r;
+  }
+  out = std::move(*citizen);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -38,37 +82,15 @@ Response Solicitud(const AgeticRoutes& routes, const node::ClientInfo& client, c
   agetic::Solicitud s;
   if (auto refused = agetic::ReadSolicitud(body, multiple, s)) return agetic::Refuse(*refused);
   body = json();  // the files, decoded into `s`, are not kept twice
-  if (!routes.citizen_of_token || routes.page_base.empty()) {
+  if (routes.page_base.empty()) {
     return agetic::Envelope(503, false, "El nodo no tiene configurado el inicio de sesión ciudadano");
   }
-  // A bearer token is visible ASCII (RFC 6750 §2.1): anything else is not
-  // one, and is not sent to the provider.
-  if (s.access_token.size() > 8192 || std::any_of(s.access_token.begin(), s.access_token.end(),
-                                                  [](char c) { return c < 0x21 || c > 0x7e; })) {
-    return agetic::Envelope(412, false, "Token inválido");
-  }
-  if (token_checks && !token_checks->Allow(client.id)) {
-    return agetic::Envelope(429, false, "Demasiadas verificaciones de token; intente en " +
-                                            std::to_string(std::max<int64_t>(1, token_checks->WaitMicros(client.id) /
-                                                                                    1000000)) +
-                                            " s");
-  }
-  // The token binds the request to its citizen, who then logs in on the
-  // approval page and gives their second factor there.
-  auto citizen = routes.citizen_of_token(s.access_token);
-  if (!citizen.ok()) {
-    if (citizen.status().code() == StatusCode::kPermissionDenied) return agetic::Envelope(412, false, "Token inválido");
-    if (citizen.status().code() == StatusCode::kFailedPrecondition) {
-      return agetic::Envelope(503, false, "El proveedor de identidad del nodo no ofrece userinfo");
-    }
-    Response r = agetic::Envelope(503, false, "El servicio de identidad no responde; intente más tarde");
-    r.log_detail = citizen.status().ToString();
-    return r;
-  }
+  node::Citizen citizen;
+  if (auto refused = CitizenOfToken(routes, client, s.access_token, token_checks, citizen)) return *refused;
   node::ApprovalRequest request;
-  request.subject = citizen->document_number;
+  request.subject = citizen.document_number;
   request.fingerprint = agetic::Fingerprint(s, multiple ? "/api/solicitudes/multiples" : "/api/solicitudes",
-                                            citizen->document_number);
+                                            citizen.document_number);
   request.documents = std::move(s.documents);
   request.description = std::move(s.descripcion);
   request.client_key = s.id_tramite;
@@ -97,6 +119,48 @@ Response Verificar(const AgeticRoutes& routes, const Request& req) {
   return agetic::Verified(*v, routes.client_name);
 }
 
+Response QrGenerar(const AgeticRoutes& routes, const node::ClientInfo& client, const Request& req,
+                   node::RateLimiter* token_checks) {
+  json body;
+  if (auto bad = ReadBody(req, body)) return *bad;
+  agetic::QrGenerar g;
+  if (auto refused = agetic::ReadQrGenerar(body, g)) return agetic::Refuse(*refused);
+  node::Citizen citizen;
+  if (auto refused = CitizenOfToken(routes, client, g.access_token, token_checks, citizen)) return *refused;
+  node::QrDraftRequest request;
+  request.client_key = g.codigo_transaccion;
+  request.fingerprint = agetic::QrFingerprint(g, citizen.document_number);
+  request.document = std::move(g.document);
+  auto draft = routes.qr->Prepare(client, request);
+  if (!draft.ok()) return RefuseStatus(draft.status(), agetic::QrRefusalFor(draft.status(), agetic::QrStep::kGenerar));
+  auto m = node::EncodeQr(draft->text, 'M');
+  if (!m.ok()) return RefuseStatus(m.status());
+  auto png = node::QrPng(*m, 4, 4);
+  if (!png.ok()) return RefuseStatus(png.status());
+  const std::string link = g.mostrar_enlace ? routes.public_url + "/?qr=" + crypto::PercentEncode(draft->text) : "";
+  return agetic::QrGenerated(*draft, crypto::Base64Encode(*png), link);
+}
+
+Response QrConfirmacion(const AgeticRoutes& routes, const node::ClientInfo& client, const Request& req) {
+  json body;
+  if (auto bad = ReadBody(req, body)) return *bad;
+  std::string codigo;
+  if (auto refused = agetic::ReadCodigoTransaccion(body, codigo, nullptr)) return agetic::Refuse(*refused);
+  auto confirmed = routes.qr->Confirm(client, codigo);
+  if (!confirmed.ok()) return RefuseStatus(confirmed.status(), agetic::QrRefusalFor(confirmed.status(), agetic::QrStep::kConfirmar));
+  return agetic::QrConfirmedAnswer(codigo, *confirmed);
+}
+
+Response QrAnulacion(const AgeticRoutes& routes, const node::ClientInfo& client, const Request& req) {
+  json body;
+  if (auto bad = ReadBody(req, body)) return *bad;
+  std::string codigo, motivo;
+  if (auto refused = agetic::ReadCodigoTransaccion(body, codigo, &motivo)) return agetic::Refuse(*refused);
+  auto annulled = routes.qr->Annul(client, codigo, motivo);
+  if (!annulled.ok()) return RefuseStatus(annulled.status(), agetic::QrRefusalFor(annulled.status(), agetic::QrStep::kAnular));
+  return agetic::QrAnnulledAnswer(codigo, *annulled);
+}
+
 }  // namespace agetic_handlers
 
 void AddAgeticRoutes(Router& router, AgeticRoutes routes) {
@@ -123,6 +187,25 @@ void AddAgeticRoutes(Router& router, AgeticRoutes routes) {
                    agetic::Unauthorized),
                options);
   }
+  const RouteOptions small = ForClients(clients, {Exec::kWorker, kSmallBody}, agetic::Unauthorized);
+  router.Add(http::verb::post, "/api/qr/generar",
+             AsClient(
+                 clients,
+                 [shared, token_checks](const node::ClientInfo& c, const Request& req) {
+                   return h::QrGenerar(*shared, c, req, token_checks.get());
+                 },
+                 agetic::Unauthorized),
+             small);
+  router.Add(http::verb::post, "/api/qr/confirmacion",
+             AsClient(
+                 clients, [shared](const node::ClientInfo& c, const Request& req) { return h::QrConfirmacion(*shared, c, req); },
+                 agetic::Unauthorized),
+             small);
+  router.Add(http::verb::post, "/api/qr/anulacion",
+             AsClient(
+                 clients, [shared](const node::ClientInfo& c, const Request& req) { return h::QrAnulacion(*shared, c, req); },
+                 agetic::Unauthorized),
+             small);
   router.Add(http::verb::post, "/api/documentos/verificar",
              AsClient(
                  clients, [shared](const node::ClientInfo&, const Request& req) { return h::Verificar(*shared, req); },

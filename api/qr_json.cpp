@@ -80,8 +80,39 @@ json QrIssuedJson(const node::QrIssued& issued) {
           {"checkpoint", issued.checkpoint}};
 }
 
+namespace {
+
+// Days since 1970-01-01 as DD/MM/YYYY, the original's dates.
+std::string DayText(int64_t day) {
+  const std::string t = node::FormatRfc3339(day * 86400 * 1000000);  // YYYY-MM-DDT...
+  return t.substr(8, 2) + "/" + t.substr(5, 2) + "/" + t.substr(0, 4);
+}
+
+}  // namespace
+
+json QrDocumentJson(const node::QrDocument& d) {
+  json validez = {{"fechaEmision", DayText(d.issued_day)}};
+  if (d.expires_day) validez["fechaExpiracion"] = DayText(*d.expires_day);
+  json titulares = json::array();
+  for (const node::QrHolder& h : d.holders) {
+    titulares.push_back({{"nombreCompleto", h.name},
+                         {"tipoDocumento", h.id_type == node::QrHolder::IdType::kCie ? "CIE" : "CI"},
+                         {"numeroDocumento", h.id_number},
+                         {"rol", h.role}});
+  }
+  json out = {{"codigoDocumento", d.code}, {"nombreDocumento", d.name}, {"validez", std::move(validez)},
+              {"titulares", std::move(titulares)}};
+  if (d.description) out["descripcionDocumento"] = *d.description;
+  if (!d.metadata.empty()) {
+    json metadatos = json::array();
+    for (const auto& [k, v] : d.metadata) metadatos.push_back({{"clave", k}, {"valor", v}});
+    out["metadatos"] = std::move(metadatos);
+  }
+  return out;
+}
+
 json QrVerificationJson(const node::QrVerification& v) {
-  json out = {{"valid", v.valid}, {"reasons", v.reasons}};
+  json out = {{"valid", v.valid}, {"reasons", v.reasons}, {"format", v.version == 2 ? "QS2" : "QS1"}};
   if (v.index) out["index"] = *v.index;
   if (v.record) {
     const node::QrVerification::Record& r = *v.record;
@@ -103,6 +134,7 @@ json QrVerificationJson(const node::QrVerification& v) {
     out["expires_at"] = r.expires_at ? json(node::FormatRfc3339(*r.expires_at * 1000000)) : json(nullptr);
   }
   if (v.valid && v.fields) out["fields"] = json::parse(*v.fields, nullptr, false);
+  if (v.valid && v.document) out["fields"] = QrDocumentJson(*v.document);
   return out;
 }
 

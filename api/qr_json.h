@@ -28,10 +28,17 @@ Result<node::QrStampRequest> QrStampRequestFromJson(const nlohmann::json& option
 
 // {qr_text, index, document_sha256, issued_at, svg_url, png_url, checkpoint}
 nlohmann::json QrIssuedJson(const node::QrIssued& issued);
-// {valid, reasons, index?; with the ledger's record: entry, issued_at,
-//  client, client_name?, document_sha256, leaf_hash, proof, tree_size,
-//  checkpoint, revoked, revocation: {index, time, reason} | null, expired,
-//  expires_at: RFC 3339 | null; fields only when valid}
+// A QS2 code's digital document in the AGETIC API's names
+// (docs/agetic-api.md): {codigoDocumento, nombreDocumento,
+// descripcionDocumento?, validez: {fechaEmision, fechaExpiracion?} as
+// DD/MM/YYYY, titulares: [{nombreCompleto, tipoDocumento, numeroDocumento,
+// rol}], metadatos?: [{clave, valor}]}.
+nlohmann::json QrDocumentJson(const node::QrDocument& document);
+// {valid, reasons, format: "QS1" | "QS2", index?; with the ledger's record:
+//  entry, issued_at, client, client_name?, document_sha256, leaf_hash,
+//  proof, tree_size, checkpoint, revoked, revocation: {index, time, reason}
+//  | null, expired, expires_at: RFC 3339 | null; fields only when valid (a
+//  QS2 code's: QrDocumentJson)}
 nlohmann::json QrVerificationJson(const node::QrVerification& v);
 // {index, target, revoked_at, checkpoint}
 nlohmann::json QrRevokedJson(const node::QrRevoked& revoked);

@@ -487,6 +487,8 @@ std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::P
   AgeticRoutes ar;
   ar.clients = &services.clients;
   ar.approvals = &services.approvals;
+  ar.qr = &qr;
+  ar.public_url = config.public_url;
   ar.ledger = &services.reader;
   ar.pdf = &pdf;
   ar.revocations = lro.revocations;
@@ -531,6 +533,23 @@ void DropExpiredContents(node::Approvals& approvals, AccessLog& log) {
     if (*dropped < kBatch) break;
   }
   if (total > 0) log.Event("contents_dropped", {{"documents", total}});
+}
+
+// Two-phase QR codes left unconfirmed for a day leave the qr table within
+// a minute more.
+void DropLapsedQrCodes(node::QrService& qr, AccessLog& log) {
+  constexpr size_t kBatch = 1000;
+  size_t total = 0;
+  for (;;) {
+    auto dropped = qr.DropLapsedDrafts(kBatch);
+    if (!dropped.ok()) {
+      log.Event("qr_drafts_drop_failed", {{"error", dropped.status().ToString()}});
+      break;
+    }
+    total += *dropped;
+    if (*dropped < kBatch) break;
+  }
+  if (total > 0) log.Event("qr_drafts_dropped", {{"codes", total}});
 }
 
 // What the operator reads at start: on stdout the URL, where the admin
@@ -616,7 +635,10 @@ int RunServe(const std::vector<std::string>& args) {
                    [sp] { return static_cast<double>(sp->pool_running()); });
   services.notifier.Start();  // delivers what an earlier run left in the outbox, too
   std::optional<Every> drop_expired;
-  drop_expired.emplace(std::chrono::seconds(60), [&services, &log] { DropExpiredContents(services.approvals, log); });
+  drop_expired.emplace(std::chrono::seconds(60), [&services, &log] {
+    DropExpiredContents(services.approvals, log);
+    DropLapsedQrCodes(*services.qr, log);
+  });
   AnnounceStart(*sp, *config, *ledger_log, *secrets, log);
 
   int sig = 0;

@@ -195,3 +195,189 @@ crypto::Digest QrPayloadHash(const QrSealed& s) {
 }
 
 }  // namespace quipu::node
+
+// --- version 2 -------------------------------------------------------------------
+
+namespace quipu::node {
+namespace {
+
+constexpr int64_t kSecondsPerDay = 86400;
+constexpr int64_t kBoliviaOffsetSeconds = -4 * 3600;  // UTC-4, no daylight saving
+constexpr int64_t kLastDay = int64_t{1} << 31;         // far beyond any document
+
+bool IsUtf8Text(std::string_view s) {
+  // nlohmann's CBOR encoder writes any bytes; the dump check refuses what
+  // is not UTF-8, which a CBOR text string must be.
+  try {
+    (void)json(std::string(s)).dump();
+    return true;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::optional<int64_t> QrDocumentExpiresAt(const QrDocument& d) {
+  if (!d.expires_day) return std::nullopt;
+  // The end of the expiry day in Bolivia: midnight there, in UTC.
+  return (*d.expires_day + 1) * kSecondsPerDay - kBoliviaOffsetSeconds;
+}
+
+Result<crypto::Bytes> EncodeQrDocument(const QrDocument& d) {
+  auto text = [](std::string_view what, const std::string& s) -> Status {
+    if (s.empty()) return InvalidArgument("qr: " + std::string(what) + " is empty");
+    if (!IsUtf8Text(s)) return InvalidArgument("qr: " + std::string(what) + " is not UTF-8");
+    return Status::Ok();
+  };
+  QUIPU_RETURN_IF_ERROR(text("code", d.code));
+  QUIPU_RETURN_IF_ERROR(text("name", d.name));
+  if (d.description) QUIPU_RETURN_IF_ERROR(text("description", *d.description));
+  if (d.issued_day < 0 || d.issued_day > kLastDay) return InvalidArgument("qr: issue day out of range");
+  if (d.expires_day && (*d.expires_day < 0 || *d.expires_day > kLastDay)) {
+    return InvalidArgument("qr: expiry day out of range");
+  }
+  if (d.holders.empty()) return InvalidArgument("qr: a document needs a holder");
+  json holders = json::array();
+  for (const QrHolder& h : d.holders) {
+    QUIPU_RETURN_IF_ERROR(text("holder name", h.name));
+    QUIPU_RETURN_IF_ERROR(text("holder id number", h.id_number));
+    QUIPU_RETURN_IF_ERROR(text("holder role", h.role));
+    holders.push_back({h.name, static_cast<int>(h.id_type), h.id_number, h.role});
+  }
+  json metadata = json::array();
+  for (const auto& [k, v] : d.metadata) {
+    QUIPU_RETURN_IF_ERROR(text("metadata key", k));
+    QUIPU_RETURN_IF_ERROR(text("metadata value", v));
+    metadata.push_back({k, v});
+  }
+  const json a = {d.code,
+                  d.name,
+                  d.description ? json(*d.description) : json(nullptr),
+                  d.issued_day,
+                  d.expires_day ? json(*d.expires_day) : json(nullptr),
+                  std::move(holders),
+                  std::move(metadata)};
+  crypto::Bytes out = Cbor(a);
+  if (out.size() > kMaxQrDocumentBytes) {
+    return InvalidArgument("qr: the document takes " + std::to_string(out.size()) + " bytes encoded, over " +
+                           std::to_string(kMaxQrDocumentBytes));
+  }
+  return out;
+}
+
+crypto::Bytes Qr2AssociatedData(uint32_t key_id) { return Cbor(json::array({kQr2Version, Bin(KeyIdBytes(key_id))})); }
+
+crypto::Bytes QrSignedBytes(const QrSealed2& s) {
+  crypto::Bytes out(kQr2SignatureContext, kQr2SignatureContext + sizeof(kQr2SignatureContext) - 1);
+  out.push_back(0x00);
+  const crypto::Bytes body =
+      Cbor(json::array({kQr2Version, Bin(KeyIdBytes(s.key_id)), Bin(s.nonce), Bin(s.ciphertext)}));
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+Result<QrSealed2> SealQrDocumentWithNonce(const QrDocument& document, uint32_t key_id,
+                                          std::span<const uint8_t> data_key, const crypto::SigningKey& node_key,
+                                          std::span<const uint8_t> nonce) {
+  if (nonce.size() != crypto::kAeadNonceBytes) return InvalidArgument("qr: the nonce must be 24 bytes");
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes pt, EncodeQrDocument(document));
+  QrSealed2 s;
+  s.key_id = key_id;
+  s.nonce.assign(nonce.begin(), nonce.end());
+  QUIPU_ASSIGN_OR_RETURN(s.ciphertext, crypto::AeadSeal(data_key, nonce, pt, Qr2AssociatedData(key_id)));
+  const crypto::Ed25519Signature sig = node_key.Sign(QrSignedBytes(s));
+  s.signature.assign(sig.begin(), sig.end());
+  return s;
+}
+
+Result<QrSealed2> SealQrDocument(const QrDocument& document, uint32_t key_id, std::span<const uint8_t> data_key,
+                                 const crypto::SigningKey& node_key) {
+  const crypto::Bytes nonce = crypto::RandomBytes(crypto::kAeadNonceBytes);
+  return SealQrDocumentWithNonce(document, key_id, data_key, node_key, nonce);
+}
+
+std::string QrText(const QrSealed2& s) {
+  const crypto::Bytes cbor =
+      Cbor(json::array({kQr2Version, Bin(KeyIdBytes(s.key_id)), Bin(s.nonce), Bin(s.ciphertext), Bin(s.signature)}));
+  return std::string(kQr2Prefix) + crypto::Base45Encode(cbor);
+}
+
+Result<QrSealed2> ParseQr2Text(std::string_view text) {
+  const std::string_view prefix = kQr2Prefix;
+  if (text.substr(0, prefix.size()) != prefix) return InvalidArgument("not a QR Seguro code (no QS2: prefix)");
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes raw, crypto::Base45Decode(text.substr(prefix.size())));
+  Reader r{raw};
+  int major;
+  uint64_t n;
+  if (!r.Head(major, n) || major != 4 || n != 5) return InvalidArgument("qr: not an array of five items");
+  uint64_t version;
+  if (!r.Uint(version) || version != kQr2Version) return InvalidArgument("qr: unknown version");
+  QrSealed2 s;
+  crypto::Bytes key_id;
+  if (!r.Bytes(key_id, 4, 4)) return InvalidArgument("qr: key id must be 4 bytes");
+  s.key_id = static_cast<uint32_t>(key_id[0]) << 24 | static_cast<uint32_t>(key_id[1]) << 16 |
+             static_cast<uint32_t>(key_id[2]) << 8 | key_id[3];
+  if (!r.Bytes(s.nonce, 24, 24)) return InvalidArgument("qr: nonce must be 24 bytes");
+  if (!r.Bytes(s.ciphertext, crypto::kAeadTagBytes, 4096)) return InvalidArgument("qr: bad ciphertext");
+  if (!r.Bytes(s.signature, 64, 64)) return InvalidArgument("qr: signature must be 64 bytes");
+  if (r.at != raw.size()) return InvalidArgument("qr: bytes after the code");
+  return s;
+}
+
+bool VerifyQrSignature(const QrSealed2& s, std::span<const uint8_t> node_public_key) {
+  if (s.signature.size() != 64 || node_public_key.size() != 32) return false;
+  return crypto::VerifyEd25519(node_public_key, QrSignedBytes(s), s.signature);
+}
+
+Result<QrDocument> OpenQrDocument(const QrSealed2& s, std::span<const uint8_t> data_key) {
+  QUIPU_ASSIGN_OR_RETURN(crypto::Bytes pt, crypto::AeadOpen(data_key, s.nonce, s.ciphertext, Qr2AssociatedData(s.key_id)));
+  const Status bad = Corruption("qr: the plaintext is not a document");
+  const json a = json::from_cbor(pt, true, false);
+  if (a.is_discarded() || !a.is_array() || a.size() != 7) return bad;
+  auto text = [](const json& j, std::string& out) {
+    if (!j.is_string() || j.get_ref<const std::string&>().empty()) return false;
+    out = j.get<std::string>();
+    return true;
+  };
+  auto day = [](const json& j, int64_t& out) {
+    if (!j.is_number_unsigned() || j.get<uint64_t>() > static_cast<uint64_t>(kLastDay)) return false;
+    out = j.get<int64_t>();
+    return true;
+  };
+  QrDocument d;
+  if (!text(a[0], d.code) || !text(a[1], d.name) || !day(a[3], d.issued_day)) return bad;
+  if (!a[2].is_null() && !text(a[2], d.description.emplace())) return bad;
+  if (!a[4].is_null() && !day(a[4], d.expires_day.emplace())) return bad;
+  if (!a[5].is_array() || a[5].empty() || !a[6].is_array()) return bad;
+  for (const json& h : a[5]) {
+    QrHolder holder;
+    if (!h.is_array() || h.size() != 4 || !text(h[0], holder.name) || !h[1].is_number_unsigned() ||
+        h[1].get<uint64_t>() > 1 || !text(h[2], holder.id_number) || !text(h[3], holder.role)) {
+      return bad;
+    }
+    holder.id_type = static_cast<QrHolder::IdType>(h[1].get<int>());
+    d.holders.push_back(std::move(holder));
+  }
+  for (const json& m : a[6]) {
+    std::pair<std::string, std::string> kv;
+    if (!m.is_array() || m.size() != 2 || !text(m[0], kv.first) || !text(m[1], kv.second)) return bad;
+    d.metadata.push_back(std::move(kv));
+  }
+  return d;
+}
+
+crypto::Digest QrPayloadHash(const QrSealed2& s) {
+  crypto::Bytes b = s.nonce;
+  b.insert(b.end(), s.ciphertext.begin(), s.ciphertext.end());
+  return crypto::Sha256(b);
+}
+
+crypto::Digest QrCodeDigest(const QrSealed2& s) {
+  crypto::Bytes b(kQr2CodeDigestContext, kQr2CodeDigestContext + sizeof(kQr2CodeDigestContext) - 1);
+  b.push_back(0x00);
+  b.insert(b.end(), s.nonce.begin(), s.nonce.end());
+  return crypto::Sha256(b);
+}
+
+}  // namespace quipu::node

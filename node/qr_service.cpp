@@ -30,9 +30,55 @@ using nlohmann::json;
 // is the longest a code with given fields can be.
 constexpr uint64_t kLongestIndex = (uint64_t{1} << 53) - 1;
 
+using records::QrDraftKey;
+using records::QrDraftLapseKey;
+using records::QrDraftRecord;
 using records::QrIssuedKey;
 using records::QrRecord;
 using records::QrRevokedKey;
+
+// The qr_revoke of the code at `index` whose document is `doc`.
+json RevokeEntry(const std::string& client, uint64_t index, json doc, std::string_view reason) {
+  return {{"type", "qr_revoke"}, {"client", client}, {"target", index}, {"doc", std::move(doc)},
+          {"reason", std::string(reason)}};
+}
+
+json CodeDoc(const crypto::Digest& code_digest) {
+  return {{"sha256", crypto::HexEncode(code_digest)}, {"media_type", kQr2CodeMediaType}};
+}
+
+QrDraftState StateOf(const QrDraftRecord& r) {
+  switch (r.state) {
+    case QrDraftRecord::State::kPending: return QrDraftState::kPending;
+    case QrDraftRecord::State::kConfirmed: return QrDraftState::kConfirmed;
+    case QrDraftRecord::State::kAnnulled: return QrDraftState::kAnnulled;
+  }
+  return QrDraftState::kPending;
+}
+
+QrDraft DraftOf(std::string_view client_key, const QrDraftRecord& r, bool replayed) {
+  return QrDraft{std::string(client_key), r.text, r.created, StateOf(r), r.index, replayed};
+}
+
+Result<std::optional<QrDraftRecord>> GetDraft(PrivateTxn& txn, const std::string& key) {
+  QUIPU_ASSIGN_OR_RETURN(auto v, txn.Get(tables::kQr, key));
+  if (!v) return std::optional<QrDraftRecord>();
+  auto r = records::DecodeQrDraft(*v);
+  if (!r.ok()) return r.status();
+  return std::optional<QrDraftRecord>(std::move(*r));
+}
+
+bool Lapsed(const QrDraftRecord& r, int64_t now_us) {
+  return r.state == QrDraftRecord::State::kPending && r.lapses_us <= now_us;
+}
+
+// What an apply hook answers when another request changed the code between
+// the read outside the transaction and the write (it also sets its
+// caller's flag): the caller reads again and answers from what it finds.
+Status Changed(bool& changed) {
+  changed = true;
+  return FailedPrecondition("qr: the code changed meanwhile");
+}
 
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -158,6 +204,7 @@ Result<QrIssued> QrService::Issue(const ClientInfo& client, const QrIssueRequest
 }
 
 Result<QrVerification> QrService::Verify(std::string_view qr_text) const {
+  if (qr_text.substr(0, 4) == kQr2Prefix) return VerifyQs2(qr_text);
   QrVerification out;
   auto parsed = ParseQrText(qr_text);
   if (!parsed.ok()) {
@@ -240,11 +287,7 @@ Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, st
   }
   // The revocation names the code's document too, so that the document's
   // lookup (page, API, mirrors) finds it beside the issue.
-  ledger::AppendRequest req(std::vector<json>{{{"type", "qr_revoke"},
-                                               {"client", client.id},
-                                               {"target", index},
-                                               {"doc", entry["doc"]},
-                                               {"reason", std::string(reason)}}});
+  ledger::AppendRequest req(std::vector<json>{RevokeEntry(client.id, index, entry["doc"], reason)});
   req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string&) -> Status {
     QUIPU_ASSIGN_OR_RETURN(auto existing, txn.Get(tables::kQr, QrRevokedKey(index)));
     if (existing) return FailedPrecondition("QR code " + std::to_string(index) + " is already revoked");
@@ -253,6 +296,232 @@ Result<QrRevoked> QrService::Revoke(const ClientInfo& client, uint64_t index, st
   auto done = log_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
   return QrRevoked{done->first_index, index, done->time, done->checkpoint};
+}
+
+Result<QrVerification> QrService::VerifyQs2(std::string_view qr_text) const {
+  QrVerification out;
+  out.version = 2;
+  auto parsed = ParseQr2Text(qr_text);
+  if (!parsed.ok()) {
+    out.reasons.push_back("malformed: " + parsed.status().message());
+    return out;
+  }
+  const QrSealed2& q = *parsed;
+  if (q.key_id != signer_.key_hash()) {
+    out.reasons.push_back("issued by another node's key");
+  } else if (!VerifyQrSignature(q, signer_.public_key())) {
+    out.reasons.push_back("signature invalid");
+  }
+  // The ledger record: the qr_issue under the code's digest whose payload
+  // is this code's (only this node writes them, one per code).
+  constexpr size_t kMostRecords = 16;
+  QUIPU_ASSIGN_OR_RETURN(ledger::DocumentLookup found, log_.LookupDocument(QrCodeDigest(q), kMostRecords));
+  const std::string payload = crypto::HexEncode(QrPayloadHash(q));
+  const ledger::DocumentRecord* issue = nullptr;
+  json issue_entry;
+  for (const ledger::DocumentRecord& r : found.records) {
+    json e = json::parse(r.entry, nullptr, false);
+    if (e.is_object() && e.value("type", "") == "qr_issue" && e.value("payload", "") == payload) {
+      issue = &r;
+      issue_entry = std::move(e);
+      break;
+    }
+  }
+  if (!issue) {
+    out.reasons.push_back("not in ledger (not confirmed)");
+    return out;
+  }
+  out.index = issue->index;
+  QrVerification::Record& rec = out.record.emplace();
+  rec.entry = issue->entry;
+  rec.issued_at = issue_entry.value("time", "");
+  rec.client = issue_entry.value("client", "");
+  if (auto c = clients_.Get(rec.client); c.ok()) rec.client_name = c->name;
+  rec.document_sha256 = issue_entry["doc"].value("sha256", "");
+  rec.leaf_hash = issue->leaf_hash;
+  rec.proof = issue->proof;
+  rec.tree_size = found.tree_size;
+  rec.checkpoint = found.checkpoint;
+  for (const ledger::DocumentRecord& r : found.records) {
+    const json e = json::parse(r.entry, nullptr, false);
+    if (e.is_object() && e.value("type", "") == "qr_revoke" && e.value("target", uint64_t{0}) == issue->index &&
+        e.value("client", "") == rec.client) {
+      rec.revocation = QrRevocation{r.index, e.value("time", ""), e.value("reason", "")};
+      out.reasons.push_back("revoked");
+      break;
+    }
+  }
+  std::optional<QrDocument> document;
+  for (auto it = keys_.keys.rbegin(); it != keys_.keys.rend() && !document; ++it) {
+    auto opened = OpenQrDocument(q, it->second);
+    if (opened.ok()) document = std::move(*opened);
+  }
+  if (!document) {
+    out.reasons.push_back("cannot decrypt the fields");
+  } else if (auto expires = QrDocumentExpiresAt(*document)) {
+    rec.expires_at = expires;
+    if (clock_() / 1000000 >= *expires) {
+      rec.expired = true;
+      out.reasons.push_back("expired");
+    }
+  }
+  if (document && out.reasons.empty()) {
+    out.valid = true;
+    out.document = std::move(document);
+  }
+  return out;
+}
+
+Result<QrDraft> QrService::Prepare(const ClientInfo& client, const QrDraftRequest& request) {
+  if (client.disabled) return PermissionDenied("client " + client.id + " is disabled");
+  if (!IsValidClientKey(request.client_key)) return InvalidArgument("client key: 1 to 64 of [0-9A-Za-z._:-]");
+  const int64_t now = clock_();
+  if (auto expires = QrDocumentExpiresAt(request.document); expires && *expires <= now / 1000000) {
+    return Expired("the document's expiry day is past");
+  }
+  QUIPU_ASSIGN_OR_RETURN(QrSealed2 sealed,
+                         SealQrDocument(request.document, signer_.key_hash(), keys_.keys.at(keys_.newest()), signer_.key()));
+  const std::string key = QrDraftKey(client.id, request.client_key);
+  const std::string fingerprint = crypto::HexEncode(request.fingerprint);
+  QrDraft answer;
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(std::optional<QrDraftRecord> old, GetDraft(txn, key));
+    if (old && !Lapsed(*old, now)) {
+      if (old->fingerprint != fingerprint) {
+        return AlreadyExists("the client key " + request.client_key + " names another code");
+      }
+      answer = DraftOf(request.client_key, *old, true);
+      return Status::Ok();
+    }
+    if (old) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, QrDraftLapseKey(old->lapses_us, client.id, request.client_key)));
+    QrDraftRecord r;
+    r.text = QrText(sealed);
+    r.fingerprint = fingerprint;
+    r.created = time;
+    r.lapses_us = now + kQrDraftLifetimeSeconds * 1000000;
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kQr, key, records::Encode(r)));
+    QUIPU_RETURN_IF_ERROR(txn.Put(tables::kQr, QrDraftLapseKey(r.lapses_us, client.id, request.client_key), ""));
+    answer = DraftOf(request.client_key, r, false);
+    return Status::Ok();
+  };
+  auto done = log_.Append(std::move(req)).get();
+  if (!done.ok()) return done.status();
+  return answer;
+}
+
+Result<QrConfirmed> QrService::Confirm(const ClientInfo& client, std::string_view client_key) {
+  if (client.disabled) return PermissionDenied("client " + client.id + " is disabled");
+  const std::string key = QrDraftKey(client.id, client_key);
+  const Status none = NotFound("no code to confirm for the client key " + std::string(client_key));
+  for (int attempt = 0;; ++attempt) {
+    QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, key));
+    if (!v) return none;
+    QUIPU_ASSIGN_OR_RETURN(QrDraftRecord draft, records::DecodeQrDraft(*v));
+    QUIPU_ASSIGN_OR_RETURN(QrSealed2 sealed, ParseQr2Text(draft.text));
+    const crypto::Digest digest = QrCodeDigest(sealed);
+    const int64_t now = clock_();
+    if (Lapsed(draft, now)) return Expired("the code of the client key " + std::string(client_key) + " lapsed unconfirmed");
+    if (draft.state == QrDraftRecord::State::kAnnulled) return FailedPrecondition("the code is annulled");
+    if (draft.state == QrDraftRecord::State::kConfirmed && draft.index) {
+      return QrConfirmed{*draft.index, draft.text, digest, draft.confirmed, log_.Head().checkpoint, true};
+    }
+    bool changed = false;
+    ledger::AppendRequest req(std::vector<json>{{{"type", "qr_issue"},
+                                                 {"client", client.id},
+                                                 {"doc", CodeDoc(digest)},
+                                                 {"payload", crypto::HexEncode(QrPayloadHash(sealed))}}});
+    req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
+      QUIPU_ASSIGN_OR_RETURN(std::optional<QrDraftRecord> now_draft, GetDraft(txn, key));
+      if (!now_draft || now_draft->state != QrDraftRecord::State::kPending || now_draft->text != draft.text) {
+        return Changed(changed);
+      }
+      QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, QrDraftLapseKey(draft.lapses_us, client.id, client_key)));
+      draft.state = QrDraftRecord::State::kConfirmed;
+      draft.index = first;
+      draft.confirmed = time;
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kQr, key, records::Encode(draft)));
+      return txn.Put(tables::kQr, QrIssuedKey(first), records::Encode(QrRecord{draft.text, client.id, time}));
+    };
+    auto done = log_.Append(std::move(req)).get();
+    if (done.ok()) return QrConfirmed{done->first_index, draft.text, digest, done->time, done->checkpoint, false};
+    if (!changed || attempt > 0) return done.status();
+  }
+}
+
+Result<QrAnnulled> QrService::Annul(const ClientInfo& client, std::string_view client_key, std::string_view reason) {
+  if (client.disabled) return PermissionDenied("client " + client.id + " is disabled");
+  if (reason.empty() || reason.size() > 256) return InvalidArgument("reason: 1 to 256 bytes");
+  const std::string key = QrDraftKey(client.id, client_key);
+  for (int attempt = 0;; ++attempt) {
+    QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, key));
+    if (!v) return NotFound("no code for the client key " + std::string(client_key));
+    QUIPU_ASSIGN_OR_RETURN(QrDraftRecord draft, records::DecodeQrDraft(*v));
+    if (Lapsed(draft, clock_())) return Expired("the code of the client key " + std::string(client_key) + " lapsed unconfirmed");
+    if (draft.state == QrDraftRecord::State::kAnnulled) return FailedPrecondition("the code is annulled already");
+    const QrDraftRecord::State was = draft.state;
+    bool changed = false;
+    ledger::AppendRequest req;
+    if (was == QrDraftRecord::State::kConfirmed) {
+      QUIPU_ASSIGN_OR_RETURN(QrSealed2 sealed, ParseQr2Text(draft.text));
+      if (!draft.index) return Corruption("a confirmed QR code's record has no index");
+      req.entries.push_back(RevokeEntry(client.id, *draft.index, CodeDoc(QrCodeDigest(sealed)), reason));
+    }
+    req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
+      QUIPU_ASSIGN_OR_RETURN(std::optional<QrDraftRecord> now_draft, GetDraft(txn, key));
+      if (!now_draft || now_draft->state != was || now_draft->text != draft.text) return Changed(changed);
+      draft.state = QrDraftRecord::State::kAnnulled;
+      draft.annulled = time;
+      if (was == QrDraftRecord::State::kConfirmed) {
+        // Revoked already by POST /v1/qr/{index}/revoke: annulled, as far
+        // as the client is concerned, and no second qr_revoke.
+        QUIPU_ASSIGN_OR_RETURN(auto revoked, txn.Get(tables::kQr, QrRevokedKey(*draft.index)));
+        if (revoked) return FailedPrecondition("the code is revoked already");
+        QUIPU_RETURN_IF_ERROR(txn.Put(tables::kQr, QrRevokedKey(*draft.index), std::to_string(first)));
+        draft.revocation = first;
+      } else {
+        QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, QrDraftLapseKey(draft.lapses_us, client.id, client_key)));
+      }
+      return txn.Put(tables::kQr, key, records::Encode(draft));
+    };
+    auto done = log_.Append(std::move(req)).get();
+    if (done.ok()) {
+      if (was != QrDraftRecord::State::kConfirmed) return QrAnnulled{std::nullopt, std::nullopt, done->time, ""};
+      return QrAnnulled{done->first_index, draft.index, done->time, done->checkpoint};
+    }
+    if (!changed || attempt > 0) return done.status();
+  }
+}
+
+Result<size_t> QrService::DropLapsedDrafts(size_t max) {
+  const int64_t now = clock_();
+  std::vector<std::string> lapse_keys;
+  QUIPU_RETURN_IF_ERROR(log_.ScanPrivate(tables::kQr, records::kQrDraftLapsePrefix,
+                                         [&](std::string_view k, std::string_view) {
+                                           const int64_t t = records::LapseOfQrDraftLapseKey(k);
+                                           if (t < 0 || t > now || lapse_keys.size() >= max) return false;
+                                           lapse_keys.emplace_back(k);
+                                           return true;
+                                         }));
+  if (lapse_keys.empty()) return size_t{0};
+  size_t dropped = 0;
+  ledger::AppendRequest req;
+  req.apply = [&](PrivateTxn& txn, uint64_t, const std::string&) -> Status {
+    dropped = 0;
+    for (const std::string& lk : lapse_keys) {
+      const std::string key = records::QrDraftKeyOfLapseKey(lk);
+      QUIPU_ASSIGN_OR_RETURN(std::optional<QrDraftRecord> draft, GetDraft(txn, key));
+      if (draft && Lapsed(*draft, now)) {
+        QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, key));
+        ++dropped;
+      }
+      QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, lk));
+    }
+    return Status::Ok();
+  };
+  auto done = log_.Append(std::move(req)).get();
+  if (!done.ok()) return done.status();
+  return dropped;
 }
 
 Result<std::optional<uint64_t>> QrService::RevocationOf(uint64_t index) const {

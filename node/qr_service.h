@@ -3,6 +3,9 @@
 // the entry's own index as associated data), verification by anyone
 // (signature, ledger record, revocation, expiry; the fields only when the
 // node can decrypt them), revocation by the issuing client, and rendering.
+// Two-phase codes (QS2) are generated first, with nothing in the log, and
+// enter it when their client confirms them (or never, when annulled or
+// left to lapse).
 #pragma once
 
 #include <array>
@@ -80,11 +83,14 @@ struct QrRevoked {
 
 // What anyone holding a code learns from it.
 struct QrVerification {
+  int version = 1;  // of the code's format (1: QS1, 2: QS2), once its prefix is known
   bool valid = false;
   // Why not, in words (empty when valid): "malformed: ...", "signature
   // invalid", "not in ledger", "revoked", "expired", ...
   std::vector<std::string> reasons;
-  std::optional<uint64_t> index;  // the code's index, once its text parsed
+  // The code's qr_issue index: a QS1 code's, once its text parsed; a QS2
+  // code's, once its entry is found.
+  std::optional<uint64_t> index;
   // The code's qr_issue entry, when the ledger holds one at the index,
   // with its proof to the latest checkpoint.
   struct Record {
@@ -102,8 +108,57 @@ struct QrVerification {
     bool expired = false;
   };
   std::optional<Record> record;
-  // The issuer's fields (JSON object text), only when valid.
+  // The issuer's fields (JSON object text) of a QS1 code, only when valid.
   std::optional<std::string> fields;
+  // The digital document of a QS2 code, only when valid.
+  std::optional<QrDocument> document;
+};
+
+// How long a two-phase code waits for its confirmation: after a day
+// unconfirmed it lapses (Confirm answers kExpired, its record is dropped
+// and its client key may be used again).
+inline constexpr int64_t kQrDraftLifetimeSeconds = 24 * 3600;
+
+// A two-phase code to generate.
+struct QrDraftRequest {
+  // The client's key for the code (AGETIC's codigoTransaccion), 1 to 64 of
+  // [0-9A-Za-z._:-] (IsValidClientKey); Confirm and Annul name it.
+  std::string client_key;
+  // What the client sent: the same key with the same fingerprint answers
+  // the first code again, with another one kAlreadyExists.
+  crypto::Digest fingerprint{};
+  QrDocument document;
+};
+
+enum class QrDraftState { kPending, kConfirmed, kAnnulled };
+
+// A two-phase code and where it stands.
+struct QrDraft {
+  std::string client_key;
+  std::string text;  // QS2:...
+  std::string created_at;
+  QrDraftState state = QrDraftState::kPending;
+  std::optional<uint64_t> index;  // its qr_issue, once confirmed
+  bool replayed = false;          // an earlier answer to the same request
+};
+
+// What a confirmation committed (or had committed, when `replayed`).
+struct QrConfirmed {
+  uint64_t index = 0;  // the qr_issue entry
+  std::string text;
+  crypto::Digest code_digest{};  // the entry's doc.sha256
+  std::string confirmed_at;
+  std::string checkpoint;  // signed for a tree that holds the entry
+  bool replayed = false;
+};
+
+// What an annulment committed: a qr_revoke for a confirmed code; nothing
+// in the log for one never confirmed (it was never valid).
+struct QrAnnulled {
+  std::optional<uint64_t> revocation;  // the qr_revoke entry
+  std::optional<uint64_t> target;      // the code's qr_issue
+  std::string annulled_at;
+  std::string checkpoint;  // "" when nothing was appended
 };
 
 // Thread-safe.
@@ -151,10 +206,32 @@ class QrService {
   Result<Stamped> Stamp(const ClientInfo& client, std::span<const uint8_t> pdf, const QrPlain& plain,
                         const QrStampRequest& where);
 
+  // Two-phase codes (QS2). Prepare seals a code for the document and keeps
+  // it privately: nothing enters the log, and the code does not verify.
+  // kInvalidArgument for a bad client key or a document that does not
+  // encode (EncodeQrDocument); kExpired for one whose expiry day is past
+  // already; kAlreadyExists for a
+  // key used with another fingerprint; kPermissionDenied for a disabled
+  // client; the ledger's errors.
+  Result<QrDraft> Prepare(const ClientInfo& client, const QrDraftRequest& request);
+  // Appends the code's qr_issue (doc.sha256 its code digest): from now on
+  // it verifies. Confirming again answers the same (replayed). kNotFound
+  // for a key with no code, kExpired for a code that lapsed unconfirmed;
+  // kFailedPrecondition for an annulled code; kPermissionDenied for a
+  // disabled client.
+  Result<QrConfirmed> Confirm(const ClientInfo& client, std::string_view client_key);
+  // Annuls the code: a qr_revoke when it was confirmed (reason as Revoke's).
+  // kNotFound and kExpired as Confirm's; kFailedPrecondition when annulled or revoked
+  // already; kInvalidArgument for a bad reason.
+  Result<QrAnnulled> Annul(const ClientInfo& client, std::string_view client_key, std::string_view reason);
+  // Drops up to `max` codes that lapsed unconfirmed; how many.
+  Result<size_t> DropLapsedDrafts(size_t max);
+
   uint32_t key_id() const { return signer_.key_hash(); }
   int64_t NowMicros() const { return clock_(); }
 
  private:
+  Result<QrVerification> VerifyQs2(std::string_view qr_text) const;
   ledger::Log& log_;
   Clients& clients_;
   pdf::PdfEngine& pdf_;

@@ -138,6 +138,30 @@ int64_t ExpiryOfContentKey(std::string_view key) {
 std::string QrIssuedKey(uint64_t index) { return "q:" + std::to_string(index); }
 std::string QrRevokedKey(uint64_t index) { return "qrev:" + std::to_string(index); }
 
+std::string QrDraftKey(std::string_view client_id, std::string_view client_key) {
+  return "d:" + std::string(client_id) + ":" + std::string(client_key);
+}
+
+std::string QrDraftLapseKey(int64_t lapses_us, std::string_view client_id, std::string_view client_key) {
+  return std::string(kQrDraftLapsePrefix) + Digits20(lapses_us) + ":" + std::string(client_id) + ":" +
+         std::string(client_key);
+}
+
+int64_t LapseOfQrDraftLapseKey(std::string_view key) {
+  if (key.size() < 24 || key.substr(0, 3) != kQrDraftLapsePrefix || key[23] != ':') return -1;
+  int64_t t = 0;
+  for (char c : key.substr(3, 20)) {
+    if (c < '0' || c > '9' || t > (INT64_MAX - (c - '0')) / 10) return -1;
+    t = t * 10 + (c - '0');
+  }
+  return t;
+}
+
+std::string QrDraftKeyOfLapseKey(std::string_view key) {
+  if (LapseOfQrDraftLapseKey(key) < 0) return "";
+  return "d:" + std::string(key.substr(24));
+}
+
 // --- values ----------------------------------------------------------------------
 
 Result<SubjectRecord> DecodeSubject(std::string_view bytes) {
@@ -308,6 +332,44 @@ Result<QrRecord> DecodeQr(std::string_view bytes) {
 
 std::string Encode(const QrRecord& q) {
   return json{{"text", q.text}, {"client", q.client}, {"issued", q.issued}}.dump();
+}
+
+namespace {
+
+const std::string_view kDraftStates[] = {"pending", "confirmed", "annulled"};
+
+}  // namespace
+
+Result<QrDraftRecord> DecodeQrDraft(std::string_view bytes) {
+  return DecodeWith<QrDraftRecord>(bytes, "a two-phase QR code's", [](const json& j) {
+    QrDraftRecord d;
+    const std::string state = j.value("state", "pending");
+    const auto* known = std::find(std::begin(kDraftStates), std::end(kDraftStates), state);
+    if (known == std::end(kDraftStates)) throw BadField();
+    d.state = static_cast<QrDraftRecord::State>(known - std::begin(kDraftStates));
+    d.text = j.value("text", "");
+    d.fingerprint = j.value("fingerprint", "");
+    d.created = j.value("created", "");
+    d.lapses_us = j.value("lapses_us", int64_t{0});
+    if (j.contains("index")) d.index = Unsigned(j.at("index"));
+    d.confirmed = j.value("confirmed", "");
+    if (j.contains("revocation")) d.revocation = Unsigned(j.at("revocation"));
+    d.annulled = j.value("annulled", "");
+    return d;
+  });
+}
+
+std::string Encode(const QrDraftRecord& d) {
+  json j = {{"state", std::string(kDraftStates[static_cast<int>(d.state)])},
+            {"text", d.text},
+            {"fingerprint", d.fingerprint},
+            {"created", d.created},
+            {"lapses_us", d.lapses_us}};
+  if (d.index) j["index"] = *d.index;
+  PutText(j, "confirmed", d.confirmed);
+  if (d.revocation) j["revocation"] = *d.revocation;
+  PutText(j, "annulled", d.annulled);
+  return j.dump();
 }
 
 }  // namespace quipu::node::records

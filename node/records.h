@@ -67,6 +67,17 @@ int64_t ExpiryOfContentKey(std::string_view key);
 // index of its qr_revoke entry (decimal text).
 std::string QrIssuedKey(uint64_t index);
 std::string QrRevokedKey(uint64_t index);
+// A two-phase code (QS2) by its client's key (AGETIC's codigoTransaccion):
+// d:<client id>:<client key> → QrDraftRecord. While it waits for its
+// confirmation also dl:<lapses µs, 20 digits>:<client id>:<client key> → "",
+// sorted by when it lapses: lapsed ones come first.
+std::string QrDraftKey(std::string_view client_id, std::string_view client_key);
+inline constexpr std::string_view kQrDraftLapsePrefix = "dl:";
+std::string QrDraftLapseKey(int64_t lapses_us, std::string_view client_id, std::string_view client_key);
+// The lapse time (µs) and the draft key a lapse key names; -1 and "" if
+// `key` is not one.
+int64_t LapseOfQrDraftLapseKey(std::string_view key);
+std::string QrDraftKeyOfLapseKey(std::string_view key);
 
 // --- values ----------------------------------------------------------------------
 
@@ -168,5 +179,21 @@ struct QrRecord {
 };
 Result<QrRecord> DecodeQr(std::string_view bytes);
 std::string Encode(const QrRecord& record);
+
+// qr, under QrDraftKey: a two-phase code and where it stands.
+struct QrDraftRecord {
+  enum class State { kPending, kConfirmed, kAnnulled };
+  State state = State::kPending;
+  std::string text;         // QS2:...
+  std::string fingerprint;  // hex SHA-256 of what the client sent
+  std::string created;      // RFC 3339
+  int64_t lapses_us = 0;    // unconfirmed, it lapses then
+  std::optional<uint64_t> index;       // its qr_issue, once confirmed
+  std::string confirmed;               // RFC 3339, once confirmed
+  std::optional<uint64_t> revocation;  // its qr_revoke, when annulled after confirming
+  std::string annulled;                // RFC 3339, once annulled
+};
+Result<QrDraftRecord> DecodeQrDraft(std::string_view bytes);
+std::string Encode(const QrDraftRecord& record);
 
 }  // namespace quipu::node::records

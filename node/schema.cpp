@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "node/qr_format.h"
+
 namespace quipu::node {
 
 const std::vector<ledger::PrivateTable>& PrivateTables() {
@@ -20,12 +22,16 @@ ledger::EntrySchema MakeEntryTypes() {
   // The media types of node/document.h's MediaType.
   const F doc = F::Object("doc", {F::Sha256("sha256").Document(),
                                   F::Enum("media_type", {"application/pdf", "application/json"})});
+  // A QR code's document may also be a two-phase code itself: doc.sha256
+  // its code digest (node/qr_format.h, kQr2CodeMediaType).
+  const F qr_doc = F::Object("doc", {F::Sha256("sha256").Document(),
+                                     F::Enum("media_type", {"application/pdf", "application/json", kQr2CodeMediaType})});
   const std::vector<F> decision = {F::Id("client"), F::Id("request"), F::Sha256("subject"), doc};
   auto schema = ledger::EntrySchema::Make({
       {"approval", decision},
       {"rejection", decision},
-      {"qr_issue", {F::Id("client"), doc, F::Sha256("payload")}},
-      {"qr_revoke", {F::Id("client"), F::Index("target"), F::Text("reason"), doc.Optional()}},
+      {"qr_issue", {F::Id("client"), qr_doc, F::Sha256("payload")}},
+      {"qr_revoke", {F::Id("client"), F::Index("target"), F::Text("reason"), qr_doc.Optional()}},
   });
   if (!schema.ok()) {
     // A constant table: only a change to it can get here, and every test would.

@@ -23,7 +23,7 @@ const kText = {
     stopCamera: 'Detener la cámara',
     qrImage: 'Leer un QR de una imagen',
     textHeading: '3. Un texto de QR o una huella SHA-256',
-    textLabel: 'Texto del QR (QS1:…) o SHA-256 en hexadecimal',
+    textLabel: 'Texto del QR (QS1:… o QS2:…) o SHA-256 en hexadecimal',
     check: 'Comprobar',
     keyLabel: 'Clave del registro:',
     keyFromNode: '(obtenida del propio nodo: la página no fue configurada con una clave)',
@@ -32,6 +32,7 @@ const kText = {
     approved: 'Aprobado', issued: 'QR Seguro emitido y vigente', revoked: 'Revocado',
     rejected: 'Rechazado', notFound: 'No encontrado', proofInvalid: 'Prueba no válida',
     expired: 'QR Seguro vencido', qrInvalid: 'QR Seguro no válido', error: 'No se pudo comprobar',
+    qrNotInLedger: 'El código es auténtico, pero el registro no lo contiene: la institución no lo confirmó (o lo anuló antes de confirmarlo).',
     notFoundDetail: 'El registro no tiene ninguna entrada para esta huella. Si el archivo fue modificado, aunque sea un byte, su huella cambia.',
     proofInvalidDetail: 'El servidor respondió, pero su respuesta no se pudo comprobar criptográficamente. No confíe en ella.',
     what: 'Qué', when: 'Cuándo', whenUtc: 'Cuándo (UTC)', institution: 'Institución',
@@ -47,7 +48,7 @@ const kText = {
     t_approval: 'aprobación', t_rejection: 'rechazo', t_qr_issue: 'emisión de QR', t_qr_revoke: 'revocación de QR',
     fields: 'Datos del QR', reasons: 'Motivos', signature: 'Firma del QR',
     sigOk: 'válida (comprobada en este navegador)', sigBad: 'NO válida', expiresAt: 'Vence',
-    revokedAt: 'Revocado el', reason: 'Motivo', badInput: 'Escriba un texto de QR Seguro (QS1:…) o una huella SHA-256 de 64 caracteres hexadecimales.',
+    revokedAt: 'Revocado el', reason: 'Motivo', badInput: 'Escriba un texto de QR Seguro (QS1:… o QS2:…) o una huella SHA-256 de 64 caracteres hexadecimales.',
     noQr: 'No se encontró un código QR en la imagen.', badJson: 'El archivo no es un JSON válido: {0}',
     noCamera: 'No se pudo usar la cámara: {0}',
   },
@@ -63,7 +64,7 @@ const kText = {
     stopCamera: 'Stop the camera',
     qrImage: 'Read a QR from an image',
     textHeading: '3. A QR text or a SHA-256 fingerprint',
-    textLabel: 'QR text (QS1:…) or SHA-256 in hexadecimal',
+    textLabel: 'QR text (QS1:… or QS2:…) or SHA-256 in hexadecimal',
     check: 'Check',
     keyLabel: 'Ledger key:',
     keyFromNode: '(obtained from the node itself: the page was not configured with a key)',
@@ -72,6 +73,7 @@ const kText = {
     approved: 'Approved', issued: 'QR Seguro issued and in force', revoked: 'Revoked',
     rejected: 'Rejected', notFound: 'Not found', proofInvalid: 'Proof invalid',
     expired: 'QR Seguro expired', qrInvalid: 'QR Seguro not valid', error: 'Could not check',
+    qrNotInLedger: 'The code is genuine, but the ledger does not hold it: the institution did not confirm it (or annulled it before confirming).',
     notFoundDetail: 'The ledger has no entry for this fingerprint. If the file was modified, even by one byte, its fingerprint changes.',
     proofInvalidDetail: 'The server answered, but its answer could not be checked cryptographically. Do not trust it.',
     what: 'What', when: 'When', whenUtc: 'When (UTC)', institution: 'Institution',
@@ -87,7 +89,7 @@ const kText = {
     t_approval: 'approval', t_rejection: 'rejection', t_qr_issue: 'QR issue', t_qr_revoke: 'QR revocation',
     fields: 'QR fields', reasons: 'Reasons', signature: 'QR signature',
     sigOk: 'valid (checked in this browser)', sigBad: 'NOT valid', expiresAt: 'Expires',
-    revokedAt: 'Revoked on', reason: 'Reason', badInput: 'Type a QR Seguro text (QS1:…) or a SHA-256 fingerprint of 64 hexadecimal characters.',
+    revokedAt: 'Revoked on', reason: 'Reason', badInput: 'Type a QR Seguro text (QS1:… or QS2:…) or a SHA-256 fingerprint of 64 hexadecimal characters.',
     noQr: 'No QR code was found in the image.', badJson: 'The file is not valid JSON: {0}',
     noCamera: 'Could not use the camera: {0}',
   },
@@ -130,18 +132,27 @@ function applyLanguage() {
 
 // ---- the verifier key ------------------------------------------------------
 
-async function verifierKey() {
-  if (keyInfo) return keyInfo;
+// One load, however many callers ask at once (the page asks at start and
+// again for a code or a hash given in its URL): the promise is kept.
+let keyLoading = null;
+function verifierKey() {
+  keyLoading ??= loadVerifierKey().catch((e) => { keyLoading = null; throw e; });
+  return keyLoading;
+}
+
+async function loadVerifierKey() {
   const meta = document.querySelector('meta[name="quipu-vkey"]');
   const configured = meta ? meta.content.trim() : '';
+  let info;
   if (configured && !configured.includes('{{')) {
-    keyInfo = { vkey: configured, fromNode: false };
+    info = { vkey: configured, fromNode: false };
   } else {
     // Weaker: the key comes from the same server whose answers it checks.
     const log = await fetchJson('/v1/log');
-    keyInfo = { vkey: log.vkey, fromNode: true };
+    info = { vkey: log.vkey, fromNode: true };
   }
-  keyInfo.vk = await parseVerifierKey(keyInfo.vkey);
+  info.vk = await parseVerifierKey(info.vkey);
+  keyInfo = info;  // whole, or not at all
   renderKey();
   return keyInfo;
 }
@@ -272,11 +283,22 @@ async function checkQrText(text) {
   const verification = { ok: true, error: null, checkpoint: null, leaves: [] };
   try {
     if (!local.signatureOk) throw new ProofError('QR signature does not verify with the configured key');
+    if (!answer.entry && !answer.valid) {
+      // A genuine code the log does not hold (a two-phase code never
+      // confirmed): nothing to prove, and not valid.
+      verification.none = true;
+      return { kind: 'qr', text, qr, local, answer, verification };
+    }
     if (!answer.entry) throw new ProofError('the node returned no ledger entry for this QR');
     if (answer.entry.type !== 'qr_issue' || answer.entry.payload !== local.payload) {
       throw new ProofError('the ledger entry is not the issue of this QR');
     }
-    if (Number(answer.index) !== qr.index) throw new ProofError('ledger index differs from the QR\'s');
+    if (qr.version === 2) {
+      // No index in the code: its entry names the code's digest instead.
+      if (answer.entry.doc?.sha256 !== local.codeDigest) throw new ProofError('the ledger entry names another code');
+    } else if (Number(answer.index) !== qr.index) {
+      throw new ProofError('ledger index differs from the QR\'s');
+    }
     verification.checkpoint = await verifyCheckpoint(answer.checkpoint, vk);
     const record = { index: answer.index, leaf_hash: answer.leaf_hash, proof: answer.proof,
                      tree_size: answer.tree_size };
@@ -292,6 +314,7 @@ async function checkQrText(text) {
 function qrState(result) {
   const { answer, verification } = result;
   if (!verification.ok) return 'proofInvalid';
+  if (verification.none) return 'qrInvalid';
   if (answer.revoked) return 'revoked';
   if (answer.expired) return 'expired';
   return answer.valid ? 'issued' : 'qrInvalid';
@@ -415,7 +438,8 @@ function renderDocument(res) {
 function renderQr(res) {
   const { answer, local } = res;
   const state = qrState(res);
-  const out = [banner(state, state === 'proofInvalid' ? t('proofInvalidDetail') : null)];
+  const detail = state === 'proofInvalid' ? t('proofInvalidDetail') : res.verification.none ? t('qrNotInLedger') : null;
+  const out = [banner(state, detail)];
   const [local1, utc1] = answer.issued_at ? formatTime(answer.issued_at) : [null, null];
   const pairs = [
     ['fingerprint', answer.document_sha256, 'sha256'],
@@ -436,11 +460,12 @@ function renderQr(res) {
              defList(Object.entries(answer.fields).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])));
     out[out.length - 1].id = 'qr-fields';
   }
-  out.push(proofLine(res.verification));
+  if (!res.verification.none) out.push(proofLine(res.verification));
   const record = { index: answer.index, type: 'qr_issue', entry: answer.entry, proof: answer.proof,
                    tree_size: answer.tree_size, leaf_hash: answer.leaf_hash };
   out.push(technical([`qr text: ${res.text}`, `qr key id: ${toHex(res.qr.keyId)}`,
                       `qr payload SHA-256(nonce||ciphertext): ${local.payload}`,
+                      ...(local.codeDigest ? [`qr code digest SHA-256("quipu/qr-seguro/v2/code"||0x00||nonce): ${local.codeDigest}`] : []),
                       ...proofLines(answer.entry ? [record] : [], res.verification, answer.checkpoint)]));
   return out;
 }
@@ -582,6 +607,12 @@ function init() {
   // document's records and proofs here, in the browser.
   const asked = new URLSearchParams(location.search).get('sha256') ?? '';
   if (/^[0-9a-fA-F]{64}$/.test(asked)) handleText(asked);
+  // A code's link (the AGETIC API's mostrarEnlace): /?qr=<QR Seguro text>.
+  const code = new URLSearchParams(location.search).get('qr') ?? '';
+  if (looksLikeQrText(code)) {
+    $('text').value = code;
+    handleText(code);
+  }
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

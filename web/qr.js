@@ -1,8 +1,12 @@
-// QR Seguro text "QS1:" + Base45(CBOR [1, key_id, index, nonce, ciphertext,
-// signature]) decoded in the browser, and its signature checked: Ed25519 by
-// the node key over "quipu/qr-seguro/v1" || 0x00 || deterministic CBOR of the
-// first five items. The page cannot decrypt the ciphertext; the node's
-// /v1/qr/verify answers the fields.
+// QR Seguro texts decoded in the browser (docs/qr-seguro.md), and their
+// signatures checked: "QS1:" + Base45(CBOR [1, key_id, index, nonce,
+// ciphertext, signature]), signed by the node key over "quipu/qr-seguro/v1"
+// || 0x00 || deterministic CBOR of the first five items; "QS2:" +
+// Base45(CBOR [2, key_id, nonce, ciphertext, signature]), signed over
+// "quipu/qr-seguro/v2" || 0x00 || CBOR of the first four, and found in the
+// log by its code digest SHA-256("quipu/qr-seguro/v2/code" || 0x00 || nonce).
+// The page cannot decrypt the ciphertext; the node's /v1/qr/verify answers
+// the fields.
 
 import { concat, ed25519Verify, equalBytes, sha256, toHex } from './merkle.js';
 
@@ -11,6 +15,9 @@ export class QrError extends Error {}
 const kAlphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
 const kPrefix = 'QS1:';
 const kContext = 'quipu/qr-seguro/v1';
+const kPrefix2 = 'QS2:';
+const kContext2 = 'quipu/qr-seguro/v2';
+const kDigestContext2 = 'quipu/qr-seguro/v2/code';
 
 // RFC 9285 Base45 decode; throws QrError on a character outside the
 // alphabet, a dangling single character or a group out of range.
@@ -101,13 +108,27 @@ function cborEncode(v) {
 }
 
 export function looksLikeQrText(text) {
-  return text.startsWith(kPrefix);
+  return text.startsWith(kPrefix) || text.startsWith(kPrefix2);
 }
 
-// Decodes a QR Seguro text. Returns {version, keyId, index, nonce,
-// ciphertext, signature}; throws QrError naming the problem.
+function decodeQr2(text) {
+  const a = readCbor(base45Decode(text.slice(kPrefix2.length)));
+  if (!Array.isArray(a) || a.length !== 5) throw new QrError('QR Seguro is not a 5-item array');
+  const [version, keyId, nonce, ciphertext, signature] = a;
+  if (version !== 2) throw new QrError('unknown QR Seguro version');
+  if (!(keyId instanceof Uint8Array) || keyId.length !== 4) throw new QrError('bad key id');
+  if (!(nonce instanceof Uint8Array) || nonce.length !== 24) throw new QrError('bad nonce');
+  if (!(ciphertext instanceof Uint8Array) || ciphertext.length < 16) throw new QrError('bad ciphertext');
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) throw new QrError('bad signature');
+  return { version, keyId, index: null, nonce, ciphertext, signature };
+}
+
+// Decodes a QR Seguro text. Returns {version, keyId, index (null for
+// version 2), nonce, ciphertext, signature}; throws QrError naming the
+// problem.
 export function decodeQr(text) {
-  if (!looksLikeQrText(text)) throw new QrError('not a QR Seguro (no QS1: prefix)');
+  if (!looksLikeQrText(text)) throw new QrError('not a QR Seguro (no QS1: or QS2: prefix)');
+  if (text.startsWith(kPrefix2)) return decodeQr2(text);
   const a = readCbor(base45Decode(text.slice(kPrefix.length)));
   if (!Array.isArray(a) || a.length !== 6) throw new QrError('QR Seguro is not a 6-item array');
   const [version, keyId, index, nonce, ciphertext, signature] = a;
@@ -121,14 +142,21 @@ export function decodeQr(text) {
 }
 
 // Checks the QR's signature with the verifier key `vk` (parseVerifierKey) and
-// returns {signatureOk, keyOk, payload (hex SHA-256(nonce||ciphertext))}.
+// returns {signatureOk, keyOk, payload (hex SHA-256(nonce||ciphertext)),
+// codeDigest (version 2: the hex doc.sha256 of its qr_issue; else null)}.
 export async function checkQr(qr, vk) {
   const keyOk = equalBytes(qr.keyId, vk.keyHash);
-  const signed = concat(new TextEncoder().encode(kContext), Uint8Array.of(0),
-                        cborEncode([qr.version, qr.keyId, qr.index, qr.nonce, qr.ciphertext]));
+  const enc = new TextEncoder();
+  const signed = qr.version === 2
+    ? concat(enc.encode(kContext2), Uint8Array.of(0), cborEncode([2, qr.keyId, qr.nonce, qr.ciphertext]))
+    : concat(enc.encode(kContext), Uint8Array.of(0),
+             cborEncode([qr.version, qr.keyId, qr.index, qr.nonce, qr.ciphertext]));
   const signatureOk = keyOk && await ed25519Verify(vk.pub, qr.signature, signed);
   const payload = toHex(await sha256(concat(qr.nonce, qr.ciphertext)));
-  return { keyOk, signatureOk, payload };
+  const codeDigest = qr.version === 2
+    ? toHex(await sha256(concat(enc.encode(kDigestContext2), Uint8Array.of(0), qr.nonce)))
+    : null;
+  return { keyOk, signatureOk, payload, codeDigest };
 }
 
 // For tests and the fake server: encodes a QR Seguro text from its parts.

@@ -7,8 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "api/access_tokens.h"
 #include "api/agetic_routes.h"
+#include "api/qr_json.h"
 #include "crypto/encoding.h"
 #include "tests/common/minimal_pdf.h"
 
@@ -159,6 +162,188 @@ TEST(AgeticArchivo, RefusesWhatIsMissingOrNotBase64) {
   EXPECT_EQ(agetic::ReadArchivo({{"archivo", "%%%"}}, out)->status, 412u);
   EXPECT_FALSE(agetic::ReadArchivo({{"archivo", "data:application/pdf;base64," + B64("%PDF-1.7")}}, out));
   EXPECT_EQ(std::string(out.begin(), out.end()), "%PDF-1.7");
+}
+
+// --- QR Seguro ------------------------------------------------------------------
+
+json Generar() {
+  return {{"accessToken", "at-123"},
+          {"mostrarEnlace", true},
+          {"codigoTransaccion", kUuid},
+          {"documentoDigital",
+           {{"codigoDocumento", "TB-2024-0012345"},
+            {"nombreDocumento", "Título de Bachiller"},
+            {"descripcionDocumento", "Unidad Educativa Simón Bolívar"},
+            {"validez", {{"fechaEmision", "15/03/2024"}, {"fechaExpiracion", "31/12/2030"}}},
+            {"titulares",
+             {{{"nombreCompleto", "Ana Quispe Mamani"},
+               {"tipoDocumento", "CI"},
+               {"numeroDocumento", "1234567"},
+               {"rol", "Bachiller"}}}},
+            {"metadatos", {{{"clave", "gestión"}, {"valor", "2024"}}}}}}};
+}
+
+agetic::Refusal QrRefusalOf(const json& body) {
+  agetic::QrGenerar g;
+  return agetic::ReadQrGenerar(body, g).value_or(agetic::Refusal{0, ""});
+}
+
+TEST(AgeticQr, ReadsAGenerationIntoTheTypedDocument) {
+  agetic::QrGenerar g;
+  ASSERT_FALSE(agetic::ReadQrGenerar(Generar(), g));
+  EXPECT_EQ(g.access_token, "at-123");
+  EXPECT_TRUE(g.mostrar_enlace);
+  EXPECT_EQ(g.codigo_transaccion, kUuid);
+  const node::QrDocument& d = g.document;
+  EXPECT_EQ(d.code, "TB-2024-0012345");
+  EXPECT_EQ(d.name, "Título de Bachiller");
+  EXPECT_EQ(d.description, "Unidad Educativa Simón Bolívar");
+  EXPECT_EQ(d.issued_day, 19797);        // 2024-03-15
+  EXPECT_EQ(d.expires_day, 22279);       // 2030-12-31
+  ASSERT_EQ(d.holders.size(), 1u);
+  EXPECT_EQ(d.holders[0].id_type, node::QrHolder::IdType::kCi);
+  EXPECT_EQ(d.holders[0].id_number, "1234567");
+  ASSERT_EQ(d.metadata.size(), 1u);
+  EXPECT_EQ(d.metadata[0].first, "gestión");
+  // Back in the original's names, as /v1/qr/verify shows a valid code's fields.
+  json back = QrDocumentJson(d);
+  json sent = Generar()["documentoDigital"];
+  EXPECT_EQ(back, sent);
+  // Optional parts absent; an unknown field ignored; mostrarEnlace absent: false.
+  json minimal = Generar();
+  minimal.erase("mostrarEnlace");
+  minimal["campoDesconocido"] = 1;
+  minimal["documentoDigital"].erase("descripcionDocumento");
+  minimal["documentoDigital"].erase("metadatos");
+  minimal["documentoDigital"]["validez"].erase("fechaExpiracion");
+  minimal["documentoDigital"]["titulares"][0]["tipoDocumento"] = "CIE";
+  agetic::QrGenerar m;
+  ASSERT_FALSE(agetic::ReadQrGenerar(minimal, m));
+  EXPECT_FALSE(m.mostrar_enlace);
+  EXPECT_FALSE(m.document.description || m.document.expires_day);
+  EXPECT_TRUE(m.document.metadata.empty());
+  EXPECT_EQ(m.document.holders[0].id_type, node::QrHolder::IdType::kCie);
+}
+
+TEST(AgeticQr, RefusesWithStatusAndMessage) {
+  struct Case {
+    std::function<void(json&)> change;
+    unsigned status;
+    std::string mensaje;
+  };
+  auto dd = [](json& b) -> json& { return b["documentoDigital"]; };
+  const std::vector<Case> cases = {
+      {[](json& b) { b["accessToken"] = ""; }, 400, "accessToken no debe estar vacío."},
+      {[](json& b) { b["mostrarEnlace"] = "sí"; }, 400, "mostrarEnlace debe ser un booleano."},
+      {[](json& b) { b.erase("codigoTransaccion"); }, 400, "codigoTransaccion no debe estar vacío."},
+      {[](json& b) { b["codigoTransaccion"] = "123"; }, 400, "codigoTransaccion debe ser un UUID."},
+      {[](json& b) { b.erase("documentoDigital"); }, 400, "documentoDigital no debe estar vacío."},
+      {[](json& b) { b["documentoDigital"] = "x"; }, 400, "documentoDigital debe ser un objeto JSON."},
+      {[&](json& b) { dd(b)["codigoDocumento"] = ""; }, 400, "codigoDocumento no debe estar vacío."},
+      {[&](json& b) { dd(b)["codigoDocumento"] = 12; }, 400, "codigoDocumento debe ser un texto."},
+      {[&](json& b) { dd(b)["nombreDocumento"] = std::string(201, 'n'); }, 400,
+       "nombreDocumento debe tener como máximo 200 caracteres."},
+      {[&](json& b) { dd(b)["descripcionDocumento"] = 5; }, 400, "descripcionDocumento debe ser un texto."},
+      {[&](json& b) { dd(b).erase("validez"); }, 400, "validez no debe estar vacío."},
+      {[&](json& b) { dd(b)["validez"]["fechaEmision"] = "2024-03-15"; }, 400,
+       "fechaEmision debe ser una fecha DD/MM/AAAA."},
+      {[&](json& b) { dd(b)["validez"]["fechaEmision"] = "31/02/2024"; }, 400,
+       "fechaEmision debe ser una fecha DD/MM/AAAA."},
+      {[&](json& b) { dd(b)["validez"]["fechaExpiracion"] = "1/1/2030"; }, 400,
+       "fechaExpiracion debe ser una fecha DD/MM/AAAA."},
+      {[&](json& b) { dd(b)["validez"]["fechaExpiracion"] = "14/03/2024"; }, 400,
+       "fechaExpiracion no debe ser anterior a fechaEmision."},
+      {[&](json& b) { dd(b)["titulares"] = json::array(); }, 400, "titulares no debe estar vacío."},
+      {[&](json& b) { dd(b).erase("titulares"); }, 400, "titulares no debe estar vacío."},
+      {[&](json& b) { dd(b)["titulares"] = "Ana"; }, 400, "titulares debe ser una lista."},
+      {[&](json& b) { dd(b)["titulares"][0]["tipoDocumento"] = "PASAPORTE"; }, 400, "tipoDocumento debe ser CI o CIE."},
+      {[&](json& b) { dd(b)["titulares"][0]["numeroDocumento"] = "1234567890123456"; }, 400,
+       "numeroDocumento debe tener como máximo 15 caracteres."},
+      {[&](json& b) { dd(b)["titulares"][0]["rol"] = std::string(51, 'r'); }, 400,
+       "rol debe tener como máximo 50 caracteres."},
+      {[&](json& b) { dd(b)["titulares"][0].erase("nombreCompleto"); }, 400, "nombreCompleto no debe estar vacío."},
+      {[&](json& b) { dd(b)["titulares"][0] = 1; }, 400, "cada titular debe ser un objeto JSON."},
+      {[&](json& b) { dd(b)["metadatos"] = json::array({json{{"clave", "k"}, {"valor", std::string(51, 'v')}}}); },
+       400, "valor debe tener como máximo 50 caracteres."},
+      {[&](json& b) { dd(b)["metadatos"][0]["valor"] = 2024; }, 400, "valor debe ser un texto."},
+      {[&](json& b) { dd(b)["metadatos"] = json::array({json{{"valor", "v"}}}); }, 400, "clave no debe estar vacío."},
+      {[&](json& b) {
+         dd(b)["metadatos"] = json::array();
+         for (int i = 0; i < 21; ++i) dd(b)["metadatos"].push_back({{"clave", "k"}, {"valor", "v"}});
+       },
+       400, "metadatos debe tener como máximo 20 elementos."},
+  };
+  for (const Case& c : cases) {
+    json body = Generar();
+    c.change(body);
+    const agetic::Refusal r = QrRefusalOf(body);
+    EXPECT_EQ(r.status, c.status) << body.dump();
+    EXPECT_EQ(r.mensaje, c.mensaje) << body.dump();
+  }
+  EXPECT_EQ(QrRefusalOf(json::array()).mensaje, "La solicitud debe ser un objeto JSON.");
+  // Characters, not bytes: 50 accented letters are 100 bytes and fit.
+  json accented = Generar();
+  std::string rol;
+  for (int i = 0; i < 50; ++i) rol += "é";
+  accented["documentoDigital"]["titulares"][0]["rol"] = rol;
+  EXPECT_EQ(QrRefusalOf(accented).status, 0u);
+  // Within every field's limit but too large for a code, all together.
+  json huge = Generar();
+  huge["documentoDigital"]["metadatos"] = json::array();
+  for (int i = 0; i < 20; ++i) {
+    huge["documentoDigital"]["metadatos"].push_back({{"clave", std::string(50, 'k')}, {"valor", std::string(50, 'v')}});
+  }
+  const agetic::Refusal too_big = QrRefusalOf(huge);
+  EXPECT_EQ(too_big.status, 400u);
+  EXPECT_EQ(too_big.mensaje.rfind("documentoDigital no cabe en un QR Seguro", 0), 0u) << too_big.mensaje;
+}
+
+TEST(AgeticQr, TheFingerprintIgnoresTheTokenButNotTheDocumentOrTheCitizen) {
+  agetic::QrGenerar a, b;
+  ASSERT_FALSE(agetic::ReadQrGenerar(Generar(), a));
+  json other = Generar();
+  other["accessToken"] = "another";
+  ASSERT_FALSE(agetic::ReadQrGenerar(other, b));
+  EXPECT_EQ(agetic::QrFingerprint(a, "1234567"), agetic::QrFingerprint(b, "1234567"));
+  EXPECT_NE(agetic::QrFingerprint(a, "1234567"), agetic::QrFingerprint(a, "7654321"));
+  other["documentoDigital"]["titulares"][0]["rol"] = "Tutor";
+  ASSERT_FALSE(agetic::ReadQrGenerar(other, b));
+  EXPECT_NE(agetic::QrFingerprint(a, "1234567"), agetic::QrFingerprint(b, "1234567"));
+  other = Generar();
+  other["mostrarEnlace"] = false;
+  ASSERT_FALSE(agetic::ReadQrGenerar(other, b));
+  EXPECT_NE(agetic::QrFingerprint(a, "1234567"), agetic::QrFingerprint(b, "1234567"));
+}
+
+TEST(AgeticQr, ConfirmationAndAnnulmentRefusals) {
+  std::string codigo, motivo;
+  EXPECT_EQ(agetic::ReadCodigoTransaccion(json::object(), codigo, nullptr)->mensaje,
+            "codigoTransaccion no debe estar vacío.");
+  EXPECT_EQ(agetic::ReadCodigoTransaccion({{"codigoTransaccion", "x"}}, codigo, nullptr)->mensaje,
+            "codigoTransaccion debe ser un UUID.");
+  EXPECT_FALSE(agetic::ReadCodigoTransaccion({{"codigoTransaccion", kUuid}}, codigo, &motivo));
+  EXPECT_EQ(motivo, "Anulado por la institución");
+  EXPECT_EQ(agetic::ReadCodigoTransaccion({{"codigoTransaccion", kUuid}, {"motivo", std::string(257, 'm')}}, codigo,
+                                          &motivo)
+                ->status,
+            400u);
+  using S = StatusCode;
+  using agetic::QrStep;
+  EXPECT_EQ(agetic::QrRefusalFor(Status(S::kAlreadyExists, "x"), QrStep::kGenerar).mensaje,
+            "El codigoTransaccion ya fue usado con otra solicitud");
+  const agetic::Refusal past = agetic::QrRefusalFor(Status(S::kExpired, "x"), QrStep::kGenerar);
+  EXPECT_EQ(past.status, 400u);
+  EXPECT_EQ(past.mensaje, "fechaExpiracion ya pasó: el documento no está vigente.");
+  EXPECT_EQ(agetic::QrRefusalFor(Status(S::kNotFound, "x"), QrStep::kConfirmar).mensaje,
+            "No existe un QR generado con ese codigoTransaccion");
+  EXPECT_EQ(agetic::QrRefusalFor(Status(S::kExpired, "x"), QrStep::kConfirmar).mensaje,
+            "El QR generado con ese codigoTransaccion venció sin confirmarse");
+  EXPECT_EQ(agetic::QrRefusalFor(Status(S::kFailedPrecondition, "x"), QrStep::kConfirmar).mensaje, "El QR fue anulado");
+  EXPECT_EQ(agetic::QrRefusalFor(Status(S::kFailedPrecondition, "x"), QrStep::kAnular).mensaje, "El QR ya fue anulado");
+  for (S code : {S::kNotFound, S::kExpired, S::kFailedPrecondition}) {
+    EXPECT_EQ(agetic::QrRefusalFor(Status(code, "x"), QrStep::kAnular).status, 409u);
+  }
+  EXPECT_EQ(agetic::QrRefusalFor(Status(S::kUnavailable, "x"), QrStep::kGenerar).status, 503u);
 }
 
 json Notification(const std::string& status, size_t documents) {

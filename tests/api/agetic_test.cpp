@@ -108,7 +108,8 @@ class AgeticTest : public ::testing::Test {
 };
 
 TEST_F(AgeticTest, WithoutTheInstitutionsTokenEveryRouteIs401InTheEnvelope) {
-  for (const char* path : {"/api/solicitudes", "/api/solicitudes/multiples", "/api/documentos/verificar"}) {
+  for (const char* path : {"/api/solicitudes", "/api/solicitudes/multiples", "/api/documentos/verificar",
+                           "/api/qr/generar", "/api/qr/confirmacion", "/api/qr/anulacion"}) {
     for (const std::string& token : {std::string(), std::string("qk_not-a-client")}) {
       Http r = Post(path, json::object(), token);
       EXPECT_EQ(r.status, 401) << path;
@@ -258,6 +259,129 @@ TEST_F(AgeticTest, AFileThatIsNotItsDeclaredTypeIsNotValidAndNothingIsRecorded) 
   const std::string checkpoint = Curl(ShellQuote(base_ + "/checkpoint")).body;
   const size_t first = checkpoint.find('\n');
   EXPECT_EQ(checkpoint.substr(first + 1, checkpoint.find('\n', first + 1) - first - 1), "0") << checkpoint;
+}
+
+// A digital document as POST /api/qr/generar sends it.
+json Generar(const std::string& codigo, const std::string& access_token, const std::string& rol = "Bachiller") {
+  return {{"accessToken", access_token},
+          {"mostrarEnlace", true},
+          {"codigoTransaccion", codigo},
+          {"documentoDigital",
+           {{"codigoDocumento", "TB-2026-0048213"},
+            {"nombreDocumento", "Título de Bachiller en Humanidades"},
+            {"validez", {{"fechaEmision", "15/11/2026"}}},
+            {"titulares",
+             {{{"nombreCompleto", "María Quispe Mamani"},
+               {"tipoDocumento", "CI"},
+               {"numeroDocumento", "1234567"},
+               {"rol", rol}}}}}}};
+}
+
+TEST_F(AgeticTest, ATwoPhaseQrVerifiesOnlyOnceConfirmedAndShowsRevokedOnceAnnulled) {
+  const std::string access = idp_->AccessToken("1234567");
+  ASSERT_FALSE(access.empty());
+  const std::string codigo = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
+  EXPECT_EQ(Post("/api/qr/generar", Generar(codigo, "")).Json()["mensaje"], "accessToken no debe estar vacío.");
+  Http bad = Post("/api/qr/generar", Generar(codigo, "not-a-token"));
+  EXPECT_EQ(bad.status, 412) << bad.body;
+  EXPECT_EQ(bad.Json()["mensaje"], "Token inválido");
+
+  Http generated = Post("/api/qr/generar", Generar(codigo, access));
+  ASSERT_EQ(generated.status, 201) << generated.body;
+  const json datos = generated.Json()["datos"];
+  const std::string text = datos["textoQr"];
+  EXPECT_EQ(text.rfind("QS2:", 0), 0u);
+  EXPECT_EQ(datos["estado"], "GENERADO");
+  EXPECT_EQ(datos["enlace"], base_ + "/?qr=" + crypto::PercentEncode(text));
+  // The image is a PNG an independent reader decodes to the code's text.
+  auto png = crypto::Base64Decode(datos["qrImagen"].get<std::string>());
+  ASSERT_TRUE(png.ok());
+  testing::WriteFile(dir_.File("qr.png"), std::string(crypto::AsString(*png)));
+  auto read = testing::RunShell("zbarimg --raw -q " + ShellQuote(dir_.File("qr.png")));
+  ASSERT_EQ(read.exit_code, 0) << "zbarimg (Debian zbar-tools): " << read.err;
+  EXPECT_EQ(read.out, text + "\n");
+  auto verify = [&] {
+    return Curl("-X POST -H 'Content-Type: application/json' --data-binary @- " + ShellQuote(base_ + "/v1/qr/verify"),
+                json{{"qr_text", text}}.dump());
+  };
+  // Generated, not confirmed: not in the ledger, not valid.
+  Http before = verify();
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(before.Json()["valid"], false);
+  EXPECT_EQ(before.Json()["format"], "QS2");
+  EXPECT_EQ(before.Json()["reasons"][0].get<std::string>().rfind("not in ledger", 0), 0u) << before.body;
+  EXPECT_EQ(Curl(ShellQuote(base_ + "/checkpoint")).body.find("\n0\n"), std::string("quipu.localhost/log").size());
+
+  // The same codigoTransaccion and body: the first answer; another body: 409.
+  Http again = Post("/api/qr/generar", Generar(codigo, access));
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.Json()["datos"]["textoQr"], text);
+  Http reused = Post("/api/qr/generar", Generar(codigo, access, "Tutor"));
+  EXPECT_EQ(reused.status, 409);
+  EXPECT_EQ(reused.Json()["mensaje"], "El codigoTransaccion ya fue usado con otra solicitud");
+
+  // Confirmed: its qr_issue is in the ledger and it verifies, with its fields.
+  Http unknown = Post("/api/qr/confirmacion", {{"codigoTransaccion", "00000000-0000-4000-8000-000000000000"}});
+  EXPECT_EQ(unknown.status, 409);
+  EXPECT_EQ(unknown.Json()["mensaje"], "No existe un QR generado con ese codigoTransaccion");
+  Http confirmed = Post("/api/qr/confirmacion", {{"codigoTransaccion", codigo}});
+  ASSERT_EQ(confirmed.status, 201) << confirmed.body;
+  EXPECT_EQ(confirmed.Json()["finalizado"], true);
+  const uint64_t index = confirmed.Json()["datos"]["indice"];
+  EXPECT_EQ(Post("/api/qr/confirmacion", {{"codigoTransaccion", codigo}}).Json()["datos"]["indice"], index);
+  Http valid = verify();
+  ASSERT_EQ(valid.status, 200);
+  EXPECT_EQ(valid.Json()["valid"], true) << valid.body;
+  EXPECT_EQ(valid.Json()["index"], index);
+  EXPECT_EQ(valid.Json()["client_name"], "Banco Unión");
+  EXPECT_EQ(valid.Json()["fields"]["codigoDocumento"], "TB-2026-0048213");
+  EXPECT_EQ(valid.Json()["fields"]["titulares"][0]["nombreCompleto"], "María Quispe Mamani");
+  EXPECT_EQ(valid.Json()["fields"]["validez"]["fechaEmision"], "15/11/2026");
+  // The public log names the code's digest, nobody's name.
+  const json entry = Curl(ShellQuote(base_ + "/v1/entries/" + std::to_string(index))).Json();
+  EXPECT_EQ(entry.dump().find("Quispe"), std::string::npos) << entry;
+  EXPECT_EQ(entry.dump().find("1234567"), std::string::npos) << entry;
+
+  // Annulled: a qr_revoke, and the code shows revoked.
+  Http annulled = Post("/api/qr/anulacion", {{"codigoTransaccion", codigo}, {"motivo", "emitido por error"}});
+  ASSERT_EQ(annulled.status, 202) << annulled.body;
+  EXPECT_EQ(annulled.Json()["datos"]["indice"], index + 1);
+  Http revoked = verify();
+  EXPECT_EQ(revoked.Json()["valid"], false);
+  EXPECT_EQ(revoked.Json()["revoked"], true);
+  EXPECT_EQ(revoked.Json()["revocation"]["reason"], "emitido por error");
+  Http twice = Post("/api/qr/anulacion", {{"codigoTransaccion", codigo}});
+  EXPECT_EQ(twice.status, 409);
+  EXPECT_EQ(twice.Json()["mensaje"], "El QR ya fue anulado");
+  EXPECT_EQ(Post("/api/qr/confirmacion", {{"codigoTransaccion", codigo}}).Json()["mensaje"], "El QR fue anulado");
+  Http never = Post("/api/qr/anulacion", {{"codigoTransaccion", "00000000-0000-4000-8000-000000000000"}});
+  EXPECT_EQ(never.status, 409);
+  EXPECT_EQ(never.Json()["mensaje"], "No existe un QR generado con ese codigoTransaccion");
+}
+
+TEST_F(AgeticTest, AnUnconfirmedQrLapsesAfterADay) {
+  const std::string access = idp_->AccessToken("1234567");
+  ASSERT_FALSE(access.empty());
+  const std::string codigo = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+  json past = Generar(codigo, access);
+  past["documentoDigital"]["validez"]["fechaExpiracion"] = "16/11/2026";  // before the node's clock
+  Http expired = Post("/api/qr/generar", past);
+  EXPECT_EQ(expired.status, 400) << expired.body;
+  EXPECT_EQ(expired.Json()["mensaje"], "fechaExpiracion ya pasó: el documento no está vigente.");
+  Http generated = Post("/api/qr/generar", Generar(codigo, access));
+  ASSERT_EQ(generated.status, 201) << generated.body;
+  // Annulled before it was ever confirmed: nothing public to revoke.
+  const std::string other = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e";
+  ASSERT_EQ(Post("/api/qr/generar", Generar(other, access)).status, 201);
+  Http annulled = Post("/api/qr/anulacion", {{"codigoTransaccion", other}});
+  EXPECT_EQ(annulled.status, 202) << annulled.body;
+  EXPECT_TRUE(annulled.Json()["datos"]["indice"].is_null());
+  std::ofstream(clock_) << (kStart + 24 * 3600 + 1) * 1000000 << "\n";
+  Http late = Post("/api/qr/confirmacion", {{"codigoTransaccion", codigo}});
+  EXPECT_EQ(late.status, 409) << late.body;
+  EXPECT_EQ(late.Json()["mensaje"], "El QR generado con ese codigoTransaccion venció sin confirmarse");
+  EXPECT_EQ(Curl(ShellQuote(base_ + "/checkpoint")).body.find("\n0\n"), std::string("quipu.localhost/log").size())
+      << "nothing entered the log";
 }
 
 }  // namespace

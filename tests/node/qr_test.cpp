@@ -164,6 +164,192 @@ TEST(QrRender, FiveFieldsFitVersion12AtMAndZbarReadsThePng) {
   EXPECT_FALSE(EncodeQr(std::string(5000, 'A')).ok());
 }
 
+// --- version 2 (QS2): two-phase codes ---------------------------------------------
+
+// A typical AGETIC digital document: a school-leaving certificate with one
+// holder, issued on 15/03/2024, no expiry.
+QrDocument TypicalDocument() {
+  QrDocument d;
+  d.code = "TB-2024-0012345";
+  d.name = "Título de Bachiller en Humanidades";
+  d.description = "Unidad Educativa Simón Bolívar";
+  d.issued_day = 19797;  // 2024-03-15
+  d.holders.push_back({"Ana Quispe Mamani", QrHolder::IdType::kCi, "1234567", "Bachiller"});
+  return d;
+}
+
+TEST(QrFormat2, RoundTrip) {
+  Keys k;
+  QrDocument d = TypicalDocument();
+  d.expires_day = 20000;
+  d.metadata = {{"gestión", "2024"}, {"distrito", "La Paz 1"}};
+  d.holders.push_back({"Juan Pérez", QrHolder::IdType::kCie, "E-998877", "Tutor"});
+  auto sealed = SealQrDocument(d, k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  const std::string text = QrText(*sealed);
+  EXPECT_EQ(text.rfind("QS2:", 0), 0u);
+  EXPECT_EQ(text.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"), std::string::npos);
+  auto parsed = ParseQr2Text(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->key_id, k.key_id);
+  EXPECT_EQ(parsed->nonce, sealed->nonce);
+  EXPECT_TRUE(VerifyQrSignature(*parsed, k.node.PublicKey()));
+  auto opened = OpenQrDocument(*parsed, k.data);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*opened, d);
+  // The code digest: SHA-256 of the context, a zero byte and the nonce.
+  std::string message = "quipu/qr-seguro/v2/code";
+  message.push_back('\0');
+  message.append(parsed->nonce.begin(), parsed->nonce.end());
+  EXPECT_EQ(QrCodeDigest(*parsed), crypto::Sha256(message));
+  crypto::Bytes nc = parsed->nonce;
+  nc.insert(nc.end(), parsed->ciphertext.begin(), parsed->ciphertext.end());
+  EXPECT_EQ(QrPayloadHash(*parsed), crypto::Sha256(nc));
+  // Two codes for one document differ (random nonces): two identities.
+  auto again = SealQrDocument(d, k.key_id, k.data, k.node);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(QrCodeDigest(*again), QrCodeDigest(*sealed));
+}
+
+TEST(QrFormat2, EncodingIsDeterministicCbor) {
+  // The associated data for key 0x01020304: CBOR [2, h'01020304'].
+  EXPECT_EQ(crypto::HexEncode(Qr2AssociatedData(0x01020304)), "82024401020304");
+  Keys k;
+  // The plaintext, byte by byte: a 7-array of the texts, null, the day
+  // 19797 (0x4d55), null, one holder [name, 0, number, role], no metadata.
+  auto pt = EncodeQrDocument(TypicalDocument());
+  ASSERT_TRUE(pt.ok());
+  const std::string hex = crypto::HexEncode(*pt);
+  EXPECT_EQ(hex.substr(0, 4), "876f");  // array(7), text(15)
+  EXPECT_NE(hex.find("194d55f681"), std::string::npos) << hex;  // the day, no expiry, array(1) of holders
+  EXPECT_EQ(hex.substr(hex.size() - 2), "80");  // no metadata: an empty array, last
+  const crypto::Bytes nonce(24, 0x07);
+  auto a = SealQrDocumentWithNonce(TypicalDocument(), k.key_id, k.data, k.node, nonce);
+  auto b = SealQrDocumentWithNonce(TypicalDocument(), k.key_id, k.data, k.node, nonce);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(QrText(*a), QrText(*b));
+  const crypto::Bytes signed_bytes = QrSignedBytes(*a);
+  const std::string ctx = "quipu/qr-seguro/v2";
+  EXPECT_EQ(std::string(signed_bytes.begin(), signed_bytes.begin() + static_cast<std::ptrdiff_t>(ctx.size())), ctx);
+  EXPECT_EQ(signed_bytes[ctx.size()], 0);
+  EXPECT_EQ(signed_bytes[ctx.size() + 1], 0x84);  // array of 4
+  EXPECT_FALSE(SealQrDocumentWithNonce(TypicalDocument(), k.key_id, k.data, k.node, crypto::Bytes(12, 1)).ok());
+}
+
+TEST(QrFormat2, EverySingleByteChangeIsRefused) {
+  Keys k;
+  auto sealed = SealQrDocument(TypicalDocument(), k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok());
+  const std::string text = QrText(*sealed);
+  const std::string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+  int checked = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    for (char r : {alphabet[(alphabet.find(text[i]) + 1) % alphabet.size()], 'a'}) {
+      if (r == text[i]) continue;
+      std::string bad = text;
+      bad[i] = r;
+      auto p = ParseQr2Text(bad);
+      const bool accepted = p.ok() && VerifyQrSignature(*p, k.node.PublicKey()) && OpenQrDocument(*p, k.data).ok();
+      ASSERT_FALSE(accepted) << "position " << i;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 500);
+  EXPECT_FALSE(ParseQr2Text(text.substr(0, text.size() - 3)).ok());
+  EXPECT_FALSE(ParseQr2Text(text + "00").ok());
+  // Each version's parser refuses the other's texts.
+  EXPECT_FALSE(ParseQrText(text).ok());
+  EXPECT_FALSE(ParseQrText("QS1:" + text.substr(4)).ok());
+  auto v1 = SealQr(Plain(), 9, k.key_id, k.data, k.node);
+  ASSERT_TRUE(v1.ok());
+  EXPECT_FALSE(ParseQr2Text(QrText(*v1)).ok());
+  EXPECT_FALSE(ParseQr2Text("QS2:" + QrText(*v1).substr(4)).ok());
+}
+
+TEST(QrFormat2, AnotherNodesKeysAreRefused) {
+  Keys k, other;
+  auto sealed = SealQrDocument(TypicalDocument(), k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_FALSE(VerifyQrSignature(*sealed, other.node.PublicKey()));
+  EXPECT_EQ(OpenQrDocument(*sealed, other.data).status().code(), StatusCode::kPermissionDenied);
+  QrSealed2 relabelled = *sealed;
+  relabelled.key_id = k.key_id ^ 1;
+  EXPECT_FALSE(VerifyQrSignature(relabelled, k.node.PublicKey()));
+  EXPECT_FALSE(OpenQrDocument(relabelled, k.data).ok());
+}
+
+TEST(QrFormat2, DocumentsAreCheckedAndLimited) {
+  Keys k;
+  auto refused = [&](const QrDocument& d) {
+    return SealQrDocument(d, k.key_id, k.data, k.node).status().code() == StatusCode::kInvalidArgument;
+  };
+  QrDocument d = TypicalDocument();
+  d.code.clear();
+  EXPECT_TRUE(refused(d));
+  d = TypicalDocument();
+  d.holders.clear();
+  EXPECT_TRUE(refused(d));
+  d = TypicalDocument();
+  d.holders[0].role = "\xff\xfe";
+  EXPECT_TRUE(refused(d));
+  d = TypicalDocument();
+  d.issued_day = -1;
+  EXPECT_TRUE(refused(d));
+  d = TypicalDocument();
+  d.metadata.assign(30, {std::string(50, 'k'), std::string(50, 'v')});
+  EXPECT_TRUE(refused(d));
+  EXPECT_NE(EncodeQrDocument(d).status().message().find("over 1200"), std::string::npos);
+  // The end of the expiry day in Bolivia (UTC-4) is 04:00 UTC the next day.
+  d = TypicalDocument();
+  EXPECT_EQ(QrDocumentExpiresAt(d), std::nullopt);
+  d.expires_day = 19797;  // 2024-03-15
+  EXPECT_EQ(QrDocumentExpiresAt(d), int64_t{1710561600});  // 2024-03-16T04:00:00Z
+}
+
+TEST(QrRender, ATypicalTwoPhaseCodeFitsVersion12AtMAndZbarReadsIt) {
+  Keys k;
+  auto sealed = SealQrDocument(TypicalDocument(), k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok());
+  const std::string text = QrText(*sealed);
+  auto m = EncodeQr(text, 'M');
+  ASSERT_TRUE(m.ok());
+  std::printf("typical QS2 code: %zu characters, version %d at M\n", text.size(), m->version);
+  EXPECT_LE(m->version, 12) << text.size() << " characters";
+  auto png = QrPng(*m, 4, 4);
+  ASSERT_TRUE(png.ok());
+  TempDir dir;
+  testing::WriteFile(dir.File("qr.png"), std::string(crypto::AsString(*png)));
+  auto r = RunShell("zbarimg --raw -q " + ShellQuote(dir.File("qr.png")));
+  ASSERT_EQ(r.exit_code, 0) << "zbarimg (Debian zbar-tools): " << r.err;
+  EXPECT_EQ(r.out, text + "\n");
+}
+
+TEST(QrRender, TheLargestTwoPhaseCodeStillFitsAQrCode) {
+  // Metadata up to the encoded limit: the longest plaintext a code carries.
+  Keys k;
+  QrDocument d = TypicalDocument();
+  while (EncodeQrDocument(d).ok()) d.metadata.push_back({"clave", std::string(40, 'v')});
+  d.metadata.pop_back();
+  auto pt = EncodeQrDocument(d);
+  ASSERT_TRUE(pt.ok());
+  ASSERT_GT(pt->size(), kMaxQrDocumentBytes - 60);
+  auto sealed = SealQrDocument(d, k.key_id, k.data, k.node);
+  ASSERT_TRUE(sealed.ok());
+  const std::string text = QrText(*sealed);
+  auto m = EncodeQr(text, 'M');
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::printf("largest QS2 code: %zu plaintext bytes, %zu characters, version %d at M\n", pt->size(), text.size(),
+              m->version);
+  EXPECT_LE(m->version, 30);
+  auto png = QrPng(*m, 4, 4);
+  ASSERT_TRUE(png.ok());
+  TempDir dir;
+  testing::WriteFile(dir.File("qr.png"), std::string(crypto::AsString(*png)));
+  auto r = RunShell("zbarimg --raw -q " + ShellQuote(dir.File("qr.png")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, text + "\n");
+}
+
 // Renders page `page` of `pdf` and decodes every QR code on it.
 std::string ReadQrsFromPdf(const TempDir& dir, const crypto::Bytes& pdf, int page) {
   testing::WriteFile(dir.File("stamped.pdf"), std::string(crypto::AsString(pdf)));

@@ -196,7 +196,17 @@ TEST(PdfSandbox, AWorkerKilledWhileIdleCostsTheNextJobNothing) {
   ASSERT_TRUE(sandbox);
   const int pid = sandbox->WorkerPids().at(0);
   ::kill(pid, SIGKILL);  // as the OOM killer would
-  std::this_thread::sleep_for(50ms);
+  // Idle means dead before the job: wait until the kernel has torn it down
+  // (a zombie, its sockets closed), which on a loaded machine takes longer
+  // than any fixed sleep.
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    if (!stat || paren == std::string::npos || line.substr(paren + 2, 1) == "Z") break;
+    std::this_thread::sleep_for(10ms);
+  }
   auto pdf = MakeSamplePdf(1, "idle");
   auto r = sandbox->Parse(*pdf);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -102,6 +102,17 @@ function makeQr(index, signer = key) {
   return { text: 'QS1:' + base45(cbor([...body, sig])), payload: sha(nonce, ciphertext).toString('hex') };
 }
 
+// Version 2 (two-phase codes): no index; found by its code digest.
+function makeQr2(seed, signer = key) {
+  const nonce = Buffer.alloc(24, seed);
+  const ciphertext = Buffer.from(`sealed document of QS2 code ${seed}`);
+  const body = [2, signer.keyHash, nonce, ciphertext];
+  const sig = sign(null, Buffer.concat([Buffer.from('quipu/qr-seguro/v2'), Buffer.from([0]), cbor(body)]),
+                   signer.privateKey);
+  return { text: 'QS2:' + base45(cbor([...body, sig])), payload: sha(nonce, ciphertext).toString('hex'),
+           digest: sha('quipu/qr-seguro/v2/code', Buffer.from([0]), nonce).toString('hex') };
+}
+
 const pdf = Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n');
 const pdfTampered = Buffer.from(pdf); pdfTampered[20] ^= 1;
 const pdfStamped = Buffer.concat([pdf, Buffer.from('2 0 obj\n<< /Stamp (sello) >>\nendobj\ntrailer\n<< /Prev 0 >>\n%%EOF\n')]);
@@ -113,6 +124,8 @@ const jsonReordered = '{\n  "título": "Bachiller",\n  "cursos": [1, 2, 3.0],\n 
 const qrGood = makeQr(2);
 const qrRevoked = makeQr(3);
 const qrForged = makeQr(2, otherKey);  // same index, signed by another key
+const qr2Good = makeQr2(7);
+const qr2Forged = makeQr2(7, otherKey);  // same nonce (same digest), signed by another key
 
 const T = '2026-11-23T04:05:06.123456Z';
 const hex = (b) => sha(b).toString('hex');
@@ -125,6 +138,7 @@ const entries = [
   { client: 'c_uni', doc: { media_type: 'application/pdf', sha256: 'd'.repeat(64) }, reason: 'emitido por error', target: 3, time: '2026-11-26T09:30:00Z', type: 'qr_revoke', v: 1 },
   { client: 'c_min', doc: { media_type: 'application/pdf', sha256: 'e'.repeat(64) }, request: 'r_3', subject: 'f'.repeat(64), time: T, type: 'rejection', v: 1 },
   { client: 'c_min', doc: doc(pdfBadProof, 'application/pdf'), request: 'r_4', subject: '0'.repeat(64), time: T, type: 'approval', v: 1 },
+  { client: 'c_uni', doc: { media_type: 'application/vnd.quipu.qr-code', sha256: qr2Good.digest }, payload: qr2Good.payload, time: '2026-11-27T12:00:00Z', type: 'qr_issue', v: 1 },
 ];
 const names = { c_min: 'Ministerio de Educación', c_uni: 'Universidad Nacional' };
 const leaves = entries.map(leafOf);
@@ -147,8 +161,9 @@ function documentAnswer(docSha) {
 }
 
 function qrAnswer(text) {
-  const forged = text === qrForged.text;
-  const index = text === qrGood.text || forged ? 2 : text === qrRevoked.text ? 3 : -1;
+  const forged = text === qrForged.text || text === qr2Forged.text;
+  const index = text === qrGood.text || text === qrForged.text ? 2 : text === qrRevoked.text ? 3
+    : text === qr2Good.text || text === qr2Forged.text ? 7 : -1;
   if (index < 0) return { valid: false, reasons: ['not in ledger'] };
   const rec = record(index);
   const revoked = index === 3;
@@ -158,7 +173,9 @@ function qrAnswer(text) {
     document_sha256: rec.entry.doc.sha256, revoked,
     revocation: revoked ? { index: 4, time: entries[4].time, reason: entries[4].reason } : null,
     expired: false, expires_at: '2027-11-25T10:00:00Z',
-    fields: revoked || forged ? undefined : { nombre: 'Ana Quispe', grado: 'Bachiller en Ciencias' },
+    fields: revoked || forged ? undefined
+      : index === 7 ? { codigoDocumento: 'TB-2026-0048213', nombreDocumento: 'Título de Bachiller' }
+      : { nombre: 'Ana Quispe', grado: 'Bachiller en Ciencias' },
     entry: rec.entry, leaf_hash: rec.leaf_hash, proof: rec.proof, tree_size: size, checkpoint,
   };
 }
@@ -176,7 +193,8 @@ const server = createServer((req, res) => {
   const send = (status, type, body) => { res.writeHead(status, { 'Content-Type': type }); res.end(body); };
   const json = (v) => send(200, 'application/json', JSON.stringify(v));
   const m = /^\/v1\/documents\/([0-9a-f]{64})$/.exec(req.url);
-  if (req.method === 'GET' && files[req.url]) return send(200, ...files[req.url]);
+  const file = files[req.url.replace(/\?.*$/, '')];
+  if (req.method === 'GET' && file) return send(200, ...file);
   if (req.method === 'GET' && m) return json(documentAnswer(m[1]));
   if (req.method === 'GET' && req.url === '/v1/log') {
     return json({ origin, vkey: otherKey.vkey, tree_size: size, root: b64(mth(leaves)), checkpoint });
@@ -312,6 +330,26 @@ await check('proof-invalid-tampered', async () => {
   expect(await state() === 'proofInvalid', 'state is ' + await state());
   expect((await text('#state')).includes('Prueba no válida'), 'banner');
   expect(await page.getAttribute('#proof-status', 'data-ok') === 'false', 'proof status');
+});
+
+await check('qs2-link-issued', async () => {
+  // The link the AGETIC API's mostrarEnlace gives: /?qr=<text>.
+  await page.goto(base + '/?qr=' + encodeURIComponent(qr2Good.text));
+  expect(await state() === 'issued', 'state is ' + await state());
+  expect((await text('#qr-fields')).includes('TB-2026-0048213'), 'fields shown');
+  expect((await text('#qr-signature')).includes('válida'), 'signature: ' + await text('#qr-signature'));
+  expect(await page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof: ' + await text('#proof-status'));
+  expect(await text('#ledger-index') === '7', 'the index the node found it at');
+  await page.click('#technical summary');
+  expect((await text('#technical-text')).includes(qr2Good.digest), 'the code digest shown');
+});
+
+await check('qs2-forged-signature', async () => {
+  await page.goto(base + '/');
+  await page.fill('#text', qr2Forged.text);
+  await page.press('#text', 'Enter');
+  expect(await state() === 'proofInvalid', 'state is ' + await state());
+  expect((await text('#qr-signature')).includes('NO válida'), 'signature flagged');
 });
 
 // ---- error paths and other ways in -----------------------------------------

@@ -324,6 +324,23 @@ try {
     fields: { tipo: 'Certificado', numero: 'CN-1' } });
   const bad = await api('/v1/qr', { document: { sha256: doc, media_type: 'application/pdf' }, fields: { numero: 'CN-2' } });
   await api(`/v1/qr/${bad.index}/revoke`, { reason: 'emitido por error' });
+  // And two-phase codes (QS2) through the AGETIC API: one generated and
+  // confirmed, one generated and left unconfirmed, one confirmed and annulled.
+  const generar = (codigo, rol) => api('/api/qr/generar', { accessToken: token, mostrarEnlace: true,
+    codigoTransaccion: codigo, documentoDigital: { codigoDocumento: 'TB-2026-0048213',
+      nombreDocumento: 'Título de Bachiller', validez: { fechaEmision: '15/11/2026' },
+      titulares: [{ nombreCompleto: 'Ana Quispe Mamani', tipoDocumento: 'CI', numeroDocumento: '1234567', rol }] } });
+  const qs2 = await generar('9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', 'Bachiller');
+  const qs2Pending = await generar('9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6e', 'Titular');
+  const qs2Annulled = await generar('9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6f', 'Egresado');
+  expect(qs2.finalizado && qs2.datos.textoQr.startsWith('QS2:') && qs2.datos.enlace.startsWith(base + '/?qr='),
+         'generated: ' + JSON.stringify(qs2));
+  for (const codigo of ['9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6f']) {
+    const c = await api('/api/qr/confirmacion', { codigoTransaccion: codigo });
+    expect(c.finalizado === true, 'confirmed: ' + JSON.stringify(c));
+  }
+  const annul = await api('/api/qr/anulacion', { codigoTransaccion: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6f' });
+  expect(annul.finalizado === true, 'annulled: ' + JSON.stringify(annul));
 
   const context = await browser.newContext({ locale: 'es-BO', timezoneId: 'America/La_Paz' });
   await context.route(/^(?!http:\/\/127\.0\.0\.1:)/, (r) => { failures.push('external ' + r.request().url()); r.abort(); });
@@ -364,6 +381,24 @@ try {
     const png = await QRCode.toBuffer(bad.qr_text, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 4 });
     await page.setInputFiles('#qr-image', { name: 'qr.png', mimeType: 'image/png', buffer: png });
     expect(await state() === 'revoked', 'state is ' + await state());
+  });
+  await check('qs2-image-confirmed', async () => {
+    // The PNG the node drew, as the institution prints it.
+    const png = Buffer.from(qs2.datos.qrImagen, 'base64');
+    await page.setInputFiles('#qr-image', { name: 'qr.png', mimeType: 'image/png', buffer: png });
+    expect(await state() === 'issued', 'state is ' + await state());
+    expect((await page.textContent('#result')).includes('TB-2026-0048213'), 'fields shown');
+    expect(await page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof verified in the browser');
+  });
+  await check('qs2-unconfirmed-not-valid', async () => {
+    await page.goto(qs2Pending.datos.enlace);
+    expect(await state() === 'qrInvalid', 'state is ' + await state() + ': ' + await page.textContent('#result'));
+    expect((await page.textContent('#reasons')).includes('not in ledger'), 'reasons: ' + await page.textContent('#reasons'));
+  });
+  await check('qs2-annulled-revoked', async () => {
+    await page.goto(qs2Annulled.datos.enlace);
+    expect(await state() === 'revoked', 'state is ' + await state());
+    expect(await page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof verified in the browser');
   });
 } catch (e) {
   failures.push(e.message);
