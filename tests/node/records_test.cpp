@@ -176,5 +176,47 @@ TEST(ClientOutboxAndQrRecords, RoundTrip) {
   EXPECT_EQ(DecodeClient(R"({"disabled":"no"})").status().code(), StatusCode::kCorruption);
 }
 
+TEST(QrDraftRecords, KeysSortByLapseAndNameTheirDraft) {
+  EXPECT_EQ(QrDraftKey("c_1", "7c1d2e3f-4a5b"), "d:c_1:7c1d2e3f-4a5b");
+  const std::string lapse = QrDraftLapseKey(86400, "c_1", "a:b");
+  EXPECT_EQ(lapse, "dl:00000000000000086400:c_1:a:b");
+  EXPECT_LT(lapse, QrDraftLapseKey(86401, "c_0", "a"));
+  EXPECT_EQ(LapseOfQrDraftLapseKey(lapse), 86400);
+  EXPECT_EQ(QrDraftKeyOfLapseKey(lapse), QrDraftKey("c_1", "a:b"));  // a client key may hold ':'
+  EXPECT_EQ(LapseOfQrDraftLapseKey("d:c_1:x"), -1);
+  EXPECT_EQ(LapseOfQrDraftLapseKey("dl:0000000000000008640x:c_1:x"), -1);
+  EXPECT_EQ(QrDraftKeyOfLapseKey("dl:short"), "");
+  // Neither prefix is the other's: a scan of d: never meets dl: keys.
+  EXPECT_NE(lapse.rfind("d:", 0), 0u);
+}
+
+TEST(QrDraftRecords, RoundTripInEveryState) {
+  QrDraftRecord pending;
+  pending.text = "QS2:ABC";
+  pending.fingerprint = std::string(64, 'a');
+  pending.created = "2026-12-04T00:00:00.000000Z";
+  pending.lapses_us = 5;
+  QrDraftRecord confirmed = pending;
+  confirmed.state = QrDraftRecord::State::kConfirmed;
+  confirmed.index = 7;
+  confirmed.confirmed = "2026-12-04T01:00:00.000000Z";
+  QrDraftRecord annulled = confirmed;
+  annulled.state = QrDraftRecord::State::kAnnulled;
+  annulled.revocation = 9;
+  annulled.annulled = "2026-12-04T02:00:00.000000Z";
+  for (const QrDraftRecord& r : {pending, confirmed, annulled}) {
+    auto back = DecodeQrDraft(Encode(r));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(Encode(*back), Encode(r));
+    EXPECT_EQ(back->state, r.state);
+    EXPECT_EQ(back->index, r.index);
+    EXPECT_EQ(back->revocation, r.revocation);
+  }
+  EXPECT_EQ(Encode(pending).find("index"), std::string::npos);  // optional fields left out
+  EXPECT_EQ(DecodeQrDraft(R"({"state":"lost"})").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeQrDraft(R"({"index":-1})").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeQrDraft("[]").status().code(), StatusCode::kCorruption);
+}
+
 }  // namespace
 }  // namespace quipu::node::records
