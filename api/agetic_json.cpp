@@ -433,15 +433,9 @@ crypto::Digest QrFingerprint(const QrGenerar& g, std::string_view document_numbe
   return crypto::Sha256(message);
 }
 
-std::optional<Refusal> ReadCodigoTransaccion(const json& body, std::string& codigo, std::string* motivo) {
+std::optional<Refusal> ReadCodigoTransaccion(const json& body, std::string& codigo) {
   if (!body.is_object()) return Refusal{400, "La solicitud debe ser un objeto JSON."};
-  if (auto bad = RequiredUuid(body, "codigoTransaccion", codigo)) return bad;
-  if (motivo) {
-    if (auto bad = Text(body, "motivo", *motivo)) return bad;
-    if (motivo->empty()) *motivo = "Anulado por la institución";
-    if (motivo->size() > 256) return Refusal{400, "motivo debe tener como máximo 256 bytes."};
-  }
-  return std::nullopt;
+  return RequiredUuid(body, "codigoTransaccion", codigo);
 }
 
 Response QrGenerated(const node::QrDraft& draft, const std::string& png_base64, const std::string& link) {
@@ -453,7 +447,10 @@ Response QrGenerated(const node::QrDraft& draft, const std::string& png_base64, 
                 {"textoQr", draft.text},
                 {"fechaGeneracion", draft.created_at}};
   if (!link.empty()) datos["enlace"] = link;
-  return Envelope(201, true, "QR generado; confírmelo para que sea válido", std::move(datos));
+  return Envelope(201, true,
+                  draft.state == node::QrDraftState::kConfirmed ? "QR ya confirmado"
+                                                                : "QR generado; confírmelo para que sea válido",
+                  std::move(datos));
 }
 
 Response QrConfirmedAnswer(std::string_view codigo, const node::QrConfirmed& c) {

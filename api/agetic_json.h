@@ -124,11 +124,11 @@ std::optional<Refusal> ReadQrGenerar(const nlohmann::json& body, QrGenerar& out)
 // What the client sent with its codigoTransaccion, for its idempotency:
 // every field but the access token, bound to the token's citizen.
 crypto::Digest QrFingerprint(const QrGenerar& generar, std::string_view document_number);
-// {codigoTransaccion} of /api/qr/confirmacion and /api/qr/anulacion (with
-// an optional `motivo`, 1 to 256 bytes, for the latter: `motivo` is null
-// when `with_reason` is false).
-std::optional<Refusal> ReadCodigoTransaccion(const nlohmann::json& body, std::string& codigo,
-                                             std::string* motivo);
+// {codigoTransaccion} of /api/qr/confirmacion and /api/qr/anulacion.
+std::optional<Refusal> ReadCodigoTransaccion(const nlohmann::json& body, std::string& codigo);
+// The public reason of an annulment's qr_revoke: always this text, never
+// the client's words (which could name the holder in the public log).
+inline constexpr char kAnnulmentReason[] = "Anulado por la institución";
 
 // 201, datos: qrImagen (base64 PNG), codigoTransaccion, estado, and with
 // mostrarEnlace the link to the public page that verifies the code.

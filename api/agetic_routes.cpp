@@ -97,7 +97,10 @@ Response Solicitud(const AgeticRoutes& routes, const node::ClientInfo& client, c
   request.dialect = node::Dialect::kAgetic;
   auto created = routes.approvals->Create(client, request);
   if (!created.ok()) return RefuseStatus(created.status());
-  return agetic::Created(*created, routes.page_base + "/aprobar/" + created->id);
+  // The link opens the request for its citizen without a login (the access
+  // token stood for it): they give only their second factor there.
+  return agetic::Created(*created, routes.page_base + "/aprobar/" + created->id + "?k=" +
+                                       routes.approvals->LinkKey(created->id));
 }
 
 Response Verificar(const AgeticRoutes& routes, const Request& req) {
@@ -145,7 +148,7 @@ Response QrConfirmacion(const AgeticRoutes& routes, const node::ClientInfo& clie
   json body;
   if (auto bad = ReadBody(req, body)) return *bad;
   std::string codigo;
-  if (auto refused = agetic::ReadCodigoTransaccion(body, codigo, nullptr)) return agetic::Refuse(*refused);
+  if (auto refused = agetic::ReadCodigoTransaccion(body, codigo)) return agetic::Refuse(*refused);
   auto confirmed = routes.qr->Confirm(client, codigo);
   if (!confirmed.ok()) return RefuseStatus(confirmed.status(), agetic::QrRefusalFor(confirmed.status(), agetic::QrStep::kConfirmar));
   return agetic::QrConfirmedAnswer(codigo, *confirmed);
@@ -154,9 +157,9 @@ Response QrConfirmacion(const AgeticRoutes& routes, const node::ClientInfo& clie
 Response QrAnulacion(const AgeticRoutes& routes, const node::ClientInfo& client, const Request& req) {
   json body;
   if (auto bad = ReadBody(req, body)) return *bad;
-  std::string codigo, motivo;
-  if (auto refused = agetic::ReadCodigoTransaccion(body, codigo, &motivo)) return agetic::Refuse(*refused);
-  auto annulled = routes.qr->Annul(client, codigo, motivo);
+  std::string codigo;
+  if (auto refused = agetic::ReadCodigoTransaccion(body, codigo)) return agetic::Refuse(*refused);
+  auto annulled = routes.qr->Annul(client, codigo, agetic::kAnnulmentReason);
   if (!annulled.ok()) return RefuseStatus(annulled.status(), agetic::QrRefusalFor(annulled.status(), agetic::QrStep::kAnular));
   return agetic::QrAnnulledAnswer(codigo, *annulled);
 }

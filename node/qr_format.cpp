@@ -203,7 +203,7 @@ namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
 constexpr int64_t kBoliviaOffsetSeconds = -4 * 3600;  // UTC-4, no daylight saving
-constexpr int64_t kLastDay = int64_t{1} << 31;         // far beyond any document
+constexpr int64_t kLastDay = 2932896;                  // 9999-12-31
 
 bool IsUtf8Text(std::string_view s) {
   // nlohmann's CBOR encoder writes any bytes; the dump check refuses what

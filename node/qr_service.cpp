@@ -68,16 +68,21 @@ Result<std::optional<QrDraftRecord>> GetDraft(PrivateTxn& txn, const std::string
   return std::optional<QrDraftRecord>(std::move(*r));
 }
 
+// Unconfirmed a day after it was generated.
 bool Lapsed(const QrDraftRecord& r, int64_t now_us) {
   return r.state == QrDraftRecord::State::kPending && r.lapses_us <= now_us;
 }
+
+// Never confirmed, and past its day: its record goes (its key may name a
+// new code).
+bool Droppable(const QrDraftRecord& r, int64_t now_us) { return !r.index && r.lapses_us <= now_us; }
 
 // What an apply hook answers when another request changed the code between
 // the read outside the transaction and the write (it also sets its
 // caller's flag): the caller reads again and answers from what it finds.
 Status Changed(bool& changed) {
   changed = true;
-  return FailedPrecondition("qr: the code changed meanwhile");
+  return Unavailable("qr: the code changed meanwhile; try again");
 }
 
 int64_t SystemMicros() {
@@ -148,9 +153,8 @@ QrService::QrService(ledger::Log& log, Clients& clients, pdf::PdfEngine& pdf, cr
       pdf_(pdf),
       signer_(std::move(signer)),
       keys_(std::move(keys)),
-      clock_(std::move(clock)) {
-  if (!clock_) clock_ = SystemMicros;
-}
+      clock_(clock ? std::move(clock) : std::function<int64_t()>(SystemMicros)),
+      drafts_(kQrDraftsPerClientHour, kQrDraftsBurst, clock_) {}
 
 Result<QrPlain> MakeQrPlain(std::string fields, const std::optional<std::string>& expires_at, int64_t now_us) {
   QrPlain plain;
@@ -312,44 +316,53 @@ Result<QrVerification> QrService::VerifyQs2(std::string_view qr_text) const {
   } else if (!VerifyQrSignature(q, signer_.public_key())) {
     out.reasons.push_back("signature invalid");
   }
-  // The ledger record: the qr_issue under the code's digest whose payload
-  // is this code's (only this node writes them, one per code).
-  constexpr size_t kMostRecords = 16;
-  QUIPU_ASSIGN_OR_RETURN(ledger::DocumentLookup found, log_.LookupDocument(QrCodeDigest(q), kMostRecords));
-  const std::string payload = crypto::HexEncode(QrPayloadHash(q));
-  const ledger::DocumentRecord* issue = nullptr;
-  json issue_entry;
-  for (const ledger::DocumentRecord& r : found.records) {
-    json e = json::parse(r.entry, nullptr, false);
-    if (e.is_object() && e.value("type", "") == "qr_issue" && e.value("payload", "") == payload) {
-      issue = &r;
-      issue_entry = std::move(e);
-      break;
+  // The code's qr_issue, by the private record its confirmation wrote: what
+  // else the log indexes under the same digest (anyone may write entries
+  // naming any hash) can neither hide it nor stand in for it.
+  const crypto::Digest digest = QrCodeDigest(q);
+  const ledger::LogHead head = log_.Head();
+  QUIPU_ASSIGN_OR_RETURN(auto at, log_.ReadPrivate(tables::kQr, records::QrCodeDigestKey(digest)));
+  uint64_t index = 0;
+  if (at) {
+    auto [end, ec] = std::from_chars(at->data(), at->data() + at->size(), index);
+    if (ec != std::errc() || end != at->data() + at->size()) {
+      return Corruption("the digest record of a QR code is not an index");
     }
   }
-  if (!issue) {
+  if (!at || index >= head.tree_size) {
     out.reasons.push_back("not in ledger (not confirmed)");
     return out;
   }
-  out.index = issue->index;
+  QUIPU_ASSIGN_OR_RETURN(std::string bytes, log_.Entry(index));
+  const json entry = json::parse(bytes, nullptr, false);
+  const std::string payload = crypto::HexEncode(QrPayloadHash(q));
+  if (!entry.is_object() || entry.value("type", "") != "qr_issue" || !entry.contains("doc") ||
+      entry["doc"].value("media_type", "") != kQr2CodeMediaType ||
+      entry["doc"].value("sha256", "") != crypto::HexEncode(digest)) {
+    return Corruption("the digest record of a QR code names entry " + std::to_string(index) + ", not its issue");
+  }
+  out.index = index;
   QrVerification::Record& rec = out.record.emplace();
-  rec.entry = issue->entry;
-  rec.issued_at = issue_entry.value("time", "");
-  rec.client = issue_entry.value("client", "");
+  rec.entry = std::move(bytes);
+  rec.issued_at = entry.value("time", "");
+  rec.client = entry.value("client", "");
   if (auto c = clients_.Get(rec.client); c.ok()) rec.client_name = c->name;
-  rec.document_sha256 = issue_entry["doc"].value("sha256", "");
-  rec.leaf_hash = issue->leaf_hash;
-  rec.proof = issue->proof;
-  rec.tree_size = found.tree_size;
-  rec.checkpoint = found.checkpoint;
-  for (const ledger::DocumentRecord& r : found.records) {
-    const json e = json::parse(r.entry, nullptr, false);
-    if (e.is_object() && e.value("type", "") == "qr_revoke" && e.value("target", uint64_t{0}) == issue->index &&
-        e.value("client", "") == rec.client) {
-      rec.revocation = QrRevocation{r.index, e.value("time", ""), e.value("reason", "")};
-      out.reasons.push_back("revoked");
-      break;
-    }
+  rec.document_sha256 = entry["doc"].value("sha256", "");
+  // A code with this nonce but another ciphertext (forged, or altered) is
+  // not the one the entry commits to.
+  if (entry.value("payload", "") != payload) out.reasons.push_back("ledger entry differs from the code");
+  QUIPU_ASSIGN_OR_RETURN(auto proof, log_.ProveInclusion(index, head.tree_size));
+  rec.leaf_hash = proof.leaf_hash;
+  rec.proof = std::move(proof.proof);
+  rec.tree_size = head.tree_size;
+  rec.checkpoint = head.checkpoint;
+  QUIPU_ASSIGN_OR_RETURN(std::optional<uint64_t> rev, RevocationOf(index));
+  if (rev) {
+    QUIPU_ASSIGN_OR_RETURN(std::string rbytes, log_.Entry(*rev));
+    const json r = json::parse(rbytes, nullptr, false);
+    rec.revocation = QrRevocation{*rev, r.is_object() ? r.value("time", "") : "",
+                                  r.is_object() ? r.value("reason", "") : ""};
+    out.reasons.push_back("revoked");
   }
   std::optional<QrDocument> document;
   for (auto it = keys_.keys.rbegin(); it != keys_.keys.rend() && !document; ++it) {
@@ -379,17 +392,30 @@ Result<QrDraft> QrService::Prepare(const ClientInfo& client, const QrDraftReques
   if (auto expires = QrDocumentExpiresAt(request.document); expires && *expires <= now / 1000000) {
     return Expired("the document's expiry day is past");
   }
-  QUIPU_ASSIGN_OR_RETURN(QrSealed2 sealed,
-                         SealQrDocument(request.document, signer_.key_hash(), keys_.keys.at(keys_.newest()), signer_.key()));
+  QUIPU_RETURN_IF_ERROR(EncodeQrDocument(request.document).status());
   const std::string key = QrDraftKey(client.id, request.client_key);
   const std::string fingerprint = crypto::HexEncode(request.fingerprint);
+  // A replay is answered from the record, before any limit is counted.
+  QUIPU_ASSIGN_OR_RETURN(auto stored, log_.ReadPrivate(tables::kQr, key));
+  const bool maybe_replay = stored.has_value();
+  if (!maybe_replay && !drafts_.Allow(client.id)) {
+    return ResourceExhausted("QR codes generated by this client: retry in " +
+                             std::to_string(std::max<int64_t>(1, drafts_.WaitMicros(client.id) / 1000000)) + " s");
+  }
+  QUIPU_ASSIGN_OR_RETURN(QrSealed2 sealed,
+                         SealQrDocument(request.document, signer_.key_hash(), keys_.keys.at(keys_.newest()), signer_.key()));
   QrDraft answer;
   ledger::AppendRequest req;
   req.apply = [&](PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
     QUIPU_ASSIGN_OR_RETURN(std::optional<QrDraftRecord> old, GetDraft(txn, key));
-    if (old && !Lapsed(*old, now)) {
+    if (old && !Droppable(*old, now)) {
       if (old->fingerprint != fingerprint) {
         return AlreadyExists("the client key " + request.client_key + " names another code");
+      }
+      if (old->state == QrDraftRecord::State::kAnnulled) return FailedPrecondition("the code is annulled");
+      if (old->index) {
+        QUIPU_ASSIGN_OR_RETURN(auto revoked, txn.Get(tables::kQr, QrRevokedKey(*old->index)));
+        if (revoked) return FailedPrecondition("the code is revoked");
       }
       answer = DraftOf(request.client_key, *old, true);
       return Status::Ok();
@@ -418,12 +444,14 @@ Result<QrConfirmed> QrService::Confirm(const ClientInfo& client, std::string_vie
     QUIPU_ASSIGN_OR_RETURN(auto v, log_.ReadPrivate(tables::kQr, key));
     if (!v) return none;
     QUIPU_ASSIGN_OR_RETURN(QrDraftRecord draft, records::DecodeQrDraft(*v));
-    QUIPU_ASSIGN_OR_RETURN(QrSealed2 sealed, ParseQr2Text(draft.text));
-    const crypto::Digest digest = QrCodeDigest(sealed);
     const int64_t now = clock_();
     if (Lapsed(draft, now)) return Expired("the code of the client key " + std::string(client_key) + " lapsed unconfirmed");
     if (draft.state == QrDraftRecord::State::kAnnulled) return FailedPrecondition("the code is annulled");
+    QUIPU_ASSIGN_OR_RETURN(QrSealed2 sealed, ParseQr2Text(draft.text));
+    const crypto::Digest digest = QrCodeDigest(sealed);
     if (draft.state == QrDraftRecord::State::kConfirmed && draft.index) {
+      QUIPU_ASSIGN_OR_RETURN(std::optional<uint64_t> rev, RevocationOf(*draft.index));
+      if (rev) return FailedPrecondition("the code is revoked");
       return QrConfirmed{*draft.index, draft.text, digest, draft.confirmed, log_.Head().checkpoint, true};
     }
     bool changed = false;
@@ -433,7 +461,8 @@ Result<QrConfirmed> QrService::Confirm(const ClientInfo& client, std::string_vie
                                                  {"payload", crypto::HexEncode(QrPayloadHash(sealed))}}});
     req.apply = [&](PrivateTxn& txn, uint64_t first, const std::string& time) -> Status {
       QUIPU_ASSIGN_OR_RETURN(std::optional<QrDraftRecord> now_draft, GetDraft(txn, key));
-      if (!now_draft || now_draft->state != QrDraftRecord::State::kPending || now_draft->text != draft.text) {
+      if (!now_draft || now_draft->state != QrDraftRecord::State::kPending || now_draft->text != draft.text ||
+          Lapsed(*now_draft, clock_())) {
         return Changed(changed);
       }
       QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, QrDraftLapseKey(draft.lapses_us, client.id, client_key)));
@@ -441,6 +470,7 @@ Result<QrConfirmed> QrService::Confirm(const ClientInfo& client, std::string_vie
       draft.index = first;
       draft.confirmed = time;
       QUIPU_RETURN_IF_ERROR(txn.Put(tables::kQr, key, records::Encode(draft)));
+      QUIPU_RETURN_IF_ERROR(txn.Put(tables::kQr, records::QrCodeDigestKey(digest), std::to_string(first)));
       return txn.Put(tables::kQr, QrIssuedKey(first), records::Encode(QrRecord{draft.text, client.id, time}));
     };
     auto done = log_.Append(std::move(req)).get();
@@ -473,14 +503,16 @@ Result<QrAnnulled> QrService::Annul(const ClientInfo& client, std::string_view c
       draft.state = QrDraftRecord::State::kAnnulled;
       draft.annulled = time;
       if (was == QrDraftRecord::State::kConfirmed) {
-        // Revoked already by POST /v1/qr/{index}/revoke: annulled, as far
-        // as the client is concerned, and no second qr_revoke.
+        // Revoked already by POST /v1/qr/{index}/revoke: refused here, as
+        // Confirm and Prepare refuse it; no second qr_revoke.
         QUIPU_ASSIGN_OR_RETURN(auto revoked, txn.Get(tables::kQr, QrRevokedKey(*draft.index)));
         if (revoked) return FailedPrecondition("the code is revoked already");
         QUIPU_RETURN_IF_ERROR(txn.Put(tables::kQr, QrRevokedKey(*draft.index), std::to_string(first)));
         draft.revocation = first;
       } else {
-        QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, QrDraftLapseKey(draft.lapses_us, client.id, client_key)));
+        // Never valid: only its fingerprint is kept (the key stays taken),
+        // until it would have lapsed; then DropLapsedDrafts drops it.
+        draft.text.clear();
       }
       return txn.Put(tables::kQr, key, records::Encode(draft));
     };
@@ -511,7 +543,7 @@ Result<size_t> QrService::DropLapsedDrafts(size_t max) {
     for (const std::string& lk : lapse_keys) {
       const std::string key = records::QrDraftKeyOfLapseKey(lk);
       QUIPU_ASSIGN_OR_RETURN(std::optional<QrDraftRecord> draft, GetDraft(txn, key));
-      if (draft && Lapsed(*draft, now)) {
+      if (draft && Droppable(*draft, now)) {
         QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kQr, key));
         ++dropped;
       }

@@ -24,6 +24,7 @@
 #include "node/document.h"
 #include "node/ledger_reader.h"
 #include "node/qr_format.h"
+#include "node/rate_limit.h"
 #include "pdf/engine.h"
 
 namespace quipu::node {
@@ -118,6 +119,11 @@ struct QrVerification {
 // unconfirmed it lapses (Confirm answers kExpired, its record is dropped
 // and its client key may be used again).
 inline constexpr int64_t kQrDraftLifetimeSeconds = 24 * 3600;
+// Two-phase codes a client may generate an hour, and at once (a replay
+// counts nothing). What bounds the qr table: a client's codes waiting for
+// their confirmation are at most a day's worth.
+inline constexpr double kQrDraftsPerClientHour = 3600;
+inline constexpr double kQrDraftsBurst = 600;
 
 // A two-phase code to generate.
 struct QrDraftRequest {
@@ -210,15 +216,18 @@ class QrService {
   // it privately: nothing enters the log, and the code does not verify.
   // kInvalidArgument for a bad client key or a document that does not
   // encode (EncodeQrDocument); kExpired for one whose expiry day is past
-  // already; kAlreadyExists for a
+  // already; kResourceExhausted beyond kQrDraftsPerClientHour;
+  // kFailedPrecondition replaying a code annulled or revoked since;
+  // kAlreadyExists for a
   // key used with another fingerprint; kPermissionDenied for a disabled
   // client; the ledger's errors.
   Result<QrDraft> Prepare(const ClientInfo& client, const QrDraftRequest& request);
   // Appends the code's qr_issue (doc.sha256 its code digest): from now on
   // it verifies. Confirming again answers the same (replayed). kNotFound
-  // for a key with no code, kExpired for a code that lapsed unconfirmed;
-  // kFailedPrecondition for an annulled code; kPermissionDenied for a
-  // disabled client.
+  // for a key with no code (or whose lapsed code was dropped), kExpired for
+  // a code that lapsed unconfirmed; kFailedPrecondition for an annulled or
+  // revoked code; kPermissionDenied for a disabled client; kUnavailable
+  // when another request changed the code meanwhile (retry).
   Result<QrConfirmed> Confirm(const ClientInfo& client, std::string_view client_key);
   // Annuls the code: a qr_revoke when it was confirmed (reason as Revoke's).
   // kNotFound and kExpired as Confirm's; kFailedPrecondition when annulled or revoked
@@ -238,6 +247,7 @@ class QrService {
   const crypto::NoteSigner signer_;
   const QrKeyRing keys_;
   std::function<int64_t()> clock_;
+  RateLimiter drafts_;  // two-phase codes generated, per client
 };
 
 // The fields and expiry of a request or command line, checked: `fields`

@@ -142,6 +142,8 @@ std::string QrDraftKey(std::string_view client_id, std::string_view client_key) 
   return "d:" + std::string(client_id) + ":" + std::string(client_key);
 }
 
+std::string QrCodeDigestKey(const crypto::Digest& code_digest) { return "qd:" + crypto::HexEncode(code_digest); }
+
 std::string QrDraftLapseKey(int64_t lapses_us, std::string_view client_id, std::string_view client_key) {
   return std::string(kQrDraftLapsePrefix) + Digits20(lapses_us) + ":" + std::string(client_id) + ":" +
          std::string(client_key);

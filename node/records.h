@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/sha256.h"
 #include "crypto/status.h"
 #include "node/approvals.h"
 #include "node/clients.h"
@@ -72,6 +73,10 @@ std::string QrRevokedKey(uint64_t index);
 // confirmation also dl:<lapses µs, 20 digits>:<client id>:<client key> → "",
 // sorted by when it lapses: lapsed ones come first.
 std::string QrDraftKey(std::string_view client_id, std::string_view client_key);
+// A confirmed two-phase code by its code digest: qd:<hex digest> → the
+// index of its qr_issue (decimal text). How a verification finds the code's
+// entry, whatever else the log indexes under the same digest.
+std::string QrCodeDigestKey(const crypto::Digest& code_digest);
 inline constexpr std::string_view kQrDraftLapsePrefix = "dl:";
 std::string QrDraftLapseKey(int64_t lapses_us, std::string_view client_id, std::string_view client_key);
 // The lapse time (µs) and the draft key a lapse key names; -1 and "" if

@@ -71,8 +71,13 @@ class AgeticTest : public ::testing::Test {
     c.key = testing::EnrolTotp(base_, c.session, kStart);
     return c;
   }
+  // The request id of an approval link (/aprobar/<id>?k=<key>).
+  static std::string IdOfLink(const std::string& link) {
+    const std::string tail = link.substr(link.rfind('/') + 1);
+    return tail.substr(0, tail.find('?'));
+  }
   Http Decide(const Citizen& c, const std::string& link, bool approve) {
-    const std::string id = link.substr(link.rfind('/') + 1);
+    const std::string id = IdOfLink(link);
     const std::string code = *crypto::Totp(c.key, kStart, 6, crypto::OtpHash::kSha1);
     return Curl("-X POST " + c.session.Headers() + "-H 'Content-Type: application/json' --data-binary @- " +
                     ShellQuote(base_ + "/v1/citizen/approvals/" + id + (approve ? "/confirm" : "/reject")),
@@ -95,10 +100,7 @@ class AgeticTest : public ::testing::Test {
     });
     return found;
   }
-  static std::string IdOf(const Http& created) {
-    const std::string link = created.Json()["datos"].value("link", "");
-    return link.substr(link.rfind('/') + 1);
-  }
+  static std::string IdOf(const Http& created) { return IdOfLink(created.Json()["datos"].value("link", "")); }
 
   testing::Receiver receiver_;
   testing::TempDir dir_;
@@ -261,6 +263,78 @@ TEST_F(AgeticTest, AFileThatIsNotItsDeclaredTypeIsNotValidAndNothingIsRecorded) 
   EXPECT_EQ(checkpoint.substr(first + 1, checkpoint.find('\n', first + 1) - first - 1), "0") << checkpoint;
 }
 
+// The value of `name` in a Set-Cookie of `headers` ("" without one).
+std::string SetCookie(const std::string& headers, const std::string& name) {
+  const std::string marker = "Set-Cookie: " + name + "=";
+  const size_t at = headers.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t from = at + marker.size() - name.size() - 1;
+  return headers.substr(from, headers.find(';', from) - from);
+}
+
+std::string Location(const std::string& headers) {
+  const size_t at = headers.find("Location: ");
+  if (at == std::string::npos) return "";
+  return headers.substr(at + 10, headers.find('\r', at) - at - 10);
+}
+
+TEST_F(AgeticTest, TheLinkOpensTheRequestForItsCitizenWhoGivesOnlyTheirFactor) {
+  const Citizen citizen = Enrolled("1234567");  // her authenticator, set up once with her login
+  const std::string access = idp_->AccessToken("1234567");
+  const std::string pdf = testing::MinimalPdf(1, "agetic link");
+  Http created = Post("/api/solicitudes", Single(pdf, "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f", access));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string link = created.Json()["datos"]["link"];
+  const std::string id = IdOf(created);
+  ASSERT_NE(link.find("?k="), std::string::npos) << link;
+  // A retry gets the same link.
+  EXPECT_EQ(Post("/api/solicitudes", Single(pdf, "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f", access)).Json()["datos"]["link"],
+            link);
+
+  // No login: the link sets a session for this request and drops its key
+  // from the address.
+  Http opened = Curl(ShellQuote(link));
+  ASSERT_EQ(opened.status, 302) << opened.headers;
+  EXPECT_EQ(Location(opened.headers), "/aprobar/" + id);
+  const std::string cookie = SetCookie(opened.headers, "quipu_citizen");
+  ASSERT_FALSE(cookie.empty()) << opened.headers;
+  const std::string with_cookie = "-H " + ShellQuote("Cookie: " + cookie) + " ";
+  Http me = Curl(with_cookie + ShellQuote(base_ + "/v1/citizen/me"));
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(me.Json()["document_number"], "1234567");
+  EXPECT_EQ(me.Json()["only_request"], id);
+  testing::CitizenSession link_session{cookie, me.Json()["csrf"]};
+  EXPECT_EQ(Curl(with_cookie + ShellQuote(base_ + "/v1/citizen/approvals/" + id)).status, 200);
+  EXPECT_EQ(Curl(with_cookie + ShellQuote(base_ + "/v1/citizen/factor")).Json()["enrolled"], true);
+  // Nothing else: not her list, not her authenticator, not another request.
+  EXPECT_EQ(Curl(with_cookie + ShellQuote(base_ + "/v1/citizen/approvals")).status, 403);
+  Http totp = Curl("-X POST " + link_session.Headers() + "-H 'Content-Type: application/json' --data-binary @- " +
+                       ShellQuote(base_ + "/v1/citizen/totp"),
+                   "{}");
+  EXPECT_EQ(totp.status, 403) << totp.body;
+  Http second = Post("/api/solicitudes", Single(testing::MinimalPdf(1, "otro"), "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a", access));
+  ASSERT_EQ(second.status, 201);
+  EXPECT_EQ(Curl(with_cookie + ShellQuote(base_ + "/v1/citizen/approvals/" + IdOf(second))).status, 403);
+  // A wrong key, another request's key: the provider's login, as without one.
+  for (const std::string& bad : {base_ + "/aprobar/" + id + "?k=AAAA",
+                                 base_ + "/aprobar/" + id + "?k=" + link.substr(link.find("?k=") + 3, 10),
+                                 base_ + "/aprobar/" + IdOf(second) + link.substr(link.find("?k="))}) {
+    Http refused = Curl(ShellQuote(bad));
+    EXPECT_EQ(refused.status, 302);
+    EXPECT_EQ(Location(refused.headers).rfind(idp_->issuer(), 0), 0u) << Location(refused.headers);
+    EXPECT_TRUE(SetCookie(refused.headers, "quipu_citizen").empty());
+  }
+
+  // Her second factor decides, and the callback says so.
+  Http decided = Decide(Citizen{link_session, citizen.key}, link, true);
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  const json cb = CallbackFor(id);
+  EXPECT_EQ(cb["aceptado"], true);
+  // Decided, the link opens nothing any more.
+  Http after = Curl(ShellQuote(link));
+  EXPECT_EQ(Location(after.headers).rfind(idp_->issuer(), 0), 0u);
+}
+
 // A digital document as POST /api/qr/generar sends it.
 json Generar(const std::string& codigo, const std::string& access_token, const std::string& rol = "Bachiller") {
   return {{"accessToken", access_token},
@@ -343,13 +417,15 @@ TEST_F(AgeticTest, ATwoPhaseQrVerifiesOnlyOnceConfirmedAndShowsRevokedOnceAnnull
   EXPECT_EQ(entry.dump().find("1234567"), std::string::npos) << entry;
 
   // Annulled: a qr_revoke, and the code shows revoked.
-  Http annulled = Post("/api/qr/anulacion", {{"codigoTransaccion", codigo}, {"motivo", "emitido por error"}});
+  // A reason the client gives does not reach the public log (it could name the holder).
+  Http annulled = Post("/api/qr/anulacion", {{"codigoTransaccion", codigo}, {"motivo", "emitido a María Quispe por error"}});
   ASSERT_EQ(annulled.status, 202) << annulled.body;
   EXPECT_EQ(annulled.Json()["datos"]["indice"], index + 1);
   Http revoked = verify();
   EXPECT_EQ(revoked.Json()["valid"], false);
   EXPECT_EQ(revoked.Json()["revoked"], true);
-  EXPECT_EQ(revoked.Json()["revocation"]["reason"], "emitido por error");
+  EXPECT_EQ(revoked.Json()["revocation"]["reason"], "Anulado por la institución");
+  EXPECT_EQ(Curl(ShellQuote(base_ + "/v1/entries/" + std::to_string(index + 1))).body.find("Quispe"), std::string::npos);
   Http twice = Post("/api/qr/anulacion", {{"codigoTransaccion", codigo}});
   EXPECT_EQ(twice.status, 409);
   EXPECT_EQ(twice.Json()["mensaje"], "El QR ya fue anulado");
