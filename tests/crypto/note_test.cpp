@@ -1,6 +1,7 @@
 // C2SP signed notes: fixed vectors from Go's golang.org/x/mod/sumdb/note,
 // round trips, live interop with that Go package, and malformed notes.
 #include "crypto/note.h"
+#include "crypto/cosignature.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -476,6 +477,70 @@ TEST(NoteErrorTest, AmbiguousVerifiers) {
   NoteVerifier peter = MustVerifier(kPeterVkey);
   std::vector<NoteVerifier> twice = {peter, peter};
   EXPECT_EQ(OpenNote(PeterNote(), twice).status().code(), StatusCode::kInvalidArgument);
+}
+
+// --- cosignatures (c2sp.org/tlog-cosignature, Ed25519, type 0x04) -----------
+
+TEST(CosignatureTest, GoVerifiesQuipuCosignaturesOnACheckpoint) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  NoteSigner log = NewSigner("quipu.example/log");
+  SigningKey witness = SigningKey::Generate();
+  const std::string name = "witness.example/w1";
+  const std::string body = "quipu.example/log\n42\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+  auto signed_note = SignNote(body, log);
+  ASSERT_TRUE(signed_note.ok());
+  auto line = Cosign(name, witness, body, 1796083200);
+  ASSERT_TRUE(line.ok()) << line.status().ToString();
+  ASSERT_EQ(line->rfind("\xE2\x80\x94 witness.example/w1 ", 0), 0u);
+  const std::string cosigned = *signed_note + *line;
+  const std::string vkey = CosignerVerifierKey(name, witness.PublicKey());
+  const size_t key_at = vkey.find('+', vkey.find('+') + 1) + 1;
+  EXPECT_EQ(vkey[key_at], 'B') << "base64 of 0x04 || key: " << vkey;
+
+  ProcessResult go = RunInterop("cosigned " + Quote(vkey), cosigned, dir.path());
+  ASSERT_EQ(go.exit_code, 0) << go.err;
+  EXPECT_EQ(go.out, "1796083200\n");
+  // quipu reads its own line back, and a line of another key is not its.
+  auto c = ParseCosignerVerifierKey(vkey);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->key_id, CosignerKeyId(name, witness.PublicKey()));
+  auto t = VerifyCosignature(*line, *c, body);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, std::optional<uint64_t>(1796083200));
+  const std::string log_line = signed_note->substr(body.size() + 1);
+  EXPECT_EQ(*VerifyCosignature(log_line, *c, body), std::nullopt);
+  // A note-signature key of the same name and key is not a cosigner (the
+  // type byte differs, so does the key ID), and tampering fails: in Go too.
+  EXPECT_NE(CosignerKeyId(name, witness.PublicKey()), KeyHash(name, witness.PublicKey()));
+  std::string other_body = body;
+  other_body[18] = '3';
+  EXPECT_EQ(VerifyCosignature(*line, *c, other_body).status().code(), StatusCode::kCorruption);
+  std::string raw = line->substr(line->find(' ', 4) + 1);
+  raw.pop_back();
+  auto blob = Base64Decode(raw);
+  ASSERT_TRUE(blob.ok());
+  (*blob)[11] ^= 1;  // the timestamp's last byte
+  const std::string retimed = "\xE2\x80\x94 " + name + " " + Base64Encode(*blob) + "\n";
+  EXPECT_EQ(VerifyCosignature(retimed, *c, body).status().code(), StatusCode::kCorruption);
+  ProcessResult bad = RunInterop("cosigned " + Quote(vkey), *signed_note + retimed, dir.path());
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_FALSE(Cosign(name, witness, body, 0).ok());
+  EXPECT_FALSE(Cosign(name, witness, "no newline", 1).ok());
+  EXPECT_FALSE(Cosign("bad name", witness, body, 1).ok());
+}
+
+TEST(CosignatureTest, BadCosignerKeysAreRefused) {
+  SigningKey k = SigningKey::Generate();
+  const std::string good = CosignerVerifierKey("w.example/w", k.PublicKey());
+  EXPECT_TRUE(ParseCosignerVerifierKey(good).ok());
+  EXPECT_FALSE(ParseCosignerVerifierKey("w.example/w+00000000").ok());
+  const std::string key = good.substr(good.find('+', good.find('+') + 1) + 1);
+  EXPECT_FALSE(ParseCosignerVerifierKey("w.example/w+0000000g+" + key).ok());
+  EXPECT_FALSE(ParseCosignerVerifierKey("w.example/w+00000000+" + key).ok());
+  // A note key (type 0x01) is not a cosigner key.
+  EXPECT_FALSE(ParseCosignerVerifierKey(VerifierKeyString("w.example/w", k.PublicKey())).ok());
+  EXPECT_FALSE(ParseCosignerVerifierKey(good + "x").ok());
 }
 
 }  // namespace
