@@ -97,10 +97,11 @@ Response Solicitud(const AgeticRoutes& routes, const node::ClientInfo& client, c
   request.dialect = node::Dialect::kAgetic;
   auto created = routes.approvals->Create(client, request);
   if (!created.ok()) return RefuseStatus(created.status());
-  // The link opens the request for its citizen without a login (the access
-  // token stood for it): they give only their second factor there.
-  return agetic::Created(*created, routes.page_base + "/aprobar/" + created->id + "?k=" +
-                                       routes.approvals->LinkKey(created->id));
+  // The page the link opens asks the citizen to log in (silently, when
+  // their browser holds the provider's session from the institution's own
+  // login) and for their second factor: docs/agetic-api.md says why the
+  // access token alone does not open it.
+  return agetic::Created(*created, routes.page_base + "/aprobar/" + created->id);
 }
 
 Response Verificar(const AgeticRoutes& routes, const Request& req) {

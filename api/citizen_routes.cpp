@@ -59,19 +59,6 @@ std::optional<Response> SessionWithCsrf(const CitizenRoutes& routes, const Reque
   return std::nullopt;
 }
 
-// A session opened by a request's link reaches that request only.
-std::optional<Response> OutOfScope(const CitizenSession& session, std::string_view id) {
-  if (session.only_request.empty() || session.only_request == id) return std::nullopt;
-  return Problem(403, "Forbidden", "this session opens only the request of its link: log in for the others");
-}
-
-// What a link's session may not do: list the citizen's requests, change
-// their authenticator.
-std::optional<Response> NeedsLogin(const CitizenSession& session, std::string_view what) {
-  if (session.only_request.empty()) return std::nullopt;
-  return Problem(403, "Forbidden", std::string(what) + " needs a login with the identity provider, not a request's link");
-}
-
 // A text field of a JSON body, or "" (the service refuses it).
 std::string FieldOf(const Request& req, const char* field) {
   json body;
@@ -85,11 +72,9 @@ namespace citizen_handlers {
 
 namespace {
 
-// The page for a logged-in browser; otherwise (or when the page asks for
-// it with ?login, a link's session wanting more) the login, back to
-// `return_to`.
+// The page for a logged-in browser; otherwise the login, back to `return_to`.
 Response PageOrLogin(const CitizenRoutes& routes, const Request& req, const std::string& return_to) {
-  if (routes.sessions->Find(Cookies(req)) && !req.query_param("login")) {
+  if (routes.sessions->Find(Cookies(req))) {
     Response r;
     r.content_type = "text/html; charset=utf-8";
     r.body = routes.page_html;
@@ -111,22 +96,6 @@ Response PageOrLogin(const CitizenRoutes& routes, const Request& req, const std:
 Response ApprovalPage(const CitizenRoutes& routes, const Request& req) {
   const std::string& id = req.params[0];
   if (!IsRequestId(id)) return Problem(404, "Not found", "no approval request " + id.substr(0, 64));
-  // A request's link (?k=): a session for that request, then the page at
-  // its plain address, so the key leaves the address bar.
-  if (auto key = req.query_param("k")) {
-    auto subject = routes.approvals->CitizenOfLink(id, *key);
-    if (subject.ok()) {
-      Response r = Redirect("/aprobar/" + id);
-      // Logged in as that citizen already: the login's session stays.
-      auto current = routes.sessions->Find(Cookies(req));
-      if (current && current->only_request.empty() && current->citizen.document_number == *subject) return r;
-      node::Citizen citizen;
-      citizen.document_number = *subject;
-      r.headers.emplace_back("Set-Cookie", routes.sessions->Open(std::move(citizen), id));
-      return r;
-    }
-    // A wrong, decided or expired link: the login, as without one.
-  }
   return PageOrLogin(routes, req, "/aprobar/" + id);
 }
 
@@ -155,11 +124,9 @@ Response Callback(const CitizenRoutes& routes, const Request& req) {
 Response Me(const CitizenRoutes& routes, const Request& req) {
   auto session = routes.sessions->Find(Cookies(req));
   if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
-  json out = {{"document_number", session->citizen.document_number},
-              {"name", session->citizen.name},
-              {"csrf", session->csrf}};
-  if (!session->only_request.empty()) out["only_request"] = session->only_request;
-  return NoStore(Json(out));
+  return NoStore(Json({{"document_number", session->citizen.document_number},
+                       {"name", session->citizen.name},
+                       {"csrf", session->csrf}}));
 }
 
 namespace {
@@ -192,7 +159,6 @@ json CitizenRequestJson(const node::CitizenRequestView& view) {
 Response Approval(const CitizenRoutes& routes, const Request& req) {
   auto session = routes.sessions->Find(Cookies(req));
   if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
-  if (auto refused = OutOfScope(*session, req.params[0])) return *refused;
   auto view = routes.approvals->GetForCitizen(session->citizen.document_number, req.params[0]);
   if (!view.ok()) return ProblemFromStatus(view.status());
   return NoStore(Json(CitizenRequestJson(*view)));
@@ -203,7 +169,6 @@ Response DocumentContent(const CitizenRoutes& routes, const Request& req) {
   // embedding by another site.
   std::optional<CitizenSession> session;
   if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
-  if (auto refused = OutOfScope(*session, req.params[0])) return *refused;
   const std::string& i = req.params[1];
   if (i.empty() || i.size() > 3 || i.find_first_not_of("0123456789") != std::string::npos) {
     return Problem(404, "Not found", "no document " + i.substr(0, 8));
@@ -224,7 +189,6 @@ Response DocumentContent(const CitizenRoutes& routes, const Request& req) {
 Response Approvals(const CitizenRoutes& routes, const Request& req) {
   auto session = routes.sessions->Find(Cookies(req));
   if (!session) return Problem(401, "Unauthorized", "log in first (open the approval link again)");
-  if (auto refused = NeedsLogin(*session, "the list of your requests")) return *refused;
   auto list = routes.approvals->ListForCitizen(session->citizen.document_number);
   if (!list.ok()) return ProblemFromStatus(list.status());
   json out = json::array();
@@ -253,7 +217,6 @@ Response Factor(const CitizenRoutes& routes, const Request& req) {
 Response BeginTotp(const CitizenRoutes& routes, const Request& req) {
   std::optional<CitizenSession> session;
   if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
-  if (auto refused = NeedsLogin(*session, "setting up your authenticator")) return *refused;
   auto e = routes.approvals->BeginTotp(session->citizen.document_number, FieldOf(req, "current_code"));
   if (!e.ok()) return ProblemFromStatus(e.status());
   json out = {{"otpauth_uri", e->otpauth_uri}, {"secret", e->secret_base32}};
@@ -267,7 +230,6 @@ Response BeginTotp(const CitizenRoutes& routes, const Request& req) {
 Response ConfirmTotp(const CitizenRoutes& routes, const Request& req) {
   std::optional<CitizenSession> session;
   if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
-  if (auto refused = NeedsLogin(*session, "setting up your authenticator")) return *refused;
   Status s = routes.approvals->ConfirmTotp(session->citizen.document_number, FieldOf(req, "code"));
   if (!s.ok()) return ProblemFromStatus(s);
   Response r;
@@ -279,7 +241,6 @@ Response ConfirmTotp(const CitizenRoutes& routes, const Request& req) {
 Response Decide(const CitizenRoutes& routes, bool approve, const Request& req) {
   std::optional<CitizenSession> session;
   if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
-  if (auto refused = OutOfScope(*session, req.params[0])) return *refused;
   auto decided = routes.approvals->DecideAsCitizen(session->citizen.document_number, req.params[0],
                                                    FieldOf(req, "code"), approve);
   if (!decided.ok()) return ProblemFromStatus(decided.status());
@@ -289,8 +250,6 @@ Response Decide(const CitizenRoutes& routes, bool approve, const Request& req) {
 Response SendCode(const CitizenRoutes& routes, const Request& req) {
   std::optional<CitizenSession> session;
   if (auto refused = SessionWithCsrf(routes, req, session)) return *refused;
-  // The code goes to the contact the login gave: a link gives none.
-  if (auto refused = NeedsLogin(*session, "sending a code")) return *refused;
   const node::CitizenContact contact{session->citizen.phone, session->citizen.email};
   auto sent = routes.approvals->SendCode(session->citizen.document_number, req.params[0], contact);
   if (!sent.ok()) return ProblemFromStatus(sent.status());
@@ -304,7 +263,7 @@ void AddCitizenRoutes(Router& router, const CitizenRoutes& routes) {
   // The callback before the page: the first route that matches wins.
   router.Add(http::verb::get, "/aprobar/callback", [routes](const Request& req) { return h::Callback(routes, req); });
   router.Add(http::verb::get, "/aprobar/{}", [routes](const Request& req) { return h::ApprovalPage(routes, req); },
-             RouteOptions{Exec::kWorker, 0});
+             RouteOptions{Exec::kInline, 0});
   router.Add(http::verb::get, "/aprobar", [routes](const Request& req) { return h::OwnPage(routes, req); },
              RouteOptions{Exec::kInline, 0});
   router.Add(http::verb::get, "/v1/citizen/me", [routes](const Request& req) { return h::Me(routes, req); },

@@ -78,10 +78,10 @@ std::optional<PendingLogin> CitizenSessions::TakeLogin(std::string_view state, s
   return std::move(stored.pending);
 }
 
-std::string CitizenSessions::Open(node::Citizen citizen, std::string only_request) {
+std::string CitizenSessions::Open(node::Citizen citizen) {
   const std::string value = RandomText();
   const auto now = Now();
-  CitizenSession session{std::move(citizen), RandomText(), now + options_.session_ttl, std::move(only_request)};
+  CitizenSession session{std::move(citizen), RandomText(), now + options_.session_ttl};
   std::lock_guard lock(mu_);
   MakeRoom(sessions_, options_.max_sessions, now, [](const CitizenSession& s) { return s.expires; });
   sessions_[Digest(value)] = std::move(session);

@@ -38,15 +38,11 @@ struct PendingLogin {
   std::string browser;    // the login cookie's value, which the callback must bring back
 };
 
-// A logged-in citizen, or one who opened a request's link.
+// A logged-in citizen.
 struct CitizenSession {
   node::Citizen citizen;
   std::string csrf;  // sent back by the page with every POST (X-Quipu-CSRF)
   std::chrono::steady_clock::time_point expires{};
-  // Opened by a request's link (node::Approvals::LinkKey), not by a login:
-  // this request only; no list of the citizen's requests, no change of
-  // their authenticator. "" for a login's session.
-  std::string only_request;
 };
 
 // Thread-safe.
@@ -62,9 +58,8 @@ class CitizenSessions {
   // not expired and `cookies` (the Cookie header) carry its browser cookie.
   std::optional<PendingLogin> TakeLogin(std::string_view state, std::string_view cookies);
 
-  // A session for `citizen` (for request `only_request` alone when it is
-  // not ""); returns its Set-Cookie value.
-  std::string Open(node::Citizen citizen, std::string only_request = "");
+  // A session for `citizen`; returns its Set-Cookie value.
+  std::string Open(node::Citizen citizen);
   // The session the request's cookies name, if it has not expired.
   std::optional<CitizenSession> Find(std::string_view cookies) const;
   // Ends the session the cookies name; returns the Set-Cookie that clears it.

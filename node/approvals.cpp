@@ -761,28 +761,6 @@ Result<ApprovalView> Approvals::Create(const ClientInfo& client, const ApprovalR
   return out;
 }
 
-std::string Approvals::LinkKey(std::string_view request_id) const {
-  // A subkey for links alone (HMAC-SHA-256 of a label under the data key),
-  // then the request's MAC under it.
-  const crypto::Digest link_key = crypto::HmacSha256(data_key_, std::string("quipu/approval-link-key/v1"));
-  std::string message = "quipu/approval-link/v1";
-  message.push_back('\0');
-  message.append(request_id);
-  return crypto::Base64UrlEncode(crypto::HmacSha256(link_key, message));
-}
-
-Result<std::string> Approvals::CitizenOfLink(const std::string& id, std::string_view key) const {
-  const std::string expected = LinkKey(id);
-  if (key.size() != expected.size() || sodium_memcmp(key.data(), expected.data(), key.size()) != 0) {
-    return PermissionDenied("this link does not open request " + id);
-  }
-  QUIPU_ASSIGN_OR_RETURN(RequestRecord r, ReadRequest(log_, id));
-  if (r.dialect != Dialect::kAgetic || r.subject.empty()) return PermissionDenied("this link does not open request " + id);
-  const ApprovalView view = ViewOf(r, options_.clock(), options_.max_wrong_codes);
-  if (view.status != "pending") return FailedPrecondition("request " + id + " is " + view.status);
-  return r.subject;
-}
-
 Result<CitizenRequestView> Approvals::GetForCitizen(std::string_view document_number, const std::string& id) const {
   QUIPU_ASSIGN_OR_RETURN(RequestRecord r, LoadCitizensRequest(log_, document_number, id));
   const ApprovalView view = ViewOf(r, options_.clock(), options_.max_wrong_codes);

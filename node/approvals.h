@@ -291,18 +291,6 @@ class Approvals {
   Result<ApprovalView> Create(const ClientInfo& client, const ApprovalRequest& request);
   // kNotFound for an unknown id and another client's request alike.
   Result<ApprovalView> Get(const ClientInfo& client, const std::string& id) const;
-  // The key of request `id`'s link (the AGETIC API's datos.link): whoever
-  // opens the link reaches that one request as its citizen without logging
-  // in, and still needs the citizen's second factor to decide. A keyed hash
-  // of the id under a subkey of the node's data key: the same for every
-  // call, so a retried request gets the same link; nothing is stored.
-  std::string LinkKey(std::string_view request_id) const;
-  // The citizen (document number) that `key` opens request `id` for: only a
-  // request made with the citizen's access token (dialect agetic), while it
-  // is pending. kPermissionDenied for a wrong key (compared in constant
-  // time), a request of the other dialect or of a forgotten citizen;
-  // kNotFound for no request; kFailedPrecondition once decided or expired.
-  Result<std::string> CitizenOfLink(const std::string& id, std::string_view key) const;
   // The request `id` for the citizen whose document number is
   // `document_number` (from their login). kNotFound for an unknown id,
   // kPermissionDenied for a request that names another citizen.

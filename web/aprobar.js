@@ -29,7 +29,6 @@ const TEXT = {
     who: 'Sesión de {0} (documento {1})', unnamed: 'Documento sin nombre',
     pending: 'pendiente', approved: 'aprobada', rejected: 'rechazada', locked: 'bloqueada', expired: 'vencida',
     notYours: 'Esta solicitud es para otra persona. Ingrese con la cuenta de la persona a la que se dirige.',
-    loginNeeded: 'Para esto debe ingresar con su cuenta de Ciudadanía Digital: el enlace que recibió solo sirve para decidir con un autenticador ya activo.', loginLink: 'Ingresar',
     notFound: 'No existe esta solicitud.', loggedOut: 'Sesión cerrada.', failed: 'No se pudo cargar la solicitud: {0}',
     enrolHeading: 'Su autenticador', secret: 'Clave', codeLabel: 'Código de 6 dígitos', enrolConfirm: 'Activar',
     enrolHelp: 'Escanee este código con su aplicación de autenticación (o escriba la clave) y escriba el código que muestra. Solo usted lo verá.',
@@ -57,7 +56,6 @@ const TEXT = {
     who: 'Logged in as {0} (document {1})', unnamed: 'Unnamed document',
     pending: 'pending', approved: 'approved', rejected: 'rejected', locked: 'locked', expired: 'expired',
     notYours: 'This request is for someone else. Log in as the person it is addressed to.',
-    loginNeeded: 'For this you must log in with your Ciudadanía Digital account: the link you received only lets you decide with an authenticator already active.', loginLink: 'Log in',
     notFound: 'There is no such request.', loggedOut: 'Logged out.', failed: 'The request could not be loaded: {0}',
     enrolHeading: 'Your authenticator', secret: 'Key', codeLabel: '6-digit code', enrolConfirm: 'Activate',
     enrolHelp: 'Scan this code with your authenticator app (or type the key) and enter the code it shows. Only you see it.',
@@ -113,14 +111,9 @@ function render() {
   // A request decided with a code sent to the citizen needs no authenticator.
   const message = pending && r.factor === 'message';
   const totp = (pending && !message) || own;
-  // Opened by the request's link, not a login: deciding with an active
-  // authenticator only; setting one up or a sent code needs the login.
-  const linkOnly = Boolean(state.me?.only_request);
-  const needsLogin = linkOnly && pending && (message || (state.factor && !state.factor.enrolled));
-  $('login-needed').hidden = !needsLogin;
-  $('enrol').hidden = !(totp && state.enrolment) || linkOnly;
-  $('enrol-start').hidden = !(totp && state.factor && !state.factor.enrolled && !state.enrolment) || linkOnly;
-  $('send-code').hidden = !message || linkOnly;
+  $('enrol').hidden = !(totp && state.enrolment);
+  $('enrol-start').hidden = !(totp && state.factor && !state.factor.enrolled && !state.enrolment);
+  $('send-code').hidden = !message;
   $('code-sent').textContent = state.codeSent ? t('codeSent', state.codeSent.sent_to) : '';
   $('factor-active').hidden = !(own && state.factor && state.factor.enrolled);
   $('mine').hidden = !(own && state.mine);

@@ -430,39 +430,6 @@ TEST(MessageText, NamesWhoAsksHowManyAndForHowLongAndNoControlCharacter) {
 // A client's own key (AGETIC's idTramite) is an idempotency key: the same
 // key and fingerprint give the first request back without counting a limit
 // again; another fingerprint is kAlreadyExists; another client's key is its own.
-TEST(ApprovalLinks, OpenOnlyAnAgeticRequestOfItsCitizenWhilePending) {
-  Fixture f;
-  ApprovalRequest req;
-  req.subject = "1234567";
-  req.documents.push_back({DocumentRef{DocType::kPdf, crypto::Sha256(std::string("link")), std::nullopt}, std::nullopt});
-  req.client_key = "6f1c2d4e-0000-4000-8000-00000000000b";
-  req.dialect = Dialect::kAgetic;
-  auto created = f.approvals->Create(f.client, req);
-  ASSERT_TRUE(created.ok()) << created.status().ToString();
-  const std::string key = f.approvals->LinkKey(created->id);
-  EXPECT_EQ(key.size(), 43u);  // 32 bytes, base64url
-  EXPECT_EQ(key, f.approvals->LinkKey(created->id)) << "the same link for a retried request";
-  auto citizen = f.approvals->CitizenOfLink(created->id, key);
-  ASSERT_TRUE(citizen.ok()) << citizen.status().ToString();
-  EXPECT_EQ(*citizen, "1234567");
-  std::string wrong = key;
-  wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
-  EXPECT_EQ(f.approvals->CitizenOfLink(created->id, wrong).status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(f.approvals->CitizenOfLink(created->id, "").status().code(), StatusCode::kPermissionDenied);
-  // A /v1 request is the citizen's to open by logging in, never by a link.
-  const std::string own = f.Request("1234567");
-  ASSERT_FALSE(own.empty());
-  EXPECT_EQ(f.approvals->CitizenOfLink(own, f.approvals->LinkKey(own)).status().code(), StatusCode::kPermissionDenied);
-  // Another node (another data key) makes other links.
-  Approvals other(*f.log, *f.clients, pdf::InProcessPdfEngine(), std::array<uint8_t, 32>{}, ApprovalsOptions{});
-  EXPECT_NE(other.LinkKey(created->id), key);
-  EXPECT_EQ(other.CitizenOfLink(created->id, key).status().code(), StatusCode::kPermissionDenied);
-  // Expired, the link opens nothing.
-  f.now += 3600;
-  EXPECT_EQ(f.approvals->CitizenOfLink(created->id, key).status().code(), StatusCode::kFailedPrecondition);
-}
-
-
 TEST(ClientKeys, ReplayTheFirstRequestAndRefuseAnotherBody) {
   ApprovalsOptions ao;
   ao.requests_per_citizen_hour = 1;  // a replay must not count
