@@ -41,6 +41,8 @@
 #include "node/ledger_reader.h"
 #include "node/qr_render.h"
 #include "node/qr_service.h"
+#include "node/witness.h"
+#include "api/witness_routes.h"
 #include "node/schema.h"
 #include "node/secrets.h"
 #include "node/upgrade.h"
@@ -83,6 +85,10 @@ struct ServeConfig {
   std::string oidc_client_secret_file;
   std::string oidc_document_claim;
   std::string oidc_scopes;
+  // As a witness (docs/witness.md): the logs file, and the name of the
+  // cosigning key made at first start ("" without --witness-logs).
+  std::string witness_logs;
+  std::string witness_name;
 };
 
 // A uint flag within [lo, hi], or the message naming the rule.
@@ -158,6 +164,8 @@ Result<ServeConfig> ParseServeFlags(const Flags& flags) {
   c.oidc_client_secret_file = flags.GetOr("oidc-client-secret-file", "");
   c.oidc_document_claim = flags.GetOr("oidc-document-claim", "document_number");
   c.oidc_scopes = flags.GetOr("oidc-scopes", "openid profile email phone");
+  c.witness_logs = flags.GetOr("witness-logs", "");
+  c.witness_name = flags.GetOr("witness-name", "");
   if (!c.oidc_issuer.empty() && (c.oidc_client_id.empty() || c.oidc_client_secret_file.empty())) {
     return InvalidArgument("--oidc-issuer needs --oidc-client-id and --oidc-client-secret-file");
   }
@@ -327,6 +335,8 @@ const std::vector<FlagSpec> kServeFlags = {{"data", true},
                                            {"oidc-client-secret-file", true},
                                            {"oidc-document-claim", true},
                                            {"oidc-scopes", true},
+                                           {"witness-logs", true},
+                                           {"witness-name", true},
                                            {"test-clock-file", true}};
 
 // Why serve stops before it serves: the message, and the exit code (the
@@ -425,7 +435,8 @@ struct Services {
         clients(log, secrets.data_key, outbound),
         approvals(log, clients, pdf, secrets.data_key, WithOutboxKick(std::move(ao))),
         reader(log),
-        notifier(approvals, reader, access_log, NotifierFor(outbound, public_url)) {
+        notifier(approvals, reader, access_log, NotifierFor(outbound, public_url)),
+        log(access_log) {
     kick_ = &notifier;
   }
 
@@ -435,6 +446,8 @@ struct Services {
   const node::LedgerReader reader;  // what api/ reads the ledger through
   Notifier notifier;
   std::optional<node::QrService> qr;  // once its keys are loaded
+  std::unique_ptr<node::Witness> witness;  // with --witness-logs
+  AccessLog& log;
 
  private:
   // A new outbox item wakes the notifier (built after the approvals).
@@ -455,6 +468,28 @@ std::optional<StartFailure> StartQr(Services& services, ledger::Log& log, pdf::P
   auto qr_keys = node::LoadQrKeys(dir, /*create=*/true);
   if (!qr_keys.ok()) return Broken(qr_keys.status());
   services.qr.emplace(log, services.clients, pdf, std::move(*signer), std::move(*qr_keys), std::move(clock));
+  return std::nullopt;
+}
+
+// As a witness: the logs it witnesses (read once; a log is never removed
+// while its state is kept) and its cosigning key, made at first start.
+std::optional<StartFailure> StartWitness(Services& services, ledger::Log& log, const ServeConfig& config) {
+  if (config.witness_logs.empty()) {
+    if (!config.witness_name.empty()) return BadInput("--witness-name needs --witness-logs");
+    return std::nullopt;
+  }
+  std::ifstream in(config.witness_logs, std::ios::binary);
+  if (!in) return BadInput("--witness-logs: cannot read " + config.witness_logs);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto logs = node::ParseWitnessedLogs(text);
+  if (!logs.ok()) return BadInput("--witness-logs " + config.witness_logs + ": " + logs.status().message());
+  std::string name = config.witness_name;
+  if (name.empty()) name = log.origin().substr(0, log.origin().find('/')) + "/witness";
+  auto key = node::LoadOrCreateWitnessKey(config.data + "/witness.key", name);
+  if (!key.ok()) return Broken(key.status(), "witness key");
+  auto witness = node::Witness::Create(log, std::move(*key), std::move(*logs));
+  if (!witness.ok()) return BadInput(witness.status().message());
+  services.witness = std::move(*witness);
   return std::nullopt;
 }
 
@@ -483,6 +518,15 @@ std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::P
                     config.oidc_issuer.empty() ? "" : config.public_url,
                     [&citizen_sessions](const std::string& subject) { citizen_sessions.CloseAllOf(subject); });
   AddQrRoutes(router, services.clients, qr);
+  if (services.witness) {
+    WitnessRoutes wr;
+    wr.witness = services.witness.get();
+    wr.on_refused = [&log = services.log](const node::WitnessAnswer& a, std::string_view body) {
+      log.Event("witness_refused", {{"origin", a.origin}, {"kind", static_cast<int>(a.kind)}, {"detail", a.detail},
+                                    {"body", std::string(body)}});
+    };
+    AddWitnessRoutes(router, std::move(wr));
+  }
   AddSiteRoutes(router, verifier_key, stopping, metrics);
   AgeticRoutes ar;
   ar.clients = &services.clients;
@@ -612,6 +656,7 @@ int RunServe(const std::vector<std::string>& args) {
   const std::function<int64_t()> clock = std::get<0>(ao).clock;
   Services services(*ledger_log, *sandbox, *secrets, outbound, std::move(std::get<0>(ao)), log, config->public_url);
   if (auto f = StartQr(services, *ledger_log, *sandbox, config->data, clock)) return FailToStart(*f);
+  if (auto f = StartWitness(services, *ledger_log, *config)) return FailToStart(*f);
 
   // 4. The routes.
   std::atomic<bool> stopping{false};
@@ -640,6 +685,11 @@ int RunServe(const std::vector<std::string>& args) {
     DropLapsedQrCodes(*services.qr, log);
   });
   AnnounceStart(*sp, *config, *ledger_log, *secrets, log);
+  if (services.witness) {
+    std::cout << "quipu: witness " << services.witness->verifier_key() << " for " << services.witness->logs().size()
+              << " log(s)" << std::endl;
+    log.Event("witness", {{"vkey", services.witness->verifier_key()}, {"logs", services.witness->logs().size()}});
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -670,6 +720,7 @@ extern const Command kServeCommand{
     "                   [--pdf-jobs-per-worker N] [--body-budget BYTES]\n"
     "                   [--public-url URL] [--oidc-issuer URL --oidc-client-id ID\n"
     "                    --oidc-client-secret-file F [--oidc-document-claim NAME] [--oidc-scopes S]]\n"
+    "                   [--witness-logs FILE [--witness-name NAME]]\n"
     "\n"
     "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
     "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
@@ -707,6 +758,11 @@ extern const Command kServeCommand{
     "                        (document_number)\n"
     "  --oidc-scopes S       the scopes asked for (\"openid profile email phone\": the contacts\n"
     "                        a message factor's code goes to)\n"
+    "  --witness-logs FILE   also be a witness (C2SP tlog-witness) for the logs in FILE,\n"
+    "                        lines \"log <vkey> [url]\" (tlog-policy); POST /add-checkpoint,\n"
+    "                        GET /witness; docs/witness.md\n"
+    "  --witness-name NAME   the cosigning key's name when it is made (DIR/witness.key, at\n"
+    "                        first start; <origin's host>/witness)\n"
     "  --test-clock-file F   tests only: read the time (unix µs) from F\n"
     "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
     "\n"

@@ -30,6 +30,8 @@ inline constexpr ledger::PrivateTable kOutbox{"outbox"};        // notifications
 inline constexpr ledger::PrivateTable kQr{"qr"};
 // Documents' contents, sealed, kept only while their request is pending.
 inline constexpr ledger::PrivateTable kContents{"contents"};
+// As a witness: the latest checkpoint cosigned for each log witnessed.
+inline constexpr ledger::PrivateTable kWitness{"witness"};
 }  // namespace tables
 
 // Every table above, as LogOptions::private_tables takes them.

@@ -1,0 +1,29 @@
+// The witness's HTTP face (C2SP tlog-witness; docs/witness.md): POST
+// /add-checkpoint, GET /witness/<SHA-256 of an origin, hex>/checkpoint (the
+// monitoring prefix is /witness), and GET /witness (its name, key and logs).
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "api/router.h"
+#include "node/witness.h"
+
+namespace quipu::api {
+
+struct WitnessRoutes {
+  node::Witness* witness = nullptr;  // required; outlives the router
+  // Called for every refused checkpoint whose origin is witnessed (as the
+  // spec allows: evidence of a log's misbehaviour when it was signed).
+  std::function<void(const node::WitnessAnswer& answer, std::string_view body)> on_refused;
+};
+
+void AddWitnessRoutes(Router& router, WitnessRoutes routes);
+
+namespace witness_handlers {
+// 200 text/plain cosignature lines; 400, 403, 404, 422 text/plain with the
+// reason; 409 text/x.tlog.size "<size>\n".
+Response AddCheckpoint(const WitnessRoutes& routes, const Request& req);
+}  // namespace witness_handlers
+
+}  // namespace quipu::api

@@ -1,0 +1,242 @@
+#include "node/witness.h"
+
+#include <charconv>
+#include <chrono>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/encoding.h"
+#include "crypto/sha256.h"
+#include "ledger/checkpoint.h"
+#include "ledger/merkle.h"
+#include "node/schema.h"
+
+namespace quipu::node {
+namespace {
+
+using nlohmann::json;
+using Kind = WitnessAnswer::Kind;
+
+constexpr size_t kMaxProofLines = 63;
+
+// What the witness keeps per log, in the witness table under "w:<origin>":
+// {size, root (base64), checkpoint (the cosigned note), time}.
+std::string StateKey(std::string_view origin) { return "w:" + std::string(origin); }
+
+struct State {
+  uint64_t size = 0;
+  ledger::Hash root{};
+  std::string checkpoint;
+};
+
+Result<std::optional<State>> DecodeState(const std::optional<std::string>& bytes) {
+  if (!bytes) return std::optional<State>();
+  const json j = json::parse(*bytes, nullptr, false);
+  const Status bad = Corruption("a witness state record is damaged");
+  if (!j.is_object() || !j.contains("size") || !j["size"].is_number_unsigned() || !j.contains("root") ||
+      !j["root"].is_string()) {
+    return bad;
+  }
+  State s;
+  s.size = j["size"].get<uint64_t>();
+  auto root = crypto::Base64Decode(j["root"].get<std::string>());
+  if (!root.ok() || root->size() != s.root.size()) return bad;
+  std::copy(root->begin(), root->end(), s.root.begin());
+  s.checkpoint = j.value("checkpoint", "");
+  return std::optional<State>(std::move(s));
+}
+
+WitnessAnswer Refuse(Kind kind, std::string detail, std::string origin = "") {
+  WitnessAnswer a;
+  a.kind = kind;
+  a.detail = std::move(detail);
+  a.origin = std::move(origin);
+  return a;
+}
+
+// "old <n>" with no leading zero (but "0").
+bool ParseOld(std::string_view line, uint64_t& old) {
+  if (line.substr(0, 4) != "old ") return false;
+  const std::string_view n = line.substr(4);
+  if (n.empty() || (n.size() > 1 && n[0] == '0')) return false;
+  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), old);
+  return ec == std::errc() && end == n.data() + n.size();
+}
+
+int64_t SystemSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Result<std::vector<WitnessedLog>> ParseWitnessedLogs(std::string_view text) {
+  std::vector<WitnessedLog> logs;
+  size_t number = 0;
+  while (!text.empty()) {
+    ++number;
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    std::vector<std::string_view> words;
+    for (size_t at = 0; at < line.size();) {
+      const size_t start = line.find_first_not_of(" \t\r", at);
+      if (start == std::string_view::npos) break;
+      const size_t end = line.find_first_of(" \t\r", start);
+      words.push_back(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+      at = end == std::string_view::npos ? line.size() : end;
+    }
+    const std::string where = "line " + std::to_string(number) + ": ";
+    if (words.empty() || words[0] == "witness" || words[0] == "group" || words[0] == "quorum") continue;
+    if (words[0] != "log") return InvalidArgument(where + "expected log, witness, group or quorum");
+    if (words.size() < 2 || words.size() > 3) return InvalidArgument(where + "log <vkey> [url]");
+    auto key = crypto::ParseVerifierKey(words[1]);
+    if (!key.ok()) return InvalidArgument(where + key.status().message());
+    auto same = std::find_if(logs.begin(), logs.end(), [&](const WitnessedLog& l) { return l.origin == key->name; });
+    if (same == logs.end()) {
+      logs.push_back({key->name, {}, words.size() == 3 ? std::string(words[2]) : ""});
+      same = logs.end() - 1;
+    }
+    for (const crypto::NoteVerifier& k : same->keys) {
+      if (k.key_hash == key->key_hash) return InvalidArgument(where + "the same key twice");
+    }
+    same->keys.push_back(*key);
+  }
+  return logs;
+}
+
+Result<WitnessKey> LoadOrCreateWitnessKey(const std::string& path, const std::string& name) {
+  std::string stored_name;
+  auto key = crypto::LoadSigningKey(path, &stored_name);
+  if (key.ok()) return WitnessKey{std::move(stored_name), std::move(*key)};
+  if (key.status().code() != StatusCode::kNotFound) return key.status();
+  crypto::SigningKey fresh = crypto::SigningKey::Generate();
+  QUIPU_RETURN_IF_ERROR(crypto::SaveSigningKey(path, fresh, name));
+  return LoadOrCreateWitnessKey(path, name);
+}
+
+Result<std::unique_ptr<Witness>> Witness::Create(ledger::Log& ledger, WitnessKey key, std::vector<WitnessedLog> logs,
+                                                 std::function<int64_t()> clock) {
+  if (!crypto::IsValidKeyName(key.name)) return InvalidArgument("witness: invalid name " + key.name);
+  std::set<std::string> origins;
+  for (const WitnessedLog& l : logs) {
+    if (!origins.insert(l.origin).second) return InvalidArgument("witness: two logs with origin " + l.origin);
+    if (l.keys.empty()) return InvalidArgument("witness: log " + l.origin + " has no key");
+  }
+  return std::unique_ptr<Witness>(new Witness(ledger, std::move(key), std::move(logs), std::move(clock)));
+}
+
+Witness::Witness(ledger::Log& ledger, WitnessKey key, std::vector<WitnessedLog> logs, std::function<int64_t()> clock)
+    : ledger_(ledger), key_(std::move(key)), logs_(std::move(logs)), clock_(clock ? std::move(clock) : SystemSeconds) {}
+
+std::string Witness::verifier_key() const { return crypto::CosignerVerifierKey(key_.name, key_.key.PublicKey()); }
+
+Result<WitnessAnswer> Witness::AddCheckpoint(std::string_view body) {
+  if (body.size() > kMaxAddCheckpointBytes) return Refuse(Kind::kBadRequest, "the body is over 32 KiB");
+  // 1. The old size, the proof, the blank line, the checkpoint.
+  auto line = [&body]() -> std::optional<std::string_view> {
+    const size_t nl = body.find('\n');
+    if (nl == std::string_view::npos) return std::nullopt;
+    std::string_view l = body.substr(0, nl);
+    body.remove_prefix(nl + 1);
+    return l;
+  };
+  uint64_t old = 0;
+  auto first = line();
+  if (!first || !ParseOld(*first, old)) return Refuse(Kind::kBadRequest, "the body must start with \"old <size>\"");
+  std::vector<ledger::Hash> proof;
+  for (;;) {
+    auto l = line();
+    if (!l) return Refuse(Kind::kBadRequest, "no empty line before the checkpoint");
+    if (l->empty()) break;
+    if (proof.size() == kMaxProofLines) return Refuse(Kind::kBadRequest, "more than 63 proof lines");
+    auto h = crypto::Base64Decode(*l);
+    if (!h.ok() || h->size() != 32) return Refuse(Kind::kBadRequest, "a proof line is not a base64 SHA-256 hash");
+    ledger::Hash hash{};
+    std::copy(h->begin(), h->end(), hash.begin());
+    proof.push_back(hash);
+  }
+  const std::string_view note = body;
+  // 2. The log, by the checkpoint's origin line; its signature.
+  const std::string origin(note.substr(0, note.find('\n')));
+  const auto log = std::find_if(logs_.begin(), logs_.end(), [&](const WitnessedLog& l) { return l.origin == origin; });
+  if (log == logs_.end()) return Refuse(Kind::kUnknownLog, "this witness does not witness " + origin.substr(0, 200));
+  auto opened = crypto::OpenNote(note, log->keys);
+  if (!opened.ok()) {
+    if (opened.status().code() == StatusCode::kInvalidArgument) {
+      return Refuse(Kind::kBadRequest, "the checkpoint is not a signed note: " + opened.status().message(), origin);
+    }
+    return Refuse(Kind::kNotSigned, "no valid signature by the log's keys: " + opened.status().message(), origin);
+  }
+  auto fields = ledger::ParseCheckpointBody(opened->text);
+  if (!fields.ok() || fields->origin != origin) {
+    return Refuse(Kind::kBadRequest, "not a checkpoint: " + fields.status().message(), origin);
+  }
+  const uint64_t size = fields->tree_size;
+  if (old > size) return Refuse(Kind::kBadRequest, "old size " + std::to_string(old) + " is above the checkpoint's", origin);
+  const ledger::Hash empty_root = crypto::Sha256(std::string_view());
+  // 3. Against the state, and the new state, in one write transaction.
+  const std::string text = opened->text;
+  const std::string checkpoint(note);
+  WitnessAnswer answer;
+  ledger::AppendRequest req;
+  req.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
+    QUIPU_ASSIGN_OR_RETURN(auto bytes, txn.Get(tables::kWitness, StateKey(origin)));
+    QUIPU_ASSIGN_OR_RETURN(std::optional<State> state, DecodeState(bytes));
+    const uint64_t latest = state ? state->size : 0;
+    if (old != latest) {
+      answer = Refuse(Kind::kConflict, "the last size cosigned is " + std::to_string(latest), origin);
+      answer.size = latest;
+      return Status::Ok();
+    }
+    // In the spec's order: the size first (a stale client learns where the
+    // witness is), then the proof.
+    if (size == 0 && fields->root != empty_root) {
+      answer = Refuse(Kind::kInconsistent, "a tree of size 0 has the root of the empty string", origin);
+      return Status::Ok();
+    }
+    if (old == 0 && !proof.empty()) {
+      answer = Refuse(Kind::kInconsistent, "a proof from size 0", origin);
+      return Status::Ok();
+    }
+    if (state && old == size && fields->root != state->root) {
+      answer = Refuse(Kind::kInconsistent, "another root at the size cosigned", origin);
+      return Status::Ok();
+    }
+    if (state && old < size && old > 0 &&
+        !ledger::VerifyConsistency(old, size, state->root, fields->root, proof)) {
+      answer = Refuse(Kind::kInconsistent, "the consistency proof does not verify", origin);
+      return Status::Ok();
+    }
+    if (state && old == size && !proof.empty()) {
+      answer = Refuse(Kind::kInconsistent, "a proof between equal sizes must be empty", origin);
+      return Status::Ok();
+    }
+    QUIPU_ASSIGN_OR_RETURN(std::string cosig,
+                           crypto::Cosign(key_.name, key_.key, text, static_cast<uint64_t>(std::max<int64_t>(1, clock_()))));
+    answer = WitnessAnswer{Kind::kCosigned, "", cosig, size, origin};
+    json j = {{"size", size},
+              {"root", crypto::Base64Encode(fields->root)},
+              {"checkpoint", checkpoint + cosig},
+              {"time", time}};
+    return txn.Put(tables::kWitness, StateKey(origin), j.dump());
+  };
+  auto done = ledger_.Append(std::move(req)).get();
+  if (!done.ok()) return done.status();
+  return answer;
+}
+
+Result<std::optional<std::string>> Witness::LatestCheckpoint(std::string_view origin_sha256) const {
+  for (const WitnessedLog& l : logs_) {
+    if (crypto::HexEncode(crypto::Sha256(l.origin)) != origin_sha256) continue;
+    QUIPU_ASSIGN_OR_RETURN(auto bytes, ledger_.ReadPrivate(tables::kWitness, StateKey(l.origin)));
+    QUIPU_ASSIGN_OR_RETURN(std::optional<State> state, DecodeState(bytes));
+    if (!state) return std::optional<std::string>();
+    return std::optional<std::string>(state->checkpoint);
+  }
+  return std::optional<std::string>();
+}
+
+}  // namespace quipu::node
