@@ -96,6 +96,16 @@ Response Entry(const node::LedgerReader& ledger, const Request& req) {
                {"checkpoint", e->checkpoint.empty() ? json(nullptr) : json(e->checkpoint)}});
 }
 
+Response Receipt(const node::LedgerReader& ledger, const Request& req) {
+  auto index = ParseIndexParam(req.params[0], "the entry index");
+  if (!index.ok()) return FromStatus(index.status());
+  auto receipt = ledger.Receipt(*index);
+  if (!receipt.ok()) return FromStatus(receipt.status());
+  Response r = Text(std::move(*receipt));
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"entry-" + std::to_string(*index) + ".tlog-proof\"");
+  return r;
+}
+
 Response Consistency(const node::LedgerReader& ledger, const Request& req) {
   auto old_text = req.query_param("old");
   auto new_text = req.query_param("new");
@@ -199,6 +209,8 @@ void AddLedgerRoutes(Router& router, const node::LedgerReader& ledger, const Led
   router.Add(http::verb::get, "/v1/checkpoints/{}", [lp](const Request& req) { return h::SignedCheckpoint(*lp, req); },
              kInlineRead);
   router.Add(http::verb::get, "/v1/entries/{}", [lp](const Request& req) { return h::Entry(*lp, req); }, kInlineRead);
+  router.Add(http::verb::get, "/v1/entries/{}/receipt", [lp](const Request& req) { return h::Receipt(*lp, req); },
+             kInlineRead);
   router.Add(http::verb::get, "/v1/proof/consistency", [lp](const Request& req) { return h::Consistency(*lp, req); },
              kInlineRead);
   router.Add(http::verb::get, "/v1/blocks/{}", [lp](const Request& req) { return h::Block(*lp, req); }, kInlineRead);

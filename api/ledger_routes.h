@@ -50,6 +50,9 @@ Response Tile(const node::LedgerReader& ledger, const Request& req);
 Response Log(const node::LedgerReader& ledger);
 Response SignedCheckpoint(const node::LedgerReader& ledger, const Request& req);
 Response Entry(const node::LedgerReader& ledger, const Request& req);
+// GET /v1/entries/{n}/receipt: the C2SP tlog-proof@v1 text of entry n (the
+// entry as extra data, its proof to the latest checkpoint), text/plain.
+Response Receipt(const node::LedgerReader& ledger, const Request& req);
 Response Consistency(const node::LedgerReader& ledger, const Request& req);
 Response Block(const node::LedgerReader& ledger, const Request& req);
 // GET /v1/documents/{sha256}[?subject=ID]: 400 for a malformed hash; with

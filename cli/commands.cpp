@@ -9,6 +9,7 @@ extern const Command kAuditCommand;
 extern const Command kClientCommand;
 extern const Command kSubjectCommand;
 extern const Command kQrCommand;
+extern const Command kProofCommand;
 extern const Command kPdfWorkerCommand;
 extern const Command kServeCommand;
 
@@ -21,6 +22,7 @@ std::vector<Command> BuiltinCommands() {
       kClientCommand,
       kSubjectCommand,
       kQrCommand,
+      kProofCommand,
       kServeCommand,
       kPdfWorkerCommand,
   };

@@ -1,5 +1,7 @@
 #include "node/ledger_reader.h"
 
+#include "ledger/tlog_proof.h"
+
 #include "ledger/log.h"
 #include "ledger/tiles.h"
 
@@ -39,6 +41,16 @@ Result<BlockView> LedgerReader::Block(std::optional<uint64_t> height) const {
   std::string header = b.CanonicalHeader();
   const Hash hash = crypto::Sha256(header);
   return BlockView{b.height, b.tree_size, b.root, std::move(b.time), b.prev, std::move(header), hash};
+}
+
+Result<std::string> LedgerReader::Receipt(uint64_t index) const {
+  QUIPU_ASSIGN_OR_RETURN(ProvenEntry e, Entry(index));
+  ledger::TlogProof p;
+  p.extra = crypto::Bytes(e.entry.begin(), e.entry.end());
+  p.index = e.index;
+  p.proof = std::move(e.proof);
+  p.checkpoint = std::move(e.checkpoint);
+  return ledger::FormatTlogProof(p);
 }
 
 }  // namespace quipu::node

@@ -75,6 +75,12 @@ class LedgerReader {
   // latest tree, or not below a `tree_size` given, and for a `tree_size`
   // beyond the log.
   Result<ProvenEntry> Entry(uint64_t index, std::optional<uint64_t> tree_size = std::nullopt) const;
+  // A receipt for entry `index` (C2SP tlog-proof@v1, ledger/tlog_proof.h):
+  // its inclusion proof to the latest checkpoint, which it carries verbatim,
+  // and the entry itself as the extra data (the leaf is SHA-256(0x00 ||
+  // extra)), so that it can be checked with no network (quipu proof check).
+  // kNotFound beyond the tree.
+  Result<std::string> Receipt(uint64_t index) const;
   // The RFC 9162 consistency proof from old_size to new_size.
   // kInvalidArgument when old_size is above new_size, kNotFound for a
   // new_size beyond the log.
