@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc)
 # SANITIZE=0 skips that second pass for a quicker local loop.
 SANITIZE ?= 1
 
-.PHONY: run test bench build deps deps-bench asan release fuzz clean
+.PHONY: run test bench national build deps deps-bench asan release fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -41,6 +41,11 @@ endif
 
 bench: deps-bench build
 	bench/run-all.sh
+
+# Bolivia's whole history (31.2M approvals; N= for fewer): ingest, the raw
+# LMDB ceiling, audit, bytes per entry (bench/national.sh).
+national: build
+	bench/national.sh
 
 # libFuzzer targets with clang, 60 s each; found inputs join tests/fuzz/corpus.
 fuzz:
