@@ -13,7 +13,7 @@ Response AddCheckpoint(const WitnessRoutes& routes, const Request& req) {
   auto answer = routes.witness->AddCheckpoint(req.body);
   if (!answer.ok()) return ProblemFromStatus(answer.status());
   const node::WitnessAnswer& a = *answer;
-  if (a.kind != Kind::kCosigned && !a.origin.empty() && routes.on_refused) routes.on_refused(a, req.body);
+  if (a.kind != Kind::kCosigned && a.signed_by_log && routes.on_refused) routes.on_refused(a, req.body);
   switch (a.kind) {
     case Kind::kCosigned:
       return Text(a.cosignatures, 200);

@@ -13,8 +13,8 @@ namespace quipu::api {
 
 struct WitnessRoutes {
   node::Witness* witness = nullptr;  // required; outlives the router
-  // Called for every refused checkpoint whose origin is witnessed (as the
-  // spec allows: evidence of a log's misbehaviour when it was signed).
+  // Called for every refused checkpoint the log signed (as the spec allows:
+  // evidence of a log's misbehaviour); never for unsigned noise.
   std::function<void(const node::WitnessAnswer& answer, std::string_view body)> on_refused;
 };
 

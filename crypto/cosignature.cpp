@@ -53,8 +53,10 @@ Result<Cosigner> ParseCosignerVerifierKey(std::string_view vkey) {
   }
   auto key = Base64Decode(vkey.substr(b + 1));
   if (!key.ok()) return InvalidArgument("cosigner key: the key is not base64");
+  if (key->empty() || (*key)[0] != kCosignatureV1Type) {
+    return InvalidArgument("cosigner key: not a cosignature/v1 key (type 0x04)");
+  }
   if (key->size() != 1 + c.public_key.size()) return InvalidArgument("cosigner key: not a 32-byte Ed25519 key");
-  if ((*key)[0] != kCosignatureV1Type) return InvalidArgument("cosigner key: not a cosignature/v1 key (type 0x04)");
   std::copy(key->begin() + 1, key->end(), c.public_key.begin());
   c.key_id = CosignerKeyId(c.name, c.public_key);
   if (Hex8(c.key_id) != id) return InvalidArgument("cosigner key: the key id does not match the key");
@@ -95,6 +97,7 @@ Result<std::optional<uint64_t>> VerifyCosignature(std::string_view line, const C
   if (blob->size() != 4 + 8 + 64) return Corruption("cosignature: not key id, timestamp and signature");
   uint64_t timestamp = 0;
   for (int i = 0; i < 8; ++i) timestamp = timestamp << 8 | (*blob)[4 + i];
+  if (timestamp > (uint64_t{1} << 63) - 1) return Corruption("cosignature: the timestamp is over 2^63-1");
   if (!VerifyEd25519(cosigner.public_key, AsBytes(CosignatureMessage(checkpoint_body, timestamp)),
                      std::span<const uint8_t>(blob->data() + 12, 64))) {
     return Corruption("cosignature: the signature does not verify");

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <functional>
 #include <map>
 #include <set>
 
@@ -86,7 +85,10 @@ Result<TlogProof> ParseTlogProof(std::string_view text) {
 Result<TlogPolicy> ParseTlogPolicy(std::string_view text) {
   TlogPolicy policy;
   std::set<std::string> names = {"none"};
-  std::set<std::string> keys;  // public keys, to refuse duplicates
+  // Public keys, to refuse duplicate logs and duplicate witnesses (a log's
+  // key may also be a witness's).
+  std::set<std::string> log_keys, witness_keys;
+  constexpr size_t kMaxDefinitions = 1024;  // logs, witnesses and groups, each
   bool has_quorum = false;
   size_t number = 0;
   while (!text.empty()) {
@@ -106,19 +108,27 @@ Result<TlogPolicy> ParseTlogPolicy(std::string_view text) {
       if (w.size() < 2 || w.size() > 3) return InvalidArgument(where + "log <vkey> [url]");
       auto v = crypto::ParseVerifierKey(w[1]);
       if (!v.ok()) return InvalidArgument(where + v.status().message());
-      if (!keys.insert(std::string(v->public_key.begin(), v->public_key.end())).second) {
-        return InvalidArgument(where + "a key listed twice");
+      if (!log_keys.insert(std::string(v->public_key.begin(), v->public_key.end())).second) {
+        return InvalidArgument(where + "a log key listed twice");
       }
+      if (policy.logs.size() == kMaxDefinitions) return InvalidArgument(where + "more than 1024 logs");
       policy.logs.push_back(*v);
     } else if (kind == "witness") {
       if (w.size() < 3 || w.size() > 4) return InvalidArgument(where + "witness <name> <vkey> [url]");
       const std::string name(w[1]);
       if (!names.insert(name).second) return InvalidArgument(where + "the name " + name + " is taken");
       auto c = crypto::ParseCosignerVerifierKey(w[2]);
-      if (!c.ok()) return InvalidArgument(where + c.status().message());
-      if (!keys.insert(std::string(c->public_key.begin(), c->public_key.end())).second) {
-        return InvalidArgument(where + "a key listed twice");
+      if (!c.ok()) {
+        if (c.status().message().find("type 0x04") != std::string::npos) {
+          return InvalidArgument(where + "only Ed25519 cosigner keys (cosignature/v1, type 0x04) are supported; "
+                                         "ML-DSA-44 (0x06) ones are not yet");
+        }
+        return InvalidArgument(where + c.status().message());
       }
+      if (!witness_keys.insert(std::string(c->public_key.begin(), c->public_key.end())).second) {
+        return InvalidArgument(where + "a witness key listed twice");
+      }
+      if (policy.witnesses.size() == kMaxDefinitions) return InvalidArgument(where + "more than 1024 witnesses");
       policy.witnesses.push_back({name, *c});
     } else if (kind == "group") {
       if (w.size() < 4) return InvalidArgument(where + "group <name> all|any|<k> <name>...");
@@ -138,6 +148,7 @@ Result<TlogPolicy> ParseTlogPolicy(std::string_view text) {
       else if (!ParseDecimal(w[2], k) || k < 1 || k > n) return InvalidArgument(where + "the threshold must be 1.." + std::to_string(n));
       g.threshold = static_cast<size_t>(k);
       if (!names.insert(g.name).second) return InvalidArgument(where + "the name " + g.name + " is taken");
+      if (policy.groups.size() == kMaxDefinitions) return InvalidArgument(where + "more than 1024 groups");
       policy.groups.push_back(std::move(g));
     } else if (kind == "quorum") {
       if (w.size() != 2) return InvalidArgument(where + "quorum <name>");
@@ -187,19 +198,16 @@ Result<CheckpointCheck> CheckCheckpoint(const TlogPolicy& policy, std::string_vi
     }
     if (!known) out.unverified.push_back(std::string(line.substr(0, line.size() - (line.back() == '\n'))));
   }
-  // The quorum: groups need k of their members, in order of definition.
-  std::function<bool(const std::string&)> witnessed = [&](const std::string& name) -> bool {
-    if (name == "none") return true;
-    if (cosigned.count(name)) return true;
-    for (const TlogPolicy::Group& g : policy.groups) {
-      if (g.name != name) continue;
-      size_t n = 0;
-      for (const std::string& m : g.members) n += witnessed(m) ? 1 : 0;
-      return n >= g.threshold;
-    }
-    return false;
-  };
-  out.quorum = witnessed(policy.quorum);
+  // The quorum: each group once, in order of definition (its members are
+  // defined above it), so the work is linear in the policy's size.
+  std::set<std::string> witnessed = cosigned;
+  witnessed.insert("none");
+  for (const TlogPolicy::Group& g : policy.groups) {
+    size_t n = 0;
+    for (const std::string& m : g.members) n += witnessed.count(m);
+    if (n >= g.threshold) witnessed.insert(g.name);
+  }
+  out.quorum = witnessed.count(policy.quorum) > 0;
   if (!out.quorum) {
     std::string who;
     for (const std::string& n : out.cosigned) who += (who.empty() ? "" : ", ") + n;

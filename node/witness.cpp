@@ -64,6 +64,34 @@ bool ParseOld(std::string_view line, uint64_t& old) {
   return ec == std::errc() && end == n.data() + n.size();
 }
 
+// The signature lines of `sigs` (a note's lines after the blank one) by the
+// keys in `verified`, in note order.
+std::string VerifiedLines(std::string_view sigs, const std::vector<crypto::NoteKeyId>& verified) {
+  std::string out;
+  while (!sigs.empty()) {
+    const size_t nl = sigs.find('\n');
+    const std::string_view line = sigs.substr(0, nl == std::string_view::npos ? sigs.size() : nl + 1);
+    sigs.remove_prefix(line.size());
+    const std::string_view dash = "\xe2\x80\x94 ";
+    if (line.substr(0, dash.size()) != dash) continue;
+    const std::string_view rest = line.substr(dash.size());
+    const size_t space = rest.find(' ');
+    if (space == std::string_view::npos) continue;
+    std::string_view b64 = rest.substr(space + 1);
+    if (!b64.empty() && b64.back() == '\n') b64.remove_suffix(1);
+    auto blob = crypto::Base64Decode(b64);
+    if (!blob.ok() || blob->size() < 4) continue;
+    const uint32_t hash = static_cast<uint32_t>((*blob)[0]) << 24 | static_cast<uint32_t>((*blob)[1]) << 16 |
+                          static_cast<uint32_t>((*blob)[2]) << 8 | (*blob)[3];
+    const crypto::NoteKeyId id{std::string(rest.substr(0, space)), hash};
+    if (std::find(verified.begin(), verified.end(), id) != verified.end()) {
+      out.append(line);
+      if (out.back() != '\n') out.push_back('\n');
+    }
+  }
+  return out;
+}
+
 int64_t SystemSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -73,34 +101,40 @@ int64_t SystemSeconds() {
 
 Result<std::vector<WitnessedLog>> ParseWitnessedLogs(std::string_view text) {
   std::vector<WitnessedLog> logs;
+  std::set<std::string> keys;  // public keys: one log's, once
   size_t number = 0;
   while (!text.empty()) {
     ++number;
     const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
+    const std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    const std::string where = "line " + std::to_string(number) + ": ";
+    for (char c : line) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) return InvalidArgument(where + "a control character");
+    }
     std::vector<std::string_view> words;
     for (size_t at = 0; at < line.size();) {
-      const size_t start = line.find_first_not_of(" \t\r", at);
+      const size_t start = line.find_first_not_of(" \t", at);
       if (start == std::string_view::npos) break;
-      const size_t end = line.find_first_of(" \t\r", start);
+      const size_t end = line.find_first_of(" \t", start);
       words.push_back(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
       at = end == std::string_view::npos ? line.size() : end;
     }
-    const std::string where = "line " + std::to_string(number) + ": ";
-    if (words.empty() || words[0] == "witness" || words[0] == "group" || words[0] == "quorum") continue;
+    if (words.empty() || words[0][0] == '#' || words[0] == "witness" || words[0] == "group" || words[0] == "quorum") {
+      continue;
+    }
     if (words[0] != "log") return InvalidArgument(where + "expected log, witness, group or quorum");
     if (words.size() < 2 || words.size() > 3) return InvalidArgument(where + "log <vkey> [url]");
     auto key = crypto::ParseVerifierKey(words[1]);
     if (!key.ok()) return InvalidArgument(where + key.status().message());
+    if (!keys.insert(std::string(key->public_key.begin(), key->public_key.end())).second) {
+      return InvalidArgument(where + "a public key listed twice");
+    }
     auto same = std::find_if(logs.begin(), logs.end(), [&](const WitnessedLog& l) { return l.origin == key->name; });
     if (same == logs.end()) {
       logs.push_back({key->name, {}, words.size() == 3 ? std::string(words[2]) : ""});
       same = logs.end() - 1;
-    }
-    for (const crypto::NoteVerifier& k : same->keys) {
-      if (k.key_hash == key->key_hash) return InvalidArgument(where + "the same key twice");
     }
     same->keys.push_back(*key);
   }
@@ -170,16 +204,24 @@ Result<WitnessAnswer> Witness::AddCheckpoint(std::string_view body) {
     }
     return Refuse(Kind::kNotSigned, "no valid signature by the log's keys: " + opened.status().message(), origin);
   }
+  // From here on a refusal is of a checkpoint the log signed.
+  auto refuse = [&origin](Kind kind, std::string detail) {
+    WitnessAnswer a = Refuse(kind, std::move(detail), origin);
+    a.signed_by_log = true;
+    return a;
+  };
   auto fields = ledger::ParseCheckpointBody(opened->text);
   if (!fields.ok() || fields->origin != origin) {
-    return Refuse(Kind::kBadRequest, "not a checkpoint: " + fields.status().message(), origin);
+    return refuse(Kind::kBadRequest, "not a checkpoint: " + fields.status().message());
   }
   const uint64_t size = fields->tree_size;
-  if (old > size) return Refuse(Kind::kBadRequest, "old size " + std::to_string(old) + " is above the checkpoint's", origin);
+  if (old > size) return refuse(Kind::kBadRequest, "old size " + std::to_string(old) + " is above the checkpoint's");
   const ledger::Hash empty_root = crypto::Sha256(std::string_view());
   // 3. Against the state, and the new state, in one write transaction.
   const std::string text = opened->text;
-  const std::string checkpoint(note);
+  // What the monitoring view serves: the text, the log's signatures that
+  // verified, and (below) this witness's cosignature; no other line.
+  std::string checkpoint = text + "\n" + VerifiedLines(note.substr(text.size() + 1), opened->verified);
   WitnessAnswer answer;
   ledger::AppendRequest req;
   req.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
@@ -187,36 +229,36 @@ Result<WitnessAnswer> Witness::AddCheckpoint(std::string_view body) {
     QUIPU_ASSIGN_OR_RETURN(std::optional<State> state, DecodeState(bytes));
     const uint64_t latest = state ? state->size : 0;
     if (old != latest) {
-      answer = Refuse(Kind::kConflict, "the last size cosigned is " + std::to_string(latest), origin);
+      answer = refuse(Kind::kConflict, "the last size cosigned is " + std::to_string(latest));
       answer.size = latest;
       return Status::Ok();
     }
     // In the spec's order: the size first (a stale client learns where the
     // witness is), then the proof.
     if (size == 0 && fields->root != empty_root) {
-      answer = Refuse(Kind::kInconsistent, "a tree of size 0 has the root of the empty string", origin);
+      answer = refuse(Kind::kInconsistent, "a tree of size 0 has the root of the empty string");
       return Status::Ok();
     }
     if (old == 0 && !proof.empty()) {
-      answer = Refuse(Kind::kInconsistent, "a proof from size 0", origin);
+      answer = refuse(Kind::kInconsistent, "a proof from size 0");
       return Status::Ok();
     }
     if (state && old == size && fields->root != state->root) {
-      answer = Refuse(Kind::kInconsistent, "another root at the size cosigned", origin);
+      answer = refuse(Kind::kInconsistent, "another root at the size cosigned");
       return Status::Ok();
     }
     if (state && old < size && old > 0 &&
         !ledger::VerifyConsistency(old, size, state->root, fields->root, proof)) {
-      answer = Refuse(Kind::kInconsistent, "the consistency proof does not verify", origin);
+      answer = refuse(Kind::kInconsistent, "the consistency proof does not verify");
       return Status::Ok();
     }
     if (state && old == size && !proof.empty()) {
-      answer = Refuse(Kind::kInconsistent, "a proof between equal sizes must be empty", origin);
+      answer = refuse(Kind::kInconsistent, "a proof between equal sizes must be empty");
       return Status::Ok();
     }
     QUIPU_ASSIGN_OR_RETURN(std::string cosig,
                            crypto::Cosign(key_.name, key_.key, text, static_cast<uint64_t>(std::max<int64_t>(1, clock_()))));
-    answer = WitnessAnswer{Kind::kCosigned, "", cosig, size, origin};
+    answer = WitnessAnswer{Kind::kCosigned, "", cosig, size, origin, true};
     json j = {{"size", size},
               {"root", crypto::Base64Encode(fields->root)},
               {"checkpoint", checkpoint + cosig},

@@ -30,9 +30,11 @@ struct WitnessedLog {
 
 // Reads the logs file: lines "log <vkey> [url]" as c2sp.org/tlog-policy
 // writes them (the vkey's name is the origin; several lines with one name
-// add keys to that log), '#' comments and blank lines. Other tlog-policy
+// add keys to that log), comment lines (a first word starting with '#'),
+// blank lines; words separated by spaces and tabs only. Other tlog-policy
 // lines (witness, group, quorum) are ignored: they do not concern a
-// witness. kInvalidArgument naming the line for anything else.
+// witness. kInvalidArgument naming the line for anything else, a control
+// character, or a public key listed twice.
 Result<std::vector<WitnessedLog>> ParseWitnessedLogs(std::string_view text);
 
 // The witness's identity: its cosigning key and name (a key name, e.g.
@@ -64,11 +66,15 @@ struct WitnessAnswer {
   std::string cosignatures;  // kCosigned
   uint64_t size = 0;         // kConflict: the size last cosigned
   std::string origin;        // once parsed
+  // The log's signature verified: a refusal then is evidence worth keeping
+  // (a log signing two histories); before it, it is anyone's noise.
+  bool signed_by_log = false;
 };
 
-// The limit on an add-checkpoint body (63 proof lines and a checkpoint with
-// up to crypto::kMaxNoteSignatures signatures fit).
-inline constexpr size_t kMaxAddCheckpointBytes = 32 * 1024;
+// The limit on an add-checkpoint body: 63 proof lines and a checkpoint
+// with the 16 signatures signed-note asks verifiers to take even when they
+// are post-quantum (about 5 kB each).
+inline constexpr size_t kMaxAddCheckpointBytes = 128 * 1024;
 
 // Thread-safe.
 class Witness {

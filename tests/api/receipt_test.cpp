@@ -126,6 +126,27 @@ TEST(Receipts, PoliciesAreParsedAsTlogPolicySays) {
     EXPECT_FALSE(ledger::ParseTlogPolicy(bad).ok()) << bad;
   }
   EXPECT_TRUE(ledger::ParseTlogPolicy("quorum none\n").ok());
+  // A log key may also be a witness's (only duplicates among logs, or among
+  // witnesses, are refused).
+  crypto::SigningKey both = crypto::SigningKey::Generate();
+  EXPECT_TRUE(ledger::ParseTlogPolicy("log " + crypto::VerifierKeyString("x.example/log", both.PublicKey()) +
+                                      "\nwitness X " + crypto::CosignerVerifierKey("x.example/w", both.PublicKey()) +
+                                      "\nquorum X\n")
+                  .ok());
+  // A deep policy (each group naming the two before) is checked in linear time.
+  std::string deep = "witness W " + w + "\ngroup G0 any W\ngroup G1 any W G0\n";
+  for (int i = 2; i < 1000; ++i) {
+    deep += "group G" + std::to_string(i) + " 2 G" + std::to_string(i - 1) + " G" + std::to_string(i - 2) + "\n";
+  }
+  deep += "quorum G999\n";
+  auto policy = ledger::ParseTlogPolicy(deep);
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  auto signer = crypto::NoteSigner::Create("l.example/log", crypto::SigningKey::Generate());
+  ASSERT_TRUE(signer.ok());
+  policy->logs.push_back(*crypto::NoteVerifier::Create("l.example/log", signer->public_key()));
+  const std::string note = *crypto::SignNote("l.example/log\n1\n" + crypto::Base64Encode(crypto::Sha256(std::string("e"))) + "\n", *signer);
+  auto checked = ledger::CheckCheckpoint(*policy, note);
+  EXPECT_EQ(checked.status().code(), StatusCode::kPermissionDenied) << "no cosignature: G999 is not met";
 }
 
 }  // namespace

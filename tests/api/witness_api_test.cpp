@@ -95,7 +95,7 @@ TEST(WitnessApi, ALogGetsItsCheckpointsCosignedAndRefusedAsTheSpecSays) {
   EXPECT_EQ(latest.body, cp8 + grown.body);
   EXPECT_EQ(Curl(ShellQuote(node.url() + "/witness/" + std::string(64, 'a') + "/checkpoint")).status, 404);
   // A body over the limit: 413 before it is read.
-  EXPECT_EQ(post(std::string(40000, 'x')).status, 413);
+  EXPECT_EQ(post(std::string(140000, 'x')).status, 413);
   EXPECT_NE(testing::ReadFile(dir.File("w") + ".stderr").find("witness_refused"), std::string::npos);
 }
 

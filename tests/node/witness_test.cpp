@@ -115,6 +115,16 @@ TEST(Witness, CosignsALogAsItGrowsAndOnlyConsistently) {
   // The same checkpoint again (old = its size, no proof) is cosigned again.
   EXPECT_EQ(f.Add(f.witnessed.Body(15)).kind, Kind::kCosigned);
 
+  // Lines the witness did not verify are not kept: a line forged in this
+  // witness's name rides along the request, not into the monitoring view.
+  const std::string cp15 = f.witnessed.log->Head().checkpoint;
+  const std::string forged_line = "\xe2\x80\x94 witness.example/w1 " + crypto::Base64Encode(crypto::Sha256(std::string("x"))) + "\n";
+  const WitnessAnswer with_forged = f.Add("old 15\n\n" + cp15 + forged_line);
+  ASSERT_EQ(with_forged.kind, Kind::kCosigned) << with_forged.detail;
+  auto monitored = f.witness->LatestCheckpoint(crypto::HexEncode(crypto::Sha256(std::string("log.example/quipu"))));
+  ASSERT_TRUE(monitored.ok() && monitored->has_value());
+  EXPECT_EQ(**monitored, cp15 + with_forged.cosignatures);
+
   // Kept across a restart: the witness still knows it cosigned 15.
   f.Open();
   WitnessAnswer after = f.Add(f.witnessed.Body(0));
@@ -202,6 +212,13 @@ TEST(Witness, TheLogsFileIsTlogPolicy) {
   EXPECT_EQ((*logs)[0].origin, "a.example/log");
   EXPECT_EQ((*logs)[0].keys.size(), 2u);
   EXPECT_FALSE(ParseWitnessedLogs("log " + vk + "\nlog " + vk + "\n").ok()) << "the same key twice";
+  // The same public key under another name is the same key.
+  auto again = crypto::ParseVerifierKey(vk);
+  ASSERT_TRUE(again.ok());
+  const std::string renamed = crypto::VerifierKeyString("b.example/log", again->public_key);
+  EXPECT_FALSE(ParseWitnessedLogs("log " + vk + "\nlog " + renamed + "\n").ok());
+  EXPECT_TRUE(ParseWitnessedLogs("  # a comment\nlog " + vk + " https://a.example/#frag\n").ok());
+  EXPECT_FALSE(ParseWitnessedLogs("log " + vk + "\r\n").ok()) << "only spaces and tabs separate words";
   EXPECT_FALSE(ParseWitnessedLogs("log\n").ok());
   EXPECT_FALSE(ParseWitnessedLogs("log not-a-key\n").ok());
   auto bad = ParseWitnessedLogs("logs " + vk + "\n");
