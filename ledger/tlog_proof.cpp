@@ -82,6 +82,27 @@ Result<TlogProof> ParseTlogProof(std::string_view text) {
   return p;
 }
 
+Result<std::vector<PolicyLine>> TlogPolicyLines(std::string_view text) {
+  std::vector<PolicyLine> out;
+  size_t number = 0;
+  while (!text.empty()) {
+    ++number;
+    const size_t nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    for (char c : line) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) {
+        return InvalidArgument("policy line " + std::to_string(number) + ": a control character");
+      }
+    }
+    auto words = Words(line);
+    if (words.empty() || words[0][0] == '#') continue;
+    out.push_back({number, std::move(words)});
+  }
+  return out;
+}
+
 Result<TlogPolicy> ParseTlogPolicy(std::string_view text) {
   TlogPolicy policy;
   std::set<std::string> names = {"none"};
@@ -90,19 +111,10 @@ Result<TlogPolicy> ParseTlogPolicy(std::string_view text) {
   std::set<std::string> log_keys, witness_keys;
   constexpr size_t kMaxDefinitions = 1024;  // logs, witnesses and groups, each
   bool has_quorum = false;
-  size_t number = 0;
-  while (!text.empty()) {
-    ++number;
-    const size_t nl = text.find('\n');
-    const std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    const std::string where = "policy line " + std::to_string(number) + ": ";
-    for (char c : line) {
-      const auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u == 0x7f) return InvalidArgument(where + "a control character");
-    }
-    const auto w = Words(line);
-    if (w.empty() || w[0][0] == '#') continue;
+  QUIPU_ASSIGN_OR_RETURN(const std::vector<PolicyLine> lines, TlogPolicyLines(text));
+  for (const PolicyLine& pl : lines) {
+    const std::string where = "policy line " + std::to_string(pl.number) + ": ";
+    const auto& w = pl.words;
     const std::string_view kind = w[0];
     if (kind == "log") {
       if (w.size() < 2 || w.size() > 3) return InvalidArgument(where + "log <vkey> [url]");

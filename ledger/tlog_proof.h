@@ -41,6 +41,16 @@ std::string FormatTlogProof(const TlogProof& proof);
 // kInvalidArgument naming the line.
 Result<TlogProof> ParseTlogProof(std::string_view text);
 
+// The lines of a tlog-policy text that say something, each split into its
+// words (separated by spaces and tabs only), with its 1-based number;
+// blank lines and comment lines (a first word starting with '#') left out.
+// kInvalidArgument naming the line for a control character other than tab.
+struct PolicyLine {
+  size_t number = 0;
+  std::vector<std::string_view> words;  // into the text
+};
+Result<std::vector<PolicyLine>> TlogPolicyLines(std::string_view text);
+
 // A tlog-policy: the logs accepted, the witnesses known, the quorum.
 struct TlogPolicy {
   std::vector<crypto::NoteVerifier> logs;

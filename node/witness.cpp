@@ -10,6 +10,7 @@
 #include "crypto/sha256.h"
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
+#include "ledger/tlog_proof.h"
 #include "node/schema.h"
 
 namespace quipu::node {
@@ -102,28 +103,11 @@ int64_t SystemSeconds() {
 Result<std::vector<WitnessedLog>> ParseWitnessedLogs(std::string_view text) {
   std::vector<WitnessedLog> logs;
   std::set<std::string> keys;  // public keys: one log's, once
-  size_t number = 0;
-  while (!text.empty()) {
-    ++number;
-    const size_t nl = text.find('\n');
-    const std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    const std::string where = "line " + std::to_string(number) + ": ";
-    for (char c : line) {
-      const auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u == 0x7f) return InvalidArgument(where + "a control character");
-    }
-    std::vector<std::string_view> words;
-    for (size_t at = 0; at < line.size();) {
-      const size_t start = line.find_first_not_of(" \t", at);
-      if (start == std::string_view::npos) break;
-      const size_t end = line.find_first_of(" \t", start);
-      words.push_back(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-      at = end == std::string_view::npos ? line.size() : end;
-    }
-    if (words.empty() || words[0][0] == '#' || words[0] == "witness" || words[0] == "group" || words[0] == "quorum") {
-      continue;
-    }
+  QUIPU_ASSIGN_OR_RETURN(const std::vector<ledger::PolicyLine> lines, ledger::TlogPolicyLines(text));
+  for (const ledger::PolicyLine& pl : lines) {
+    const auto& words = pl.words;
+    const std::string where = "line " + std::to_string(pl.number) + ": ";
+    if (words[0] == "witness" || words[0] == "group" || words[0] == "quorum") continue;
     if (words[0] != "log") return InvalidArgument(where + "expected log, witness, group or quorum");
     if (words.size() < 2 || words.size() > 3) return InvalidArgument(where + "log <vkey> [url]");
     auto key = crypto::ParseVerifierKey(words[1]);
