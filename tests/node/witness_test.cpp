@@ -139,8 +139,12 @@ TEST(Witness, RefusesWhatTheSpecRefuses) {
   f.witnessed.Grow(4);
   const std::string good = f.witnessed.Body(6);
   // A proof that does not verify: 422.
+  // (the first proof line replaced by another hash: still base64 of 32
+  // bytes, so it is the proof that fails, not its encoding)
   std::string bad_proof = good;
-  bad_proof[bad_proof.find('\n') + 3] ^= 1;  // a character of the first proof line
+  const size_t first_line = bad_proof.find('\n') + 1;
+  bad_proof.replace(first_line, bad_proof.find('\n', first_line) - first_line,
+                    crypto::Base64Encode(crypto::Sha256(std::string("another hash"))));
   EXPECT_EQ(f.Add(bad_proof).kind, Kind::kInconsistent);
   // A proof with old 0 while the witness is at 6: the size is wrong first
   // (409, checked before the proof).
