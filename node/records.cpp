@@ -142,6 +142,8 @@ std::string QrDraftKey(std::string_view client_id, std::string_view client_key) 
   return "d:" + std::string(client_id) + ":" + std::string(client_key);
 }
 
+std::string WitnessStateKey(std::string_view origin) { return "w:" + std::string(origin); }
+
 std::string QrCodeDigestKey(const crypto::Digest& code_digest) { return "qd:" + crypto::HexEncode(code_digest); }
 
 std::string QrDraftLapseKey(int64_t lapses_us, std::string_view client_id, std::string_view client_key) {
@@ -372,6 +374,24 @@ std::string Encode(const QrDraftRecord& d) {
   if (d.revocation) j["revocation"] = *d.revocation;
   PutText(j, "annulled", d.annulled);
   return j.dump();
+}
+
+Result<WitnessStateRecord> DecodeWitnessState(std::string_view bytes) {
+  return DecodeWith<WitnessStateRecord>(bytes, "a witness state", [](const json& j) {
+    WitnessStateRecord w;
+    w.size = Unsigned(j.at("size"));
+    auto root = crypto::Base64Decode(j.at("root").get<std::string>());
+    if (!root.ok() || root->size() != w.root.size()) throw BadField();
+    std::copy(root->begin(), root->end(), w.root.begin());
+    w.checkpoint = j.value("checkpoint", "");
+    w.time = j.value("time", "");
+    return w;
+  });
+}
+
+std::string Encode(const WitnessStateRecord& w) {
+  return json{{"size", w.size}, {"root", crypto::Base64Encode(w.root)}, {"checkpoint", w.checkpoint}, {"time", w.time}}
+      .dump();
 }
 
 }  // namespace quipu::node::records

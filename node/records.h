@@ -84,6 +84,9 @@ std::string QrDraftLapseKey(int64_t lapses_us, std::string_view client_id, std::
 int64_t LapseOfQrDraftLapseKey(std::string_view key);
 std::string QrDraftKeyOfLapseKey(std::string_view key);
 
+// witness: w:<origin of a witnessed log> → WitnessStateRecord.
+std::string WitnessStateKey(std::string_view origin);
+
 // --- values ----------------------------------------------------------------------
 
 struct FactorReset {
@@ -200,5 +203,16 @@ struct QrDraftRecord {
 };
 Result<QrDraftRecord> DecodeQrDraft(std::string_view bytes);
 std::string Encode(const QrDraftRecord& record);
+
+// witness, under WitnessStateKey: the latest checkpoint cosigned for a log
+// (node/witness.h).
+struct WitnessStateRecord {
+  uint64_t size = 0;
+  crypto::Digest root{};
+  std::string checkpoint;  // the note as the monitoring view serves it
+  std::string time;        // RFC 3339, when it was cosigned
+};
+Result<WitnessStateRecord> DecodeWitnessState(std::string_view bytes);
+std::string Encode(const WitnessStateRecord& record);
 
 }  // namespace quipu::node::records

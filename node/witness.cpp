@@ -4,48 +4,27 @@
 #include <chrono>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
 #include "crypto/encoding.h"
 #include "crypto/sha256.h"
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
 #include "ledger/tlog_proof.h"
+#include "node/records.h"
 #include "node/schema.h"
 
 namespace quipu::node {
 namespace {
 
-using nlohmann::json;
 using Kind = WitnessAnswer::Kind;
 
 constexpr size_t kMaxProofLines = 63;
 
-// What the witness keeps per log, in the witness table under "w:<origin>":
-// {size, root (base64), checkpoint (the cosigned note), time}.
-std::string StateKey(std::string_view origin) { return "w:" + std::string(origin); }
-
-struct State {
-  uint64_t size = 0;
-  ledger::Hash root{};
-  std::string checkpoint;
-};
-
-Result<std::optional<State>> DecodeState(const std::optional<std::string>& bytes) {
-  if (!bytes) return std::optional<State>();
-  const json j = json::parse(*bytes, nullptr, false);
-  const Status bad = Corruption("a witness state record is damaged");
-  if (!j.is_object() || !j.contains("size") || !j["size"].is_number_unsigned() || !j.contains("root") ||
-      !j["root"].is_string()) {
-    return bad;
-  }
-  State s;
-  s.size = j["size"].get<uint64_t>();
-  auto root = crypto::Base64Decode(j["root"].get<std::string>());
-  if (!root.ok() || root->size() != s.root.size()) return bad;
-  std::copy(root->begin(), root->end(), s.root.begin());
-  s.checkpoint = j.value("checkpoint", "");
-  return std::optional<State>(std::move(s));
+// What the witness keeps per log (node/records.h), absent before the first
+// cosignature.
+Result<std::optional<records::WitnessStateRecord>> DecodeState(const std::optional<std::string>& bytes) {
+  if (!bytes) return std::optional<records::WitnessStateRecord>();
+  QUIPU_ASSIGN_OR_RETURN(records::WitnessStateRecord r, records::DecodeWitnessState(*bytes));
+  return std::optional<records::WitnessStateRecord>(std::move(r));
 }
 
 WitnessAnswer Refuse(Kind kind, std::string detail, std::string origin = "") {
@@ -209,8 +188,8 @@ Result<WitnessAnswer> Witness::AddCheckpoint(std::string_view body) {
   WitnessAnswer answer;
   ledger::AppendRequest req;
   req.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
-    QUIPU_ASSIGN_OR_RETURN(auto bytes, txn.Get(tables::kWitness, StateKey(origin)));
-    QUIPU_ASSIGN_OR_RETURN(std::optional<State> state, DecodeState(bytes));
+    QUIPU_ASSIGN_OR_RETURN(auto bytes, txn.Get(tables::kWitness, records::WitnessStateKey(origin)));
+    QUIPU_ASSIGN_OR_RETURN(std::optional<records::WitnessStateRecord> state, DecodeState(bytes));
     const uint64_t latest = state ? state->size : 0;
     if (old != latest) {
       answer = refuse(Kind::kConflict, "the last size cosigned is " + std::to_string(latest));
@@ -243,11 +222,8 @@ Result<WitnessAnswer> Witness::AddCheckpoint(std::string_view body) {
     QUIPU_ASSIGN_OR_RETURN(std::string cosig,
                            crypto::Cosign(key_.name, key_.key, text, static_cast<uint64_t>(std::max<int64_t>(1, clock_()))));
     answer = WitnessAnswer{Kind::kCosigned, "", cosig, size, origin, true};
-    json j = {{"size", size},
-              {"root", crypto::Base64Encode(fields->root)},
-              {"checkpoint", checkpoint + cosig},
-              {"time", time}};
-    return txn.Put(tables::kWitness, StateKey(origin), j.dump());
+    return txn.Put(tables::kWitness, records::WitnessStateKey(origin),
+                   records::Encode(records::WitnessStateRecord{size, fields->root, checkpoint + cosig, time}));
   };
   auto done = ledger_.Append(std::move(req)).get();
   if (!done.ok()) return done.status();
@@ -257,8 +233,8 @@ Result<WitnessAnswer> Witness::AddCheckpoint(std::string_view body) {
 Result<std::optional<std::string>> Witness::LatestCheckpoint(std::string_view origin_sha256) const {
   for (const WitnessedLog& l : logs_) {
     if (crypto::HexEncode(crypto::Sha256(l.origin)) != origin_sha256) continue;
-    QUIPU_ASSIGN_OR_RETURN(auto bytes, ledger_.ReadPrivate(tables::kWitness, StateKey(l.origin)));
-    QUIPU_ASSIGN_OR_RETURN(std::optional<State> state, DecodeState(bytes));
+    QUIPU_ASSIGN_OR_RETURN(auto bytes, ledger_.ReadPrivate(tables::kWitness, records::WitnessStateKey(l.origin)));
+    QUIPU_ASSIGN_OR_RETURN(std::optional<records::WitnessStateRecord> state, DecodeState(bytes));
     if (!state) return std::optional<std::string>();
     return std::optional<std::string>(state->checkpoint);
   }

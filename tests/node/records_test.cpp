@@ -218,5 +218,17 @@ TEST(QrDraftRecords, RoundTripInEveryState) {
   EXPECT_EQ(DecodeQrDraft("[]").status().code(), StatusCode::kCorruption);
 }
 
+TEST(WitnessStateRecords, RoundTripAndDamage) {
+  EXPECT_EQ(WitnessStateKey("log.example/quipu"), "w:log.example/quipu");
+  WitnessStateRecord w{42, crypto::Sha256(std::string("root")), "log.example/quipu\n42\n...\n", "2026-12-04T00:00:00Z"};
+  auto back = DecodeWitnessState(Encode(w));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(Encode(*back), Encode(w));
+  EXPECT_EQ(back->root, w.root);
+  EXPECT_EQ(DecodeWitnessState(R"({"size":-1,"root":""})").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeWitnessState(R"({"size":1,"root":"AAAA"})").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeWitnessState(R"({"root":"AAAA"})").status().code(), StatusCode::kCorruption);
+}
+
 }  // namespace
 }  // namespace quipu::node::records
