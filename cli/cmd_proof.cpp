@@ -14,6 +14,7 @@
 #include "crypto/sha256.h"
 #include "ledger/merkle.h"
 #include "ledger/tlog_proof.h"
+#include "node/document.h"
 
 namespace quipu::cli {
 namespace {
@@ -35,13 +36,21 @@ Result<std::string> ReadAll(const std::string& path, size_t max) {
   return out;
 }
 
-// A document's hash as quipu records it: a PDF's bytes, a JSON document's
-// RFC 8785 form.
+// A document's hash as quipu records it (the type sniffed as everywhere
+// else): a PDF's bytes, a JSON document's RFC 8785 form.
 Result<crypto::Digest> DocumentHash(const std::string& bytes) {
-  if (bytes.find("%PDF-") < 1024) return crypto::Sha256(bytes);
-  auto canonical = crypto::Canonicalize(bytes);
-  if (!canonical.ok()) return InvalidArgument("neither a PDF nor JSON: " + canonical.status().message());
-  return crypto::Sha256(*canonical);
+  switch (node::SniffDocType(crypto::AsBytes(bytes))) {
+    case node::DocType::kPdf:
+      return crypto::Sha256(bytes);
+    case node::DocType::kJson: {
+      auto canonical = crypto::Canonicalize(bytes);
+      if (!canonical.ok()) return InvalidArgument("not valid JSON: " + canonical.status().message());
+      return crypto::Sha256(*canonical);
+    }
+    case node::DocType::kRaw:
+      break;
+  }
+  return InvalidArgument("neither a PDF nor JSON");
 }
 
 int Check(const Flags& flags) {
