@@ -37,6 +37,18 @@ using records::QrIssuedKey;
 using records::QrRecord;
 using records::QrRevokedKey;
 
+// What the first data key that opens a code gives, trying the newest first
+// (docs/qr-seguro.md §4: a wrong key fails with certainty); nullopt when
+// none does.
+template <typename T, typename Open>
+std::optional<T> OpenWithRing(const QrKeyRing& ring, Open open) {
+  for (auto it = ring.keys.rbegin(); it != ring.keys.rend(); ++it) {
+    auto opened = open(it->second);
+    if (opened.ok()) return std::move(opened).value();
+  }
+  return std::nullopt;
+}
+
 // The qr_revoke of the code at `index` whose document is `doc`.
 json RevokeEntry(const std::string& client, uint64_t index, json doc, std::string_view reason) {
   return {{"type", "qr_revoke"}, {"client", client}, {"target", index}, {"doc", std::move(doc)},
@@ -259,11 +271,7 @@ Result<QrVerification> QrService::Verify(std::string_view qr_text) const {
     }
   }
   // The fields, if this node can read them.
-  std::optional<QrPlain> plain;
-  for (auto it = keys_.keys.rbegin(); it != keys_.keys.rend() && !plain; ++it) {
-    auto opened = OpenQr(q, it->second);
-    if (opened.ok()) plain = *opened;
-  }
+  std::optional<QrPlain> plain = OpenWithRing<QrPlain>(keys_, [&](const auto& key) { return OpenQr(q, key); });
   if (!plain) {
     out.reasons.push_back("cannot decrypt the fields");
   } else if (plain->expires_at) {
@@ -364,11 +372,8 @@ Result<QrVerification> QrService::VerifyQs2(std::string_view qr_text) const {
                                   r.is_object() ? r.value("reason", "") : ""};
     out.reasons.push_back("revoked");
   }
-  std::optional<QrDocument> document;
-  for (auto it = keys_.keys.rbegin(); it != keys_.keys.rend() && !document; ++it) {
-    auto opened = OpenQrDocument(q, it->second);
-    if (opened.ok()) document = std::move(*opened);
-  }
+  std::optional<QrDocument> document =
+      OpenWithRing<QrDocument>(keys_, [&](const auto& key) { return OpenQrDocument(q, key); });
   if (!document) {
     out.reasons.push_back("cannot decrypt the fields");
   } else if (auto expires = QrDocumentExpiresAt(*document)) {
