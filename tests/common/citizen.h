@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,20 +29,32 @@
 namespace quipu::testing {
 
 // A TCP port free on 127.0.0.1 now (for a node whose URL must be known
-// before it starts: the provider registers its redirect URI).
+// before it starts: the provider registers its redirect URI). It is drawn
+// below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768
+// and up by default), so no other test's client socket or port-0 listener
+// can be given it between now and the node's bind, nor between a node's
+// kill and its restart on the same address.
 inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
+  int low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
   }
-  ::close(fd);
-  return port;
+  const int first = 10000, span = std::max(1000, low - first);
+  std::random_device seed;
+  std::mt19937 pick(seed());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = first + static_cast<int>(pick() % static_cast<unsigned>(span));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return 0;
 }
 
 // The document numbers the tests log in with.

@@ -55,7 +55,7 @@ class Node {
       port_ = std::stoi(line.substr(colon + 1));
       url_ = "http://127.0.0.1:" + std::to_string(port_);
     }
-    EXPECT_GT(port_, 0) << "serve printed: " << line;
+    EXPECT_GT(port_, 0) << "serve printed: " << line << "\nits standard error:\n" << Stderr();
   }
   ~Node() { Stop(); }
 
