@@ -77,17 +77,22 @@ Response Create(node::Approvals& approvals, const node::ClientInfo& client, cons
   return r;
 }
 
-Response Get(const node::Approvals& approvals, const node::ClientInfo& client, const Request& req) {
+Response Get(const node::Approvals& approvals, const node::ClientInfo& client, const Request& req,
+             const ReceiptSource& receipts) {
   auto got = approvals.Get(client, req.params[0]);
   if (!got.ok()) return ProblemFromStatus(got.status());
-  return Json(ApprovalJson(*got));
+  json out = ApprovalJson(*got);
+  if (out.contains("entries")) {
+    for (size_t i = 0; i < got->entries.size(); ++i) AddReceipt(out["entries"][i], got->entries[i].index, receipts);
+  }
+  return Json(out);
 }
 
 }  // namespace approval_handlers
 
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
                        const node::NodeSecrets& secrets, std::string page_base,
-                       std::function<void(const std::string& subject)> on_subject_changed) {
+                       std::function<void(const std::string& subject)> on_subject_changed, ReceiptSource receipts) {
   namespace h = approval_handlers;
   using node::ClientInfo;
   // The admin routes: the data directory's admin token.
@@ -131,8 +136,8 @@ void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& 
              }),
              ForClients(clients, {Exec::kWorker, kDocumentBody}));
   router.Add(http::verb::get, "/v1/approvals/{}",
-             AsClient(clients, [&approvals](const ClientInfo& c, const Request& req) {
-               return h::Get(approvals, c, req);
+             AsClient(clients, [&approvals, receipts](const ClientInfo& c, const Request& req) {
+               return h::Get(approvals, c, req, receipts);
              }));
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 
+#include "api/receipts.h"
 #include "api/router.h"
 #include "node/approvals.h"
 #include "node/clients.h"
@@ -24,10 +25,12 @@ namespace quipu::api {
 // `link` there; without it requests are refused (503), as nobody could
 // decide them.
 // `on_subject_changed` runs after an admin forgot a citizen or reset their
-// factor (the node ends the citizen's sessions there).
+// factor (the node ends the citizen's sessions there). `receipts`
+// (optional) adds each decided entry's receipt to GET's answer.
 void AddApprovalRoutes(Router& router, node::Clients& clients, node::Approvals& approvals,
                        const node::NodeSecrets& secrets, std::string page_base,
-                       std::function<void(const std::string& subject)> on_subject_changed = {});
+                       std::function<void(const std::string& subject)> on_subject_changed = {},
+                       ReceiptSource receipts = {});
 
 // The handlers, each a plain function (for tests without a socket). The
 // admin ones run behind the admin token check, those that take a client
@@ -52,8 +55,10 @@ Response ResetFactor(node::Approvals& approvals, const Request& req);
 // `page_base`.
 Response Create(node::Approvals& approvals, const node::ClientInfo& client, const Request& req,
                 const std::string& page_base);
-// GET /v1/approvals/{id}: 404 for another client's request (as for none).
-Response Get(const node::Approvals& approvals, const node::ClientInfo& client, const Request& req);
+// GET /v1/approvals/{id}: 404 for another client's request (as for none);
+// once decided, each entry with its receipt (given `receipts`).
+Response Get(const node::Approvals& approvals, const node::ClientInfo& client, const Request& req,
+             const ReceiptSource& receipts = {});
 }  // namespace approval_handlers
 
 // The handler for `GET /v1/documents/{sha256}?subject=ID` (see

@@ -40,7 +40,7 @@ const RouteOptions kInlineRead{Exec::kInline, 0};
 namespace ledger_handlers {
 
 Response Checkpoint(const node::LedgerReader& ledger) {
-  Response r = Text(ledger.Head().checkpoint);
+  Response r = Text(ledger.Published().note);
   r.headers.emplace_back("Cache-Control", kShortLived);
   return r;
 }
@@ -101,7 +101,10 @@ Response Receipt(const node::LedgerReader& ledger, const Request& req) {
   if (!index.ok()) return FromStatus(index.status());
   auto receipt = ledger.Receipt(*index);
   if (!receipt.ok()) return FromStatus(receipt.status());
-  Response r = Text(std::move(*receipt));
+  Response r = Text(std::move(receipt->text));
+  // Whether witnesses vouched for its checkpoint: "no" until the node's
+  // policy is met by a checkpoint covering the entry (GET /v1/witnessed).
+  r.headers.emplace_back("Quipu-Witnessed", receipt->witnessed ? "yes" : "no");
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"entry-" + std::to_string(*index) + ".tlog-proof\"");
   return r;
 }

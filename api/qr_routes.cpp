@@ -19,14 +19,16 @@ constexpr size_t kMaxQrText = 8000;
 
 namespace qr_handlers {
 
-Response Issue(node::QrService& qr, const node::ClientInfo& client, const Request& req) {
+Response Issue(node::QrService& qr, const node::ClientInfo& client, const Request& req, const ReceiptSource& receipts) {
   json body;
   if (auto bad = ReadJsonBody(req, body)) return *bad;
   auto request = QrIssueRequestFromJson(body, qr.NowMicros());
   if (!request.ok()) return ProblemFromStatus(request.status());
   auto issued = qr.Issue(client, *request);
   if (!issued.ok()) return ProblemFromStatus(issued.status());
-  return Json(QrIssuedJson(*issued), 201);
+  json out = QrIssuedJson(*issued);
+  AddReceipt(out, issued->index, receipts);
+  return Json(out, 201);
 }
 
 // The image of a code carries its text, and its text opens its fields:
@@ -61,7 +63,7 @@ Response Image(node::Clients& clients, const node::QrService& qr, const Request&
   return r;
 }
 
-Response Verify(const node::QrService& qr, const Request& req) {
+Response Verify(const node::QrService& qr, const Request& req, const ReceiptSource& receipts) {
   json body;
   if (auto bad = ReadJsonBody(req, body, 4)) return *bad;
   if (!body.is_object() || !body.contains("qr_text") || !body["qr_text"].is_string()) {
@@ -71,7 +73,9 @@ Response Verify(const node::QrService& qr, const Request& req) {
   if (text.size() > kMaxQrText) return Problem(400, "Bad request", "qr_text is too long");
   auto verified = qr.Verify(text);
   if (!verified.ok()) return ProblemFromStatus(verified.status());
-  return Json(QrVerificationJson(*verified));
+  json out = QrVerificationJson(*verified);
+  if (verified->record && verified->index) AddReceipt(out, *verified->index, receipts);
+  return Json(out);
 }
 
 Response Revoke(node::QrService& qr, const node::ClientInfo& client, const Request& req) {
@@ -122,14 +126,16 @@ Response Stamp(node::QrService& qr, const node::ClientInfo& client, const Reques
 
 }  // namespace qr_handlers
 
-void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr) {
+void AddQrRoutes(Router& router, node::Clients& clients, node::QrService& qr, ReceiptSource receipts) {
   namespace h = qr_handlers;
   using node::ClientInfo;
   router.Add(http::verb::post, "/v1/qr",
-             AsClient(clients, [&qr](const ClientInfo& c, const Request& req) { return h::Issue(qr, c, req); }),
+             AsClient(clients, [&qr, receipts](const ClientInfo& c, const Request& req) {
+               return h::Issue(qr, c, req, receipts);
+             }),
              ForClients(clients, {Exec::kWorker, kDocumentBody}));
   router.Add(http::verb::get, "/v1/qr/{}", [&clients, &qr](const Request& req) { return h::Image(clients, qr, req); });
-  router.Add(http::verb::post, "/v1/qr/verify", [&qr](const Request& req) { return h::Verify(qr, req); },
+  router.Add(http::verb::post, "/v1/qr/verify", [&qr, receipts](const Request& req) { return h::Verify(qr, req, receipts); },
              RouteOptions{Exec::kWorker, kVerifyBody});
   router.Add(http::verb::post, "/v1/qr/{}/revoke",
              AsClient(clients, [&qr](const ClientInfo& c, const Request& req) { return h::Revoke(qr, c, req); }),

@@ -3,8 +3,8 @@
 # (default 31,224,740, all approvals to date; N= for fewer) generated, then
 #   1. durable ingest through `quipu log append` (batch 16384, sync full),
 #   2. the raw-LMDB ceiling on the same entry bytes (bench/lmdb_ceiling),
-#   3. `quipu audit` of the ingested ledger (local; over HTTP once remote
-#      audit exists),
+#   3. `quipu audit` of the ingested ledger, local and over HTTP (the node
+#      serving it on 127.0.0.1, C2SP tiles), and the HTTP audit resumed,
 #   4. the ledger's bytes per entry against the canonical entry bytes, and
 #      what each table costs per entry (mdb_stat),
 # with wall time and peak RSS of each step, and each ratio. Needs about
@@ -72,6 +72,19 @@ echo "national: audit" >&2
 read -r audit_s audit_mb < <(measured sh -c "'$QUIPU' audit --json --data '$WORK/q' > '$WORK/audit.json'" 3>&1)
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"] and r["entries"]==int(sys.argv[2]), r' \
   "$WORK/audit.json" "$N"
+echo "national: audit over HTTP" >&2
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$QUIPU" serve --data "$WORK/q" --listen "127.0.0.1:$port" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do grep -q "quipu: serving" "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+read -r remote_s remote_mb < <(measured sh -c "'$QUIPU' audit 'http://127.0.0.1:$port/' --json --state '$WORK/audit-state.json' > '$WORK/remote.json'" 3>&1)
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"] and r["tree_size"]==int(sys.argv[2]), r' \
+  "$WORK/remote.json" "$N"
+read -r resumed_s _ < <(measured sh -c "'$QUIPU' audit 'http://127.0.0.1:$port/' --json --state '$WORK/audit-state.json' > '$WORK/resumed.json'" 3>&1)
+remote_mib=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["bytes"] / 1048576))' "$WORK/remote.json")
+resumed_fetches=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fetches"])' "$WORK/resumed.json")
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 ledger_bytes=$(du -B1 "$WORK/q/ledger.mdb" | cut -f1)
 
 rate() { echo "$N / $1" | bc -l; }
@@ -81,7 +94,10 @@ printf 'raw LMDB ceiling           %8.1f s  %10.0f entries/s  peak RSS %6d MiB\n
 printf '  ratio ingest / ceiling   %.3f   (target >= 0.8)\n' "$(echo "$ceiling_s / $ingest_s" | bc -l)"
 printf 'audit (local)              %8.1f s  %10.0f entries/s  peak RSS %6d MiB   (target >= 1,500,000/s)\n' \
   "$audit_s" "$(rate "$audit_s")" "$audit_mb"
-printf 'audit (over HTTP)          n/a: remote audit is not built yet (issue 17)\n'
+printf 'audit (over HTTP)          %8.1f s  %10.0f entries/s  peak RSS %6d MiB   %d MiB fetched\n' \
+  "$remote_s" "$(rate "$remote_s")" "$remote_mb" "$remote_mib"
+printf '  ratio HTTP / local audit %.3f   (target >= 0.5)\n' "$(echo "$audit_s / $remote_s" | bc -l)"
+printf '  resumed, nothing new     %8.2f s  %d fetches\n' "$resumed_s" "$resumed_fetches"
 printf 'ledger.mdb                 %.2f GB, %.0f bytes/entry; canonical entries %.0f bytes/entry; ratio %.2f (target <= 1.3)\n' \
   "$(echo "$ledger_bytes / 1000000000" | bc -l)" "$(echo "$ledger_bytes / $N" | bc -l)" \
   "$(echo "$canonical / $N" | bc -l)" "$(echo "$ledger_bytes / $canonical" | bc -l)"

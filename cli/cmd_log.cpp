@@ -21,6 +21,7 @@
 #include "ledger/log.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/remote_audit.h"
 #include "api/documents_json.h"
 #include "node/schema.h"
 #include "node/secrets.h"
@@ -372,8 +373,28 @@ std::string Duration(double seconds) {
 }
 
 int RunAudit(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, {{"data", true}, {"vkey", true}, {"json", false}, {"threads", true}});
+  auto flags = Flags::Parse(args, {{"data", true},
+                                   {"vkey", true},
+                                   {"json", false},
+                                   {"threads", true},
+                                   {"state", true},
+                                   {"entries", true},
+                                   {"connections", true}});
   if (!flags.ok()) return Fail("audit", flags.status().message(), kExitBadInput);
+  const auto& pos = flags->positional();
+  if (pos.size() > 1) return Fail("audit", "one URL at most", kExitBadInput);
+  if (pos.size() == 1) {
+    if (pos[0].rfind("http://", 0) != 0 && pos[0].rfind("https://", 0) != 0) {
+      return Fail("audit", pos[0] + " is not an http:// or https:// URL (a local ledger is --data DIR)", kExitBadInput);
+    }
+    if (flags->Has("data") || flags->Has("threads")) {
+      return Fail("audit", "--data and --threads are for a local ledger", kExitBadInput);
+    }
+    return RunRemoteAudit(*flags, pos[0]);
+  }
+  for (const char* remote : {"state", "entries", "connections"}) {
+    if (flags->Has(remote)) return Fail("audit", std::string("--") + remote + " is for an audit over HTTP (quipu audit URL)", kExitBadInput);
+  }
   ledger::AuditOptions o;
   o.dir = flags->GetOr("data", kDefaultData);
   o.vkey = flags->GetOr("vkey", "");
@@ -458,6 +479,8 @@ extern const Command kLogCommand{
 extern const Command kAuditCommand{
     "audit", "replay and check the whole ledger",
     "usage: quipu audit [--data DIR] [--vkey VKEY] [--json] [--threads N]\n"
+    "       quipu audit URL [--vkey VKEY] [--state FILE] [--entries auto|quipu|opaque]\n"
+    "                   [--connections N] [--json]\n"
     "\n"
     "Replays the ledger in DIR from its bytes: every entry is canonical and valid with\n"
     "non-decreasing time, every leaf and tree hash and every stored root is recomputed,\n"
@@ -465,6 +488,15 @@ extern const Command kAuditCommand{
     "ledger records), every block links to the previous one, and the documents index\n"
     "matches the entries. Works on a snapshot while a node is writing. Shows progress on\n"
     "a terminal; --json prints a machine-readable report.\n"
+    "\n"
+    "With a URL, audits a log over HTTP from its public read API alone (C2SP tlog-tiles: the\n"
+    "checkpoint, every entry bundle and hash tile): every leaf hash against the level-0\n"
+    "tiles, every higher tile, the root against the checkpoint and its signature by VKEY\n"
+    "(default: the key of the saved state, or the key a quipu node announces, said so in the\n"
+    "report), and, for a quipu log (auto: the URL answers /v1/log), every entry as the local\n"
+    "audit does. A clean audit saves its state in FILE ($XDG_CACHE_HOME/quipu/audit/<SHA-256\n"
+    "of the URL>.json); the next one fetches only what is new and fails if the new checkpoint\n"
+    "is not an extension of the tree audited before. N fetches in flight (8).\n"
     "Exit status: 0 when clean; 1 with the first bad index and what failed otherwise.\n",
     RunAudit};
 

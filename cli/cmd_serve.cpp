@@ -43,6 +43,10 @@
 #include "node/qr_service.h"
 #include "node/witness.h"
 #include "api/witness_routes.h"
+#include "api/cosigning_routes.h"
+#include "api/http_client.h"
+#include "node/cosigning.h"
+#include "ledger/tlog_proof.h"
 #include "node/schema.h"
 #include "node/secrets.h"
 #include "node/upgrade.h"
@@ -89,6 +93,10 @@ struct ServeConfig {
   // cosigning key made at first start ("" without --witness-logs).
   std::string witness_logs;
   std::string witness_name;
+  // Its own trust policy (docs/cosigning.md): the witnesses asked to cosign
+  // its checkpoints ("" : none), and how often a round starts.
+  std::string policy;
+  uint64_t cosign_interval_ms = 1000;
 };
 
 // A uint flag within [lo, hi], or the message naming the rule.
@@ -166,6 +174,11 @@ Result<ServeConfig> ParseServeFlags(const Flags& flags) {
   c.oidc_scopes = flags.GetOr("oidc-scopes", "openid profile email phone");
   c.witness_logs = flags.GetOr("witness-logs", "");
   c.witness_name = flags.GetOr("witness-name", "");
+  c.policy = flags.GetOr("policy", "");
+  auto interval = Bounded(flags, "cosign-interval-ms", 1000, 10, 3600000, "--cosign-interval-ms must be 10..3600000");
+  if (!interval.ok()) return interval.status();
+  c.cosign_interval_ms = *interval;
+  if (flags.Has("cosign-interval-ms") && c.policy.empty()) return InvalidArgument("--cosign-interval-ms needs --policy");
   if (!c.oidc_issuer.empty() && (c.oidc_client_id.empty() || c.oidc_client_secret_file.empty())) {
     return InvalidArgument("--oidc-issuer needs --oidc-client-id and --oidc-client-secret-file");
   }
@@ -337,6 +350,8 @@ const std::vector<FlagSpec> kServeFlags = {{"data", true},
                                            {"oidc-scopes", true},
                                            {"witness-logs", true},
                                            {"witness-name", true},
+                                           {"policy", true},
+                                           {"cosign-interval-ms", true},
                                            {"test-clock-file", true}};
 
 // Why serve stops before it serves: the message, and the exit code (the
@@ -443,10 +458,11 @@ struct Services {
   node::OutboundPolicy outbound;  // one policy for every URL the node registers or sends to
   node::Clients clients;
   node::Approvals approvals;
-  const node::LedgerReader reader;  // what api/ reads the ledger through
+  node::LedgerReader reader;  // what api/ reads the ledger through
   Notifier notifier;
   std::optional<node::QrService> qr;  // once its keys are loaded
   std::unique_ptr<node::Witness> witness;  // with --witness-logs
+  std::unique_ptr<node::Cosigning> cosigning;  // with --policy
   AccessLog& log;
 
  private:
@@ -493,6 +509,63 @@ std::optional<StartFailure> StartWitness(Services& services, ledger::Log& log, c
   return std::nullopt;
 }
 
+// Its own checkpoints cosigned by the witnesses of its policy, asked over
+// the node's outbound client (the same URL rules as every callback).
+std::optional<StartFailure> StartCosigning(Services& services, ledger::Log& log, const ServeConfig& config,
+                                           Metrics& metrics) {
+  if (config.policy.empty()) return std::nullopt;
+  std::ifstream in(config.policy, std::ios::binary);
+  if (!in) return BadInput("--policy: cannot read " + config.policy);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto policy = ledger::ParseTlogPolicy(text);
+  if (!policy.ok()) return BadInput("--policy " + config.policy + ": " + policy.status().message());
+  for (const auto& w : policy->witnesses) {
+    if (w.url.empty()) continue;
+    if (Status s = node::CheckOutboundUrl(w.url, services.outbound); !s.ok()) {
+      return BadInput("--policy: the URL of witness " + w.name + ": " + s.message());
+    }
+  }
+  node::CosigningOptions co;
+  co.policy = std::move(*policy);
+  co.interval = std::chrono::milliseconds(config.cosign_interval_ms);
+  co.post = [outbound = services.outbound](const std::string& url, const std::string& body) -> Result<node::WitnessReply> {
+    OutboundRequest req;
+    req.url = url;
+    req.body = body;
+    req.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    req.timeout = std::chrono::milliseconds(10000);
+    req.policy = outbound;
+    QUIPU_ASSIGN_OR_RETURN(OutboundResponse r, SendHttp(req));
+    return node::WitnessReply{r.status, std::move(r.body)};
+  };
+  auto failures = std::make_shared<std::atomic<uint64_t>>(0);
+  co.on_event = [&log = services.log, failures](const node::CosigningEvent& e) {
+    using K = node::CosigningEvent::Kind;
+    if (e.kind == K::kCosigned || e.kind == K::kQuorum) return;  // every round: the metrics say it
+    failures->fetch_add(1);
+    log.Event("cosigning", {{"witness", e.witness}, {"what", node::CosigningEventName(e.kind)}, {"size", e.size},
+                            {"detail", e.detail}});
+  };
+  auto started = node::Cosigning::Start(log, std::move(co));
+  if (!started.ok()) {
+    return started.status().code() == StatusCode::kInvalidArgument ? BadInput("--policy: " + started.status().message())
+                                                                     : Broken(started.status(), "cosigning");
+  }
+  services.cosigning = std::move(*started);
+  const node::Cosigning* c = services.cosigning.get();
+  services.reader.SetPublished([c] {
+    const node::WitnessedState s = c->State();
+    return node::PublishedCheckpoint{s.tree_size, s.checkpoint, s.quorum};
+  });
+  metrics.AddGauge("quipu_witnessed_tree_size", "Size of the newest checkpoint that met the cosignature policy.",
+                   [c] { return static_cast<double>(c->Published().first); });
+  metrics.AddGauge("quipu_witness_lag_entries", "Entries not yet covered by a checkpoint that met the policy.",
+                   [c, &log] { return static_cast<double>(log.Head().tree_size - std::min(log.Head().tree_size, c->Published().first)); });
+  metrics.AddGauge("quipu_cosigning_failures", "Witness requests that failed or were refused since start.",
+                   [failures] { return static_cast<double>(failures->load()); });
+  return std::nullopt;
+}
+
 // 4. Every route: the public ledger and verification, the clients' API,
 // the site, and (with an identity provider) the citizens' pages.
 std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::PdfSandbox& pdf,
@@ -514,10 +587,12 @@ std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::P
   lro.subject_query = MakeSubjectQuery(services.clients, services.approvals);
   AddLedgerRoutes(router, services.reader, lro);
   // A citizen forgotten or whose factor was reset is logged out everywhere.
+  const ReceiptSource receipts = [&reader = services.reader](uint64_t index) { return reader.Receipt(index); };
   AddApprovalRoutes(router, services.clients, services.approvals, secrets,
                     config.oidc_issuer.empty() ? "" : config.public_url,
-                    [&citizen_sessions](const std::string& subject) { citizen_sessions.CloseAllOf(subject); });
-  AddQrRoutes(router, services.clients, qr);
+                    [&citizen_sessions](const std::string& subject) { citizen_sessions.CloseAllOf(subject); },
+                    receipts);
+  AddQrRoutes(router, services.clients, qr, receipts);
   if (services.witness) {
     WitnessRoutes wr;
     wr.witness = services.witness.get();
@@ -527,6 +602,7 @@ std::optional<StartFailure> AddRoutes(Router& router, Services& services, pdf::P
     };
     AddWitnessRoutes(router, std::move(wr));
   }
+  AddCosigningRoutes(router, services.reader, services.cosigning.get());
   AddSiteRoutes(router, verifier_key, stopping, metrics);
   AgeticRoutes ar;
   ar.clients = &services.clients;
@@ -657,6 +733,7 @@ int RunServe(const std::vector<std::string>& args) {
   Services services(*ledger_log, *sandbox, *secrets, outbound, std::move(std::get<0>(ao)), log, config->public_url);
   if (auto f = StartQr(services, *ledger_log, *sandbox, config->data, clock)) return FailToStart(*f);
   if (auto f = StartWitness(services, *ledger_log, *config)) return FailToStart(*f);
+  if (auto f = StartCosigning(services, *ledger_log, *config, metrics)) return FailToStart(*f);
 
   // 4. The routes.
   std::atomic<bool> stopping{false};
@@ -702,6 +779,7 @@ int RunServe(const std::vector<std::string>& args) {
   services.notifier.Stop();  // undelivered items stay in the outbox for the next start
   const uint64_t size = ledger_log->Head().tree_size;
   services.qr.reset();
+  services.cosigning.reset();  // its requests in flight end first
   ledger_log.reset();  // drain the sequencer, close LMDB
   log.Event("stop", {{"tree_size", size}});
   return kExitOk;
@@ -721,6 +799,7 @@ extern const Command kServeCommand{
     "                   [--public-url URL] [--oidc-issuer URL --oidc-client-id ID\n"
     "                    --oidc-client-secret-file F [--oidc-document-claim NAME] [--oidc-scopes S]]\n"
     "                   [--witness-logs FILE [--witness-name NAME]]\n"
+    "                   [--policy FILE [--cosign-interval-ms MS]]\n"
     "\n"
     "Opens (or creates) the ledger in DIR (./quipu-data), holds its writer lock, and serves\n"
     "the HTTP API on HOST:PORT (127.0.0.1:8080) with N threads (4). Prints the URL and the\n"
@@ -763,6 +842,11 @@ extern const Command kServeCommand{
     "                        GET /witness; docs/witness.md\n"
     "  --witness-name NAME   the cosigning key's name when it is made (DIR/witness.key, at\n"
     "                        first start; <origin's host>/witness)\n"
+    "  --policy FILE         the node's trust policy (tlog-policy): its checkpoints are sent to\n"
+    "                        the witnesses with a URL there, their cosignatures kept, and\n"
+    "                        /checkpoint and receipts carry the newest checkpoint that met\n"
+    "                        the quorum; GET /v1/policy, /v1/witnessed; docs/cosigning.md\n"
+    "  --cosign-interval-ms MS  a cosigning round at most this often (1000)\n"
     "  --test-clock-file F   tests only: read the time (unix µs) from F\n"
     "  --sync none   no fsync per commit: benchmarks only, a crash may lose acknowledged entries\n"
     "\n"

@@ -10,6 +10,7 @@ extern const Command kClientCommand;
 extern const Command kSubjectCommand;
 extern const Command kQrCommand;
 extern const Command kProofCommand;
+extern const Command kWitnessCommand;
 extern const Command kPdfWorkerCommand;
 extern const Command kServeCommand;
 
@@ -23,6 +24,7 @@ std::vector<Command> BuiltinCommands() {
       kSubjectCommand,
       kQrCommand,
       kProofCommand,
+      kWitnessCommand,
       kServeCommand,
       kPdfWorkerCommand,
   };

@@ -141,7 +141,7 @@ Result<TlogPolicy> ParseTlogPolicy(std::string_view text) {
         return InvalidArgument(where + "a witness key listed twice");
       }
       if (policy.witnesses.size() == kMaxDefinitions) return InvalidArgument(where + "more than 1024 witnesses");
-      policy.witnesses.push_back({name, *c});
+      policy.witnesses.push_back({name, *c, w.size() == 4 ? std::string(w[3]) : std::string()});
     } else if (kind == "group") {
       if (w.size() < 4) return InvalidArgument(where + "group <name> all|any|<k> <name>...");
       TlogPolicy::Group g;
@@ -176,7 +176,7 @@ Result<TlogPolicy> ParseTlogPolicy(std::string_view text) {
   return policy;
 }
 
-Result<CheckpointCheck> CheckCheckpoint(const TlogPolicy& policy, std::string_view note) {
+Result<CheckpointCheck> EvaluateCheckpoint(const TlogPolicy& policy, std::string_view note) {
   auto opened = crypto::OpenNote(note, policy.logs);
   if (!opened.ok()) {
     if (opened.status().code() == StatusCode::kPermissionDenied) {
@@ -220,11 +220,33 @@ Result<CheckpointCheck> CheckCheckpoint(const TlogPolicy& policy, std::string_vi
     if (n >= g.threshold) witnessed.insert(g.name);
   }
   out.quorum = witnessed.count(policy.quorum) > 0;
+  return out;
+}
+
+Result<CheckpointCheck> CheckCheckpoint(const TlogPolicy& policy, std::string_view note) {
+  QUIPU_ASSIGN_OR_RETURN(CheckpointCheck out, EvaluateCheckpoint(policy, note));
   if (!out.quorum) {
     std::string who;
     for (const std::string& n : out.cosigned) who += (who.empty() ? "" : ", ") + n;
     return PermissionDenied("the quorum " + policy.quorum + " is not met: cosigned by " + (who.empty() ? "no known witness" : who));
   }
+  return out;
+}
+
+std::string FormatTlogPolicy(const TlogPolicy& policy) {
+  std::string out;
+  for (const crypto::NoteVerifier& l : policy.logs) out += "log " + crypto::VerifierKeyString(l) + "\n";
+  for (const TlogPolicy::Witness& w : policy.witnesses) {
+    out += "witness " + w.name + " " + crypto::CosignerVerifierKey(w.key.name, w.key.public_key);
+    if (!w.url.empty()) out += " " + w.url;
+    out += "\n";
+  }
+  for (const TlogPolicy::Group& g : policy.groups) {
+    out += "group " + g.name + " " + std::to_string(g.threshold);
+    for (const std::string& m : g.members) out += " " + m;
+    out += "\n";
+  }
+  out += "quorum " + policy.quorum + "\n";
   return out;
 }
 

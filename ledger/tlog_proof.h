@@ -57,6 +57,7 @@ struct TlogPolicy {
   struct Witness {
     std::string name;  // the policy's name for it
     crypto::Cosigner key;
+    std::string url;   // its submission prefix (tlog-witness), when the line gives one
   };
   std::vector<Witness> witnesses;
   struct Group {
@@ -88,5 +89,13 @@ struct CheckpointCheck {
 // signature by a known key that does not verify; kInvalidArgument for a
 // malformed note or checkpoint.
 Result<CheckpointCheck> CheckCheckpoint(const TlogPolicy& policy, std::string_view note);
+// The same checks, but a quorum not met is an answer (quorum == false), not
+// an error: for a log that collects cosignatures until it is met.
+Result<CheckpointCheck> EvaluateCheckpoint(const TlogPolicy& policy, std::string_view note);
+
+// The policy as tlog-policy text: its logs, witnesses (with their URLs),
+// groups and quorum, one line each, in that order; ParseTlogPolicy reads it
+// back to the same policy.
+std::string FormatTlogPolicy(const TlogPolicy& policy);
 
 }  // namespace quipu::ledger

@@ -43,14 +43,27 @@ Result<BlockView> LedgerReader::Block(std::optional<uint64_t> height) const {
   return BlockView{b.height, b.tree_size, b.root, std::move(b.time), b.prev, std::move(header), hash};
 }
 
-Result<std::string> LedgerReader::Receipt(uint64_t index) const {
-  QUIPU_ASSIGN_OR_RETURN(ProvenEntry e, Entry(index));
+PublishedCheckpoint LedgerReader::Published() const {
+  if (published_) return published_();
+  LedgerHead head = Head();
+  return {head.tree_size, std::move(head.checkpoint), false};
+}
+
+Result<node::Receipt> LedgerReader::Receipt(uint64_t index) const {
+  PublishedCheckpoint published;
+  if (published_) published = published_();
+  const bool covered = published_ && published.tree_size > index;
+  QUIPU_ASSIGN_OR_RETURN(ProvenEntry e, covered ? Entry(index, published.tree_size) : Entry(index));
   ledger::TlogProof p;
   p.extra = crypto::Bytes(e.entry.begin(), e.entry.end());
   p.index = e.index;
   p.proof = std::move(e.proof);
-  p.checkpoint = std::move(e.checkpoint);
-  return ledger::FormatTlogProof(p);
+  p.checkpoint = covered ? published.note : std::move(e.checkpoint);
+  node::Receipt r;
+  r.text = ledger::FormatTlogProof(p);
+  r.tree_size = e.tree_size;
+  r.witnessed = covered && published.witnessed;
+  return r;
 }
 
 }  // namespace quipu::node

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,21 @@ struct TileBytes {
   bool full = false;  // a full tile never changes: cacheable for good
 };
 
+// A receipt, and whether witnesses vouched for the checkpoint it carries.
+struct Receipt {
+  std::string text;  // C2SP tlog-proof@v1
+  uint64_t tree_size = 0;
+  bool witnessed = false;  // its checkpoint met the node's cosignature policy
+};
+
+// The checkpoint the node publishes when it collects cosignatures
+// (node/cosigning.h): its size, its note, whether it met the quorum.
+struct PublishedCheckpoint {
+  uint64_t tree_size = 0;
+  std::string note;
+  bool witnessed = false;
+};
+
 // Thread-safe (as ledger::Log). Borrows the log, which must outlive it.
 class LedgerReader {
  public:
@@ -65,6 +81,12 @@ class LedgerReader {
   // The C2SP signed-note verifier key "origin+hash+base64key".
   const std::string& verifier_key() const;
   LedgerHead Head() const;
+  // With witnesses (set once, before serving): where the published
+  // checkpoint comes from. Without, the head's checkpoint is published.
+  void SetPublished(std::function<PublishedCheckpoint()> published) { published_ = std::move(published); }
+  // The checkpoint /checkpoint serves: the newest one witnesses vouched
+  // for when the node collects cosignatures, else the head's.
+  PublishedCheckpoint Published() const;
   // The signed note for `tree_size`. kNotFound if none was signed.
   Result<std::string> Checkpoint(uint64_t tree_size) const;
   // "tile/<L>/<N>[.p/<W>]" or "tile/entries/<N>[.p/<W>]" (no leading "/").
@@ -76,11 +98,12 @@ class LedgerReader {
   // beyond the log.
   Result<ProvenEntry> Entry(uint64_t index, std::optional<uint64_t> tree_size = std::nullopt) const;
   // A receipt for entry `index` (C2SP tlog-proof@v1, ledger/tlog_proof.h):
-  // its inclusion proof to the latest checkpoint, which it carries verbatim,
-  // and the entry itself as the extra data (the leaf is SHA-256(0x00 ||
-  // extra)), so that it can be checked with no network (quipu proof check).
-  // kNotFound beyond the tree.
-  Result<std::string> Receipt(uint64_t index) const;
+  // its inclusion proof to a checkpoint, which it carries verbatim, and the
+  // entry itself as the extra data (the leaf is SHA-256(0x00 || extra)), so
+  // that it can be checked with no network (quipu proof check). The
+  // checkpoint is the published one (cosigned) when it covers the entry,
+  // else the latest. kNotFound beyond the tree.
+  Result<node::Receipt> Receipt(uint64_t index) const;
   // The RFC 9162 consistency proof from old_size to new_size.
   // kInvalidArgument when old_size is above new_size, kNotFound for a
   // new_size beyond the log.
@@ -94,6 +117,7 @@ class LedgerReader {
 
  private:
   const ledger::Log& log_;
+  std::function<PublishedCheckpoint()> published_;
 };
 
 }  // namespace quipu::node

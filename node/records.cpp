@@ -144,6 +144,22 @@ std::string QrDraftKey(std::string_view client_id, std::string_view client_key) 
 
 std::string WitnessStateKey(std::string_view origin) { return "w:" + std::string(origin); }
 
+std::string CosignedKey(uint64_t tree_size) {
+  return std::string(kCosignedPrefix) + Digits20(static_cast<int64_t>(std::min<uint64_t>(tree_size, INT64_MAX)));
+}
+
+std::optional<uint64_t> SizeOfCosignedKey(std::string_view key) {
+  if (key.size() != 22 || key.substr(0, 2) != kCosignedPrefix) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : key.substr(2)) {
+    if (c < '0' || c > '9' || n > (UINT64_MAX - static_cast<uint64_t>(c - '0')) / 10) return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+std::string CosignerKey(std::string_view witness) { return "p:" + std::string(witness); }
+
 std::string QrCodeDigestKey(const crypto::Digest& code_digest) { return "qd:" + crypto::HexEncode(code_digest); }
 
 std::string QrDraftLapseKey(int64_t lapses_us, std::string_view client_id, std::string_view client_key) {
@@ -392,6 +408,36 @@ Result<WitnessStateRecord> DecodeWitnessState(std::string_view bytes) {
 std::string Encode(const WitnessStateRecord& w) {
   return json{{"size", w.size}, {"root", crypto::Base64Encode(w.root)}, {"checkpoint", w.checkpoint}, {"time", w.time}}
       .dump();
+}
+
+Result<CosignedRecord> DecodeCosigned(std::string_view bytes) {
+  return DecodeWith<CosignedRecord>(bytes, "a cosigned checkpoint", [](const json& j) {
+    CosignedRecord c;
+    c.note = j.at("note").get<std::string>();
+    c.quorum = j.value("quorum", false);
+    return c;
+  });
+}
+
+std::string Encode(const CosignedRecord& c) {
+  json j = {{"note", c.note}};
+  if (c.quorum) j["quorum"] = true;
+  return j.dump();
+}
+
+Result<CosignerRecord> DecodeCosigner(std::string_view bytes) {
+  return DecodeWith<CosignerRecord>(bytes, "a cosigner", [](const json& j) {
+    CosignerRecord c;
+    c.size = Unsigned(j.at("size"));
+    c.time = j.value("time", "");
+    return c;
+  });
+}
+
+std::string Encode(const CosignerRecord& c) {
+  json j = {{"size", c.size}};
+  PutText(j, "time", c.time);
+  return j.dump();
 }
 
 }  // namespace quipu::node::records

@@ -87,6 +87,17 @@ std::string QrDraftKeyOfLapseKey(std::string_view key);
 // witness: w:<origin of a witnessed log> → WitnessStateRecord.
 std::string WitnessStateKey(std::string_view origin);
 
+// cosigned: c:<tree size, 20 digits> → CosignedRecord, the node's own
+// checkpoints with the cosignatures gathered for them (sorted by size);
+// p:<witness's name in the policy> → CosignerRecord; and kWitnessedKey →
+// the size (decimal text) of the newest checkpoint that met the quorum.
+inline constexpr std::string_view kCosignedPrefix = "c:";
+std::string CosignedKey(uint64_t tree_size);
+// The size a cosigned key names; nullopt if `key` is not one.
+std::optional<uint64_t> SizeOfCosignedKey(std::string_view key);
+std::string CosignerKey(std::string_view witness);
+inline constexpr std::string_view kWitnessedKey = "q";
+
 // --- values ----------------------------------------------------------------------
 
 struct FactorReset {
@@ -214,5 +225,22 @@ struct WitnessStateRecord {
 };
 Result<WitnessStateRecord> DecodeWitnessState(std::string_view bytes);
 std::string Encode(const WitnessStateRecord& record);
+
+// cosigned, under CosignedKey: one of the node's checkpoints and the
+// cosignature lines witnesses returned for it (node/cosigning.h).
+struct CosignedRecord {
+  std::string note;  // the log's signed note with the cosignature lines after its signature
+  bool quorum = false;  // the node's policy is met by them
+};
+Result<CosignedRecord> DecodeCosigned(std::string_view bytes);
+std::string Encode(const CosignedRecord& record);
+
+// cosigned, under CosignerKey: what a witness last cosigned for this node.
+struct CosignerRecord {
+  uint64_t size = 0;  // the tree size of its latest cosignature
+  std::string time;   // RFC 3339, when it answered
+};
+Result<CosignerRecord> DecodeCosigner(std::string_view bytes);
+std::string Encode(const CosignerRecord& record);
 
 }  // namespace quipu::node::records

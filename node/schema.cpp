@@ -11,7 +11,8 @@ namespace quipu::node {
 
 const std::vector<ledger::PrivateTable>& PrivateTables() {
   static const std::vector<ledger::PrivateTable> kAll = {
-      tables::kSubjects, tables::kClients, tables::kApprovals, tables::kOutbox, tables::kQr, tables::kContents, tables::kWitness};
+      tables::kSubjects, tables::kClients, tables::kApprovals, tables::kOutbox, tables::kQr, tables::kContents, tables::kWitness,
+      tables::kCosigned};
   return kAll;
 }
 

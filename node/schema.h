@@ -32,6 +32,8 @@ inline constexpr ledger::PrivateTable kQr{"qr"};
 inline constexpr ledger::PrivateTable kContents{"contents"};
 // As a witness: the latest checkpoint cosigned for each log witnessed.
 inline constexpr ledger::PrivateTable kWitness{"witness"};
+// The cosignatures other witnesses gave this node's checkpoints.
+inline constexpr ledger::PrivateTable kCosigned{"cosigned"};
 }  // namespace tables
 
 // Every table above, as LogOptions::private_tables takes them.

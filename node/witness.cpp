@@ -131,7 +131,7 @@ Witness::Witness(ledger::Log& ledger, WitnessKey key, std::vector<WitnessedLog> 
 std::string Witness::verifier_key() const { return crypto::CosignerVerifierKey(key_.name, key_.key.PublicKey()); }
 
 Result<WitnessAnswer> Witness::AddCheckpoint(std::string_view body) {
-  if (body.size() > kMaxAddCheckpointBytes) return Refuse(Kind::kBadRequest, "the body is over 32 KiB");
+  if (body.size() > kMaxAddCheckpointBytes) return Refuse(Kind::kBadRequest, "the body is over 128 KiB");
   // 1. The old size, the proof, the blank line, the checkpoint.
   auto line = [&body]() -> std::optional<std::string_view> {
     const size_t nl = body.find('\n');

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "crypto/encoding.h"
+#include "tests/common/go_interop.h"
 
 namespace quipu::crypto {
 namespace {
@@ -197,47 +198,7 @@ std::string Quote(const std::string& s) {
   return out + "'";
 }
 
-std::string FindGo() {
-  for (const char* p : {"/usr/bin/go", "/usr/lib/go/bin/go", "/usr/local/go/bin/go"}) {
-    if (access(p, X_OK) == 0) return p;
-  }
-  return {};
-}
-
-// Builds tests/interop/note with Go's toolchain (GOPATH mode, against the
-// Debian golang-golang-x-mod-dev sources) into the build directory, once per
-// process. The Go build cache lives under the build directory, so later runs
-// are quick. Built under a temporary name and renamed, so parallel test
-// processes never run a half-written binary.
-const std::string& InteropBinary(std::string* error) {
-  static std::string binary;
-  static std::string build_error;
-  static bool done = false;
-  if (!done) {
-    done = true;
-    std::string go = FindGo();
-    if (go.empty()) {
-      build_error = "go not found: install Debian golang-go and golang-golang-x-mod-dev";
-    } else {
-      const std::string build = QUIPU_BUILD_DIR;
-      const std::string out = build + "/interop/note_interop";
-      const std::string tmp = out + ".tmp" + std::to_string(getpid());
-      fs::create_directories(build + "/interop");
-      std::string cmd = "cd " + Quote(QUIPU_SOURCE_DIR) +
-                        " && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=" +
-                        Quote(build + "/go-cache") + " " + Quote(go) + " build -o " + Quote(tmp) +
-                        " ./tests/interop/note 2>" + Quote(tmp + ".log");
-      if (std::system(cmd.c_str()) != 0 || std::rename(tmp.c_str(), out.c_str()) != 0) {
-        build_error = "go build of tests/interop/note failed: " + ReadFile(tmp + ".log");
-      } else {
-        binary = out;
-      }
-      fs::remove(tmp + ".log");
-    }
-  }
-  *error = build_error;
-  return binary;
-}
+const std::string& InteropBinary(std::string* error) { return testing::GoNoteInterop(error); }
 
 struct ProcessResult {
   int exit_code = -1;

@@ -230,5 +230,28 @@ TEST(WitnessStateRecords, RoundTripAndDamage) {
   EXPECT_EQ(DecodeWitnessState(R"({"root":"AAAA"})").status().code(), StatusCode::kCorruption);
 }
 
+TEST(CosignedRecords, KeysSortBySizeAndRecordsRoundTrip) {
+  EXPECT_EQ(CosignedKey(42), "c:00000000000000000042");
+  EXPECT_LT(CosignedKey(9), CosignedKey(10));
+  EXPECT_EQ(SizeOfCosignedKey(CosignedKey(123456789)), std::optional<uint64_t>(123456789));
+  EXPECT_EQ(SizeOfCosignedKey("c:12"), std::nullopt);
+  EXPECT_EQ(SizeOfCosignedKey("p:00000000000000000042"), std::nullopt);
+  EXPECT_EQ(SizeOfCosignedKey("c:0000000000000000004x"), std::nullopt);
+  EXPECT_EQ(CosignerKey("wb"), "p:wb");
+  CosignedRecord c{"o\n1\nAAAA\n\n\xe2\x80\x94 o sig\n", true};
+  auto back = DecodeCosigned(Encode(c));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->note, c.note);
+  EXPECT_TRUE(back->quorum);
+  EXPECT_EQ(Encode(CosignedRecord{"n", false}), R"({"note":"n"})");
+  CosignerRecord p{7, "2026-12-04T00:00:00Z"};
+  auto pb = DecodeCosigner(Encode(p));
+  ASSERT_TRUE(pb.ok());
+  EXPECT_EQ(pb->size, 7u);
+  EXPECT_EQ(pb->time, p.time);
+  EXPECT_EQ(DecodeCosigned(R"({"quorum":true})").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeCosigner(R"({"size":-3})").status().code(), StatusCode::kCorruption);
+}
+
 }  // namespace
 }  // namespace quipu::node::records

@@ -74,7 +74,7 @@ TEST(EntryTypes, EntriesAreTheirFieldsWithVersionAndTimeAndIndexTheirDocument) {
 TEST(PrivateTables, AreNamedAsTheirLmdbDatabases) {
   std::vector<std::string> names;
   for (const ledger::PrivateTable& t : PrivateTables()) names.emplace_back(t.name());
-  EXPECT_EQ(names, (std::vector<std::string>{"subjects", "clients", "approvals", "outbox", "qr", "contents", "witness"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"subjects", "clients", "approvals", "outbox", "qr", "contents", "witness", "cosigned"}));
   const ledger::LogOptions o = LogOptionsFor("/x");
   EXPECT_EQ(o.dir, "/x");
   EXPECT_EQ(o.private_tables, PrivateTables());
