@@ -6,8 +6,8 @@
 
 import jsQR from 'jsqr';
 import { canonicalizeBytes, serialize } from './jcs.js';
-import { ProofError, parseVerifierKey, sha256, toBase64, toHex, verifyCheckpoint,
-         verifyRecord } from './merkle.js';
+import { ProofError, equalBytes, parsePolicy, parseVerifierKey, sha256, toBase64, toHex, verifyCheckpoint,
+         verifyReceipt, verifyRecord } from './merkle.js';
 import { checkQr, decodeQr, looksLikeQrText } from './qr.js';
 
 const kText = {
@@ -51,6 +51,9 @@ const kText = {
     revokedAt: 'Revocado el', reason: 'Motivo', badInput: 'Escriba un texto de QR Seguro (QS1:… o QS2:…) o una huella SHA-256 de 64 caracteres hexadecimales.',
     noQr: 'No se encontró un código QR en la imagen.', badJson: 'El archivo no es un JSON válido: {0}',
     noCamera: 'No se pudo usar la cámara: {0}',
+    witnesses: 'Testigos', witnessedBy: 'atestiguado por {0}; cumple la política «{1}» (firmas comprobadas en este navegador)',
+    notWitnessed: 'aún no lo atestiguan testigos suficientes para la política «{0}»{1}',
+    noWitnesses: 'el registro no tiene testigos (política «none»)', witnessError: 'no se pudo comprobar: {0}',
   },
   en: {
     title: 'Verify a document',
@@ -92,6 +95,9 @@ const kText = {
     revokedAt: 'Revoked on', reason: 'Reason', badInput: 'Type a QR Seguro text (QS1:… or QS2:…) or a SHA-256 fingerprint of 64 hexadecimal characters.',
     noQr: 'No QR code was found in the image.', badJson: 'The file is not valid JSON: {0}',
     noCamera: 'Could not use the camera: {0}',
+    witnesses: 'Witnesses', witnessedBy: 'witnessed by {0}; meets the policy "{1}" (signatures checked in this browser)',
+    notWitnessed: 'not yet witnessed by enough witnesses for the policy "{0}"{1}',
+    noWitnesses: 'the ledger has no witnesses (policy "none")', witnessError: 'could not check: {0}',
   },
 };
 
@@ -168,6 +174,61 @@ async function fetchJson(url, init) {
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}${body?.detail ? ': ' + body.detail : ''}`);
   if (body === null) throw new Error(`${url}: answer is not JSON`);
   return body;
+}
+
+// ---- witnesses -------------------------------------------------------------
+
+// The node's published policy (GET /v1/policy), loaded once; null when the
+// node publishes none (then there is nothing to show).
+let policyLoading = null;
+function nodePolicy() {
+  policyLoading ??= (async () => {
+    const r = await fetch('/v1/policy');
+    if (r.status === 404) return null;
+    if (!r.ok) throw new Error(`/v1/policy: HTTP ${r.status}`);
+    const text = await r.text();
+    return { text, policy: await parsePolicy(text) };
+  })().catch((e) => { policyLoading = null; throw e; });
+  return policyLoading;
+}
+
+// Who vouches for entry `index`: its receipt (GET /v1/entries/{i}/receipt)
+// checked here against the node's key and the cosignatures against the
+// node's policy; `leaf` is the leaf hash already verified for it.
+// {state: 'witnessed'|'pending'|'none'|'error', cosigned, quorum, detail,
+// receipt, policy} or null when the node has no policy.
+async function witnessesOf(index, leaf) {
+  try {
+    const p = await nodePolicy();
+    if (!p) return null;
+    const { vk } = await verifierKey();
+    const r = await fetch(`/v1/entries/${index}/receipt`);
+    if (!r.ok) throw new Error(`receipt: HTTP ${r.status}`);
+    const receipt = await r.text();
+    const checked = await verifyReceipt(receipt, vk, p.policy);
+    if (checked.index !== Number(index) || (leaf && !equalBytes(checked.leaf, leaf))) {
+      throw new ProofError('the receipt is about another entry');
+    }
+    const state = checked.quorum ? (p.policy.quorum === 'none' ? 'none' : 'witnessed') : 'pending';
+    return { state, cosigned: checked.cosigned, quorum: p.policy.quorum, receipt, policy: p.text };
+  } catch (e) {
+    return { state: 'error', detail: e.message };
+  }
+}
+
+function witnessText(w) {
+  if (!w) return null;
+  const names = w.cosigned?.map((c) => c.name).join(', ');
+  if (w.state === 'witnessed') return t('witnessedBy', names, w.quorum);
+  if (w.state === 'none') return t('noWitnesses');
+  if (w.state === 'pending') return t('notWitnessed', w.quorum, names ? ` (${names})` : '');
+  return t('witnessError', w.detail);
+}
+
+function witnessLines(w) {
+  if (!w || w.state === 'error') return [];
+  return ['', 'policy (from the node, GET /v1/policy):', w.policy.trimEnd(), '', 'receipt (C2SP tlog-proof@v1):',
+          w.receipt.trimEnd()];
 }
 
 // ---- documents -------------------------------------------------------------
@@ -247,8 +308,20 @@ async function checkDocument(bytes, mediaType) {
       }
     }
   }
-  return { kind: 'document', sha: revision ? revision.sha256 : sha, mediaType, answer,
-           verification, revision };
+  const res = { kind: 'document', sha: revision ? revision.sha256 : sha, mediaType, answer, verification, revision };
+  const state = documentState(answer, verification, revision);
+  if (verification.ok && answer.records?.length && state !== 'notFound') {
+    const main = headline(answer.records, state);
+    res.witnesses = await witnessesOf(main.index, verification.leaves[answer.records.indexOf(main)]);
+  }
+  return res;
+}
+
+// The record that decides a document's state, shown as the headline.
+function headline(records, state) {
+  const wanted = { approved: 'approval', approvedEarlier: 'approval', issued: 'qr_issue', issuedEarlier: 'qr_issue',
+                   revoked: 'qr_revoke', rejected: 'rejection' }[state];
+  return records.find((r) => r.type === wanted) ?? records[0];
 }
 
 function documentState(answer, verification, revision) {
@@ -281,6 +354,7 @@ async function checkQrText(text) {
     body: JSON.stringify({ qr_text: text }),
   });
   const verification = { ok: true, error: null, checkpoint: null, leaves: [] };
+  let witnesses = null;
   try {
     if (!local.signatureOk) throw new ProofError('QR signature does not verify with the configured key');
     if (!answer.entry && !answer.valid) {
@@ -304,11 +378,12 @@ async function checkQrText(text) {
                      tree_size: answer.tree_size };
     verification.leaves.push(await verifyRecord(record,
       new TextEncoder().encode(serialize(answer.entry)), verification.checkpoint));
+    witnesses = await witnessesOf(answer.index, verification.leaves[0]);
   } catch (e) {
     verification.ok = false;
     verification.error = e.message;
   }
-  return { kind: 'qr', text, qr, local, answer, verification };
+  return { kind: 'qr', text, qr, local, answer, verification, witnesses };
 }
 
 function qrState(result) {
@@ -409,10 +484,7 @@ function renderDocument(res) {
     return out;
   }
   const records = res.answer.records;
-  // The record that decides the state is the headline.
-  const wanted = { approved: 'approval', approvedEarlier: 'approval', issued: 'qr_issue', issuedEarlier: 'qr_issue',
-                   revoked: 'qr_revoke', rejected: 'rejection' }[state];
-  const main = records.find((r) => r.type === wanted) ?? records[0];
+  const main = headline(records, state);
   const [local, utc] = formatTime(main.time);
   const earlier = res.revision && state !== 'proofInvalid'
     ? t('earlierDetail', res.revision.total - res.revision.length, res.revision.length) : null;
@@ -427,11 +499,13 @@ function renderDocument(res) {
     ['institution', main.client_name || main.client, 'institution'],
     ['records', records.length, 'record-count'],
     ['ledgerIndex', main.index, 'ledger-index'],
+    ['witnesses', state === 'proofInvalid' ? null : witnessText(res.witnesses), 'witnesses'],
   ]));
   out.push(proofLine(res.verification), recordTable(records));
   out.push(technical([`document sha256: ${res.sha}`,
                       ...(res.revision ? [`file sha256: ${res.revision.fileSha256} (revision of ${res.revision.length} bytes looked up)`] : []),
-                      ...proofLines(records, res.verification, res.answer.checkpoint)]));
+                      ...proofLines(records, res.verification, res.answer.checkpoint),
+                      ...witnessLines(res.witnesses)]));
   return out;
 }
 
@@ -447,6 +521,7 @@ function renderQr(res) {
     ['institution', answer.client_name || answer.client, 'institution'],
     ['ledgerIndex', answer.index, 'ledger-index'],
     ['signature', local.signatureOk ? t('sigOk') : t('sigBad'), 'qr-signature'],
+    ['witnesses', state === 'proofInvalid' ? null : witnessText(res.witnesses), 'witnesses'],
     ['expiresAt', answer.expires_at ? formatTime(answer.expires_at).join(' · ') : null],
   ];
   if (answer.revocation) {
@@ -466,7 +541,8 @@ function renderQr(res) {
   out.push(technical([`qr text: ${res.text}`, `qr key id: ${toHex(res.qr.keyId)}`,
                       `qr payload SHA-256(nonce||ciphertext): ${local.payload}`,
                       ...(local.codeDigest ? [`qr code digest SHA-256("quipu/qr-seguro/v2/code"||0x00||nonce): ${local.codeDigest}`] : []),
-                      ...proofLines(answer.entry ? [record] : [], res.verification, answer.checkpoint)]));
+                      ...proofLines(answer.entry ? [record] : [], res.verification, answer.checkpoint),
+                      ...witnessLines(res.witnesses)]));
   return out;
 }
 

@@ -3,9 +3,10 @@
 // proofs against a naive tree on many sizes.
 // Usage: node tests/web/lib.test.mjs   (exits non-zero on failure)
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { canonicalize, canonicalizeBytes, serialize } from '../../web/jcs.js';
-import { ProofError, parseVerifierKey, rootFromInclusionProof } from '../../web/merkle.js';
+import { ProofError, parseCosignerKey, parsePolicy, parseVerifierKey, rootFromInclusionProof, verifyCosignatures,
+         verifyReceipt } from '../../web/merkle.js';
 import { QrError, base45Decode, base45Encode, decodeQr } from '../../web/qr.js';
 
 let failures = 0;
@@ -112,6 +113,60 @@ await test('errors: wrong proofs do not lead to the root or are refused', async 
   await assert.rejects(rootFromInclusionProof(5, 13, leaves[5], p.slice(1)), ProofError);
   await assert.rejects(rootFromInclusionProof(5, 13, leaves[5], [...p, p[0]]), ProofError);
   await assert.rejects(rootFromInclusionProof(13, 13, leaves[5], p), ProofError);
+});
+
+// Keys and signatures made with Node's own Ed25519 (OpenSSL), not quipu's:
+// a log key (signed-note type 0x01) and witness keys (cosignature/v1, 0x04).
+function keyOf(name, type) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
+  const key = Buffer.concat([Buffer.from([type]), pub]);
+  const id = createHash('sha256').update(Buffer.concat([Buffer.from(name + '\n'), key])).digest().subarray(0, 4);
+  return { name, id, privateKey, vkey: `${name}+${id.toString('hex')}+${key.toString('base64')}` };
+}
+const sigLine = (k, blob) => `\u2014 ${k.name} ${Buffer.concat([k.id, blob]).toString('base64')}\n`;
+const logSign = (k, text) => sigLine(k, sign(null, Buffer.from(text), k.privateKey));
+function cosign(k, text, time) {
+  const t = Buffer.alloc(8);
+  t.writeBigUInt64BE(BigInt(time));
+  return sigLine(k, Buffer.concat([t, sign(null, Buffer.from(`cosignature/v1\ntime ${time}\n` + text), k.privateKey)]));
+}
+
+await test('cosignatures (C2SP cosignature/v1) and receipts (tlog-proof@v1) verify, and their forgeries do not', async () => {
+  const log = keyOf('log.example/q', 1);
+  const [wa, wb, wc] = ['a.example/w', 'b.example/w', 'c.example/w'].map((n) => keyOf(n, 4));
+  const entries = Array.from({ length: 6 }, (_, i) => Buffer.from(`{"i":${i}}`));
+  const leaves = entries.map((e) => h([0], e));
+  const text = `log.example/q\n6\n${Buffer.from(mth(leaves)).toString('base64')}\n`;
+  const note = text + '\n' + logSign(log, text) + cosign(wb, text, 1700000000) + cosign(wc, text, 1700000005);
+  const policy = await parsePolicy(`# three witnesses, two of them\nlog ${log.vkey}\nwitness wa ${wa.vkey} https://a/\n` +
+                                   `witness wb ${wb.vkey}\nwitness wc ${wc.vkey}\ngroup two 2 wa wb wc\nquorum two\n`);
+  const got = await verifyCosignatures(note, policy);
+  assert.deepEqual(got.cosigned, [{ name: 'wb', time: 1700000000 }, { name: 'wc', time: 1700000005 }]);
+  assert.equal(got.quorum, true);
+  const all = await parsePolicy(`witness wa ${wa.vkey}\nwitness wb ${wb.vkey}\nwitness wc ${wc.vkey}\ngroup g all wa wb wc\nquorum g\n`);
+  assert.equal((await verifyCosignatures(note, all)).quorum, false);
+  // A cosignature over another time, or another checkpoint, is refused.
+  const forged = note.replace(cosign(wb, text, 1700000000), cosign(wb, text.replace('\n6\n', '\n7\n'), 1700000000));
+  await assert.rejects(verifyCosignatures(forged, policy), /witness wb does not verify/);
+  // The receipt of entry 4.
+  const vk = await parseVerifierKey(log.vkey);
+  const receipt = `c2sp.org/tlog-proof@v1\nextra ${entries[4].toString('base64')}\nindex 4\n` +
+                  path(4, leaves).map((x) => Buffer.from(x).toString('base64') + '\n').join('') + '\n' + note;
+  const r = await verifyReceipt(receipt, vk, policy);
+  assert.equal(r.index, 4);
+  assert.equal(r.size, 6);
+  assert.equal(r.quorum, true);
+  assert.deepEqual(Buffer.from(r.leaf), Buffer.from(leaves[4]));
+  await assert.rejects(verifyReceipt(receipt.replace('index 4', 'index 3'), vk, policy), ProofError);
+  await assert.rejects(verifyReceipt(receipt.replace(entries[4].toString('base64'), entries[3].toString('base64')), vk, policy), ProofError);
+  await assert.rejects(verifyReceipt(receipt, await parseVerifierKey(keyOf('log.example/q', 1).vkey), policy), ProofError);
+  // Keys and policies that do not parse.
+  await assert.rejects(parseCosignerKey(log.vkey), /cosignature\/v1/);
+  await assert.rejects(parseCosignerKey(wa.vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+')), /key ID/);
+  await assert.rejects(parsePolicy(`witness wa ${wa.vkey}\n`), /quorum/);
+  await assert.rejects(parsePolicy(`group g 1 wz\nquorum g\n`), /not defined/);
+  await assert.rejects(parsePolicy(`witness wa ${wa.vkey}\nwitness wa ${wb.vkey}\nquorum wa\n`), /taken/);
 });
 
 await test('base45 (RFC 9285 §4 examples) and QR errors', () => {

@@ -15,7 +15,7 @@
 // Usage: node tests/web/real_node.test.mjs <build-dir>   (exits non-zero on failure)
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -50,7 +50,7 @@ const receiver = createHttpServer((req, res) => {
 });
 const notifyPort = await new Promise((ok) => receiver.listen(0, '127.0.0.1', () => ok(receiver.address().port)));
 
-run('log', 'init', '--data', data);
+const vkey = run('log', 'init', '--data', data).trim();
 const client = JSON.parse(run('client', 'add', '--data', data, '--name', 'Ministerio de Educación',
   '--redirect-uri', 'https://m.example/r', '--notify-uri', `http://127.0.0.1:${notifyPort}/n`,
   '--notify-token', 'token-de-notificacion', '--allow-local-callbacks'));
@@ -84,7 +84,17 @@ const port = await freePort();
 const idp = join(work, 'idp');
 const issuer = await start(process.execPath, [join(root, 'dev/oidc/provider.mjs'), '--listen', '127.0.0.1:0',
   '--data', idp, '--redirect-uri', `http://127.0.0.1:${port}/aprobar/callback`], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+// A second quipu witnesses the node (C2SP tlog-witness); the node's policy
+// asks it, and the page shows it vouching for what it verifies.
+const wdata = join(work, 'witness');
+run('log', 'init', '--data', wdata);
+const wkey = run('witness', 'key', '--data', wdata, '--name', 'testigo.example/w').trim();
+writeFileSync(join(work, 'logs'), `log ${vkey}\n`);
+const witnessUrl = await start(quipu, ['serve', '--data', wdata, '--listen', '127.0.0.1:0', '--witness-logs', join(work, 'logs')],
+  /serving (http:\/\/[0-9.:]+)/);
+writeFileSync(join(work, 'policy'), `witness testigo ${wkey} ${witnessUrl}\nquorum testigo\n`);
 const base = await start(quipu, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--allow-local-callbacks',
+  '--policy', join(work, 'policy'), '--cosign-interval-ms', '100',
   '--delivery-webhook', `http://127.0.0.1:${notifyPort}/deliver`,
   '--oidc-issuer', issuer, '--oidc-client-id', 'quipu-dev', '--oidc-client-secret-file', join(idp, 'client-secret'),
   '--oidc-document-claim', 'documento_identidad'], /serving (http:\/\/[0-9.:]+)/);
@@ -363,6 +373,8 @@ try {
     expect(await state() === 'approved', 'state is ' + await state());
     expect((await page.textContent('#institution')) === 'Ministerio de Educación', 'institution');
     expect(await page.getAttribute('#proof-status', 'data-ok') === 'true', 'proof verified in the browser');
+    const witnesses = await page.textContent('#witnesses');
+    expect(witnesses.includes('testigo') && witnesses.includes('cumple'), 'the witness vouches: ' + witnesses);
   });
   await check('changed-pdf-not-found', async () => {
     const changed = Buffer.from(pdf);
