@@ -1,8 +1,13 @@
 #include "api/witness_routes.h"
 
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
 #include "crypto/note.h"
+#include "node/rate_limit.h"
 
 namespace quipu::api {
 
@@ -38,8 +43,21 @@ Response AddCheckpoint(const WitnessRoutes& routes, const Request& req) {
 
 void AddWitnessRoutes(Router& router, WitnessRoutes routes) {
   const node::Witness* w = routes.witness;
+  auto limiter = std::make_shared<node::RateLimiter>(routes.per_address_per_hour, routes.per_address_burst, [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  });
+  // Checked once the (bounded) body is read, before any signature is.
   router.Add(http::verb::post, "/add-checkpoint",
-             [routes](const Request& req) { return witness_handlers::AddCheckpoint(routes, req); },
+             [routes, limiter](const Request& req) {
+               if (!limiter->Allow(req.remote)) {
+                 Response r = Text("too many add-checkpoint requests from this address\n", 429);
+                 const int64_t wait = limiter->WaitMicros(req.remote);
+                 r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (wait + 999999) / 1000000)));
+                 return r;
+               }
+               return witness_handlers::AddCheckpoint(routes, req);
+             },
              RouteOptions{Exec::kWorker, node::kMaxAddCheckpointBytes});
   router.Add(http::verb::get, "/witness/{}/checkpoint", [w](const Request& req) {
     const std::string& hash = req.params[0];

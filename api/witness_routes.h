@@ -11,12 +11,23 @@
 
 namespace quipu::api {
 
+// A log submits about once a second (and again after a 409); many logs
+// behind one address fit too: 10 a second, bursts of 100.
+inline constexpr double kAddCheckpointsPerAddressHour = 36000;
+inline constexpr double kAddCheckpointsPerAddressBurst = 100;
+
 struct WitnessRoutes {
   node::Witness* witness = nullptr;  // required; outlives the router
   // Called for every refused checkpoint the log signed (as the spec allows:
   // evidence of a log's misbehaviour); never for unsigned noise.
   std::function<void(const node::WitnessAnswer& answer, std::string_view body)> on_refused;
+  // add-checkpoint requests per client address: each costs signature checks
+  // and (once the log's signature verifies) a write transaction. Beyond:
+  // 429 with Retry-After, before any signature is checked. 0: no limit.
+  double per_address_per_hour = kAddCheckpointsPerAddressHour;
+  double per_address_burst = kAddCheckpointsPerAddressBurst;
 };
+
 
 void AddWitnessRoutes(Router& router, WitnessRoutes routes);
 

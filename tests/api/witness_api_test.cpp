@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -97,6 +98,30 @@ TEST(WitnessApi, ALogGetsItsCheckpointsCosignedAndRefusedAsTheSpecSays) {
   // A body over the limit: 413 before it is read.
   EXPECT_EQ(post(std::string(140000, 'x')).status, 413);
   EXPECT_NE(testing::ReadFile(dir.File("w") + ".stderr").find("witness_refused"), std::string::npos);
+}
+
+// One address sending add-checkpoint requests without end is cut off at
+// 429 (with Retry-After) before any signature is checked; the limit is per
+// address, so the witness stays open to the logs it serves.
+TEST(WitnessApi, AnAddressFloodingAddCheckpointGets429) {
+  testing::TempDir dir;
+  std::ofstream(dir.File("logs")) << "# none yet\n";
+  ASSERT_EQ(testing::RunQuipu("log init --data " + ShellQuote(dir.File("w"))).exit_code, 0);
+  testing::Node node(dir.File("w"), "--witness-logs " + ShellQuote(dir.File("logs")));
+  ASSERT_FALSE(node.url().empty());
+  auto r = testing::RunShell("for i in $(seq 140); do curl -s -o /dev/null -w '%{http_code}\\n' -X POST "
+                             "--data-binary 'old 0' " + ShellQuote(node.url() + "/add-checkpoint") + "; done");
+  int refused = 0, limited = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line == "429") ++limited;
+    if (line == "400") ++refused;
+  }
+  EXPECT_GE(refused, 100) << r.out;  // the burst: read, and refused for what they are
+  EXPECT_GE(limited, 10) << r.out;
+  Http last = Curl("-X POST --data-binary 'old 0' " + ShellQuote(node.url() + "/add-checkpoint"));
+  EXPECT_EQ(last.status, 429);
+  EXPECT_NE(last.headers.find("Retry-After: "), std::string::npos) << last.headers;
 }
 
 }  // namespace
