@@ -25,6 +25,7 @@ Response Witnessed(const node::Cosigning* cosigning) {
   }
   Response r = Json({{"tree_size", s.tree_size},
                      {"quorum", s.quorum},
+                     {"witnessed_tree_size", s.witnessed_size},
                      {"head", s.head},
                      {"checkpoint", s.checkpoint},
                      {"witnesses", witnesses}});

@@ -4,9 +4,10 @@
 //
 //   GET /v1/policy     the tlog-policy text: this log's key, the witnesses,
 //                      groups and quorum ("quorum none" without witnesses)
-//   GET /v1/witnessed  {tree_size, quorum, head, checkpoint, witnesses: [...]}:
-//                      an entry is witnessed once its index is below tree_size
-//                      with quorum true; 404 when the node asks no witness
+//   GET /v1/witnessed  {tree_size, quorum, witnessed_tree_size, head, checkpoint,
+//                      witnesses: [...]}: an entry is witnessed once its index
+//                      is below witnessed_tree_size; 404 when the node asks no
+//                      witness
 #pragma once
 
 #include "api/router.h"

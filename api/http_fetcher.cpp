@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <zlib.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -27,6 +28,30 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 constexpr size_t kMaxHeader = 64 * 1024;
+
+// A gzip body decoded, at most `max` bytes; nullopt when it is not gzip or
+// decodes to more.
+std::optional<std::string> Gunzip(const std::string& in, size_t max) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return std::nullopt;
+  std::string out;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  char buf[65536];
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    out.append(buf, sizeof buf - z.avail_out);
+    if (out.size() > max) rc = Z_MEM_ERROR;
+  }
+  const bool ok = rc == Z_STREAM_END && z.avail_in == 0;
+  inflateEnd(&z);
+  if (!ok) return std::nullopt;
+  return out;
+}
 
 // One kept connection, plain or TLS, with the io_context that drives it.
 struct Connection {
@@ -154,6 +179,15 @@ struct HttpFetcher::Impl {
     out.status = parser.get().result_int();
     if (!parser.get().keep_alive()) c.Close();
     out.body = std::move(parser.get().body());
+    const auto encoding = parser.get()[http::field::content_encoding];
+    if (beast::iequals(encoding, "gzip")) {
+      auto plain = Gunzip(out.body, options.max_body);
+      if (!plain) return Unavailable("a gzip response from " + Authority() + " does not decode within " +
+                                     std::to_string(options.max_body) + " bytes");
+      out.body = std::move(*plain);
+    } else if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
+      return Unavailable("a response from " + Authority() + " has Content-Encoding " + std::string(encoding));
+    }
     return out;
   }
 };

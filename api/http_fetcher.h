@@ -20,7 +20,9 @@ class HttpFetcher {
  public:
   struct Options {
     std::chrono::milliseconds timeout{30000};  // each exchange, connecting included
-    size_t max_body = size_t{64} << 20;        // larger bodies are refused
+    // Larger bodies are refused: the largest C2SP entry bundle (256 entries
+    // of 65,535 bytes and their lengths) and a little more.
+    size_t max_body = size_t{17} << 20;
   };
   // `base_url`: "http(s)://host[:port][/prefix]". kInvalidArgument for a
   // malformed URL.
@@ -30,7 +32,9 @@ class HttpFetcher {
   HttpFetcher(const HttpFetcher&) = delete;
   HttpFetcher& operator=(const HttpFetcher&) = delete;
 
-  // GET <prefix>/<path>: the status and body (any status). kUnavailable for
+  // GET <prefix>/<path>: the status and body (any status; a body sent with
+  // Content-Encoding: gzip, as tlog-tiles lets logs do, is decoded, within
+  // max_body). kUnavailable for
   // network and TLS errors, a timeout, a malformed response or one over
   // max_body; a request on a kept connection that the server had closed is
   // sent once more on a new one. Thread-safe.

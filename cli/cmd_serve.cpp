@@ -524,6 +524,10 @@ std::optional<StartFailure> StartCosigning(Services& services, ledger::Log& log,
     if (Status s = node::CheckOutboundUrl(w.url, services.outbound); !s.ok()) {
       return BadInput("--policy: the URL of witness " + w.name + ": " + s.message());
     }
+    // /v1/policy and /v1/witnessed publish it: nothing secret may ride in it.
+    if (w.url.find_first_of("?#") != std::string::npos) {
+      return BadInput("--policy: the URL of witness " + w.name + " has a query or fragment (they are published)");
+    }
   }
   node::CosigningOptions co;
   co.policy = std::move(*policy);
@@ -554,8 +558,9 @@ std::optional<StartFailure> StartCosigning(Services& services, ledger::Log& log,
   services.cosigning = std::move(*started);
   const node::Cosigning* c = services.cosigning.get();
   services.reader.SetPublished([c] {
-    const node::WitnessedState s = c->State();
-    return node::PublishedCheckpoint{s.tree_size, s.checkpoint, s.quorum};
+    node::WitnessedState s = c->State();
+    return node::PublishedCheckpoint{s.tree_size, std::move(s.checkpoint), s.quorum, s.witnessed_size,
+                                     std::move(s.witnessed_checkpoint)};
   });
   metrics.AddGauge("quipu_witnessed_tree_size", "Size of the newest checkpoint that met the cosignature policy.",
                    [c] { return static_cast<double>(c->Published().first); });

@@ -55,9 +55,12 @@ Result<std::optional<ledger::TiledAuditState>> LoadState(const std::string& path
 }
 
 Status SaveState(const std::string& path, const ledger::TiledAuditState& state) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return IoError("cannot create the directory of " + path + ": " + ec.message());
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return IoError("cannot create the directory of " + path + ": " + ec.message());
+  }
   return crypto::WriteSecretFile(path, ledger::EncodeTiledAuditState(state), crypto::SecretFileOverwrite::kReplace);
 }
 
@@ -99,8 +102,11 @@ int RunRemoteAudit(const Flags& flags, const std::string& url_in) {
     auto info = fetch("v1/log");
     if (info.ok()) log_info = json::parse(*info, nullptr, false);
   }
+  // Auto: as the audit saved says (so a log that stops answering /v1/log
+  // cannot turn the entries' checks off), else whether it is a quipu node.
   const bool is_quipu = entries_mode == "quipu" ||
-                        (entries_mode == "auto" && log_info.is_object() && log_info.contains("vkey"));
+                        (entries_mode == "auto" && (*previous ? !(*previous)->opaque
+                                                              : log_info.is_object() && log_info.contains("vkey")));
   if (vkey.empty() && *previous) vkey = (*previous)->vkey;
   if (vkey.empty() && log_info.is_object() && log_info["vkey"].is_string()) {
     vkey = log_info["vkey"];

@@ -81,6 +81,28 @@ void ParallelFor(uint64_t count, int threads, const std::atomic<bool>& stop, F f
   for (auto& t : pool) t.join();
 }
 
+// Fetches a tile or bundle. A log may delete a partial tile once the full
+// one exists (C2SP tlog-tiles): then the full one is fetched and cut to the
+// width asked.
+Result<std::string> FetchTile(const std::function<Result<std::string>(const std::string&)>& fetch, const TileAddr& a) {
+  auto got = fetch(TilePath(a));
+  if (got.ok() || got.status().code() != StatusCode::kNotFound || a.width == static_cast<int>(kWidth)) return got;
+  QUIPU_ASSIGN_OR_RETURN(std::string full, fetch(TilePath({a.level, a.index, static_cast<int>(kWidth)})));
+  if (a.level >= 0) {
+    if (full.size() < static_cast<size_t>(a.width) * sizeof(Hash)) return Corruption("the full tile is too short");
+    full.resize(static_cast<size_t>(a.width) * sizeof(Hash));
+    return full;
+  }
+  size_t at = 0;
+  for (int k = 0; k < a.width; ++k) {
+    if (full.size() < at + 2) return Corruption("the full entry bundle is too short");
+    at += 2 + (static_cast<size_t>(static_cast<uint8_t>(full[at])) << 8 | static_cast<uint8_t>(full[at + 1]));
+  }
+  if (at > full.size()) return Corruption("the full entry bundle is too short");
+  full.resize(at);
+  return full;
+}
+
 }  // namespace
 
 std::string EncodeTiledAuditState(const TiledAuditState& s) {
@@ -96,7 +118,8 @@ std::string EncodeTiledAuditState(const TiledAuditState& s) {
               {"checkpoint", s.checkpoint},
               {"blocks", crypto::Base64Encode(crypto::AsBytes(blocks))},
               {"tail", crypto::Base64Encode(crypto::AsBytes(tail))},
-              {"last_time_us", s.last_time_us}}
+              {"last_time_us", s.last_time_us},
+              {"entries", s.opaque ? "opaque" : "checked"}}
              .dump();
 }
 
@@ -112,6 +135,7 @@ Result<TiledAuditState> DecodeTiledAuditState(std::string_view text) {
     s.tree_size = j.at("tree_size").get<uint64_t>();
     s.checkpoint = j.at("checkpoint").get<std::string>();
     s.last_time_us = j.at("last_time_us").get<int64_t>();
+    s.opaque = j.value("entries", "checked") == "opaque";
     auto root = crypto::Base64Decode(j.at("root").get<std::string>());
     auto blocks = crypto::Base64Decode(j.at("blocks").get<std::string>());
     auto tail = crypto::Base64Decode(j.at("tail").get<std::string>());
@@ -164,6 +188,9 @@ Result<TiledAuditReport> AuditTiledLog(const TiledAuditOptions& o) {
     return finish("the checkpoint's origin " + fields->origin + " is not the key's name " + verifier.name);
   }
   const uint64_t n = fields->tree_size;
+  if (n > kMaxTiledAuditSize) {
+    return finish("the checkpoint claims " + std::to_string(n) + " entries, more than any log can serve (2^56)");
+  }
   report.tree_size = n;
   report.root = fields->root;
   report.checkpoint = note;
@@ -172,6 +199,10 @@ Result<TiledAuditReport> AuditTiledLog(const TiledAuditOptions& o) {
   const TiledAuditState* prev = o.previous ? &*o.previous : nullptr;
   if (prev) {
     if (prev->origin != fields->origin) return finish("the saved state is of another log, " + prev->origin);
+    if (prev->opaque != !o.schema) {
+      return finish(prev->opaque ? "the saved state was audited with entries as opaque bytes, this audit checks them"
+                                 : "the saved state was audited checking the entries, this audit would not");
+    }
     if (n < prev->tree_size) {
       return finish("the log shrank: its checkpoint has " + std::to_string(n) + " entries, an earlier one (audited) had " +
                     std::to_string(prev->tree_size) + ": it is not the same history");
@@ -182,28 +213,36 @@ Result<TiledAuditReport> AuditTiledLog(const TiledAuditOptions& o) {
   }
   const uint64_t first_block = prev ? prev->blocks.size() : 0;
   report.first_checked = prev ? prev->tree_size : 0;
-  const uint64_t block_count = (n + kWidth - 1) / kWidth;
+  const uint64_t block_count = n / kWidth + (n % kWidth != 0);
   const uint64_t to_check = block_count > first_block ? block_count - first_block : 0;
   const uint64_t entries_to_check = n - first_block * kWidth;
 
-  // 3. The entry bundles and level-0 tiles, many at a time.
-  std::vector<BlockResult> results(to_check);
-  std::atomic<bool> stop{false};
+  // 3. The entry bundles and level-0 tiles, many at a time, a window of
+  // them at once (memory stays bounded whatever size the checkpoint claims),
+  // each window joined in order: the first failure, time order between
+  // bundles, the tree's edge. The last bundle first: a size the log does
+  // not really serve fails before anything else is fetched.
+  TiledAuditState state;
+  state.origin = fields->origin;
+  state.vkey = o.vkey;
+  state.opaque = !o.schema;
+  state.blocks = prev ? prev->blocks : std::vector<Hash>();
+  state.last_time_us = prev ? prev->last_time_us : -1;
+  if (prev) state.tail = prev->tail;
+  int64_t last_time = state.last_time_us;
   std::atomic<uint64_t> checked{0};
   std::mutex progress_mu;
-  ParallelFor(to_check, o.threads, stop, [&](uint64_t i) {
-    const uint64_t b = first_block + i;
+  auto check_block = [&](uint64_t b, BlockResult& r, std::atomic<bool>& stop) {
     const int width = static_cast<int>(std::min<uint64_t>(kWidth, n - b * kWidth));
-    BlockResult& r = results[i];
     auto fail = [&](uint64_t index, std::string why) {
       r.failure = std::move(why);
       r.bad_index = index;
       r.done = true;
       stop = true;
     };
-    auto bundle = fetch(TilePath({-1, b, width}));
+    auto bundle = FetchTile(fetch, {-1, b, width});
     if (!bundle.ok()) return fail(b * kWidth, "entry bundle " + TilePath({-1, b, width}) + ": " + bundle.status().message());
-    auto tile = fetch(TilePath({0, b, width}));
+    auto tile = FetchTile(fetch, {0, b, width});
     if (!tile.ok()) return fail(b * kWidth, "tile " + TilePath({0, b, width}) + ": " + tile.status().message());
     if (tile->size() != static_cast<size_t>(width) * sizeof(Hash)) {
       return fail(b * kWidth, "tile " + TilePath({0, b, width}) + " has " + std::to_string(tile->size()) +
@@ -256,31 +295,49 @@ Result<TiledAuditReport> AuditTiledLog(const TiledAuditOptions& o) {
       std::lock_guard<std::mutex> lock(progress_mu);
       o.progress(std::min(c, entries_to_check), entries_to_check);
     }
-  });
-
-  // 4. Joined in order: the first failure, time order between bundles, the edge.
-  TiledAuditState state;
-  state.origin = fields->origin;
-  state.vkey = o.vkey;
-  state.blocks = prev ? prev->blocks : std::vector<Hash>();
-  state.last_time_us = prev ? prev->last_time_us : -1;
-  int64_t last_time = state.last_time_us;
-  for (uint64_t i = 0; i < to_check; ++i) {
-    const BlockResult& r = results[i];
-    const uint64_t b = first_block + i;
-    if (!r.done) return finish("entry bundle " + std::to_string(b) + " was not checked", b * kWidth);
-    if (!r.failure.empty()) return finish(r.failure, r.bad_index);
-    if (o.schema && i > 0 && r.first_time < last_time) {
-      return finish("entry " + std::to_string(b * kWidth) + " is older than the one before", b * kWidth);
-    }
-    if (r.last_time >= 0) last_time = r.last_time;
-    if (r.leaves.empty()) {
-      state.blocks.push_back(r.hash);
-    } else {
-      state.tail = r.leaves;
+  };
+  std::optional<BlockResult> last_block;
+  if (to_check > 1) {
+    last_block.emplace();
+    std::atomic<bool> ignored{false};
+    check_block(block_count - 1, *last_block, ignored);
+    if (!last_block->failure.empty()) return finish(last_block->failure, last_block->bad_index);
+  }
+  constexpr uint64_t kWindow = 4096;  // bundles: about a million entries
+  for (uint64_t w0 = 0; w0 < to_check; w0 += kWindow) {
+    const uint64_t count = std::min(kWindow, to_check - w0);
+    std::vector<BlockResult> results(count);
+    std::atomic<bool> stop{false};
+    ParallelFor(count, o.threads, stop, [&](uint64_t i) {
+      const uint64_t b = first_block + w0 + i;
+      if (last_block && b == block_count - 1) {
+        results[i] = std::move(*last_block);
+      } else {
+        check_block(b, results[i], stop);
+      }
+    });
+    for (uint64_t i = 0; i < count; ++i) {
+      const BlockResult& r = results[i];
+      const uint64_t b = first_block + w0 + i;
+      if (!r.done || !r.failure.empty()) {
+        // Blocks are taken in order: one not checked comes after a failure.
+        for (uint64_t j = i; j < count; ++j) {
+          if (!results[j].failure.empty()) return finish(results[j].failure, results[j].bad_index);
+        }
+        return finish("entry bundle " + std::to_string(b) + " was not checked", b * kWidth);
+      }
+      if (o.schema && b > first_block && r.first_time < last_time) {
+        return finish("entry " + std::to_string(b * kWidth) + " is older than the one before", b * kWidth);
+      }
+      if (r.last_time >= 0) last_time = r.last_time;
+      if (r.leaves.empty()) {
+        state.blocks.push_back(r.hash);
+        state.tail.clear();
+      } else {
+        state.tail = r.leaves;
+      }
     }
   }
-  if (to_check == 0 && prev) state.tail = prev->tail;
   state.last_time_us = last_time;
 
   // 5. The root of everything audited, now and before, is the checkpoint's.
@@ -304,7 +361,7 @@ Result<TiledAuditReport> AuditTiledLog(const TiledAuditOptions& o) {
       const uint64_t t = first_tile + i;
       const size_t w = static_cast<size_t>(std::min<uint64_t>(kWidth, level.size() - t * kWidth));
       const std::string path = TilePath({L, t, static_cast<int>(w)});
-      auto got = fetch(path);
+      auto got = FetchTile(fetch, {L, t, static_cast<int>(w)});
       if (!got.ok()) {
         failures[i] = "tile " + path + ": " + got.status().message();
       } else if (*got != HashBytes(level.data() + t * kWidth, w)) {

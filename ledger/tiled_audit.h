@@ -33,7 +33,12 @@ struct TiledAuditState {
   std::vector<Hash> blocks;    // MTH of leaves [256k, 256k+256) for every complete k
   std::vector<Hash> tail;      // leaf hashes after them (fewer than 256)
   int64_t last_time_us = -1;   // with a schema: the newest entry's time
+  bool opaque = false;         // audited without a schema: entries as bytes
 };
+
+// The largest tree an audit takes (a checkpoint claiming more is refused
+// before anything else is fetched): 2^56 entries, seven tile levels.
+inline constexpr uint64_t kMaxTiledAuditSize = uint64_t{1} << 56;
 // A text form (JSON, base64 hashes) and back; kCorruption for a damaged one.
 std::string EncodeTiledAuditState(const TiledAuditState& state);
 Result<TiledAuditState> DecodeTiledAuditState(std::string_view text);
@@ -50,7 +55,8 @@ struct TiledAuditOptions {
   // they are opaque bytes.
   std::optional<EntrySchema> schema;
   // The state a previous audit of the same log saved: only what is new is
-  // fetched, and the new checkpoint must extend that tree.
+  // fetched, and the new checkpoint must extend that tree. A state saved
+  // with a schema needs one now, and one saved without needs none.
   std::optional<TiledAuditState> previous;
   int threads = 8;  // fetches in flight at most
   // After each entry bundle joined: (entries checked, entries to check).

@@ -46,13 +46,13 @@ std::string_view NoteText(std::string_view note) {
   return blank == std::string_view::npos ? std::string_view() : note.substr(0, blank + 1);
 }
 
-// The note's lines after the blank one, each with its newline.
-std::vector<std::string> SignatureLines(std::string_view note) {
+// The note's lines after the blank one, each with its newline (at most `max`).
+std::vector<std::string> SignatureLines(std::string_view note, size_t max = SIZE_MAX) {
   std::vector<std::string> out;
   const size_t blank = note.find("\n\n");
   if (blank == std::string_view::npos) return out;
   std::string_view sigs = note.substr(blank + 2);
-  while (!sigs.empty()) {
+  while (!sigs.empty() && out.size() < max) {
     const size_t nl = sigs.find('\n');
     const size_t n = nl == std::string_view::npos ? sigs.size() : nl + 1;
     std::string line(sigs.substr(0, n));
@@ -92,6 +92,7 @@ struct Cosigning::Impl {
     CosignerStatus status;
     std::optional<Target> job;
     bool busy = false;
+    uint64_t hint = 0;  // the size its last 409 named: where the next request starts
     Clock::time_point next_try{};
     std::thread thread;
   };
@@ -106,12 +107,19 @@ struct Cosigning::Impl {
   std::condition_variable wake;              // the coordinator and the workers
   mutable std::condition_variable published_cv;
   bool stop = false;
-  uint64_t published_size = 0;
-  std::string published_note;
-  bool quorum = false;
+  // The newest checkpoint that met the quorum (witnessed), and the log's
+  // checkpoint at start (floor): the larger is published, so the size a
+  // client sees never goes down, whatever ran before.
+  bool witnessed = false;
+  uint64_t witnessed_size = 0;
+  std::string witnessed_note;
+  uint64_t floor_size = 0;
+  std::string floor_note;
   std::set<uint64_t> stored;  // the sizes with a CosignedRecord
   std::vector<std::unique_ptr<Worker>> workers;
   std::thread coordinator;
+
+  bool PublishesWitnessed() const { return witnessed && witnessed_size >= floor_size; }
 
   void Event(Kind kind, const std::string& witness, uint64_t size, std::string detail) {
     if (options.on_event) options.on_event(CosigningEvent{kind, witness, size, std::move(detail)});
@@ -144,10 +152,11 @@ struct Cosigning::Impl {
       const Target target = std::move(*w.job);
       w.job.reset();
       w.busy = true;
-      const uint64_t known = w.status.size;
+      uint64_t known = std::max(w.status.size, w.hint);
       lock.unlock();
       std::optional<std::string> failure = Submit(w, target, known);
       lock.lock();
+      w.hint = known;
       w.busy = false;
       if (failure) {
         ++w.status.failures;
@@ -161,7 +170,7 @@ struct Cosigning::Impl {
 
   // Submits `target` to `w`, starting from the size it is known to have
   // cosigned. nullopt on success (stored), else why not.
-  std::optional<std::string> Submit(Worker& w, const Target& target, uint64_t old) {
+  std::optional<std::string> Submit(Worker& w, const Target& target, uint64_t& old) {
     const std::string& name = w.witness->name;
     const std::string_view text = NoteText(target.note);
     auto fail = [&](Kind kind, std::string detail) {
@@ -170,6 +179,10 @@ struct Cosigning::Impl {
     };
     // Two 409s in a row may happen when another submitter raced us; more is a confused witness.
     for (int attempt = 0; attempt < 3; ++attempt) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (stop) return std::optional<std::string>("stopping");
+      }
       if (old > target.size) {
         return fail(Kind::kAhead, "the witness cosigned a tree of " + std::to_string(old) +
                                       " entries for this log, which has " + std::to_string(target.size));
@@ -189,6 +202,11 @@ struct Cosigning::Impl {
         case 409: {
           auto size = ParseSizeBody(reply->body);
           if (!size) return fail(Kind::kBadAnswer, "a 409 whose body is not a size");
+          // The size just sent back: the witness holds another tree of
+          // that size (tlog-witness): a fork, not a race.
+          if (*size == old) {
+            return fail(Kind::kInconsistent, "409: it holds another tree of " + std::to_string(old) + " entries");
+          }
           old = *size;
           continue;
         }
@@ -214,7 +232,7 @@ struct Cosigning::Impl {
     const std::string& name = w.witness->name;
     std::string line;
     size_t lines = 0;
-    for (const std::string& l : SignatureLines("x\n\n" + std::string(body))) {
+    for (const std::string& l : SignatureLines("x\n\n" + std::string(body), 16)) {
       if (++lines > 16) break;
       auto t = crypto::VerifyCosignature(l, w.witness->key, text);
       if (t.ok() && t->has_value()) {
@@ -229,13 +247,18 @@ struct Cosigning::Impl {
     }
     bool met = false;
     std::string note;
-    std::vector<uint64_t> older;
+    std::vector<uint64_t> older;  // every stored size below this one
     {
       std::lock_guard<std::mutex> lock(mu);
       for (uint64_t s : stored) {
         if (s < target.size) older.push_back(s);
       }
     }
+    // Sizes not yet at the quorum: the newest few stay (a slow witness may
+    // still answer for them), older ones go, so that a quorum never met
+    // costs a bounded table.
+    constexpr size_t kKeptPending = 8;
+    const std::vector<uint64_t> stale(older.begin(), older.size() > kKeptPending ? older.end() - kKeptPending : older.begin());
     ledger::AppendRequest req;
     req.apply = [&](ledger::PrivateTxn& txn, uint64_t, const std::string& time) -> Status {
       QUIPU_ASSIGN_OR_RETURN(auto bytes, txn.Get(tables::kCosigned, records::CosignedKey(target.size)));
@@ -260,6 +283,7 @@ struct Cosigning::Impl {
       records::CosignerRecord who{target.size, time};
       QUIPU_RETURN_IF_ERROR(txn.Put(tables::kCosigned, records::CosignerKey(name), records::Encode(who)));
       met = false;
+      for (uint64_t s : stale) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kCosigned, records::CosignedKey(s)));
       if (rec.quorum) {
         QUIPU_ASSIGN_OR_RETURN(auto q, txn.Get(tables::kCosigned, records::kWitnessedKey));
         uint64_t current = 0;
@@ -270,6 +294,9 @@ struct Cosigning::Impl {
           // of the older ones: they are history.
           for (uint64_t s : older) QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kCosigned, records::CosignedKey(s)));
           met = true;
+        } else if (q && target.size < current) {
+          // Below the published one: it will never be published.
+          QUIPU_RETURN_IF_ERROR(txn.Delete(tables::kCosigned, records::CosignedKey(target.size)));
         }
       }
       note = rec.note;
@@ -286,13 +313,20 @@ struct Cosigning::Impl {
       w.status.size = target.size;
       w.status.last_cosigned = done->time;
       stored.insert(target.size);
-      if (met && (!quorum || target.size >= published_size)) {
+      for (uint64_t s : stale) stored.erase(s);
+      if (met) {
         for (uint64_t s : older) stored.erase(s);
-        published_size = target.size;
-        published_note = note;
-        quorum = true;
-      } else if (quorum && target.size == published_size) {
-        published_note = note;  // one more cosignature on the published checkpoint
+      }
+      // Answers for one size commit in order but reach this point in any
+      // order: a note never gives way to one with fewer cosignatures.
+      if ((met && (!witnessed || target.size > witnessed_size)) ||
+          (witnessed && target.size == witnessed_size &&
+           SignatureLines(note).size() >= SignatureLines(witnessed_note).size())) {
+        witnessed = true;
+        witnessed_size = target.size;
+        witnessed_note = note;
+      } else if (witnessed && target.size < witnessed_size) {
+        stored.erase(target.size);
       }
     }
     published_cv.notify_all();
@@ -307,9 +341,8 @@ Result<std::unique_ptr<Cosigning>> Cosigning::Start(ledger::Log& log, CosigningO
   ledger::TlogPolicy policy = options.policy;
   auto own = crypto::ParseVerifierKey(log.verifier_key());
   if (!own.ok()) return own.status();
-  const bool listed = std::any_of(policy.logs.begin(), policy.logs.end(), [&](const crypto::NoteVerifier& v) {
-    return v.name == own->name && v.public_key == own->public_key;
-  });
+  const bool listed = std::any_of(policy.logs.begin(), policy.logs.end(),
+                                  [&](const crypto::NoteVerifier& v) { return v.public_key == own->public_key; });
   if (!listed) policy.logs.insert(policy.logs.begin(), *own);
   size_t with_url = 0;
   for (const auto& w : policy.witnesses) with_url += !w.url.empty();
@@ -334,14 +367,18 @@ Result<std::unique_ptr<Cosigning>> Cosigning::Start(ledger::Log& log, CosigningO
     QUIPU_ASSIGN_OR_RETURN(auto bytes, log.ReadPrivate(tables::kCosigned, records::CosignedKey(size)));
     if (!bytes) return Corruption("the checkpoint that met the quorum is missing from the cosigned table");
     QUIPU_ASSIGN_OR_RETURN(records::CosignedRecord rec, records::DecodeCosigned(*bytes));
-    m.published_size = size;
-    m.published_note = rec.note;
-    m.quorum = true;
-  } else {
-    const ledger::LogHead head = log.Head();
-    m.published_size = head.tree_size;
-    m.published_note = head.checkpoint;
+    // Met under the policy of then; published only if it meets today's
+    // (a witness removed, a threshold raised, the log's key rotated).
+    auto check = ledger::EvaluateCheckpoint(c->policy_, rec.note);
+    if (check.ok() && check->quorum) {
+      m.witnessed = true;
+      m.witnessed_size = size;
+      m.witnessed_note = rec.note;
+    }
   }
+  const ledger::LogHead head = log.Head();
+  m.floor_size = head.tree_size;
+  m.floor_note = head.checkpoint;
   for (const auto& w : c->policy_.witnesses) {
     if (w.url.empty()) continue;
     auto worker = std::make_unique<Impl::Worker>();
@@ -387,9 +424,14 @@ WitnessedState Cosigning::State() const {
   const uint64_t head = impl_->log.Head().tree_size;
   std::lock_guard<std::mutex> lock(impl_->mu);
   WitnessedState s;
-  s.tree_size = impl_->published_size;
-  s.checkpoint = impl_->published_note;
-  s.quorum = impl_->quorum;
+  const bool w = impl_->PublishesWitnessed();
+  s.tree_size = w ? impl_->witnessed_size : impl_->floor_size;
+  s.checkpoint = w ? impl_->witnessed_note : impl_->floor_note;
+  s.quorum = w;
+  if (impl_->witnessed) {
+    s.witnessed_size = impl_->witnessed_size;
+    s.witnessed_checkpoint = impl_->witnessed_note;
+  }
   s.head = head;
   for (const auto& w : impl_->workers) s.witnesses.push_back(w->status);
   return s;
@@ -397,13 +439,14 @@ WitnessedState Cosigning::State() const {
 
 std::pair<uint64_t, std::string> Cosigning::Published() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return {impl_->published_size, impl_->published_note};
+  if (impl_->PublishesWitnessed()) return {impl_->witnessed_size, impl_->witnessed_note};
+  return {impl_->floor_size, impl_->floor_note};
 }
 
 bool Cosigning::WaitForQuorum(uint64_t size, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(impl_->mu);
   return impl_->published_cv.wait_for(lock, timeout, [&] {
-    return impl_->stop || (impl_->quorum && impl_->published_size >= size);
+    return impl_->stop || (impl_->witnessed && impl_->witnessed_size >= size);
   }) && !impl_->stop;
 }
 

@@ -79,7 +79,11 @@ struct CosignerStatus {
 struct WitnessedState {
   uint64_t tree_size = 0;   // of the published checkpoint
   std::string checkpoint;   // the note, with its cosignatures
-  bool quorum = false;      // false only before the first checkpoint met it
+  bool quorum = false;      // whether the published one met the quorum
+  // The newest checkpoint that met the quorum (0 and "" when none did):
+  // the published one, or older than the log's checkpoint at start.
+  uint64_t witnessed_size = 0;
+  std::string witnessed_checkpoint;
   uint64_t head = 0;        // the log's own newest size
   std::vector<CosignerStatus> witnesses;
 };
@@ -98,8 +102,10 @@ class Cosigning {
   Cosigning& operator=(const Cosigning&) = delete;
 
   // The checkpoint to publish: the newest one whose cosignatures meet the
-  // quorum; before any did, the log's checkpoint at start (so that the size
-  // published never goes down when witnessing begins).
+  // quorum (under today's policy), unless the log's checkpoint at start is
+  // larger (before any did, or when entries came while the node ran
+  // without witnesses): then that one, until a larger one meets it. So the
+  // size published never goes down.
   WitnessedState State() const;
   // The note and size of State(), without the witnesses' list (for every
   // /checkpoint and receipt).

@@ -46,23 +46,26 @@ Result<BlockView> LedgerReader::Block(std::optional<uint64_t> height) const {
 PublishedCheckpoint LedgerReader::Published() const {
   if (published_) return published_();
   LedgerHead head = Head();
-  return {head.tree_size, std::move(head.checkpoint), false};
+  PublishedCheckpoint p;
+  p.tree_size = head.tree_size;
+  p.note = std::move(head.checkpoint);
+  return p;
 }
 
 Result<node::Receipt> LedgerReader::Receipt(uint64_t index) const {
   PublishedCheckpoint published;
   if (published_) published = published_();
-  const bool covered = published_ && published.tree_size > index;
-  QUIPU_ASSIGN_OR_RETURN(ProvenEntry e, covered ? Entry(index, published.tree_size) : Entry(index));
+  const bool covered = published.witnessed_size > index;
+  QUIPU_ASSIGN_OR_RETURN(ProvenEntry e, covered ? Entry(index, published.witnessed_size) : Entry(index));
   ledger::TlogProof p;
   p.extra = crypto::Bytes(e.entry.begin(), e.entry.end());
   p.index = e.index;
   p.proof = std::move(e.proof);
-  p.checkpoint = covered ? published.note : std::move(e.checkpoint);
+  p.checkpoint = covered ? published.witnessed_note : std::move(e.checkpoint);
   node::Receipt r;
   r.text = ledger::FormatTlogProof(p);
   r.tree_size = e.tree_size;
-  r.witnessed = covered && published.witnessed;
+  r.witnessed = covered;
   return r;
 }
 

@@ -70,6 +70,9 @@ struct PublishedCheckpoint {
   uint64_t tree_size = 0;
   std::string note;
   bool witnessed = false;
+  // The newest checkpoint that met the quorum, for receipts (0: none).
+  uint64_t witnessed_size = 0;
+  std::string witnessed_note;
 };
 
 // Thread-safe (as ledger::Log). Borrows the log, which must outlive it.
@@ -101,8 +104,8 @@ class LedgerReader {
   // its inclusion proof to a checkpoint, which it carries verbatim, and the
   // entry itself as the extra data (the leaf is SHA-256(0x00 || extra)), so
   // that it can be checked with no network (quipu proof check). The
-  // checkpoint is the published one (cosigned) when it covers the entry,
-  // else the latest. kNotFound beyond the tree.
+  // checkpoint is the newest one witnesses vouched for when it covers the
+  // entry, else the latest. kNotFound beyond the tree.
   Result<node::Receipt> Receipt(uint64_t index) const;
   // The RFC 9162 consistency proof from old_size to new_size.
   // kInvalidArgument when old_size is above new_size, kNotFound for a

@@ -218,6 +218,67 @@ TEST_F(CosigningTest, ForgedAheadAndDownWitnessesAreReportedAndNothingOfThemIsSt
   EXPECT_LE(requests["w3"], 4);
 }
 
+TEST_F(CosigningTest, AQuorumNeverMetCostsABoundedTable) {
+  behaviour["w2"] = "down";
+  behaviour["w3"] = "down";
+  auto c = Start(Policy());  // two of three: w1 alone never makes it
+  ASSERT_TRUE(c);
+  for (int round = 0; round < 30; ++round) {
+    Grow(1);
+    const uint64_t size = log->Head().tree_size;
+    for (int i = 0; i < 100 && c->State().witnesses[0].size != size; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(c->State().witnesses[0].size, size) << round;
+  }
+  int records = 0;
+  ASSERT_TRUE(log->ScanPrivate(node::tables::kCosigned, "c:", [&](std::string_view, std::string_view) {
+    ++records;
+    return true;
+  }).ok());
+  EXPECT_LE(records, 9);
+  EXPECT_FALSE(c->State().quorum);
+}
+
+TEST_F(CosigningTest, AWitnessHoldingAnotherTreeOfTheSameSizeIsAFork) {
+  // w1 holds another history of 5 entries: a second log under the same key.
+  testing::TempDir other;
+  ASSERT_EQ(std::system(("cp -r " + testing::ShellQuote(dir.File("log")) + " " + testing::ShellQuote(other.File("log"))).c_str()), 0);
+  log.reset();
+  log = std::move(ledger::Log::Open(node::LogOptionsFor(other.File("log")))).value();
+  Grow(5);
+  {
+    auto c = Start(Policy("quorum w1\n"));
+    ASSERT_TRUE(c->WaitForQuorum(5, 5s));
+  }
+  log.reset();
+  log = std::move(ledger::Log::Open(node::LogOptionsFor(dir.File("log")))).value();
+  std::vector<json> e;
+  for (int i = 0; i < 5; ++i) e.push_back({{"type", "qr_revoke"}, {"client", "c_000000000001"}, {"target", 100 + i}, {"reason", "y"}});
+  ASSERT_TRUE(log->Append(ledger::AppendRequest(std::move(e))).get().ok());
+  auto c = Start(Policy("quorum w1\n"));
+  for (int i = 0; i < 200 && !Saw(node::CosigningEvent::Kind::kInconsistent, "w1"); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(Saw(node::CosigningEvent::Kind::kInconsistent, "w1"));
+  EXPECT_FALSE(c->State().quorum);
+}
+
+TEST_F(CosigningTest, AStoredQuorumThatTodaysPolicyRefusesIsNotPublished) {
+  behaviour["w2"] = "down";
+  behaviour["w3"] = "down";
+  Grow(6);
+  {
+    auto c = Start(Policy("group any 1 w1 w2 w3\nquorum any\n"));
+    ASSERT_TRUE(c->WaitForQuorum(6, 5s));
+  }
+  // Now all three are needed, and w2 and w3 are still away: the checkpoint
+  // of size 6 is not witnessed under this policy; the published one is the
+  // log's own, and no receipt may say otherwise.
+  auto c = Start(Policy("group all3 all w1 w2 w3\nquorum all3\n"));
+  const node::WitnessedState s = c->State();
+  EXPECT_FALSE(s.quorum);
+  EXPECT_EQ(s.witnessed_size, 0u);
+  EXPECT_EQ(s.tree_size, 6u);
+  EXPECT_FALSE(c->WaitForQuorum(6, 300ms));
+}
+
 TEST(CosigningStart, RefusesAPolicyWithoutAWitnessToAsk) {
   testing::TempDir dir;
   auto log = std::move(ledger::Log::Open(node::LogOptionsFor(dir.File("log")))).value();

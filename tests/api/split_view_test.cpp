@@ -141,6 +141,11 @@ TEST(RemoteAudit, ANodeIsAuditedOverHttpAndTheNextAuditFetchesOnlyWhatIsNew) {
   EXPECT_EQ(second["vkey_from_log"], false);  // the state's key, trusted since the first audit
   EXPECT_EQ(second["fetches"], 2 + 1 + 1) << r.out;  // bundle 19 (grown), its tile, tile/1, checkpoint
   EXPECT_LT(second["bytes"].get<uint64_t>(), first["bytes"].get<uint64_t>() / 10);
+  // A state file named relative to the working directory.
+  auto relative = testing::RunShell("cd " + ShellQuote(dir.path().string()) + " && " + ShellQuote(QUIPU_BINARY) + " audit " +
+                                    ShellQuote(node.url()) + " --state here.json");
+  EXPECT_EQ(relative.exit_code, 0) << relative.out << relative.err;
+  EXPECT_FALSE(testing::ReadFile(dir.File("here.json")).empty());
   // Bad input is named.
   auto bad = testing::RunQuipu("audit ftp://example.org/");
   EXPECT_EQ(bad.exit_code, 2);

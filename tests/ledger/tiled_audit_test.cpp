@@ -12,6 +12,8 @@
 #include <mutex>
 
 #include "crypto/encoding.h"
+#include "crypto/note.h"
+#include "ledger/checkpoint.h"
 #include "ledger/log.h"
 #include "ledger/tiles.h"
 #include "tests/common/process.h"
@@ -252,6 +254,75 @@ TEST(TiledAudit, AResumedAuditFetchesOnlyWhatIsNewAndCatchesAFork) {
   std::string text = EncodeTiledAuditState(r2->state);
   text[text.find("\"tree_size\":") + 12] = '9';
   EXPECT_FALSE(DecodeTiledAuditState(text).ok());
+}
+
+// A checkpoint the log's own key signed for a tree it does not have: a size
+// that would wrap the arithmetic or exhaust memory is refused, or fails at
+// the first fetch, with nothing allocated for it.
+TEST(TiledAudit, ACheckpointClaimingAnEnormousTreeFailsAtOnce) {
+  TempDir dir;
+  auto log = OpenLog(dir.File("log"));
+  ASSERT_TRUE(log);
+  Grow(*log, 3);
+  auto signer = crypto::LoadNoteSigner(dir.File("log") + "/" + kNodeKeyFile);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  for (uint64_t size : {UINT64_MAX, uint64_t{1} << 63, uint64_t{1} << 40}) {
+    const std::string note = *crypto::SignNote(CheckpointBody(log->origin(), size, log->Head().root), *signer);
+    Server server;
+    server.log = log.get();
+    server.lie = [&](const std::string& p, std::string& b) {
+      if (p == "checkpoint") b = note;
+    };
+    TiledAuditOptions o = OptionsFor(server, *log);
+    auto r = AuditTiledLog(o);
+    ASSERT_TRUE(r.ok()) << size;
+    EXPECT_FALSE(r->ok) << size;
+    EXPECT_LE(server.Count(), 3u) << size << ": " << r->failure;
+    // Resumed from a real state, the same.
+    Server honest;
+    honest.log = log.get();
+    auto first = AuditTiledLog(OptionsFor(honest, *log));
+    ASSERT_TRUE(first.ok() && first->ok);
+    o.previous = first->state;
+    auto resumed = AuditTiledLog(o);
+    ASSERT_TRUE(resumed.ok());
+    EXPECT_FALSE(resumed->ok) << size;
+  }
+}
+
+// A log may delete a partial tile once the full one exists (tlog-tiles):
+// the audit then reads the full tile and cuts it.
+TEST(TiledAudit, DeletedPartialTilesAreReadFromTheFullOnes) {
+  TempDir dir;
+  auto log = OpenLog(dir.File("log"));
+  ASSERT_TRUE(log);
+  Grow(*log, 1024);
+  Grow(*log, 77);  // 1101: bundle 4 is partial (77)
+  Server third;
+  third.log = log.get();
+  TiledAuditOptions o3 = OptionsFor(third, *log);
+  std::atomic<int> full_asked{0};
+  o3.fetch = [&](const std::string& path) -> Result<std::string> {
+    if (path == "tile/0/004" || path == "tile/entries/004") ++full_asked;
+    if (path == "tile/0/004.p/77" || path == "tile/entries/004.p/77") return NotFound("deleted");
+    if (path == "tile/entries/004") {
+      auto partial = third.Fetch("tile/entries/004.p/77");
+      if (!partial.ok()) return partial;
+      std::string more;
+      for (int i = 0; i < 179; ++i) more += std::string("\x00\x01", 2) + "x";
+      return *partial + more;
+    }
+    if (path == "tile/0/004") {  // as if the log had grown to 1280 since
+      auto partial = third.Fetch("tile/0/004.p/77");
+      if (!partial.ok()) return partial;
+      return *partial + std::string(179 * 32, 'x');
+    }
+    return third.Fetch(path);
+  };
+  auto r3 = AuditTiledLog(o3);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_TRUE(r3->ok) << r3->failure;
+  EXPECT_EQ(full_asked.load(), 2);
 }
 
 }  // namespace
