@@ -12,6 +12,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -115,6 +119,15 @@ struct HttpFetcher::Impl {
       c.lowest().async_connect(results, [&out](beast::error_code e, const tcp::endpoint&) { out = e; });
     });
     if (ec) return Unavailable("connecting to " + Authority() + ": " + ec.message());
+    // Requests and answers then go by blocking calls bounded by the
+    // socket's own timeouts: a tile is one or two reads, not one trip
+    // through the reactor per segment.
+    auto& socket = c.lowest().socket();
+    const auto ms = options.timeout.count();
+    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    socket.set_option(tcp::no_delay(true), ec);
     if (c.tls) {
       boost::system::error_code not_ip;
       asio::ip::make_address(url.host, not_ip);
@@ -143,14 +156,12 @@ struct HttpFetcher::Impl {
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, host_header);
     req.set(http::field::user_agent, "quipu");
-    c.lowest().expires_after(options.timeout);
-    beast::error_code ec = RunOp(c, [&](beast::error_code& out) {
-      if (c.tls) {
-        http::async_write(*c.tls, req, [&out](beast::error_code e, size_t) { out = e; });
-      } else {
-        http::async_write(*c.plain, req, [&out](beast::error_code e, size_t) { out = e; });
-      }
-    });
+    beast::error_code ec;
+    if (c.tls) {
+      http::write(*c.tls, req, ec);
+    } else {
+      http::write(c.plain->socket(), req, ec);
+    }
     if (ec) {
       c.Close();
       return Unavailable("sending to " + Authority() + ": " + ec.message());
@@ -158,19 +169,26 @@ struct HttpFetcher::Impl {
     http::response_parser<http::string_body> parser;
     parser.header_limit(kMaxHeader);
     parser.body_limit(options.max_body);
-    ec = RunOp(c, [&](beast::error_code& out) {
-      if (c.tls) {
-        http::async_read(*c.tls, c.buffer, parser, [&out](beast::error_code e, size_t) { out = e; });
-      } else {
-        http::async_read(*c.plain, c.buffer, parser, [&out](beast::error_code e, size_t) { out = e; });
+    // Each read is bounded by the socket's timeout, the whole answer by
+    // the deadline (a server trickling bytes cannot hold us longer).
+    const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    while (!ec && !parser.is_done()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ec = beast::error::timeout;
+        break;
       }
-    });
+      if (c.tls) {
+        http::read_some(*c.tls, c.buffer, parser, ec);
+      } else {
+        http::read_some(c.plain->socket(), c.buffer, parser, ec);
+      }
+    }
     if (ec) {
       c.Close();
       if (ec == http::error::body_limit) {
         return Unavailable("a response from " + Authority() + " is over " + std::to_string(options.max_body) + " bytes");
       }
-      if (ec == beast::error::timeout) {
+      if (ec == beast::error::timeout || ec == asio::error::would_block || ec == asio::error::try_again) {
         return Unavailable("reading from " + Authority() + ": timed out after " + std::to_string(options.timeout.count()) + " ms");
       }
       return Unavailable("reading from " + Authority() + ": " + ec.message());

@@ -19,7 +19,8 @@ namespace quipu::api {
 class HttpFetcher {
  public:
   struct Options {
-    std::chrono::milliseconds timeout{30000};  // each exchange, connecting included
+    // Connecting; each send and receive; a whole answer.
+    std::chrono::milliseconds timeout{30000};
     // Larger bodies are refused: the largest C2SP entry bundle (256 entries
     // of 65,535 bytes and their lengths) and a little more.
     size_t max_body = size_t{17} << 20;
