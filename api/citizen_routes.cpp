@@ -72,6 +72,15 @@ namespace citizen_handlers {
 
 namespace {
 
+// A login at the provider, back to `return_to`.
+Response Login(const CitizenRoutes& routes, const std::string& return_to, bool silent) {
+  OidcLogin login = routes.oidc->Begin(silent);
+  const std::string url = login.authorization_url;
+  Response r = Redirect(url);
+  r.headers.emplace_back("Set-Cookie", routes.sessions->AddLogin(std::move(login), return_to));
+  return r;
+}
+
 // The page for a logged-in browser; otherwise the login, back to `return_to`.
 Response PageOrLogin(const CitizenRoutes& routes, const Request& req, const std::string& return_to) {
   if (routes.sessions->Find(Cookies(req))) {
@@ -84,11 +93,10 @@ Response PageOrLogin(const CitizenRoutes& routes, const Request& req, const std:
     r.headers.emplace_back("X-Frame-Options", "DENY");
     return r;
   }
-  OidcLogin login = routes.oidc->Begin();
-  const std::string url = login.authorization_url;
-  Response r = Redirect(url);
-  r.headers.emplace_back("Set-Cookie", routes.sessions->AddLogin(std::move(login), return_to));
-  return r;
+  // Silently first: a citizen who is logged in at the provider (an
+  // institution sent them here after their login there) and consented to
+  // quipu before sees no form but the page, and only needs their factor.
+  return Login(routes, return_to, /*silent=*/true);
 }
 
 }  // namespace
@@ -110,6 +118,9 @@ Response Callback(const CitizenRoutes& routes, const Request& req) {
                    "this login is unknown, used, expired or was started in another browser: open the link again");
   }
   if (auto error = req.query_param("error")) {
+    // A silent login the provider cannot answer without the citizen: asked
+    // again with its forms.
+    if (pending->login.silent && NeedsInteraction(*error)) return Login(routes, pending->return_to, false);
     return Problem(403, "Forbidden", "the identity provider did not log you in (" + error->substr(0, 100) + ")");
   }
   const auto code = req.query_param("code");

@@ -102,8 +102,14 @@ Status OidcClient::RefreshKeys() {
   return Status::Ok();
 }
 
-OidcLogin OidcClient::Begin() const {
+bool NeedsInteraction(std::string_view error) {
+  return error == "login_required" || error == "consent_required" || error == "interaction_required" ||
+         error == "account_selection_required";
+}
+
+OidcLogin OidcClient::Begin(bool silent) const {
   OidcLogin login;
+  login.silent = silent;
   login.state = RandomText(24);
   login.nonce = RandomText(24);
   login.code_verifier = RandomText(32);  // 43 characters (RFC 7636 §4.1)
@@ -113,7 +119,8 @@ OidcLogin OidcClient::Begin() const {
                             "response_type=code&client_id=" + PercentEncode(config_.client_id) +
                             "&redirect_uri=" + PercentEncode(config_.redirect_uri) +
                             "&scope=" + PercentEncode(config_.scopes) + "&state=" + login.state +
-                            "&nonce=" + login.nonce + "&code_challenge=" + challenge + "&code_challenge_method=S256";
+                            "&nonce=" + login.nonce + "&code_challenge=" + challenge + "&code_challenge_method=S256" +
+                            (silent ? "&prompt=none" : "");
   return login;
 }
 

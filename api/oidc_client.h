@@ -38,7 +38,15 @@ struct OidcLogin {
   std::string nonce;
   std::string code_verifier;
   std::string authorization_url;  // where the browser is sent
+  // Asked with prompt=none (OpenID Connect Core §3.1.2.1): the provider
+  // answers at once, logged in when the browser has a session and consent
+  // there, else with an error (login_required, consent_required, ...).
+  bool silent = false;
 };
+
+// Whether a callback's `error` is a silent login's "the citizen must see
+// the provider" (OpenID Connect Core §3.1.2.6), to be asked again aloud.
+bool NeedsInteraction(std::string_view error);
 
 // Thread-safe.
 class OidcClient {
@@ -52,8 +60,9 @@ class OidcClient {
   static Result<std::unique_ptr<OidcClient>> Discover(OidcConfig config);
 
   // A new login: fresh random state, nonce and PKCE verifier, and the
-  // authorization URL that carries the state, nonce and S256 challenge.
-  OidcLogin Begin() const;
+  // authorization URL that carries the state, nonce and S256 challenge
+  // (and prompt=none when `silent`).
+  OidcLogin Begin(bool silent = false) const;
 
   // The callback's `code` exchanged at the token endpoint (with the
   // login's verifier, the client's secret by HTTP Basic or in the body as

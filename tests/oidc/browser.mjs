@@ -25,6 +25,11 @@ export class CookieJar {
     }
   }
 
+  // Forgets every cookie named `name` (a session that ended).
+  drop(name) {
+    for (const [key, c] of this.#cookies) if (c.name === name) this.#cookies.delete(key);
+  }
+
   header(url) {
     const path = new URL(url).pathname;
     return [...this.#cookies.values()]

@@ -111,7 +111,31 @@ const citizenApi = async (jar, path, { method = 'GET', body, csrf } = {}) => {
 };
 const totp = (secret, at) => execFileSync('oathtool', ['--totp', '-b', `--now=@${at}`, secret]).toString().trim();
 
+// A browser without a session at the provider: the node asks silently
+// first (prompt=none), the provider answers login_required, and the node
+// asks again with the provider's forms.
+async function silentThenAloud() {
+  const jar = new CookieJar();
+  const step = async (url) => {
+    const res = await fetch(url, { headers: { cookie: jar.header(url) }, redirect: 'manual' });
+    jar.store(url, res);
+    return new URL(res.headers.get('location') ?? '', url);
+  };
+  const first = await step(link);
+  assert.equal(first.origin, issuer);
+  assert.equal(first.searchParams.get('prompt'), 'none', 'asked silently first: ' + first.href);
+  let at = first;
+  for (let i = 0; i < 5 && at.origin === issuer; i++) at = await step(at.href);  // the provider's own redirects
+  assert.equal(at.pathname, '/aprobar/callback');
+  assert.equal(at.searchParams.get('error'), 'login_required', at.href);
+  const aloud = await step(at.href);
+  assert.equal(aloud.origin, issuer, 'then with its forms: ' + aloud.href);
+  assert.equal(aloud.searchParams.get('prompt'), null);
+  assert.equal(aloud.searchParams.get('client_id'), 'quipu-dev');
+}
+
 try {
+  await silentThenAloud();
   const ana = await logIn('1234567');
   assert.equal(ana.page.url.href, link, 'after the login the citizen is back at the link');
   assert.equal(ana.page.res.status, 200);
@@ -149,6 +173,23 @@ try {
   const block = await api('/v1/blocks/latest');
   assert.equal(block.json.tree_size, 3);
   assert.deepEqual(indices, [0, 1, 2]);
+
+  // Her next request, from the same institution: her browser still has its
+  // session at the provider and her consent, so the link logs her in
+  // silently (prompt=none): no form, straight to the page, where only her
+  // factor is asked.
+  const second = await api('/v1/approvals', { token: client.json.token, method: 'POST',
+    body: { subject: '1234567', documents: [docs[0]] } });
+  assert.equal(second.status, 201, JSON.stringify(second.json));
+  // (Her session at quipu is gone, as after a restart or its 30 minutes.)
+  ana.jar.drop('quipu_citizen');
+  const again = await browse(ana.jar, second.json.link);
+  assert.equal(again.url.href, second.json.link, 'a silent login lands on the page: ' + again.url.href);
+  assert.equal(again.res.status, 200);
+  assert.match(again.body, /Aprobar documentos/);
+  assert.doesNotMatch(again.body, /name="password"/);
+  const meAgain = await citizenApi(ana.jar, '/v1/citizen/me');
+  assert.equal(meAgain.json.document_number, '1234567', 'logged in as herself');
 
   // Another citizen with the same link: logged in, and refused.
   const carlos = await logIn('7654321');
