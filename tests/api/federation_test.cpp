@@ -29,6 +29,7 @@ using nlohmann::json;
 using testing::Curl;
 using testing::Http;
 using testing::ShellQuote;
+using testing::WaitUntil;
 
 struct Peer {
   std::string name;  // a, b, c
@@ -37,17 +38,6 @@ struct Peer {
   std::string witness_vkey;
   std::string base;  // http://127.0.0.1:PORT
 };
-
-// Polls `done` every 50 ms for up to `seconds`.
-template <typename F>
-bool WaitUntil(F done, double seconds) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(seconds * 1000));
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
 
 // The peers' shared policy: their three witnesses (each with its URL but the
 // node's own: a node does not witness itself), any two make the quorum.

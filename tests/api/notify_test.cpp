@@ -49,15 +49,7 @@ constexpr int64_t kStart = 1795000000;
 constexpr const char* kDev = " --allow-local-callbacks";
 constexpr const char* kRetrying = "not delivered; the node will retry";
 
-// Polls `done` every 50 ms for up to `secs` seconds.
-bool WaitUntil(const std::function<bool()>& done, double secs) {
-  const auto end = steady_clock::now() + std::chrono::duration<double>(secs);
-  while (steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return done();
-}
+using testing::WaitUntil;
 
 using testing::Receiver;
 

@@ -21,16 +21,7 @@ using nlohmann::json;
 using testing::Curl;
 using testing::Http;
 using testing::ShellQuote;
-
-template <typename F>
-bool WaitUntil(F done, double seconds) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(seconds * 1000));
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
+using testing::WaitUntil;
 
 // `count` qr_revoke entries (a valid quipu type) appended to `data` offline.
 void Append(const std::string& data, int count, const std::string& reason) {
