@@ -100,7 +100,11 @@ int RunRemoteAudit(const Flags& flags, const std::string& url_in) {
   json log_info;
   if (entries_mode != "opaque" || vkey.empty()) {
     auto info = fetch("v1/log");
-    if (info.ok()) log_info = json::parse(*info, nullptr, false);
+    if (info.ok()) {
+      log_info = json::parse(*info, nullptr, false);
+    } else if (info.status().code() == StatusCode::kUnavailable && vkey.empty() && !*previous) {
+      return Fail("audit", "cannot reach " + url + ": " + info.status().message());
+    }
   }
   // Auto: as the audit saved says (so a log that stops answering /v1/log
   // cannot turn the entries' checks off), else whether it is a quipu node.

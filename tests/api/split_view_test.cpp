@@ -137,7 +137,10 @@ TEST(RemoteAudit, ANodeIsAuditedOverHttpAndTheNextAuditFetchesOnlyWhatIsNew) {
                                     ShellQuote(node.url()) + " --state here.json");
   EXPECT_EQ(relative.exit_code, 0) << relative.out << relative.err;
   EXPECT_FALSE(testing::ReadFile(dir.File("here.json")).empty());
-  // Bad input is named.
+  // Bad input is named; so is a node that is not there.
+  auto away = testing::RunQuipu("audit http://127.0.0.1:9/ --state " + ShellQuote(dir.File("away.json")));
+  EXPECT_EQ(away.exit_code, 1);
+  EXPECT_NE(away.err.find("cannot reach http://127.0.0.1:9"), std::string::npos) << away.err;
   auto bad = testing::RunQuipu("audit ftp://example.org/");
   EXPECT_EQ(bad.exit_code, 2);
   auto unreachable = testing::RunQuipu("audit http://127.0.0.1:9/ --vkey " + ShellQuote(vkey) + " --state " +
