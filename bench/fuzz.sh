@@ -3,7 +3,7 @@
 # build-fuzz/) and runs each for SECONDS (60) against its corpus in
 # tests/fuzz/corpus/<target>/, then reports what was found.
 #
-#   bench/fuzz.sh [SECONDS] [TARGET...]     targets: jcs entry text http worker pdf
+#   bench/fuzz.sh [SECONDS] [TARGET...]     targets: jcs entry text http worker federation pdf
 #   make fuzz                               the same, 60 s each
 #
 # Every crash input is copied into tests/fuzz/corpus/<target>/, where ctest
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(jcs entry text http worker pdf)
+[[ ${#targets[@]} -eq 0 ]] && targets=(jcs entry text http worker federation pdf)
 
 scripts/install-deps.sh --fuzz
 cmake -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DQUIPU_FUZZ=ON \

@@ -125,13 +125,18 @@ std::string EncodeTiledAuditState(const TiledAuditState& s) {
 
 Result<TiledAuditState> DecodeTiledAuditState(std::string_view text) {
   const json j = json::parse(text, nullptr, false);
-  if (!j.is_object() || j.value("format", "") != "quipu-tiled-audit/1") {
+  const auto format = j.is_object() ? j.find("format") : j.end();
+  if (format == j.end() || !format->is_string() || format->get<std::string>() != "quipu-tiled-audit/1") {
     return Corruption("the saved audit state is not a quipu-tiled-audit/1 file");
   }
   try {
     TiledAuditState s;
     s.origin = j.at("origin").get<std::string>();
     s.vkey = j.at("vkey").get<std::string>();
+    // Numbers beyond 64 bits parse as doubles, which nlohmann would cast.
+    if (!j.at("tree_size").is_number_unsigned() || !j.at("last_time_us").is_number_integer()) {
+      return Corruption("the saved audit state has a field of the wrong type");
+    }
     s.tree_size = j.at("tree_size").get<uint64_t>();
     s.checkpoint = j.at("checkpoint").get<std::string>();
     s.last_time_us = j.at("last_time_us").get<int64_t>();

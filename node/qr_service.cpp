@@ -246,7 +246,8 @@ Result<QrVerification> QrService::Verify(std::string_view qr_text) const {
     out.reasons.push_back("not in ledger: entry " + std::to_string(q.index) + " is not a QR issue");
     return out;
   }
-  QrVerification::Record& rec = out.record.emplace();
+  out.record = QrVerification::Record();
+  QrVerification::Record& rec = *out.record;
   rec.entry = std::move(bytes);
   rec.issued_at = entry.value("time", "");
   rec.client = entry.value("client", "");
@@ -350,7 +351,8 @@ Result<QrVerification> QrService::VerifyQs2(std::string_view qr_text) const {
     return Corruption("the digest record of a QR code names entry " + std::to_string(index) + ", not its issue");
   }
   out.index = index;
-  QrVerification::Record& rec = out.record.emplace();
+  out.record = QrVerification::Record();
+  QrVerification::Record& rec = *out.record;
   rec.entry = std::move(bytes);
   rec.issued_at = entry.value("time", "");
   rec.client = entry.value("client", "");

@@ -250,6 +250,14 @@ TEST(TiledAudit, AResumedAuditFetchesOnlyWhatIsNewAndCatchesAFork) {
   ASSERT_TRUE(longer.ok());
   EXPECT_FALSE(longer->ok);
   EXPECT_NE(longer->failure.find("not the one audited before"), std::string::npos) << longer->failure;
+  // States the fuzzer wrote (tests/fuzz/corpus/federation): refused, not thrown or cast.
+  EXPECT_EQ(DecodeTiledAuditState(R"({"format":-0})").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeTiledAuditState(R"({"format":"quipu-tiled-audit/1","origin":"o","vkey":"v",)"
+                                  R"("tree_size":18474473460709551615,"root":"","checkpoint":"",)"
+                                  R"("blocks":"","tail":"","last_time_us":-1})")
+                .status()
+                .code(),
+            StatusCode::kCorruption);
   // A state that was tampered with is refused when read back.
   std::string text = EncodeTiledAuditState(r2->state);
   text[text.find("\"tree_size\":") + 12] = '9';
