@@ -141,6 +141,15 @@ TEST_F(CosigningTest, AQuorumFormsWithoutTheHangingWitnessAndIsPublished) {
     return true;
   }).ok());
   EXPECT_EQ(cosigned_records, 1);
+  // Each witness's size is updated after its answer commits: the quorum
+  // may be seen a moment before the first of the two.
+  auto both_at_15 = [&] {
+    for (const auto& w : c->State().witnesses) {
+      if (w.name != "w3" && w.size != 15u) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(testing::WaitUntil(both_at_15, 5));
   const node::WitnessedState s = c->State();
   EXPECT_EQ(s.head, 15u);
   EXPECT_TRUE(s.quorum);

@@ -109,19 +109,22 @@ TEST(WitnessApi, AnAddressFloodingAddCheckpointGets429) {
   ASSERT_EQ(testing::RunQuipu("log init --data " + ShellQuote(dir.File("w"))).exit_code, 0);
   testing::Node node(dir.File("w"), "--witness-logs " + ShellQuote(dir.File("logs")));
   ASSERT_FALSE(node.url().empty());
-  auto r = testing::RunShell("for i in $(seq 140); do curl -s -o /dev/null -w '%{http_code}\\n' -X POST "
-                             "--data-binary 'old 0' " + ShellQuote(node.url() + "/add-checkpoint") + "; done");
+  // One curl, 140 requests on one kept connection: the burst arrives far
+  // faster than the 10 a second that refill it, however busy the machine.
+  std::string urls;
+  for (int i = 0; i < 140; ++i) urls += " " + ShellQuote(node.url() + "/add-checkpoint");
+  auto r = testing::RunShell("curl -s -o /dev/null -D - -X POST --data-binary 'old 0'" + urls);
   int refused = 0, limited = 0;
+  bool retry_after = false;
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);) {
-    if (line == "429") ++limited;
-    if (line == "400") ++refused;
+    if (line.rfind("HTTP/1.1 429", 0) == 0) ++limited;
+    if (line.rfind("HTTP/1.1 400", 0) == 0) ++refused;
+    if (line.rfind("Retry-After: ", 0) == 0) retry_after = true;
   }
   EXPECT_GE(refused, 100) << r.out;  // the burst: read, and refused for what they are
   EXPECT_GE(limited, 10) << r.out;
-  Http last = Curl("-X POST --data-binary 'old 0' " + ShellQuote(node.url() + "/add-checkpoint"));
-  EXPECT_EQ(last.status, 429);
-  EXPECT_NE(last.headers.find("Retry-After: "), std::string::npos) << last.headers;
+  EXPECT_TRUE(retry_after) << r.out;
 }
 
 }  // namespace
