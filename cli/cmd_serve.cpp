@@ -557,15 +557,14 @@ std::optional<StartFailure> StartCosigning(Services& services, ledger::Log& log,
   }
   services.cosigning = std::move(*started);
   const node::Cosigning* c = services.cosigning.get();
-  services.reader.SetPublished([c] {
-    node::WitnessedState s = c->State();
-    return node::PublishedCheckpoint{s.tree_size, std::move(s.checkpoint), s.quorum, s.witnessed_size,
-                                     std::move(s.witnessed_checkpoint)};
-  });
+  services.reader.SetPublished([c] { return c->Checkpoints(); });
   metrics.AddGauge("quipu_witnessed_tree_size", "Size of the newest checkpoint that met the cosignature policy.",
-                   [c] { return static_cast<double>(c->Published().first); });
+                   [c] { return static_cast<double>(c->Checkpoints().witnessed_size); });
   metrics.AddGauge("quipu_witness_lag_entries", "Entries not yet covered by a checkpoint that met the policy.",
-                   [c, &log] { return static_cast<double>(log.Head().tree_size - std::min(log.Head().tree_size, c->Published().first)); });
+                   [c, &log] {
+                     const uint64_t head = log.Head().tree_size;
+                     return static_cast<double>(head - std::min(head, c->Checkpoints().witnessed_size));
+                   });
   metrics.AddGauge("quipu_cosigning_failures", "Witness requests that failed or were refused since start.",
                    [failures] { return static_cast<double>(failures->load()); });
   return std::nullopt;

@@ -420,27 +420,38 @@ Cosigning::~Cosigning() {
   }
 }
 
+PublishedCheckpoint Cosigning::Checkpoints() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  PublishedCheckpoint p;
+  const bool w = impl_->PublishesWitnessed();
+  p.tree_size = w ? impl_->witnessed_size : impl_->floor_size;
+  p.note = w ? impl_->witnessed_note : impl_->floor_note;
+  p.witnessed = w;
+  if (impl_->witnessed) {
+    p.witnessed_size = impl_->witnessed_size;
+    p.witnessed_note = impl_->witnessed_note;
+  }
+  return p;
+}
+
 WitnessedState Cosigning::State() const {
   const uint64_t head = impl_->log.Head().tree_size;
+  PublishedCheckpoint p = Checkpoints();
   std::lock_guard<std::mutex> lock(impl_->mu);
   WitnessedState s;
-  const bool w = impl_->PublishesWitnessed();
-  s.tree_size = w ? impl_->witnessed_size : impl_->floor_size;
-  s.checkpoint = w ? impl_->witnessed_note : impl_->floor_note;
-  s.quorum = w;
-  if (impl_->witnessed) {
-    s.witnessed_size = impl_->witnessed_size;
-    s.witnessed_checkpoint = impl_->witnessed_note;
-  }
+  s.tree_size = p.tree_size;
+  s.checkpoint = std::move(p.note);
+  s.quorum = p.witnessed;
+  s.witnessed_size = p.witnessed_size;
+  s.witnessed_checkpoint = std::move(p.witnessed_note);
   s.head = head;
   for (const auto& w : impl_->workers) s.witnesses.push_back(w->status);
   return s;
 }
 
 std::pair<uint64_t, std::string> Cosigning::Published() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  if (impl_->PublishesWitnessed()) return {impl_->witnessed_size, impl_->witnessed_note};
-  return {impl_->floor_size, impl_->floor_note};
+  PublishedCheckpoint p = Checkpoints();
+  return {p.tree_size, std::move(p.note)};
 }
 
 bool Cosigning::WaitForQuorum(uint64_t size, std::chrono::milliseconds timeout) const {

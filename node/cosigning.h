@@ -25,6 +25,7 @@
 #include "crypto/status.h"
 #include "ledger/log.h"
 #include "ledger/tlog_proof.h"
+#include "node/ledger_reader.h"
 
 namespace quipu::node {
 
@@ -110,6 +111,10 @@ class Cosigning {
   // The note and size of State(), without the witnesses' list (for every
   // /checkpoint and receipt).
   std::pair<uint64_t, std::string> Published() const;
+  // The published and the witnessed checkpoints, as LedgerReader takes
+  // them: what every /checkpoint and receipt asks, so no head read and no
+  // copy of the witnesses' list.
+  PublishedCheckpoint Checkpoints() const;
   // The policy as used, the node's log line included (tlog-policy text).
   const std::string& policy_text() const { return policy_text_; }
   const ledger::TlogPolicy& policy() const { return policy_; }

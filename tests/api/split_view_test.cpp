@@ -124,6 +124,13 @@ TEST(RemoteAudit, ANodeIsAuditedOverHttpAndTheNextAuditFetchesOnlyWhatIsNew) {
   }
   Append(data, 100, "more");
   testing::Node node(data);
+  // A node without --policy: its policy is its key alone; no witnesses to report.
+  Http policy = Curl(ShellQuote(node.url() + "/v1/policy"));
+  EXPECT_EQ(policy.status, 200);
+  EXPECT_EQ(policy.body, "log " + vkey + "\nquorum none\n");
+  Http witnessed = Curl(ShellQuote(node.url() + "/v1/witnessed"));
+  EXPECT_EQ(witnessed.status, 404);
+  EXPECT_NE(witnessed.headers.find("application/problem+json"), std::string::npos) << witnessed.headers;
   auto r = testing::RunQuipu("audit " + ShellQuote(node.url()) + " --state " + ShellQuote(state) + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const json second = json::parse(r.out);
